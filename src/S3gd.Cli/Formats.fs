@@ -1,0 +1,51 @@
+/// `s3gd formats encode|decode`: values and their codes in a storage format.
+module S3gd.Cli.Formats
+
+open System
+open System.Globalization
+open S3gd.Spec.Formats
+
+/// Drops one leading `--` separator: Argu passes it through as a value, and users write it before negative values.
+let dropSeparator (items: string list) =
+    match items with
+    | "--" :: rest -> rest
+    | _ -> items
+
+/// Parses a decimal value as the command line writes it (also inf, -inf, nan, -0).
+let parseValue (s: string) : Result<float, string> =
+    match s.ToLowerInvariant() with
+    | "inf" | "+inf" | "infinity" -> Ok Double.PositiveInfinity
+    | "-inf" | "-infinity" -> Ok Double.NegativeInfinity
+    | "nan" -> Ok Double.NaN
+    | _ ->
+        match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
+        | true, v -> Ok v
+        | _ -> Error(sprintf "cannot parse value '%s' as a number" s)
+
+/// Parses a code written in hex (0x38) or decimal, checking it fits the format's width.
+let parseCode (format: StorageFormat) (s: string) : Result<uint32, string> =
+    let hex = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+    let digits = if hex then s.Substring 2 else s
+    let style = if hex then NumberStyles.AllowHexSpecifier else NumberStyles.None
+    match UInt64.TryParse(digits, style, CultureInfo.InvariantCulture) with
+    | true, v when v < (1UL <<< (8 * StorageFormat.size format)) -> Ok(uint32 v)
+    | true, _ -> Error(sprintf "code '%s' does not fit in %d bits of %s" s (8 * StorageFormat.size format) (StorageFormat.name format))
+    | _ -> Error(sprintf "cannot parse code '%s' (hexadecimal 0x.. or decimal)" s)
+
+/// The code in hex, as many digits as the format has bytes times two.
+let hexCode (format: StorageFormat) (code: uint32) =
+    "0x" + code.ToString("x" + string (2 * StorageFormat.size format), CultureInfo.InvariantCulture)
+
+/// A float64 in its shortest round-trip form.
+let show (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+
+/// One printed row for each value: value, code, decoded value.
+let encodeRows (format: StorageFormat) (values: float list) =
+    values
+    |> List.map (fun v ->
+        let code = StorageFormat.encode format v
+        sprintf "%-24s %-12s %s" (show v) (hexCode format code) (show (StorageFormat.decode format code)))
+
+/// One printed row for each code: code and decoded value.
+let decodeRows (format: StorageFormat) (codes: uint32 list) =
+    codes |> List.map (fun c -> sprintf "%-12s %s" (hexCode format c) (show (StorageFormat.decode format c)))
