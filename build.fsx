@@ -47,7 +47,7 @@ let targets =
           fun _ ->
               let out = Path.Combine(artifacts, "device")
               if Directory.Exists out then Directory.Delete(out, true)
-              run "dotnet" [ "publish"; cli; "-c"; "Release"; "-r"; "linux-x64"; "--self-contained"; "-p:PublishTrimmed=true"; "-o"; out ]
+              run "dotnet" [ "publish"; cli; "-c"; "Release"; "-r"; "linux-x64"; "--self-contained"; "-p:PublishTrimmed=true"; "-p:DebugType=none"; "-p:GenerateDocumentationFile=false"; "-o"; out ]
               let size = dirSize out
               printfn "device-pack: %s, %.1f MB" out (float size / 1e6)
               if size > devicePackLimit then
