@@ -1,0 +1,491 @@
+// elementwise.cu: one fused optimizer step of an elementwise rule over many tensors in one launch.
+//
+// Each tensor has a row of SLOTS pointers in a device table (param, grad, three state buffers, their three
+// block-scale arrays) and a length; the host cuts every tensor into chunks of CHUNK elements and gives each
+// chunk (one thread block) its tensor, the way PyTorch's multi_tensor_apply does. One pass over memory:
+// every element's param, grad and state are read once and param and state written once.
+//
+// The CPU twin, src/S3gd.Gpu/Cpu/CpuElementwise.cs, does the same float32 operations in the same order.
+// Compiled with --fmad=false: every fused multiply-add is written out (fmaf), nothing else is contracted.
+//
+// Defines (ElementwiseConfig.Defines writes them):
+//   RULE          RULE_SGD | RULE_ADAM | RULE_RMSPROP | RULE_S3GD | RULE_LION | RULE_SIGNUM
+//   PARAM_T, GRAD_T                     DT_FP32 | DT_BF16
+//   S0_T, S1_T, S2_T (only those used)  DT_FP32 | DT_BF16 | DT_E4M3 | DT_E5M2
+//   S0_SCALED, S1_SCALED, S2_SCALED     1: block-scaled fp8 (one float32 scale per SCALE_BLOCK elements)
+//   MATH_BF16     1: every operation rounds to bf16 (as the S3GD reference's Triton kernel), 0: float32
+//   MAXIMIZE, WD_COUPLED, WD_DECOUPLED, AMSGRAD, NESTEROV, CENTERED, MOMENTUM, GRAD_SCALE, FOUND_INF   0|1
+
+#define RULE_SGD 1
+#define RULE_ADAM 2
+#define RULE_RMSPROP 3
+#define RULE_S3GD 4
+#define RULE_LION 5
+#define RULE_SIGNUM 6
+
+#define DT_FP32 0
+#define DT_BF16 1
+#define DT_E4M3 2
+#define DT_E5M2 3
+
+#define THREADS 256                        // threads per block
+#define VEC 8                              // elements per thread per group: 16 bytes of bf16
+#define UNROLL 2                           // groups per thread: two groups' loads in flight before any maths
+#define CHUNK (THREADS * VEC * UNROLL)     // elements per block: 4096
+#define SCALE_BLOCK 128                    // elements per block scale (BlockScaled.DefaultBlockSize)
+#define SLOTS 8                            // table row: param, grad, s0, s1, s2, scale0, scale1, scale2
+#define FULL_MASK 0xffffffffu              // every lane of a warp
+#define E4M3_MAX 448.0f                    // largest finite fp8 e4m3fn
+#define E5M2_MAX 57344.0f                  // largest finite fp8 e5m2
+
+// Per-step scalars, computed on the host in float64 and rounded once to float32 (StepScalars.cs).
+struct StepScalars
+{
+    float lr;               // learning rate
+    float decay;            // decoupled weight decay factor 1 - lr*wd
+    float wd;               // coupled weight decay (g <- g + wd*p)
+    float beta1;            // first decay: adam beta1, sgd/rmsprop momentum... (see StepScalars.cs)
+    float one_minus_beta1;  // 1 - beta1 (sgd: 1 - dampening)
+    float beta2;            // second decay
+    float one_minus_beta2;  // 1 - beta2
+    float step_size;        // adam: lr / (1 - beta1^t)
+    float inv_sqrt_bc2;     // adam: 1 / sqrt(1 - beta2^t)
+    float nesterov_m;       // signum nesterov: coefficient of m
+    float nesterov_g;       // signum nesterov: coefficient of g
+    float eps;              // added to the denominator
+    float grad_scale;       // the gradient is divided by it
+    int first_step;         // 1 on the first step (sgd: the momentum buffer starts as the gradient)
+};
+
+// ---- storage formats ----
+
+__device__ __forceinline__ float bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }
+
+__device__ __forceinline__ unsigned short float_to_bf16(float x)
+{
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(x));
+    return h;
+}
+
+__device__ __forceinline__ float half_to_float(unsigned short h)
+{
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+// Two fp8 codes (low byte: first element) to two floats, through f16x2 (exact for both fp8 formats).
+template <int DT> __device__ __forceinline__ float2 fp8x2_to_float2(unsigned short codes);
+template <> __device__ __forceinline__ float2 fp8x2_to_float2<DT_E4M3>(unsigned short codes)
+{
+    unsigned int h2;
+    asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h2) : "h"(codes));
+    return make_float2(half_to_float((unsigned short)(h2 & 0xffffu)), half_to_float((unsigned short)(h2 >> 16)));
+}
+template <> __device__ __forceinline__ float2 fp8x2_to_float2<DT_E5M2>(unsigned short codes)
+{
+    unsigned int h2;
+    asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(h2) : "h"(codes));
+    return make_float2(half_to_float((unsigned short)(h2 & 0xffffu)), half_to_float((unsigned short)(h2 >> 16)));
+}
+
+// Two floats to two fp8 codes, round to nearest even, saturating (the PTX operand a goes to the high byte).
+template <int DT> __device__ __forceinline__ unsigned short float2_to_fp8x2(float first, float second);
+template <> __device__ __forceinline__ unsigned short float2_to_fp8x2<DT_E4M3>(float first, float second)
+{
+    unsigned short codes;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
+    return codes;
+}
+template <> __device__ __forceinline__ unsigned short float2_to_fp8x2<DT_E5M2>(float first, float second)
+{
+    unsigned short codes;
+    asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
+    return codes;
+}
+
+template <int DT> __device__ __forceinline__ float fp8_max();
+template <> __device__ __forceinline__ float fp8_max<DT_E4M3>() { return E4M3_MAX; }
+template <> __device__ __forceinline__ float fp8_max<DT_E5M2>() { return E5M2_MAX; }
+
+// Loads and stores of one group of VEC elements in a storage format: `full` groups are in range and aligned and
+// move as vectors; others element by element, out-of-range elements read as 0 and are not written.
+template <int DT> struct Io;
+
+template <> struct Io<DT_FP32>
+{
+    static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
+    {
+        const float* q = (const float*)base + i;
+        if (full)
+        {
+            const float4 a = ((const float4*)q)[0], b = ((const float4*)q)[1];
+            x[0] = a.x; x[1] = a.y; x[2] = a.z; x[3] = a.w; x[4] = b.x; x[5] = b.y; x[6] = b.z; x[7] = b.w;
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++) x[e] = i + e < n ? q[e] : 0.0f;
+        }
+    }
+    static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
+    {
+        float* q = (float*)base + i;
+        if (full)
+        {
+            ((float4*)q)[0] = make_float4(x[0], x[1], x[2], x[3]);
+            ((float4*)q)[1] = make_float4(x[4], x[5], x[6], x[7]);
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+                if (i + e < n) q[e] = x[e];
+        }
+    }
+};
+
+template <> struct Io<DT_BF16>
+{
+    static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
+    {
+        const unsigned short* q = (const unsigned short*)base + i;
+        if (full)
+        {
+            const uint4 v = *(const uint4*)q;
+            const unsigned int w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+            for (int k = 0; k < 4; k++)
+            {
+                x[2 * k] = __uint_as_float(w[k] << 16);
+                x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
+            }
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++) x[e] = i + e < n ? bf16_to_float(q[e]) : 0.0f;
+        }
+    }
+    static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
+    {
+        unsigned short* q = (unsigned short*)base + i;
+        if (full)
+        {
+            unsigned int w[4];
+#pragma unroll
+            for (int k = 0; k < 4; k++)
+                w[k] = (unsigned int)float_to_bf16(x[2 * k]) | ((unsigned int)float_to_bf16(x[2 * k + 1]) << 16);
+            *(uint4*)q = make_uint4(w[0], w[1], w[2], w[3]);
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+                if (i + e < n) q[e] = float_to_bf16(x[e]);
+        }
+    }
+};
+
+// fp8 e4m3 and e5m2: 8 codes are 8 bytes, moved as one uint2.
+template <int DT> struct Fp8Io
+{
+    static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
+    {
+        const unsigned char* q = (const unsigned char*)base + i;
+        unsigned int w[2];
+        if (full)
+        {
+            const uint2 v = *(const uint2*)q;
+            w[0] = v.x; w[1] = v.y;
+        }
+        else
+        {
+            w[0] = w[1] = 0u;
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+                if (i + e < n) w[e / 4] |= (unsigned int)q[e] << (8 * (e % 4));
+        }
+#pragma unroll
+        for (int k = 0; k < 4; k++)
+        {
+            const float2 f = fp8x2_to_float2<DT>((unsigned short)(w[k / 2] >> (16 * (k % 2))));
+            x[2 * k] = f.x;
+            x[2 * k + 1] = f.y;
+        }
+    }
+    static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
+    {
+        unsigned char* q = (unsigned char*)base + i;
+        unsigned int w[2] = {0u, 0u};
+#pragma unroll
+        for (int k = 0; k < 4; k++)
+            w[k / 2] |= (unsigned int)float2_to_fp8x2<DT>(x[2 * k], x[2 * k + 1]) << (16 * (k % 2));
+        if (full)
+            *(uint2*)q = make_uint2(w[0], w[1]);
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+                if (i + e < n) q[e] = (unsigned char)(w[e / 4] >> (8 * (e % 4)));
+        }
+    }
+};
+template <> struct Io<DT_E4M3> : Fp8Io<DT_E4M3> {};
+template <> struct Io<DT_E5M2> : Fp8Io<DT_E5M2> {};
+
+// Block-scaled fp8: a block of SCALE_BLOCK elements is SCALE_BLOCK/VEC consecutive lanes of a warp (chunks start at
+// multiples of SCALE_BLOCK within their tensor), so the block's absmax is a shuffle reduction over those lanes.
+template <int DT> __device__ __forceinline__ void load_scaled(
+    const void* base, const float* scales, long long i, long long n, bool full, float (&x)[VEC])
+{
+    Io<DT>::load(base, i, n, full, x);
+    const float scale = i < n ? scales[i / SCALE_BLOCK] : 1.0f;
+#pragma unroll
+    for (int e = 0; e < VEC; e++) x[e] = x[e] * scale;
+}
+
+template <int DT> __device__ __forceinline__ void store_scaled(
+    void* base, float* scales, long long i, long long n, bool full, const float (&x)[VEC])
+{
+    float absmax = 0.0f;
+#pragma unroll
+    for (int e = 0; e < VEC; e++)
+        if (i + e < n) absmax = fmaxf(absmax, fabsf(x[e]));
+#pragma unroll
+    for (int lane = SCALE_BLOCK / VEC / 2; lane > 0; lane /= 2)
+        absmax = fmaxf(absmax, __shfl_xor_sync(FULL_MASK, absmax, lane));
+    const float scale = absmax == 0.0f ? 1.0f : absmax / fp8_max<DT>();
+    float q[VEC];
+#pragma unroll
+    for (int e = 0; e < VEC; e++) q[e] = x[e] / scale;
+    Io<DT>::store(base, i, n, full, q);
+    if (i % SCALE_BLOCK == 0 && i < n) scales[i / SCALE_BLOCK] = scale;
+}
+
+// ---- maths in float32 or, with MATH_BF16, rounding every operation to bf16 ----
+
+#if MATH_BF16
+__device__ __forceinline__ float rm(float x) { return bf16_to_float(float_to_bf16(x)); }
+#else
+__device__ __forceinline__ float rm(float x) { return x; }
+#endif
+
+__device__ __forceinline__ float mul(float a, float b) { return rm(a * b); }
+__device__ __forceinline__ float add(float a, float b) { return rm(a + b); }
+__device__ __forceinline__ float divide(float a, float b) { return rm(a / b); }
+__device__ __forceinline__ float root(float a) { return rm(sqrtf(a)); }
+// a*b + c: one fused rounding in float32; in bf16 maths the product and the sum each round (no bf16 fma).
+#if MATH_BF16
+__device__ __forceinline__ float madd(float a, float b, float c) { return rm(rm(a * b) + c); }
+#else
+__device__ __forceinline__ float madd(float a, float b, float c) { return fmaf(a, b, c); }
+#endif
+// torch.sign: -1, 0 or +1; a zero keeps its sign and NaN stays NaN.
+__device__ __forceinline__ float sgn(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+
+// One element of one step: p, g and the state as decoded (and, in bf16 maths, rounded to bf16).
+__device__ __forceinline__ void step_element(const StepScalars& sc, float& p, float g, float& s0, float& s1, float& s2)
+{
+#if GRAD_SCALE
+    g = divide(g, sc.grad_scale);
+#endif
+#if MAXIMIZE
+    g = -g;
+#endif
+#if WD_COUPLED
+    g = madd(sc.wd, p, g);
+#endif
+#if WD_DECOUPLED
+    p = mul(p, sc.decay);
+#endif
+
+#if RULE == RULE_SGD
+    // s0 momentum_buffer; beta1 = momentum, one_minus_beta1 = 1 - dampening.
+  #if MOMENTUM
+    s0 = sc.first_step ? g : madd(sc.beta1, s0, mul(sc.one_minus_beta1, g));
+    #if NESTEROV
+    const float d = madd(sc.beta1, s0, g);
+    #else
+    const float d = s0;
+    #endif
+  #else
+    const float d = g;
+  #endif
+    p = madd(-sc.lr, d, p);
+
+#elif RULE == RULE_ADAM
+    // s0 exp_avg, s1 exp_avg_sq, s2 max_exp_avg_sq.
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, g));
+    s1 = madd(sc.beta2, s1, mul(sc.one_minus_beta2, mul(g, g)));
+  #if AMSGRAD
+    s2 = fmaxf(s2, s1);
+    const float v = s2;
+  #else
+    const float v = s1;
+  #endif
+    const float denom = madd(root(v), sc.inv_sqrt_bc2, sc.eps);
+    p = madd(-sc.step_size, divide(s0, denom), p);
+
+#elif RULE == RULE_RMSPROP
+    // s0 square_avg, s1 momentum_buffer, s2 grad_avg; beta1 = alpha, beta2 = momentum.
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, mul(g, g)));
+  #if CENTERED
+    s2 = madd(sc.beta1, s2, mul(sc.one_minus_beta1, g));
+    const float avg = add(root(madd(-s2, s2, s0)), sc.eps);
+  #else
+    const float avg = add(root(s0), sc.eps);
+  #endif
+  #if MOMENTUM
+    s1 = madd(sc.beta2, s1, divide(g, avg));
+    p = madd(-sc.lr, s1, p);
+  #else
+    p = madd(-sc.lr, divide(g, avg), p);
+  #endif
+
+#elif RULE == RULE_S3GD
+    // s0 exp_avg: an EMA of gradient signs, in [-1, 1].
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, sgn(g)));
+    p = madd(-sc.lr, s0, p);
+
+#elif RULE == RULE_LION
+    // s0 exp_avg.
+    const float u = sgn(madd(sc.beta1, s0, mul(sc.one_minus_beta1, g)));
+    p = madd(-sc.lr, u, p);
+    s0 = madd(sc.beta2, s0, mul(sc.one_minus_beta2, g));
+
+#elif RULE == RULE_SIGNUM
+    // s0 exp_avg; beta1 = momentum.
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, g));
+  #if NESTEROV
+    const float u = sgn(madd(sc.nesterov_m, s0, mul(sc.nesterov_g, g)));
+  #else
+    const float u = sgn(s0);
+  #endif
+    p = madd(-sc.lr, u, p);
+
+#else
+  #error "RULE must be one of RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_S3GD, RULE_LION, RULE_SIGNUM"
+#endif
+    (void)s1;
+    (void)s2;
+}
+
+// A state buffer in its format, block-scaled or not.
+template <int DT, int SCALED> struct StateIo
+{
+    static __device__ __forceinline__ void load(const void* base, const float*, long long i, long long n, bool full, float (&x)[VEC])
+    {
+        Io<DT>::load(base, i, n, full, x);
+    }
+    static __device__ __forceinline__ void store(void* base, float*, long long i, long long n, bool full, const float (&x)[VEC])
+    {
+        Io<DT>::store(base, i, n, full, x);
+    }
+};
+template <int DT> struct StateIo<DT, 1>
+{
+    static __device__ __forceinline__ void load(const void* base, const float* scales, long long i, long long n, bool full, float (&x)[VEC])
+    {
+        load_scaled<DT>(base, scales, i, n, full, x);
+    }
+    static __device__ __forceinline__ void store(void* base, float* scales, long long i, long long n, bool full, const float (&x)[VEC])
+    {
+        store_scaled<DT>(base, scales, i, n, full, x);
+    }
+};
+
+#ifndef S0_SCALED
+#define S0_SCALED 0
+#endif
+#ifndef S1_SCALED
+#define S1_SCALED 0
+#endif
+#ifndef S2_SCALED
+#define S2_SCALED 0
+#endif
+
+extern "C" __global__ void __launch_bounds__(THREADS) elementwise_step(
+    const unsigned long long* __restrict__ table,  // per tensor: SLOTS pointers
+    const long long* __restrict__ lengths,         // per tensor: elements
+    const long long* __restrict__ first_chunk,     // per tensor: its first chunk
+    const int* __restrict__ chunk_tensor,          // per chunk: its tensor
+    const StepScalars sc,
+    const int* __restrict__ found_inf)             // with FOUND_INF: non-zero makes the step a no-op
+{
+#if FOUND_INF
+    if (*found_inf != 0) return;
+#else
+    (void)found_inf;
+#endif
+    const int t = chunk_tensor[blockIdx.x];
+    const long long n = lengths[t];
+    const long long start = (long long)(blockIdx.x - first_chunk[t]) * CHUNK;
+    const unsigned long long* row = table + (long long)t * SLOTS;
+    void* const P = (void*)row[0];
+    const void* const G = (const void*)row[1];
+    void* const S0 = (void*)row[2];
+    void* const S1 = (void*)row[3];
+    void* const S2 = (void*)row[4];
+    float* const SC0 = (float*)row[5];
+    float* const SC1 = (float*)row[6];
+    float* const SC2 = (float*)row[7];
+    // Vector moves need 16-byte aligned bases (8-byte for fp8; 16 covers both); every group offset keeps it.
+    const bool aligned = ((row[0] | row[1] | row[2] | row[3] | row[4]) & 15ull) == 0ull;
+
+    float p[UNROLL][VEC], g[UNROLL][VEC], s0[UNROLL][VEC], s1[UNROLL][VEC], s2[UNROLL][VEC];
+    long long at[UNROLL];
+    bool full[UNROLL];
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++)
+    {
+        at[u] = start + ((long long)u * THREADS + threadIdx.x) * VEC;
+        full[u] = aligned && at[u] + VEC <= n;
+        Io<PARAM_T>::load(P, at[u], n, full[u], p[u]);
+        Io<GRAD_T>::load(G, at[u], n, full[u], g[u]);
+#ifdef S0_T
+        StateIo<S0_T, S0_SCALED>::load(S0, SC0, at[u], n, full[u], s0[u]);
+#endif
+#ifdef S1_T
+        StateIo<S1_T, S1_SCALED>::load(S1, SC1, at[u], n, full[u], s1[u]);
+#endif
+#ifdef S2_T
+        StateIo<S2_T, S2_SCALED>::load(S2, SC2, at[u], n, full[u], s2[u]);
+#endif
+    }
+
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++)
+    {
+#pragma unroll
+        for (int e = 0; e < VEC; e++)
+        {
+#ifndef S0_T
+            s0[u][e] = 0.0f;
+#endif
+#ifndef S1_T
+            s1[u][e] = 0.0f;
+#endif
+#ifndef S2_T
+            s2[u][e] = 0.0f;
+#endif
+            p[u][e] = rm(p[u][e]);
+            s0[u][e] = rm(s0[u][e]);
+            s1[u][e] = rm(s1[u][e]);
+            s2[u][e] = rm(s2[u][e]);
+            step_element(sc, p[u][e], rm(g[u][e]), s0[u][e], s1[u][e], s2[u][e]);
+        }
+        Io<PARAM_T>::store(P, at[u], n, full[u], p[u]);
+#ifdef S0_T
+        StateIo<S0_T, S0_SCALED>::store(S0, SC0, at[u], n, full[u], s0[u]);
+#endif
+#ifdef S1_T
+        StateIo<S1_T, S1_SCALED>::store(S1, SC1, at[u], n, full[u], s1[u]);
+#endif
+#ifdef S2_T
+        StateIo<S2_T, S2_SCALED>::store(S2, SC2, at[u], n, full[u], s2[u]);
+#endif
+    }
+    (void)S0; (void)S1; (void)S2; (void)SC0; (void)SC1; (void)SC2;
+}

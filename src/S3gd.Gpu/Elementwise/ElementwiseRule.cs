@@ -1,0 +1,47 @@
+namespace S3gd.Gpu.Elementwise;
+
+/// <summary>The rules the fused elementwise kernel computes; the values are the kernel's <c>RULE_*</c> defines.</summary>
+public enum ElementwiseRule
+{
+    /// <summary>torch.optim.SGD: momentum, dampening, Nesterov, coupled weight decay, maximize.</summary>
+    Sgd = 1,
+    /// <summary>torch.optim.Adam and AdamW: AMSGrad, maximize, coupled or decoupled weight decay.</summary>
+    Adam = 2,
+    /// <summary>torch.optim.RMSprop: momentum, centered, coupled weight decay, maximize.</summary>
+    RmsProp = 3,
+    /// <summary>S3GD, smoothed SignSGD: an EMA of gradient signs as the step.</summary>
+    S3gd = 4,
+    /// <summary>Lion: the sign of an interpolated momentum.</summary>
+    Lion = 5,
+    /// <summary>Signum: the sign of the (optionally Nesterov) momentum.</summary>
+    Signum = 6,
+}
+
+/// <summary>The spec's rule names of the elementwise rules, and the state buffers each keeps.</summary>
+public static class ElementwiseRules
+{
+    /// <summary>The spec's command-line rule names the kernel computes, with their kernel rule.</summary>
+    public static IReadOnlyDictionary<string, ElementwiseRule> ByName { get; } = new Dictionary<string, ElementwiseRule>
+    {
+        ["sgd"] = ElementwiseRule.Sgd,
+        ["adam"] = ElementwiseRule.Adam,
+        ["adamw"] = ElementwiseRule.Adam,
+        ["rmsprop"] = ElementwiseRule.RmsProp,
+        ["s3gd"] = ElementwiseRule.S3gd,
+        ["lion"] = ElementwiseRule.Lion,
+        ["signum"] = ElementwiseRule.Signum,
+    };
+
+    /// <summary>
+    /// The spec's buffer name of each of the kernel's three state slots for a rule (null: slot not part of the rule).
+    /// Which slots a configuration uses depends on its hyperparameters (<see cref="ElementwiseConfig.StateNames"/>).
+    /// </summary>
+    public static IReadOnlyList<string?> SlotNames(ElementwiseRule rule) => rule switch
+    {
+        ElementwiseRule.Sgd => ["momentum_buffer", null, null],
+        ElementwiseRule.Adam => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+        ElementwiseRule.RmsProp => ["square_avg", "momentum_buffer", "grad_avg"],
+        ElementwiseRule.S3gd or ElementwiseRule.Lion or ElementwiseRule.Signum => ["exp_avg", null, null],
+        _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "unknown elementwise rule"),
+    };
+}
