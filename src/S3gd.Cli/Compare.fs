@@ -157,12 +157,16 @@ let options (args: ParseResults<CompareArgs>) : Result<Options, string> =
 /// Exit code when a buffer is outside the tolerance.
 let outsideTolerance = 1
 
-/// The `compare` command: prints the table; 0 when every buffer is inside the tolerance, 1 when not, 2 on bad input.
-let command (args: ParseResults<CompareArgs>) : int =
-    match options args |> Result.bind (fun o -> execute Backends.all o |> Result.map (fun r -> o, r)) with
+/// `compare` on the given backends: prints the table; 0 when every buffer is inside the tolerance, 1 when
+/// not, 2 on bad input.
+let runOn (backends: Backend list) (args: ParseResults<CompareArgs>) : int =
+    match options args |> Result.bind (fun o -> execute backends o |> Result.map (fun r -> o, r)) with
     | Ok(o, reports) ->
         printfn "%s: %s against %s, shape %s, %d steps, seed %d, param %s, grad %s, state %s" o.Rule o.Backend o.Against
             (RunCommand.showShape o.Shape) o.Steps o.Seed (StorageFormat.name o.Dtypes.Param) (StorageFormat.name o.Dtypes.Grad) (StorageFormat.name o.Dtypes.State)
         AnsiConsole.Write(table reports)
         if reports |> List.forall (fun r -> r.Inside) then 0 else outsideTolerance
     | Error e -> Errors.report e
+
+/// The `compare` command on every backend.
+let command (args: ParseResults<CompareArgs>) : int = runOn Backends.all args

@@ -137,13 +137,16 @@ let options (args: ParseResults<RunArgs>) : Options =
       Out = args.GetResult RunArgs.Out
       Name = args.TryGetResult RunArgs.Name }
 
-/// The `run` command: prints a summary and returns 0, or one error line and the bad-input exit code.
-let command (args: ParseResults<RunArgs>) : int =
+/// `run` on the given backends: prints a summary and returns 0, or one error line and the bad-input exit code.
+let runOn (backends: Backend list) (args: ParseResults<RunArgs>) : int =
     let o = options args
-    match execute Backends.all o with
+    match execute backends o with
     | Ok s ->
         let change = (s.Outcome.Param - s.Param.Value).InfinityNorm()
         printfn "%s on %s: %d steps on '%s' (%s); largest parameter change %g" o.Rule o.Backend s.Steps s.Param.Name (showShape s.Param.Shape) change
         printfn "wrote %s into %s" (String.Join(", ", s.Files)) s.Out
         0
     | Error e -> Errors.report e
+
+/// The `run` command on every backend.
+let command (args: ParseResults<RunArgs>) : int = runOn Backends.all args
