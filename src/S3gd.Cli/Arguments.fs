@@ -60,7 +60,7 @@ type RunArgs =
         member a.Usage =
             match a with
             | Rule _ -> "the rule, as `s3gd list` names it (sgd, adamw, ...)."
-            | Backend _ -> "the backend that runs it (default spec: the float64 specification)."
+            | Backend _ -> "the backend that runs it: spec (the float64 specification, the default) or another that `s3gd compare` knows, with fp32 storage."
             | Hyper _ -> "hyperparameters as name=value with torch.optim's names (betas=0.9,0.999 or beta1=0.9 beta2=0.999); repeatable."
             | Param _ -> "the initial parameter, a float32 or float64 .npy file."
             | Grads _ -> "the gradients, a .npy file holding one gradient per step along its first axis."
@@ -80,6 +80,7 @@ type CompareArgs =
     | [<Unique>] Grad_Dtype of format: string
     | [<Unique>] State_Dtype of format: string
     | Hyper of assignment: string list
+    | [<Unique>] Name of name: string
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -94,6 +95,7 @@ type CompareArgs =
             | Grad_Dtype _ -> "storage format of the gradients: fp32 or bf16 (default fp32)."
             | State_Dtype _ -> "storage format of the state buffers: fp32, bf16, fp8e4m3 or fp8e5m2 (default fp32)."
             | Hyper _ -> "hyperparameters as name=value with torch.optim's names (betas=0.9,0.999 or beta1=0.9 beta2=0.999); repeatable."
+            | Name _ -> "the parameter's name as the rule sees it (default param; Adam-mini partitions by name)."
 
 /// The top-level commands of s3gd.
 type S3gdArgs =

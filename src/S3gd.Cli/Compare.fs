@@ -29,7 +29,9 @@ type Options =
       /// Storage formats of parameter, gradients and state.
       Dtypes: Dtypes
       /// `name=value` hyperparameter texts.
-      Hypers: string list }
+      Hypers: string list
+      /// The parameter's name as the rule sees it.
+      Name: string }
 
 /// The comparison of one buffer (the parameter or a state buffer).
 type BufferReport =
@@ -61,14 +63,17 @@ let parseShape (text: string) : Result<int list, string> =
     if dims |> Array.forall Option.isSome then Ok(dims |> Array.choose id |> Array.toList)
     else Error(sprintf "--shape '%s': expected positive dimensions joined by x, such as 256x128" text)
 
-/// Seeded random data in [-1, 1): the parameter (named "param") rounded to the parameter format and one
+/// The parameter's name when --name is absent.
+let defaultName = "param"
+
+/// Seeded random data in [-1, 1): the named parameter rounded to the parameter format and one
 /// gradient per step rounded to the gradient format, as a backend storing in those formats receives them.
-let inputs (shape: int list) (steps: int) (seed: int) (dtypes: Dtypes) : Param * Vec[] =
+let inputs (name: string) (shape: int list) (steps: int) (seed: int) (dtypes: Dtypes) : Param * Vec[] =
     let rng = Random seed
     let size = List.fold (*) 1 shape
     let draw (format: StorageFormat) =
         Vector<float>.Build.Dense(size, fun _ -> StorageFormat.round format (2.0 * rng.NextDouble() - 1.0))
-    let param = { Name = "param"; Shape = shape; Value = draw dtypes.Param }
+    let param = { Name = name; Shape = shape; Value = draw dtypes.Param }
     param, Array.init steps (fun _ -> draw dtypes.Grad)
 
 /// Compares one buffer of the backend under test with the reference.
@@ -106,7 +111,7 @@ let execute (backends: Backend list) (o: Options) : Result<BufferReport list, st
             |> Result.bind (fun tested ->
                 backend "--against" o.Against
                 |> Result.bind (fun reference ->
-                    let param, grads = inputs o.Shape o.Steps o.Seed o.Dtypes
+                    let param, grads = inputs o.Name o.Shape o.Steps o.Seed o.Dtypes
                     let request = { Rule = rule; Hypers = hypers; Param = param; Grads = grads; Steps = o.Steps; Dtypes = o.Dtypes }
                     run tested request
                     |> Result.bind (fun a -> run reference request |> Result.map (compareOutcomes o.Steps o.Dtypes a)))))
@@ -152,7 +157,8 @@ let options (args: ParseResults<CompareArgs>) : Result<Options, string> =
               Steps = args.GetResult(CompareArgs.Steps, defaultSteps)
               Seed = args.GetResult(Seed, defaultSeed)
               Dtypes = dtypes
-              Hypers = args.GetResults CompareArgs.Hyper |> List.concat }))
+              Hypers = args.GetResults CompareArgs.Hyper |> List.concat
+              Name = args.GetResult(CompareArgs.Name, defaultName) }))
 
 /// Exit code when a buffer is outside the tolerance.
 let outsideTolerance = 1

@@ -50,12 +50,18 @@ let showShape (shape: int list) = if shape.IsEmpty then "()" else String.Join("x
 let private isFileError (e: exn) =
     e :? IOException || e :? InvalidDataException || e :? UnauthorizedAccessException || e :? ArgumentException
 
+/// An exception's message without the " (Parameter 'x')" suffix .NET appends to argument errors.
+let private message (e: exn) =
+    match e with
+    | :? ArgumentException as a when not (isNull a.ParamName) -> a.Message.Replace(sprintf " (Parameter '%s')" a.ParamName, "")
+    | _ -> e.Message
+
 /// Reads a float .npy file as (shape, values); errors name the option and the file.
 let readFloats (option: string) (path: string) : Result<int list * float[], string> =
     try
         let a = Npy.read path
         Ok(a.Shape, Npy.toFloats a)
-    with e when isFileError e -> Error(sprintf "%s %s: %s" option path e.Message)
+    with e when isFileError e -> Error(sprintf "%s %s: %s" option path (message e))
 
 /// Splits the gradients into one vector per step, checking their trailing shape is the parameter's.
 let splitGrads (path: string) (paramShape: int list) (shape: int list, values: float[]) : Result<Vec[], string> =
@@ -92,7 +98,7 @@ let writeAll (dir: string) (files: (string * Npy.NpyArray) list) : Result<string
             else
                 Directory.Move(temp, full)
             Ok full
-        with e when isFileError e -> Error(sprintf "--out %s: %s" dir e.Message)
+        with e when isFileError e -> Error(sprintf "--out %s: %s" dir (message e))
     finally
         if Directory.Exists temp then Directory.Delete(temp, true)
 

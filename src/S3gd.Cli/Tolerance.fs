@@ -10,6 +10,9 @@
 /// Errors are measured at the buffer's scale: the largest error over the buffer divided by F's ulp at the
 /// buffer's largest reference magnitude (elements that cancel to near zero would otherwise read as huge
 /// relative errors while being as accurate as the buffer's scale allows).
+/// Not covered: an error of a coarser buffer carried into a finer one through the update (fp8 state feeding
+/// an fp32 parameter moves it by lr times the state's error, many fp32 ulps); such a comparison reads outside,
+/// which against `spec` is the true statement that the state format changes the parameter beyond its own precision.
 module S3gd.Cli.Tolerance
 
 open S3gd.Spec.Formats

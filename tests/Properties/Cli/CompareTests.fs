@@ -14,7 +14,7 @@ open S3gd.Cli.Backend
 let private bf16 = { Param = Bf16; Grad = Bf16; State = Bf16 }
 
 let private options (rule: string) (backend: string) (against: string) (dtypes: Dtypes) (seed: int) (hypers: string list) : Compare.Options =
-    { Rule = rule; Backend = backend; Against = against; Shape = [ 16; 8 ]; Steps = 10; Seed = seed; Dtypes = dtypes; Hypers = hypers }
+    { Rule = rule; Backend = backend; Against = against; Shape = [ 16; 8 ]; Steps = 10; Seed = seed; Dtypes = dtypes; Hypers = hypers; Name = "weight" }
 
 let private reports (backends: Backend list) (o: Compare.Options) =
     match Compare.execute backends o with
