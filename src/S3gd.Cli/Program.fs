@@ -44,6 +44,9 @@ let main argv =
         else
             match results.TryGetSubCommand() with
             | Some(Formats f) -> formats f
+            | Some(List a) -> ListCommand.command a
+            | Some(Run a) -> RunCommand.command a
+            | Some(Compare a) -> Compare.command a
             | _ -> eprintfn "%s" (parser.PrintUsage()); usageError
     with :? ArguParseException as e ->
         let help = e.ErrorCode = ErrorCode.HelpText
