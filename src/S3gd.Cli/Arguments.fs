@@ -36,13 +36,80 @@ type FormatsArgs =
             | Encode _ -> "encode values: prints each value, its code in hex and the decoded value."
             | Decode _ -> "decode codes: prints each code and the value it denotes."
 
+/// Arguments of `s3gd list`.
+type ListArgs =
+    | Names
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Names -> "print only the rule names, one a line."
+
+/// Arguments of `s3gd run`.
+type RunArgs =
+    | [<Mandatory; Unique; AltCommandLine("-r")>] Rule of name: string
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | Hyper of assignment: string list
+    | [<Mandatory; Unique>] Param of path: string
+    | [<Mandatory; Unique>] Grads of path: string
+    | [<Unique>] Steps of count: int
+    | [<Mandatory; Unique; AltCommandLine("-o")>] Out of dir: string
+    | [<Unique>] Name of name: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Rule _ -> "the rule, as `s3gd list` names it (sgd, adamw, ...)."
+            | Backend _ -> "the backend that runs it: spec (the float64 specification, the default) or another that `s3gd compare` knows, with fp32 storage."
+            | Hyper _ -> "hyperparameters as name=value with torch.optim's names (betas=0.9,0.999 or beta1=0.9 beta2=0.999); repeatable."
+            | Param _ -> "the initial parameter, a float32 or float64 .npy file."
+            | Grads _ -> "the gradients, a .npy file holding one gradient per step along its first axis."
+            | Steps _ -> "the number of steps (default: one per gradient in --grads)."
+            | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer."
+            | Name _ -> "the parameter's name as the rule sees it (default: the --param file's stem)."
+
+/// Arguments of `s3gd compare`.
+type CompareArgs =
+    | [<Mandatory; Unique; AltCommandLine("-r")>] Rule of name: string
+    | [<Mandatory; Unique; AltCommandLine("-b")>] Backend of name: string
+    | [<Mandatory; Unique>] Against of name: string
+    | [<Unique>] Shape of dims: string
+    | [<Unique>] Steps of count: int
+    | [<Unique>] Seed of seed: int
+    | [<Unique>] Param_Dtype of format: string
+    | [<Unique>] Grad_Dtype of format: string
+    | [<Unique>] State_Dtype of format: string
+    | Hyper of assignment: string list
+    | [<Unique>] Name of name: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Rule _ -> "the rule, as `s3gd list` names it (sgd, adamw, ...)."
+            | Backend _ -> "the backend under test."
+            | Against _ -> "the backend it is compared against (the reference)."
+            | Shape _ -> "the parameter's shape, dimensions joined by x (default 256x128)."
+            | Steps _ -> "the number of steps (default 10)."
+            | Seed _ -> "the seed of the random parameter and gradients (default 1)."
+            | Param_Dtype _ -> "storage format of the parameter: fp32 or bf16 (default fp32)."
+            | Grad_Dtype _ -> "storage format of the gradients: fp32 or bf16 (default fp32)."
+            | State_Dtype _ -> "storage format of the state buffers: fp32, bf16, fp8e4m3 or fp8e5m2 (default fp32)."
+            | Hyper _ -> "hyperparameters as name=value with torch.optim's names (betas=0.9,0.999 or beta1=0.9 beta2=0.999); repeatable."
+            | Name _ -> "the parameter's name as the rule sees it (default param; Adam-mini partitions by name)."
+
 /// The top-level commands of s3gd.
 type S3gdArgs =
     | Version
     | [<CliPrefix(CliPrefix.None)>] Formats of ParseResults<FormatsArgs>
+    | [<CliPrefix(CliPrefix.None)>] List of ParseResults<ListArgs>
+    | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArgs>
+    | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Version -> "print the version and exit."
             | Formats _ -> "encode and decode values in the storage formats (bf16, fp8 e4m3fn, fp8 e5m2)."
+            | List _ -> "list every rule with its summary, reference and hyperparameters (defaults and ranges)."
+            | Run _ -> "apply a rule to a parameter and gradients from .npy files; write the final parameter and state as .npy."
+            | Compare _ -> "run a rule on two backends from the same random data and compare every buffer against the tolerance."

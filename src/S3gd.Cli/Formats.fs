@@ -3,7 +3,9 @@ module S3gd.Cli.Formats
 
 open System
 open System.Globalization
+open Argu
 open S3gd.Spec.Formats
+open S3gd.Cli.Arguments
 
 /// Drops one leading `--` separator: Argu passes it through as a value, and users write it before negative values.
 let dropSeparator (items: string list) =
@@ -49,3 +51,21 @@ let encodeRows (format: StorageFormat) (values: float list) =
 /// One printed row for each code: code and decoded value.
 let decodeRows (format: StorageFormat) (codes: uint32 list) =
     codes |> List.map (fun c -> sprintf "%-12s %s" (hexCode format c) (show (StorageFormat.decode format c)))
+
+let private printRows (rows: Result<string list, string>) =
+    match rows with
+    | Ok lines -> lines |> List.iter (printfn "%s"); 0
+    | Error e -> Errors.report e
+
+/// Runs `s3gd formats encode|decode`.
+let command (args: ParseResults<FormatsArgs>) =
+    match args.GetSubCommand() with
+    | Encode a ->
+        StorageFormat.parse (a.GetResult EncodeArgs.Format)
+        |> Result.bind (fun f ->
+            dropSeparator (a.GetResult(EncodeArgs.Values, [])) |> List.map parseValue |> Errors.sequence |> Result.map (encodeRows f))
+        |> printRows
+    | Decode a ->
+        StorageFormat.parse (a.GetResult DecodeArgs.Format)
+        |> Result.bind (fun f -> dropSeparator (a.GetResult(Codes, [])) |> List.map (parseCode f) |> Errors.sequence |> Result.map (decodeRows f))
+        |> printRows

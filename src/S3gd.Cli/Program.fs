@@ -3,36 +3,9 @@ module S3gd.Cli.Program
 
 open System
 open Argu
-open S3gd.Spec.Formats
 open S3gd.Cli.Arguments
 
-/// Exit code for bad usage or bad input, as for an Argu parse error.
-let private usageError = 2
-
 let private parser = ArgumentParser.Create<S3gdArgs>(programName = "s3gd")
-
-let private collect (parse: string -> Result<'a, string>) (items: string list) =
-    let parsed = items |> List.map parse
-    match parsed |> List.tryPick (function Error e -> Some e | Ok _ -> None) with
-    | Some e -> Error e
-    | None -> Ok(parsed |> List.map (function Ok v -> v | Error _ -> failwith "unreachable"))
-
-let private printRows (rows: Result<string list, string>) =
-    match rows with
-    | Ok lines -> lines |> List.iter (printfn "%s"); 0
-    | Error e -> eprintfn "s3gd: %s" e; usageError
-
-let private formats (args: ParseResults<FormatsArgs>) =
-    match args.GetSubCommand() with
-    | Encode a ->
-        StorageFormat.parse (a.GetResult EncodeArgs.Format)
-        |> Result.bind (fun f ->
-            collect Formats.parseValue (Formats.dropSeparator (a.GetResult(EncodeArgs.Values, []))) |> Result.map (Formats.encodeRows f))
-        |> printRows
-    | Decode a ->
-        StorageFormat.parse (a.GetResult DecodeArgs.Format)
-        |> Result.bind (fun f -> collect (Formats.parseCode f) (Formats.dropSeparator (a.GetResult(Codes, []))) |> Result.map (Formats.decodeRows f))
-        |> printRows
 
 [<EntryPoint>]
 let main argv =
@@ -43,9 +16,12 @@ let main argv =
             0
         else
             match results.TryGetSubCommand() with
-            | Some(Formats f) -> formats f
-            | _ -> eprintfn "%s" (parser.PrintUsage()); usageError
+            | Some(Formats f) -> Formats.command f
+            | Some(List a) -> ListCommand.command a
+            | Some(Run a) -> RunCommand.command a
+            | Some(Compare a) -> Compare.command a
+            | _ -> eprintfn "%s" (parser.PrintUsage()); Errors.usage
     with :? ArguParseException as e ->
         let help = e.ErrorCode = ErrorCode.HelpText
         (if help then stdout else stderr).WriteLine(e.Message)
-        if help then 0 else usageError
+        if help then 0 else Errors.usage

@@ -1,0 +1,33 @@
+/// `s3gd list`: every registered rule with its summary, reference and hyperparameters (defaults and ranges).
+module S3gd.Cli.ListCommand
+
+open Argu
+open Spectre.Console
+open Spectre.Console.Rendering
+open S3gd.Spec.Rules
+open S3gd.Cli.Arguments
+
+/// A table cell holding the text as it is (no markup).
+let private cell (text: string) = Text text :> IRenderable
+
+/// One table per rule: its hyperparameters with default, valid range and meaning, titled by the rule.
+let ruleTable (rule: RuleInfo) : Table =
+    let table = Table(Title = TableTitle(Markup.Escape(sprintf "%s: %s" rule.Name rule.Summary)))
+    table.Caption <- TableTitle(Markup.Escape(sprintf "reference: %s" rule.Reference))
+    for column in [ "hyperparameter"; "default"; "valid"; "meaning" ] do
+        table.AddColumn column |> ignore
+    for d in rule.Hypers do
+        table.AddRow [| cell d.Name; cell (Hyper.show d.Default); cell d.Range; cell d.Doc |] |> ignore
+    for pair, first, second in rule.Pairs do
+        table.AddRow [| cell pair; cell (sprintf "%s,%s" first second); cell "pair"; cell (sprintf "sets %s and %s at once" first second) |] |> ignore
+    table
+
+/// Writes every rule's table (or only the names) to the console.
+let write (console: IAnsiConsole) (namesOnly: bool) (rules: RuleInfo list) =
+    for rule in rules do
+        if namesOnly then console.WriteLine rule.Name else console.Write(ruleTable rule)
+
+/// The `list` command: exit code 0.
+let command (args: ParseResults<ListArgs>) : int =
+    write AnsiConsole.Console (args.Contains Names) Registry.all
+    0

@@ -1,0 +1,37 @@
+/// The spec as backends: `spec` steps the float64 rule as it is; `spec-rounded` rounds the parameter,
+/// the gradients and every state buffer to the requested storage formats after every step, which is what
+/// a backend storing in those formats must match.
+module S3gd.Cli.SpecBackend
+
+open S3gd.Spec.Formats
+open S3gd.Spec.Rules
+open S3gd.Cli.Backend
+
+/// Runs the rule for the requested steps, passing the initial parameter, each gradient, and the parameter
+/// and state after every step through `keep` (how the backend stores a value in a format).
+let private stepWith (keep: StorageFormat -> Vec -> Vec) (r: Request) : Result<Outcome, string> =
+    let keepState (s: NamedState) = { s with Buffers = s.Buffers |> Map.map (fun _ b -> keep r.Dtypes.State b) }
+    r.Rule.Create r.Hypers
+    |> Result.map (fun rule ->
+        let param = { r.Param with Value = keep r.Dtypes.Param r.Param.Value }
+        let final, state =
+            Seq.fold
+                (fun (p: Param, s: NamedState) (g: Vec) ->
+                    let p', s' = rule.Step s (keep r.Dtypes.Grad g) p
+                    { p with Value = keep r.Dtypes.Param p' }, keepState s')
+                (param, keepState (rule.Init param))
+                (Seq.take r.Steps r.Grads)
+        { Param = final.Value; Buffers = state.Buffers })
+
+/// Every element rounded to the nearest value of the storage format.
+let roundTo (format: StorageFormat) (v: Vec) : Vec = v.Map(fun x -> StorageFormat.round format x)
+
+/// The float64 spec, dtypes ignored.
+let spec: Backend =
+    { Name = "spec"; Summary = "the float64 specification (dtypes ignored)"; Run = stepWith (fun _ v -> v) }
+
+/// The float64 spec with the parameter, gradients and state rounded to their storage formats after every step.
+let specRounded: Backend =
+    { Name = "spec-rounded"
+      Summary = "the float64 specification, parameter, gradients and state rounded to their dtypes after every step"
+      Run = stepWith roundTo }
