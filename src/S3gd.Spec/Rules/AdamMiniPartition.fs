@@ -14,7 +14,8 @@ type Scheme =
     /// The partition of the reference adam_mini.py.
     | Reference
 
-/// The transformer sizes the partition needs (Adam-mini's dim, n_heads, n_kv_heads).
+/// The transformer sizes the partition needs (Adam-mini's dim, n_heads, n_kv_heads; the head size dim*dim/n_heads
+/// serves query and key alike, so n_kv_heads only has to divide n_heads, as the reference checks).
 type Model = { Dim: int; NHeads: int; NKvHeads: int }
 
 /// The kind of block a parameter is split into, for printing the partition chosen.

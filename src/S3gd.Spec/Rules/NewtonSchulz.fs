@@ -7,7 +7,8 @@
 /// square root is rounded to bf16; the division is done in float32 and rounded to bf16; every matrix
 /// product accumulates bf16 operands in float32, and torch.addmm's scaled sum (alpha*product + beta*C,
 /// scalars as float32) is formed in float32 and rounded to bf16 once, as PyTorch 2.11 does
-/// (`gram_update = addmm(A, A, A, beta=b, alpha=c)`, `X = addmm(X, B, X, beta=a)`).
+/// (`gram_update = addmm(A, A, A, beta=b, alpha=c)`, `X = addmm(X, B, X, beta=a)`). The model reproduces
+/// torch's output bit for bit on the golden Muon cases (tests/Properties/Golden/muon*/ns.npy).
 module S3gd.Spec.Rules.NewtonSchulz
 
 open MathNet.Numerics.LinearAlgebra
