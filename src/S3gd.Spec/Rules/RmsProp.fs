@@ -2,6 +2,8 @@
 ///   g <- -g if maximize;  g <- g + wd*p;  sq <- alpha*sq + (1-alpha)*g*g;
 ///   centered: ga <- lerp(ga, g, 1-alpha), avg <- sqrt(sq - ga*ga) + eps;  else avg <- sqrt(sq) + eps;
 ///   momentum > 0: buf <- momentum*buf + g/avg, p <- p - lr*buf;  else p <- p - lr*g/avg.
+/// Checked against PyTorch 2.11 in float64 (257 elements, 5 steps): plain RMSprop within 2 ulps of torch on the
+/// CPU; centered with momentum within 1e-13 relative (torch's CPU lerp and CUDA kernels fuse multiply-adds).
 module S3gd.Spec.Rules.RmsProp
 
 open S3gd.Spec.Rules.Elementwise
