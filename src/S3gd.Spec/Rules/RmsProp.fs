@@ -49,7 +49,7 @@ let info: RuleInfo =
       Reference = "pytorch/pytorch torch/optim/rmsprop.py (PyTorch 2.11)"
       Hypers =
         [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          Hyper.real "alpha" defaults.Alpha "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "smoothing constant of the squared-gradient average"
+          Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "smoothing constant of the squared-gradient average"
           Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the average"
           Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "coupled L2 penalty: g <- g + wd*p"
           Hyper.real "momentum" defaults.Momentum ">= 0" (fun v -> v >= 0.0) "momentum factor (0: none)"

@@ -1,7 +1,6 @@
 /// Properties every rule in the registry has, whoever added it: steps are deterministic and pure.
 module S3gd.Properties.Spec.RegistryTests
 
-open System
 open Xunit
 open FsCheck.FSharp
 open S3gd.Spec.Rules
@@ -24,15 +23,16 @@ let private requireSameState (what: string) (a: NamedState) (b: NamedState) =
     for KeyValue(k, v) in a.Buffers do
         requireIdentical (sprintf "%s, buffer %s" what k) v b.Buffers[k]
 
-/// The shape a rule accepts for n values: [n] if its Init and first Step take a 1-D parameter, else [rows; cols]
-/// with rows*cols = n (the largest divisor of n up to its square root as rows).
+/// The shape a rule accepts for n values: [n] if its Init and first Step take a 1-D parameter (any exception
+/// there counts as refusing it), else [rows; cols] with rows*cols = n (the largest divisor of n up to its square
+/// root as rows).
 let private shapeFor (rule: Rule) (n: int) : int list =
     let rows = Seq.init n ((+) 1) |> Seq.filter (fun r -> r * r <= n && n % r = 0) |> Seq.last
     let oneD = param [ n ] (Vectors.zeros n)
     try
         rule.Step (rule.Init oneD) (Vectors.zeros n) oneD |> ignore
         [ n ]
-    with :? ArgumentException -> [ rows; n / rows ]
+    with _ -> [ rows; n / rows ]
 
 /// Steps a rule twice from copies of the same inputs through a trajectory: the outputs agree bit for bit and
 /// the inputs are what they were.
@@ -66,6 +66,13 @@ let ``every registered rule steps deterministically and leaves its inputs unchan
     require (not created.IsEmpty) "no registered rule could be created with its defaults"
     for info, rule in created do
         check cases trajectory (deterministicAndPure info rule)
+
+[<Fact>]
+let ``a rule that refuses 1-D parameters is stepped on a 2-D shape, deterministically and purely`` () =
+    let info = Signum.info
+    let rule = Hyper.resolve info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> Result.bind info.Create |> Result.defaultWith failwith
+    require (shapeFor rule 12 = [ 3; 4 ]) (sprintf "shape for 12 values: %A" (shapeFor rule 12))
+    check cases trajectory (deterministicAndPure info rule)
 
 [<Fact>]
 let ``an out-of-range hyperparameter is an error naming it and its valid range`` () =
