@@ -115,6 +115,7 @@ let ``AdEMAMix with alpha = 0 is Adam(W) with the same eps to rounding`` () =
             let! bSlow = beta
             let! eps = positiveEps
             let! wd = weightDecay
+            // 10: warm-ups up to 10 steps, longer than a trajectory, so both sides of their ends are drawn.
             let! slowWarmup = Gen.choose (0, 10)
             let! alphaWarmup = Gen.choose (0, 10)
             let! t = trajectory
@@ -161,6 +162,7 @@ let ``MAdam's parameters do not depend on scale_log2`` () =
             let! lr = lr
             let! b1 = beta
             let! b2 = beta
+            // 20: scale_log2 in [-40, 40], far from float64's under- and overflow.
             let! half = Gen.choose (-20, 20)
             let! t = trajectory
             return { MAdam.defaults with Lr = lr; Beta1 = b1; Beta2 = b2; ScaleLog2 = 2 * half }, t
