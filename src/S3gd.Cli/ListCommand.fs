@@ -13,7 +13,6 @@ let private cell (text: string) = Text text :> IRenderable
 /// One table per rule: its hyperparameters with default, valid range and meaning.
 let ruleTable (rule: RuleInfo) : Table =
     let table = Table()
-    table.Caption <- TableTitle(Markup.Escape(sprintf "reference: %s" rule.Reference))
     for column in [ "hyperparameter"; "default"; "valid"; "meaning" ] do
         table.AddColumn column |> ignore
     for d in rule.Hypers do
@@ -27,8 +26,9 @@ let write (console: IAnsiConsole) (namesOnly: bool) (rules: RuleInfo list) =
     for rule in rules do
         if namesOnly then console.WriteLine rule.Name
         else
-            // The heading is a plain line, not a table title: a title wraps at the table's width.
+            // Heading and reference are plain lines, not a table title and caption: those wrap at the table's width.
             console.WriteLine(sprintf "%s: %s" rule.Name rule.Summary)
+            console.WriteLine(sprintf "reference: %s" rule.Reference)
             console.Write(ruleTable rule)
 
 /// The `list` command: exit code 0.

@@ -43,7 +43,7 @@ let step (h: Hyper) (block: int) (wd: float) (s: State) (g: Vec) (p: Vec) : Vec 
     if block <= 0 || g.Count % block <> 0 then invalidArg "block" (sprintf "block length %d does not divide %d elements" block g.Count)
     let t = s.Step + 1
     let p = p * (1.0 - h.Lr * wd)
-    let m = TorchOps.lerp s.M g (1.0 - h.Beta1)
+    let m = Elementwise.lerp s.M g (1.0 - h.Beta1)
     let vmean = h.Beta2 * s.VMean + (1.0 - h.Beta2) * blockMeanSquare block g
     let bc1, bc2 = 1.0 - h.Beta1 ** float t, 1.0 - h.Beta2 ** float t
     let denom = expand block (vmean.PointwiseSqrt() / sqrt bc2 + h.Eps)

@@ -40,8 +40,8 @@ let adjustLr (h: Hyper) (rows: int) (cols: int) : float =
 
 /// One Muon step on a rows x cols parameter (values row-major): (hyper, shape, state, grad, param) -> (param', state').
 let step (h: Hyper) (rows: int, cols: int) (s: State) (g: Vec) (p: Vec) : Vec * State =
-    let buf = TorchOps.lerp s.MomentumBuffer g (1.0 - h.Momentum)
-    let u = if h.Nesterov then TorchOps.lerp g buf h.Momentum else buf
+    let buf = Elementwise.lerp s.MomentumBuffer g (1.0 - h.Momentum)
+    let u = if h.Nesterov then Elementwise.lerp g buf h.Momentum else buf
     let o = NewtonSchulz.orthogonalize h.NsPrecision NewtonSchulz.MaxEps h.NsCoefficients h.NsSteps h.Eps (NewtonSchulz.toMatrix rows cols u)
     let p = p * (1.0 - h.Lr * h.WeightDecay)
     p - adjustLr h rows cols * NewtonSchulz.ofMatrix o, { MomentumBuffer = buf }

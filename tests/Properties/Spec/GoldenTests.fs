@@ -43,8 +43,8 @@ let private nsInputs (c: Case) : Matrix<float> list =
     c.Grads
     |> List.mapFold
         (fun buf g ->
-            let buf = TorchOps.lerp buf g (1.0 - momentum)
-            (if nesterov then TorchOps.lerp g buf momentum else buf), buf)
+            let buf = Elementwise.lerp buf g (1.0 - momentum)
+            (if nesterov then Elementwise.lerp g buf momentum else buf), buf)
         (Vector<float>.Build.Dense c.Param0.Count)
     |> fst
     |> List.map (NewtonSchulz.toMatrix c.Shape[0] c.Shape[1])
