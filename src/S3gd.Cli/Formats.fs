@@ -52,20 +52,23 @@ let encodeRows (format: StorageFormat) (values: float list) =
 let decodeRows (format: StorageFormat) (codes: uint32 list) =
     codes |> List.map (fun c -> sprintf "%-12s %s" (hexCode format c) (show (StorageFormat.decode format c)))
 
-let private printRows (rows: Result<string list, string>) =
+let private printRows (out: IO.TextWriter) (err: IO.TextWriter) (rows: Result<string list, string>) =
     match rows with
-    | Ok lines -> lines |> List.iter (printfn "%s"); 0
-    | Error e -> Errors.report e
+    | Ok lines -> lines |> List.iter out.WriteLine; 0
+    | Error e -> err.WriteLine("s3gd: " + e); Errors.usage
 
-/// Runs `s3gd formats encode|decode`.
-let command (args: ParseResults<FormatsArgs>) =
+/// Runs `s3gd formats encode|decode`, writing rows to `out` and an error line to `err`.
+let run (out: IO.TextWriter) (err: IO.TextWriter) (args: ParseResults<FormatsArgs>) =
     match args.GetSubCommand() with
     | Encode a ->
         StorageFormat.parse (a.GetResult EncodeArgs.Format)
         |> Result.bind (fun f ->
             dropSeparator (a.GetResult(EncodeArgs.Values, [])) |> List.map parseValue |> Errors.sequence |> Result.map (encodeRows f))
-        |> printRows
+        |> printRows out err
     | Decode a ->
         StorageFormat.parse (a.GetResult DecodeArgs.Format)
         |> Result.bind (fun f -> dropSeparator (a.GetResult(Codes, [])) |> List.map (parseCode f) |> Errors.sequence |> Result.map (decodeRows f))
-        |> printRows
+        |> printRows out err
+
+/// Runs `s3gd formats encode|decode` on the console.
+let command (args: ParseResults<FormatsArgs>) = run Console.Out Console.Error args

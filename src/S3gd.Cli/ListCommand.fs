@@ -10,10 +10,9 @@ open S3gd.Cli.Arguments
 /// A table cell holding the text as it is (no markup).
 let private cell (text: string) = Text text :> IRenderable
 
-/// One table per rule: its hyperparameters with default, valid range and meaning, titled by the rule.
+/// One table per rule: its hyperparameters with default, valid range and meaning.
 let ruleTable (rule: RuleInfo) : Table =
-    let table = Table(Title = TableTitle(Markup.Escape(sprintf "%s: %s" rule.Name rule.Summary)))
-    table.Caption <- TableTitle(Markup.Escape(sprintf "reference: %s" rule.Reference))
+    let table = Table()
     for column in [ "hyperparameter"; "default"; "valid"; "meaning" ] do
         table.AddColumn column |> ignore
     for d in rule.Hypers do
@@ -25,7 +24,12 @@ let ruleTable (rule: RuleInfo) : Table =
 /// Writes every rule's table (or only the names) to the console.
 let write (console: IAnsiConsole) (namesOnly: bool) (rules: RuleInfo list) =
     for rule in rules do
-        if namesOnly then console.WriteLine rule.Name else console.Write(ruleTable rule)
+        if namesOnly then console.WriteLine rule.Name
+        else
+            // Heading and reference are plain lines, not a table title and caption: those wrap at the table's width.
+            console.WriteLine(sprintf "%s: %s" rule.Name rule.Summary)
+            console.WriteLine(sprintf "reference: %s" rule.Reference)
+            console.Write(ruleTable rule)
 
 /// The `list` command: exit code 0.
 let command (args: ParseResults<ListArgs>) : int =

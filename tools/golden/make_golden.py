@@ -1,0 +1,97 @@
+"""Golden parity data: torch.optim rules in float64 on CPU for 20 steps from seeded data.
+
+Writes, per case, into OUT/<case>/: param0.npy (initial parameter), grads.npy (one gradient per step,
+stacked on the first axis), param.npy (final parameter), one .npy per state buffer named as torch
+names it, and manifest.json (rule name, spec hyperparameters, torch's param group, steps, torch version).
+Muon cases also write ns.npy: torch's Newton-Schulz output at every step (it runs in bf16).
+Usage: python3 make_golden.py OUT_DIR
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from torch.optim import _muon
+
+STEPS = 20  # steps per case
+VEC = (37,)  # shape of the elementwise cases
+
+# (case, rule as the spec names it, torch constructor, spec hyperparameters (torch names), shape)
+CASES = [
+    ("sgd_plain", "sgd", torch.optim.SGD, dict(lr=0.05, weight_decay=0.01, maximize=True), VEC),
+    ("sgd_momentum", "sgd", torch.optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01), VEC),
+    ("sgd_nesterov", "sgd", torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.001), VEC),
+    ("rmsprop_plain", "rmsprop", torch.optim.RMSprop, dict(lr=0.01, alpha=0.95, eps=1e-8, weight_decay=0.01), VEC),
+    ("rmsprop_centered", "rmsprop", torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, centered=True), VEC),
+    ("rmsprop_momentum", "rmsprop", torch.optim.RMSprop, dict(lr=0.01, alpha=0.99, momentum=0.9, weight_decay=0.001), VEC),
+    ("adam", "adam", torch.optim.Adam, dict(lr=0.01, betas=(0.85, 0.99), eps=1e-8, weight_decay=0.01), VEC),
+    ("adamw", "adamw", torch.optim.AdamW, dict(lr=0.01, betas=(0.9, 0.995), eps=1e-7, weight_decay=0.1), VEC),
+    ("adam_amsgrad", "adam", torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.95), eps=1e-8, amsgrad=True), VEC),
+    ("muon", "muon", torch.optim.Muon, dict(lr=0.02, weight_decay=0.1, momentum=0.95, nesterov=True), (8, 6)),
+    ("muon_wide", "muon", torch.optim.Muon,
+     dict(lr=0.01, weight_decay=0.05, momentum=0.9, nesterov=False, adjust_lr_fn="match_rms_adamw"), (5, 9)),
+]
+
+
+def spec_hypers(h):
+    """torch keyword arguments as the spec's hyperparameters: betas split into beta1/beta2."""
+    out = {}
+    for k, v in h.items():
+        if k == "betas":
+            out["beta1"], out["beta2"] = v
+        else:
+            out[k] = v
+    return out
+
+
+def run_case(out, idx, case, rule, ctor, hypers, shape):
+    gen = torch.Generator().manual_seed(1000 + idx)
+    p0 = torch.randn(shape, generator=gen, dtype=torch.float64)
+    grads = torch.randn((STEPS,) + shape, generator=gen, dtype=torch.float64)
+    p = p0.clone().requires_grad_(True)
+    opt = ctor([p], foreach=False, **hypers) if rule != "muon" else ctor([p], **hypers)
+    ns = []
+    for t in range(STEPS):
+        g = grads[t].clone()
+        if rule == "muon":
+            group = opt.param_groups[0]
+            buf = opt.state[p].get("momentum_buffer", torch.zeros_like(g)).clone()
+            buf.lerp_(g, 1 - group["momentum"])
+            upd = g.lerp(buf, group["momentum"]) if group["nesterov"] else buf
+            extra = [group["use_addmm"]] if "use_addmm" in group else []  # use_addmm is newer than 2.11
+            ns.append(_muon._zeropower_via_newtonschulz(
+                upd, group["ns_coefficients"], group["ns_steps"], group["eps"], *extra).double())
+        p.grad = g
+        opt.step()
+    d = os.path.join(out, case)
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "param0.npy"), p0.numpy())
+    np.save(os.path.join(d, "grads.npy"), grads.numpy())
+    np.save(os.path.join(d, "param.npy"), p.detach().numpy())
+    buffers = []
+    for name, v in opt.state[p].items():
+        if name == "step":
+            continue
+        np.save(os.path.join(d, name + ".npy"), v.detach().to(torch.float64).numpy())
+        buffers.append(name)
+    if ns:
+        np.save(os.path.join(d, "ns.npy"), torch.stack(ns).numpy())
+    group = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opt.param_groups[0].items() if k != "params"}
+    group = {k: (float(v) if isinstance(v, torch.Tensor) else v) for k, v in group.items()}
+    manifest = dict(rule=rule, steps=STEPS, shape=list(shape), hypers=spec_hypers(hypers), buffers=sorted(buffers),
+                    torch_group=group, torch_version=torch.__version__, seed=1000 + idx)
+    with open(os.path.join(d, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+
+
+def main():
+    out = sys.argv[1]
+    torch.set_num_threads(1)
+    for idx, (case, rule, ctor, hypers, shape) in enumerate(CASES):
+        run_case(out, idx, case, rule, ctor, hypers, shape)
+        print("wrote", case)
+
+
+if __name__ == "__main__":
+    main()
