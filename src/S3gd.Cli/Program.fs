@@ -44,6 +44,12 @@ let main argv =
         else
             match results.TryGetSubCommand() with
             | Some(Formats f) -> formats f
+            | Some Devices -> Devices.run ()
+            | Some(Verify v) ->
+                Verify.run
+                    (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)
+                    (v.GetResult(Max_Test, defaultValue = 100))
+                    (v.TryGetResult Seed)
             | _ -> eprintfn "%s" (parser.PrintUsage()); usageError
     with :? ArguParseException as e ->
         let help = e.ErrorCode = ErrorCode.HelpText

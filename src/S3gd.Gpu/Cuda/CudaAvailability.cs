@@ -29,9 +29,13 @@ public sealed record CudaAvailability(bool IsAvailable, string Reason, int? Driv
             devices = CudaDevice.Enumerate();
             if (devices.Count == 0) driverProblem = "the CUDA driver sees no device";
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        catch (DllNotFoundException)
         {
-            driverProblem = $"the CUDA driver ({Library}) could not be loaded: {e.Message}";
+            driverProblem = $"the CUDA driver library {Library} could not be loaded (no NVIDIA driver installed?)";
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or BadImageFormatException)
+        {
+            driverProblem = $"the CUDA driver library {Library} is unusable: {e.Message}";
         }
         catch (CudaException e)
         {

@@ -15,12 +15,20 @@ public sealed class CudaBackend : Backend
     /// <summary>Blocks per SM in a grid-stride launch: 2048 resident threads per SM (sm_80+) over 256 per block.</summary>
     private const int BlocksPerMultiprocessor = 8;
 
+    /// <summary>Transfers of at least this many bytes (256 KiB) go through pinned staging memory, where DMA starts to pay.</summary>
+    private const int PinnedThreshold = 256 << 10;
+
+    /// <summary>The pinned staging buffer's size: 4 MiB per chunk of a large transfer.</summary>
+    private const int StagingBytes = 4 << 20;
+
     /// <summary>The options of every S3gd kernel: no contraction of a*b+c into fma unless the source writes fma.</summary>
     public static IReadOnlyList<string> BaseOptions { get; } = ["--fmad=false", "--std=c++17"];
 
     private readonly CudaContext context;
     private readonly CudaStream stream;
     private readonly ConcurrentDictionary<string, (CudaModule Module, CudaKernel Kernel)> kernels = new();
+    private readonly Lock stagingLock = new();
+    private CudaPinnedBuffer? staging;
 
     /// <summary>Opens the device with the given ordinal, caching kernels in <paramref name="cache"/> (default: <see cref="CudaKernelCache.DefaultDirectory"/>).</summary>
     public CudaBackend(int deviceOrdinal = 0, CudaKernelCache? cache = null)
@@ -86,9 +94,25 @@ public sealed class CudaBackend : Backend
     {
         if (source.IsEmpty) return;
         context.MakeCurrent();
-        fixed (byte* p = source) ThrowIfFailed(cuMemcpyHtoDAsync(((CudaBuffer)destination).Pointer, p, (nuint)source.Length, stream.Handle));
-        // The host memory is only pinned for this call: wait until the copy has read it.
-        stream.Synchronize();
+        var pointer = ((CudaBuffer)destination).Pointer;
+        if (source.Length < PinnedThreshold)
+        {
+            fixed (byte* p = source) ThrowIfFailed(cuMemcpyHtoDAsync(pointer, p, (nuint)source.Length, stream.Handle));
+            // The host memory is only fixed for this call: wait until the copy has read it.
+            stream.Synchronize();
+            return;
+        }
+        lock (stagingLock)
+        {
+            var stage = Staging();
+            for (var offset = 0; offset < source.Length; offset += stage.Length)
+            {
+                var count = Math.Min(stage.Length, source.Length - offset);
+                source.Slice(offset, count).CopyTo(stage.Span);
+                ThrowIfFailed(cuMemcpyHtoDAsync(pointer + (ulong)offset, stage.Pointer, (nuint)count, stream.Handle));
+                stream.Synchronize();
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -96,9 +120,28 @@ public sealed class CudaBackend : Backend
     {
         if (destination.IsEmpty) return;
         context.MakeCurrent();
-        fixed (byte* p = destination) ThrowIfFailed(cuMemcpyDtoHAsync(p, ((CudaBuffer)source).Pointer, (nuint)destination.Length, stream.Handle));
-        stream.Synchronize();
+        var pointer = ((CudaBuffer)source).Pointer;
+        if (destination.Length < PinnedThreshold)
+        {
+            fixed (byte* p = destination) ThrowIfFailed(cuMemcpyDtoHAsync(p, pointer, (nuint)destination.Length, stream.Handle));
+            stream.Synchronize();
+            return;
+        }
+        lock (stagingLock)
+        {
+            var stage = Staging();
+            for (var offset = 0; offset < destination.Length; offset += stage.Length)
+            {
+                var count = Math.Min(stage.Length, destination.Length - offset);
+                ThrowIfFailed(cuMemcpyDtoHAsync(stage.Pointer, pointer + (ulong)offset, (nuint)count, stream.Handle));
+                stream.Synchronize();
+                stage.Span[..count].CopyTo(destination.Slice(offset, count));
+            }
+        }
     }
+
+    /// <summary>The pinned staging buffer, allocated on the first large transfer (call under the staging lock).</summary>
+    private CudaPinnedBuffer Staging() => staging ??= new CudaPinnedBuffer(StagingBytes);
 
     /// <inheritdoc />
     protected override void EncodeInternal(IReadOnlyList<TensorPair> tensors)
@@ -140,6 +183,7 @@ public sealed class CudaBackend : Backend
         stream.Synchronize();
         foreach (var (module, _) in kernels.Values) module.Dispose();
         kernels.Clear();
+        staging?.Dispose();
         stream.Dispose();
         context.Dispose();
     }

@@ -46,7 +46,8 @@ internal static class NativeLibraries
         var cudaPath = Environment.GetEnvironmentVariable("CUDA_PATH");
         var folders = string.IsNullOrEmpty(cudaPath) ? CudaFolders : [Path.Combine(cudaPath, "lib64"), .. CudaFolders];
         candidates.AddRange(folders.SelectMany(f => NvrtcNames.Select(n => Path.Combine(f, n))));
-        NvrtcSearched = string.Join(", ", candidates);
+        NvrtcSearched = $"{string.Join(", ", NvrtcNames)} on the loader path and in {string.Join(", ", folders)}"
+            + (string.IsNullOrEmpty(configured) ? "" : $", after {NvrtcPathVariable}={configured}");
         foreach (var candidate in candidates)
             if (NativeLibrary.TryLoad(candidate, out var handle)) return handle;
         return 0;
