@@ -18,6 +18,11 @@ export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PAT
 export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$work/cache}"
 
 status=0
+{
+  echo "== machine"
+  nvidia-smi -L 2>&1 || echo "nvidia-smi not found"
+  ls /usr/local/cuda/lib64/libnvrtc* 2>&1
+} > "$out/machine.log"
 echo "== s3gd devices" | tee "$out/devices.log"
 "$work/s3gd" devices 2>&1 | tee -a "$out/devices.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
