@@ -24,6 +24,23 @@ let parseBackend (s: string) : BackendChoice =
         if kind.HasValue then Kind kind.Value
         else failwithf "unknown backend '%s' (expected cpu, cuda or best)" s
 
+/// The longest failure summary printed in the table, characters.
+let private summaryLength = 600
+
+/// A failure's essentials for the table: FsCheck's first line, the failing label and the exception's
+/// first line, without the (possibly huge) generated arguments.
+let summary (message: string) =
+    let lines = message.Split('\n') |> Array.map (fun l -> l.TrimEnd())
+    let exceptionLine =
+        lines |> Array.tryFindIndex (fun l -> l.StartsWith "with exception") |> Option.bind (fun i -> Array.tryItem (i + 1) lines)
+    let kept =
+        [ yield lines[0]
+          yield! lines |> Array.filter (fun l -> l.StartsWith "Label of failing property")
+          yield! Option.toList exceptionLine ]
+        |> List.distinct
+    let text = String.Join(" | ", kept)
+    if text.Length > summaryLength then text.Substring(0, summaryLength) + "..." else text
+
 /// Exit code when a check failed or the backend could not be created.
 let private failure = 1
 
@@ -69,7 +86,7 @@ let run (choice: BackendChoice) (maxTest: int) (seed: uint64 option) : int =
             let result =
                 match outcome with
                 | Runner.Passed -> "[green]passed[/]"
-                | Runner.Failed message -> "[red]FAILED[/]: " + Markup.Escape message
+                | Runner.Failed message -> "[red]FAILED[/]: " + Markup.Escape(summary message)
             table.AddRow(Markup.Escape check.Property, format, result) |> ignore
         AnsiConsole.Write table
         match backend with

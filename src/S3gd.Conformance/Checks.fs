@@ -139,7 +139,7 @@ let brokenKernelSource : Check =
           | None -> failwith "NVRTC compiled a source with an undeclared identifier without error"
           | Some e ->
               if not (e.Log.Contains "undeclared_identifier") then failwithf "the NVRTC log does not name the error: %s" e.Log
-              if not (e.Options |> Seq.exists (fun o -> o = "--gpu-arch=" + cuda.Info.Architecture)) then
+              if not (e.Options |> Seq.exists (fun o -> o = "--gpu-architecture=" + cuda.Info.Architecture)) then
                   failwithf "the options do not name the architecture: %s" (String.Join(" ", e.Options))
               if not (e.NumberedSource.Contains "3 |     x[0] = undeclared_identifier;") then
                   failwithf "the numbered source is missing line 3: %s" e.NumberedSource }

@@ -5,7 +5,7 @@ using static S3gd.Gpu.Cuda.Nvrtc;
 namespace S3gd.Gpu.Cuda;
 
 /// <summary>
-/// Compiles CUDA C with NVRTC for one exact architecture (<c>--gpu-arch=sm_XY</c>, giving a cubin),
+/// Compiles CUDA C with NVRTC for one exact architecture (<c>--gpu-architecture=sm_XY</c>, giving a cubin),
 /// cached in memory and on disk under a key of the source, the options, the architecture, the NVRTC
 /// version and <see cref="CacheFormatVersion"/>.
 /// </summary>
@@ -68,7 +68,7 @@ public sealed class CudaCompiler
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
-        string[] all = [$"--gpu-arch={Architecture}", .. options];
+        string[] all = [$"--gpu-architecture={Architecture}", .. options];
         var key = CudaKernelCache.Key(CacheFormatVersion.ToString(), NvrtcVersion, Architecture, string.Join("\u0001", all), source);
         return memory.GetOrAdd(key, k =>
         {
@@ -91,7 +91,7 @@ public sealed class CudaCompiler
         {
             var status = nvrtcCompileProgram(program, options.Length, options);
             if (status == NvrtcResult.Compilation) throw new CudaCompileException(name, options, source, Log(program));
-            ThrowIfFailed(status);
+            ThrowIfFailed(status, nameof(nvrtcCompileProgram));
             ThrowIfFailed(nvrtcGetCUBINSize(program, out var size));
             var image = new byte[(int)size];
             fixed (byte* p = image) ThrowIfFailed(nvrtcGetCUBIN(program, p));

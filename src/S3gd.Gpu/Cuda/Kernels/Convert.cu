@@ -72,9 +72,9 @@ __device__ __forceinline__ float decode_one(code_t code)
 #else
     asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(halves) : "h"(packed));
 #endif
-    unsigned short half = (unsigned short)(halves & 0xFFFFu);
+    unsigned short low = (unsigned short)(halves & 0xFFFFu);
     float value;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(value) : "h"(half));
+    asm("cvt.f32.f16 %0, %1;" : "=f"(value) : "h"(low));
     return value != value ? __uint_as_float(CANONICAL_NAN) : value;
 #endif
 }
