@@ -20,7 +20,6 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Library)] internal static partial CUresult cuDevicePrimaryCtxRetain(out nint context, int device);
     [LibraryImport(Library, EntryPoint = "cuDevicePrimaryCtxRelease_v2")] internal static partial CUresult cuDevicePrimaryCtxRelease(int device);
     [LibraryImport(Library)] internal static partial CUresult cuCtxSetCurrent(nint context);
-    [LibraryImport(Library)] internal static partial CUresult cuCtxSynchronize();
     [LibraryImport(Library, EntryPoint = "cuMemGetInfo_v2")] internal static partial CUresult cuMemGetInfo(out nuint free, out nuint total);
     [LibraryImport(Library, EntryPoint = "cuMemAlloc_v2")] internal static partial CUresult cuMemAlloc(out ulong pointer, nuint bytes);
     [LibraryImport(Library, EntryPoint = "cuMemFree_v2")] internal static partial CUresult cuMemFree(ulong pointer);

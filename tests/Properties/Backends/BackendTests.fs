@@ -5,6 +5,7 @@ open System
 open Xunit
 open S3gd.Gpu
 open S3gd.Gpu.Cpu
+open S3gd.Spec.Formats
 open S3gd.Properties.Backends.BackendFacts
 
 [<Fact>]
@@ -79,3 +80,40 @@ let ``backend names parse case-insensitively and anything else is refused`` () =
     Assert.Equal(Nullable BackendKind.Cuda, Backends.Parse "CUDA")
     Assert.Equal(Nullable BackendKind.Cpu, Backends.Parse " cpu ")
     Assert.False((Backends.Parse "opencl").HasValue)
+
+[<Fact>]
+let ``S3GD_BACKEND overrides the best choice, and an unknown value is an error naming it`` () =
+    let saved = Environment.GetEnvironmentVariable Backends.EnvironmentVariable
+    try
+        Environment.SetEnvironmentVariable(Backends.EnvironmentVariable, "CPU")
+        let selection = Backends.Best()
+        use _ = selection.Backend
+        Assert.Equal(BackendKind.Cpu, selection.Backend.Kind)
+        Assert.Contains("S3GD_BACKEND=CPU", selection.Reason)
+        Environment.SetEnvironmentVariable(Backends.EnvironmentVariable, "tpu")
+        let e = Assert.Throws<ArgumentException>(fun () -> Backends.Best() |> ignore)
+        Assert.Contains("'tpu'", e.Message)
+    finally
+        Environment.SetEnvironmentVariable(Backends.EnvironmentVariable, saved)
+
+[<Fact>]
+let ``one list operation covers empty, multi-block and single-element tensors`` () =
+    use backend = new CpuBackend()
+    // An empty tensor, one just over two CPU blocks (2 x 65536 elements), and a single element.
+    let inputs = [ [||]; Array.init 131073 (fun i -> float32 i * 0.37f - 1000.0f); [| 1.0f / 3.0f |] ]
+    let sources = inputs |> List.map (S3gd.Conformance.Transfer.uploadFloats backend)
+    let destinations = inputs |> List.map (fun xs -> backend.Allocate(ElementType.BFloat16, int64 xs.Length))
+    backend.Encode(List.map2 (fun s d -> TensorPair(s, d)) sources destinations |> List.toArray)
+    for xs, d in List.zip inputs destinations do
+        let expected = xs |> Array.map (fun x -> uint16 (Bf16.encode (float x)))
+        Assert.Equal<uint16[]>(expected, backend.Download<uint16> d)
+    for b in sources @ destinations do b.Dispose()
+    Assert.Equal(0, backend.LiveBuffers)
+
+[<Fact>]
+let ``timing runs the work once and gives a non-negative duration`` () =
+    use backend = new CpuBackend()
+    let mutable runs = 0
+    let ms = backend.TimeMilliseconds(fun () -> runs <- runs + 1)
+    Assert.Equal(1, runs)
+    Assert.True(ms >= 0.0, sprintf "duration %g ms" ms)
