@@ -144,11 +144,45 @@ let brokenKernelSource : Check =
               if not (e.NumberedSource.Contains "3 |     x[0] = undeclared_identifier;") then
                   failwithf "the numbered source is missing line 3: %s" e.NumberedSource }
 
+/// Every code of a narrow element type.
+let private allCodes (t: ElementType) = Array.init (1 <<< (8 * t.SizeOf())) uint32
+
+/// The float32 bits of every code of <paramref name="t"/>, decoded by the backend.
+let decodeAllCodes (backend: Backend) (t: ElementType) : uint32[] =
+    withBuffers (fun () -> [ Transfer.uploadCodes backend t (allCodes t) ]) (fun codes ->
+        withBuffers (fun () -> [ backend.Allocate(ElementType.Float32, codes.Head.Length) ]) (fun values ->
+            backend.Decode [| TensorPair(codes.Head, values.Head) |]
+            backend.Download<uint32> values.Head))
+
+/// The codes of <see cref="Generators.specialValues"/> encoded by the backend to <paramref name="t"/>.
+let encodeSpecialValues (backend: Backend) (t: ElementType) : uint32[] =
+    withBuffers (fun () -> [ Transfer.uploadFloats backend Generators.specialValues ]) (fun values ->
+        withBuffers (fun () -> [ backend.Allocate(t, values.Head.Length) ]) (fun codes ->
+            backend.Encode [| TensorPair(values.Head, codes.Head) |]
+            Transfer.downloadCodes backend codes.Head))
+
+/// The CPU backend, the kernels' twin, gives the same bits as a GPU backend, NaNs included (which the
+/// spec comparisons treat as one class): every bf16 and fp8 code decoded, every special value encoded.
+let cpuTwin : Check =
+    { Property = "CPU twin, bit for bit"
+      Format = None
+      AppliesTo = fun backend -> backend.Kind <> BackendKind.Cpu
+      Run = fun _ backend ->
+          use cpu = new Cpu.CpuBackend()
+          for t in [ ElementType.BFloat16; ElementType.Fp8E4M3; ElementType.Fp8E5M2 ] do
+              let compare (what: string) (input: int -> string) (expected: uint32[]) (actual: uint32[]) =
+                  match Array.tryFindIndex id (Array.map2 (<>) expected actual) with
+                  | Some i -> failwithf "%s %s %s: CPU gives 0x%x, %O gives 0x%x" what (t.Name()) (input i) expected[i] backend.Kind actual[i]
+                  | None -> ()
+              compare "decoding" (sprintf "code 0x%x") (decodeAllCodes cpu t) (decodeAllCodes backend t)
+              compare "encoding" (fun i -> sprintf "%g (bits 0x%08x)" Generators.specialValues[i] (BitConverter.SingleToUInt32Bits Generators.specialValues[i]))
+                  (encodeSpecialValues cpu t) (encodeSpecialValues backend t) }
+
 /// Every check, in the order they are reported: encode and decode per format, then the runtime checks.
 let all : Check list =
     [ for f in StorageFormat.all -> encodeMatchesSpec f ]
     @ [ for f in StorageFormat.all -> decodeMatchesSpec f ]
-    @ [ memoryLoop; brokenKernelSource ]
+    @ [ memoryLoop; cpuTwin; brokenKernelSource ]
 
 /// The checks that apply to a backend.
 let forBackend (backend: Backend) : Check list = all |> List.filter (fun c -> c.AppliesTo backend)
