@@ -6,6 +6,9 @@ open S3gd.Gpu
 open S3gd.Gpu.Cpu
 open S3gd.Gpu.Cuda
 
+/// Bytes per GiB, 2^30.
+let private gib = 1073741824.0
+
 let private yesNo (b: bool) = if b then "[green]yes[/]" else "[red]no[/]"
 
 /// Prints the backends table and, where the driver sees GPUs, the devices table; always exits 0.
@@ -24,7 +27,7 @@ let run () : int =
                 Markup.Escape d.Name,
                 d.Architecture,
                 string d.MultiprocessorCount,
-                sprintf "%.1f" (float d.TotalMemoryBytes / 1073741824.0),
+                sprintf "%.1f" (float d.TotalMemoryBytes / gib),
                 yesNo d.SupportsBf16,
                 yesNo d.SupportsFp8)
             |> ignore

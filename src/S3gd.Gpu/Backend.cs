@@ -34,12 +34,15 @@ public abstract class Backend : IDisposable
     public DeviceBuffer Allocate(ElementType elementType, long length)
     {
         ThrowIfDisposed();
-        _ = elementType.SizeOf();
+        if (!Enum.IsDefined(elementType)) throw new ArgumentOutOfRangeException(nameof(elementType), elementType, "unknown element type");
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         var buffer = AllocateInternal(elementType, length);
         Interlocked.Increment(ref liveBuffers);
         return buffer;
     }
+
+    /// <summary>Allocates a buffer of <paramref name="length"/> elements stored in the spec's <paramref name="format"/>.</summary>
+    public DeviceBuffer Allocate(S3gd.Spec.Formats.StorageFormat format, long length) => Allocate(ElementTypes.FromFormat(format), length);
 
     /// <summary>Copies host elements into a buffer; <typeparamref name="T"/> must have the element size and the lengths must match.</summary>
     public void Upload<T>(DeviceBuffer destination, ReadOnlySpan<T> source) where T : unmanaged

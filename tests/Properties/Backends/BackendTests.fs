@@ -117,3 +117,12 @@ let ``timing runs the work once and gives a non-negative duration`` () =
     let ms = backend.TimeMilliseconds(fun () -> runs <- runs + 1)
     Assert.Equal(1, runs)
     Assert.True(ms >= 0.0, sprintf "duration %g ms" ms)
+
+[<Fact>]
+let ``a buffer can be allocated by spec format, and a negative length is refused naming it`` () =
+    use backend = new CpuBackend()
+    use buffer = backend.Allocate(StorageFormat.Fp8E5M2, 7L)
+    Assert.Equal(ElementType.Fp8E5M2, buffer.ElementType)
+    Assert.Equal(7L, buffer.SizeInBytes)
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> backend.Allocate(ElementType.Float32, -1L) |> ignore)
+    Assert.Equal("length", e.ParamName)
