@@ -52,7 +52,15 @@ let targets =
               printfn "device-pack: %s, %.1f MB" out (float size / 1e6)
               if size > devicePackLimit then
                   eprintfn "build.fsx: device-pack is %d bytes, over the %d-byte limit" size devicePackLimit
-                  exit 1 } ]
+                  exit 1 }
+      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/verify.sh: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]
+        Action =
+          fun _ ->
+              let out = Path.Combine(artifacts, "device")
+              let script = Path.Combine(out, "verify.sh")
+              File.Copy(Path.Combine(root, "tools", "device", "verify.sh"), script, true)
+              File.SetUnixFileMode(script, File.GetUnixFileMode script ||| UnixFileMode.UserExecute ||| UnixFileMode.GroupExecute ||| UnixFileMode.OtherExecute)
+              printfn "device-prep: run 'bash %s' on the GPU machine (logs go to $OUT)" script } ]
 
 let rec execute (visited: Collections.Generic.HashSet<string>) (extra: string list) (name: string) =
     match targets |> List.tryFind (fun t -> t.Name = name) with

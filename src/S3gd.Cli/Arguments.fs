@@ -97,6 +97,19 @@ type CompareArgs =
             | Hyper _ -> "hyperparameters as name=value with torch.optim's names (betas=0.9,0.999 or beta1=0.9 beta2=0.999); repeatable."
             | Name _ -> "the parameter's name as the rule sees it (default param; Adam-mini partitions by name)."
 
+/// Arguments of `s3gd verify`.
+type VerifyArgs =
+    | [<AltCommandLine("-b")>] Backend of name: string
+    | Max_Test of count: int
+    | Seed of seed: uint64
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backend _ -> "cpu, cuda or best (default: best available, or S3GD_BACKEND)."
+            | Max_Test _ -> "cases per property (default 100)."
+            | Seed _ -> "the random seed, to replay a failed run (default: a fresh one, printed)."
+
 /// The top-level commands of s3gd.
 type S3gdArgs =
     | Version
@@ -104,6 +117,8 @@ type S3gdArgs =
     | [<CliPrefix(CliPrefix.None)>] List of ParseResults<ListArgs>
     | [<CliPrefix(CliPrefix.None)>] Run of ParseResults<RunArgs>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Devices
+    | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -113,3 +128,5 @@ type S3gdArgs =
             | List _ -> "list every rule with its summary, reference and hyperparameters (defaults and ranges)."
             | Run _ -> "apply a rule to a parameter and gradients from .npy files; write the final parameter and state as .npy."
             | Compare _ -> "run a rule on two backends from the same random data and compare every buffer against the tolerance."
+            | Devices -> "list the backends, each GPU and its capabilities, or why CUDA is unavailable."
+            | Verify _ -> "check a backend's kernels against the spec (the properties tests/Properties runs)."

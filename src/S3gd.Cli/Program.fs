@@ -20,6 +20,12 @@ let main argv =
             | Some(List a) -> ListCommand.command a
             | Some(Run a) -> RunCommand.command a
             | Some(Compare a) -> Compare.command a
+            | Some Devices -> Devices.run ()
+            | Some(Verify v) ->
+                Verify.run
+                    (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)
+                    (v.GetResult(Max_Test, defaultValue = 100))
+                    (v.TryGetResult Seed)
             | _ -> eprintfn "%s" (parser.PrintUsage()); Errors.usage
     with :? ArguParseException as e ->
         let help = e.ErrorCode = ErrorCode.HelpText
