@@ -68,6 +68,33 @@ type RunArgs =
             | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer."
             | Name _ -> "the parameter's name as the rule sees it (default: the --param file's stem)."
 
+/// Arguments of `s3gd bench`.
+type BenchArgs =
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | [<Unique; AltCommandLine("-r")>] Rule of names: string
+    | [<Unique>] State_Dtype of formats: string
+    | [<Unique>] Param_Dtype of format: string
+    | [<Unique>] Grad_Dtype of format: string
+    | [<Unique>] Math_Dtype of format: string
+    | [<Unique>] Sizes of sizes: string
+    | [<Unique>] No_Gpt2
+    | [<Unique>] Iterations of count: int
+    | [<Unique>] Out of folder: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backend _ -> "the backend: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
+            | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum)."
+            | State_Dtype _ -> "state formats, comma-separated: fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled), fp8e4m3-unscaled (S3GD) (default fp32)."
+            | Param_Dtype _ -> "parameter format: fp32 or bf16 (default fp32)."
+            | Grad_Dtype _ -> "gradient format: fp32 or bf16 (default: the parameter's)."
+            | Math_Dtype _ -> "maths: fp32 or bf16 (default fp32)."
+            | Sizes _ -> "parameters per single-tensor case, comma-separated, with K/M suffixes (default 1M,16M,64M)."
+            | No_Gpt2 -> "leave out the GPT-2-small-shaped case (148 tensors, 124M parameters, one launch)."
+            | Iterations _ -> "timed steps per case, after warm-up (default 50)."
+            | Out _ -> "the folder (created if missing) that receives bench.csv and bench.svg."
+
 /// Arguments of `s3gd compare`.
 type CompareArgs =
     | [<Mandatory; Unique; AltCommandLine("-r")>] Rule of name: string
@@ -119,6 +146,7 @@ type S3gdArgs =
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Devices
     | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -130,3 +158,4 @@ type S3gdArgs =
             | Compare _ -> "run a rule on two backends from the same random data and compare every buffer against the tolerance."
             | Devices -> "list the backends, each GPU and its capabilities, or why CUDA is unavailable."
             | Verify _ -> "check a backend's kernels against the spec (the properties tests/Properties runs)."
+            | Bench _ -> "time the fused elementwise step against a device copy: table, CSV and an SVG chart."

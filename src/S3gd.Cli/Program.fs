@@ -21,6 +21,7 @@ let main argv =
             | Some(Run a) -> RunCommand.command a
             | Some(Compare a) -> Compare.command a
             | Some Devices -> Devices.run ()
+            | Some(Bench a) -> Bench.command a
             | Some(Verify v) ->
                 Verify.run
                     (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)

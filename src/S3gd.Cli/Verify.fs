@@ -63,7 +63,7 @@ let run (choice: BackendChoice) (maxTest: int) (seed: uint64 option) : int =
         let config = Runner.config maxTest (Some seed)
         AnsiConsole.MarkupLine(sprintf "Backend [bold]%s[/]: %s (%s)" (backendName backend) (Markup.Escape backend.Device) (Markup.Escape selection.Reason))
         AnsiConsole.MarkupLine(sprintf "Seed %d, %d cases per property" seed maxTest)
-        let checks = Checks.forBackend backend
+        let checks = Suite.forBackend backend
         let outcomes =
             if AnsiConsole.Profile.Capabilities.Interactive then
                 AnsiConsole.Progress().Start(fun ctx ->

@@ -184,9 +184,6 @@ let all : Check list =
     @ [ for f in StorageFormat.all -> decodeMatchesSpec f ]
     @ [ memoryLoop; cpuTwin; brokenKernelSource ]
 
-/// The checks that apply to a backend.
-let forBackend (backend: Backend) : Check list = all |> List.filter (fun c -> c.AppliesTo backend)
-
 /// A check's name with its format, e.g. "encode = spec [bf16]".
 let name (check: Check) =
     match check.Format with

@@ -6,7 +6,7 @@ namespace S3gd.Gpu;
 /// One place to run S3gd's kernels: allocates buffers, moves data, runs operations over lists of
 /// tensors. Public methods check their arguments once, then call the backend's <c>...Internal</c> method.
 /// </summary>
-public abstract class Backend : IDisposable
+public abstract partial class Backend : IDisposable
 {
     private int liveBuffers;
     private bool disposed;

@@ -7,7 +7,7 @@ namespace S3gd.Gpu.Cpu;
 /// The CPU backend: every operation runs in parallel over blocks of elements on the thread pool,
 /// with the same float32 arithmetic as the CUDA kernels (see <see cref="CpuConvert"/>).
 /// </summary>
-public sealed class CpuBackend : Backend
+public sealed partial class CpuBackend : Backend
 {
     /// <summary>Elements per parallel work item: large enough to amortise scheduling, small enough to balance cores.</summary>
     internal const int BlockSize = 1 << 16;

@@ -7,7 +7,7 @@ namespace S3gd.Gpu.Cuda;
 /// The CUDA backend: one device's primary context and one stream; kernels compiled by NVRTC for the
 /// device's exact architecture on first use, with <c>--fmad=false</c> so the CPU twin matches bit for bit.
 /// </summary>
-public sealed class CudaBackend : Backend
+public sealed partial class CudaBackend : Backend
 {
     /// <summary>Threads per block of the elementwise kernels.</summary>
     private const uint ThreadsPerBlock = 256;

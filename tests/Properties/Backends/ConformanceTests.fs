@@ -15,17 +15,17 @@ let private cpu = lazy (new CpuBackend() :> Backend)
 let private cuda = lazy (new CudaBackend() :> Backend)
 
 let private runNamed (backend: Backend) (name: string) =
-    let check = Checks.all |> List.find (fun c -> Checks.name c = name)
+    let check = Suite.all |> List.find (fun c -> Checks.name c = name)
     Assert.True(check.AppliesTo backend, sprintf "%s does not apply to %O" name backend)
     match Runner.run (Runner.config maxTest None) backend check with
     | Runner.Passed -> ()
     | Runner.Failed message -> failwithf "%s on %O: %s" name backend message
 
 /// The names of the checks that apply to the CPU backend.
-let cpuChecks () : obj[] seq = Checks.forBackend cpu.Value |> Seq.map (fun c -> [| box (Checks.name c) |])
+let cpuChecks () : obj[] seq = Suite.forBackend cpu.Value |> Seq.map (fun c -> [| box (Checks.name c) |])
 
 /// The names of every check that applies to a CUDA backend (all of them).
-let cudaChecks () : obj[] seq = Checks.all |> Seq.map (fun c -> [| box (Checks.name c) |])
+let cudaChecks () : obj[] seq = Suite.all |> Seq.map (fun c -> [| box (Checks.name c) |])
 
 [<Theory; MemberData(nameof cpuChecks)>]
 let ``CPU backend conformance`` (name: string) = runNamed cpu.Value name
@@ -35,6 +35,6 @@ let ``CUDA backend conformance`` (name: string) = runNamed cuda.Value name
 
 [<Fact>]
 let ``only the CPU-twin and broken-kernel checks need a GPU backend`` () =
-    let cpuOnly = Checks.forBackend cpu.Value |> List.map Checks.name
-    let missing = Checks.all |> List.map Checks.name |> List.except cpuOnly
+    let cpuOnly = Suite.forBackend cpu.Value |> List.map Checks.name
+    let missing = Suite.all |> List.map Checks.name |> List.except cpuOnly
     Assert.Equal<string list>([ "CPU twin, bit for bit"; "broken kernel source" ], missing)

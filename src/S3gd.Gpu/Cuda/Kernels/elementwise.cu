@@ -412,10 +412,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) elementwise_step(
     const long long* __restrict__ first_chunk,     // per tensor: its first chunk
     const int* __restrict__ chunk_tensor,          // per chunk: its tensor
     const StepScalars sc,
-    const int* __restrict__ found_inf)             // with FOUND_INF: non-zero makes the step a no-op
+    const float* __restrict__ found_inf)           // with FOUND_INF: non-zero makes the step a no-op (torch's found_inf)
 {
 #if FOUND_INF
-    if (*found_inf != 0) return;
+    if (*found_inf != 0.0f) return;
 #else
     (void)found_inf;
 #endif

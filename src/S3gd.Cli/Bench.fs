@@ -1,0 +1,251 @@
+/// `s3gd bench`: the fused elementwise step's time per case (median of CUDA-event-timed steps after warm-up, data
+/// rotated over enough buffer sets that L2 cannot serve it), the bytes a step must move, GB/s, and the ratio to a
+/// device-to-device copy of the same bytes measured in the same run; a table on stdout, bench.csv and bench.svg.
+module S3gd.Cli.Bench
+
+open System
+open System.Globalization
+open System.IO
+open Argu
+open S3gd.Spec.Formats
+open S3gd.Spec.Rules
+open S3gd.Gpu
+open S3gd.Gpu.Elementwise
+open S3gd.Cli.Arguments
+
+/// The GPT-2-small parameter shapes (124M parameters in 148 tensors), as flat lengths in named_parameters() order:
+/// token and position embeddings, 12 blocks of (ln_1, attention qkv and projection, ln_2, MLP fc and projection), ln_f.
+let gpt2Lengths : int64 list =
+    // Vocabulary, context, width and MLP width of GPT-2 small.
+    let vocab, context, width, mlp = 50257L, 1024L, 768L, 3072L
+    let block =
+        [ width; width // ln_1 weight, bias
+          3L * width * width; 3L * width // attn.c_attn weight, bias
+          width * width; width // attn.c_proj weight, bias
+          width; width // ln_2 weight, bias
+          mlp * width; mlp // mlp.c_fc weight, bias
+          width * mlp; width ] // mlp.c_proj weight, bias
+    [ vocab * width; context * width ] @ List.concat (List.replicate 12 block) @ [ width; width ]
+
+/// Bytes of data each case rotates over: ten times the 50 MB L2 of an H100, so no step finds its data in L2.
+let rotationBytes = 512L * 1024L * 1024L
+
+/// The most buffer sets a case rotates over (memory bound for small cases).
+let maxSets = 16
+
+/// Untimed steps before timing, per set.
+let warmupSteps = 3
+
+/// One measured case.
+type Row =
+    { Rule: string; State: string; Param: string; Grad: string; Math: string; Case: string; Params: int64; Tensors: int
+      Ms: float; Bytes: int64; GBps: float; CopyGBps: float }
+    /// Our bandwidth over the copy's.
+    member r.Ratio = r.GBps / r.CopyGBps
+
+/// Parses 1M, 16M, 64M, 500K or a plain count; M and K are 2^20 and 2^10.
+let parseSize (s: string) : Result<int64, string> =
+    let t = s.Trim().ToUpperInvariant()
+    let digits, factor =
+        if t.EndsWith "M" then t.TrimEnd 'M', 1L <<< 20
+        elif t.EndsWith "K" then t.TrimEnd 'K', 1L <<< 10
+        else t, 1L
+    match Int64.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture) with
+    | true, v when v > 0L -> Ok(v * factor)
+    | _ -> Error(sprintf "--sizes: cannot parse '%s' (a positive count, optionally with K or M)" s)
+
+/// A size as the table writes it: 64M, 500K, 1000.
+let showSize (n: int64) =
+    if n % (1L <<< 20) = 0L then sprintf "%dM" (n >>> 20)
+    elif n % (1L <<< 10) = 0L then sprintf "%dK" (n >>> 10)
+    else string n
+
+let private median (xs: float list) =
+    let s = List.sort xs
+    let n = s.Length
+    if n % 2 = 1 then s[n / 2] else (s[n / 2 - 1] + s[n / 2]) / 2.0
+
+/// Buffers of zeros of one format and length (contents do not change the work a step does).
+let private zeros (backend: Backend) (format: StorageFormat) (n: int64) =
+    let b = backend.Allocate(ElementTypes.FromFormat format, n)
+    match StorageFormat.size format with
+    | 4 -> backend.Upload<uint32>(b, ReadOnlySpan(Array.zeroCreate<uint32> (int n)))
+    | 2 -> backend.Upload<uint16>(b, ReadOnlySpan(Array.zeroCreate<uint16> (int n)))
+    | _ -> backend.Upload<byte>(b, ReadOnlySpan(Array.zeroCreate<byte> (int n)))
+    b
+
+/// Times `run` on each of `sets` items in turn, `iterations` times in all after warm-up; the median in milliseconds.
+let private timeRotating (backend: Backend) (sets: int) (iterations: int) (run: int -> unit) =
+    for i in 0 .. warmupSteps * sets - 1 do
+        run (i % sets)
+    backend.Synchronize()
+    median [ for i in 0 .. iterations - 1 -> backend.TimeMilliseconds(fun () -> run (i % sets)) ]
+
+/// Measures one configuration on one list of tensor lengths.
+let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (lengths: int64 list) (iterations: int) : Row =
+    let makeSet () =
+        lengths
+        |> List.map (fun n ->
+            let struct (states, scales) = backend.AllocateElementwiseState(config, n)
+            ElementwiseTensor(zeros backend config.Param n, zeros backend config.Grad n, states, scales))
+    let first = makeSet ()
+    let firstPlan = backend.PlanElementwise(config, first)
+    let bytes = firstPlan.BytesPerStep
+    let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))
+    let tensors = first :: List.init (sets - 1) (fun _ -> makeSet ())
+    let plans = firstPlan :: (tensors |> List.tail |> List.map (fun t -> backend.PlanElementwise(config, t)))
+    try
+        let scalars = StepScalars.For(config, 10)
+        let planArray = List.toArray plans
+        let ms = timeRotating backend sets iterations (fun k -> planArray[k].Step scalars)
+        // The copy moves the same bytes: it reads and writes half of them each.
+        let copyWords = max 1L (bytes / 2L / 4L)
+        let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
+        let copyMs =
+            try timeRotating backend sets iterations (fun k -> backend.Copy(fst copies[k], snd copies[k]))
+            finally copies |> Array.iter (fun (a, b) -> a.Dispose(); b.Dispose())
+        let gbps (b: int64) (t: float) = float b / (t * 1e-3) / 1e9
+        let states = config.States |> Seq.filter (fun s -> s.HasValue) |> Seq.map (fun s -> s.Value.Name) |> Seq.distinct |> String.concat "/"
+        { Rule = config.RuleInfo.Name; State = (if states = "" then "none" else states); Param = StorageFormat.name config.Param
+          Grad = StorageFormat.name config.Grad; Math = (if config.MathBf16 then "bf16" else "fp32"); Case = caseName
+          Params = List.sum lengths; Tensors = lengths.Length; Ms = ms; Bytes = bytes; GBps = gbps bytes ms
+          CopyGBps = gbps (2L * 4L * copyWords) copyMs }
+    finally
+        plans |> List.iter (fun p -> p.Dispose())
+        tensors |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
+
+/// The hyperparameters a benchmarked rule runs with: its defaults, with the momentum or weight decay on where a
+/// default would leave a state buffer or a term out (SGD keeps a momentum buffer; decay is on for every rule).
+let benchHypers (rule: string) : Hypers =
+    match rule with
+    | "sgd" -> Map [ "momentum", Real 0.9; "weight_decay", Real 1e-4 ]
+    | "rmsprop" -> Map [ "weight_decay", Real 1e-4 ]
+    | "adam" -> Map [ "weight_decay", Real 1e-4 ]
+    | _ -> Map [ "weight_decay", Real 1e-2 ]
+
+let private row (r: Row) =
+    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6d %8.3f %10d %8.0f %8.0f %6.3f"
+        r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio
+
+/// The table header matching `row`.
+let header =
+    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6s %8s %10s %8s %8s %6s" "rule" "state" "param" "grad" "math" "case" "tensors" "ms" "bytes" "GB/s" "copyGB/s" "ratio"
+
+/// The CSV of the rows, with the backend's device on every line.
+let csv (device: string) (rows: Row list) =
+    let inv (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+    "device,rule,state,param,grad,math,case,params,tensors,ms,bytes,gbps,copy_gbps,ratio"
+    :: [ for r in rows ->
+             String.Join(",", [ "\"" + device + "\""; r.Rule; r.State; r.Param; r.Grad; r.Math; r.Case; string r.Params; string r.Tensors
+                                inv r.Ms; string r.Bytes; inv r.GBps; inv r.CopyGBps; inv r.Ratio ]) ]
+
+/// An SVG chart of GB/s against parameters (log scale), one line per rule and state, the copy dashed.
+let svg (device: string) (rows: Row list) =
+    // Chart size and margins in pixels.
+    let width, height, left, right, top, bottom = 760.0, 440.0, 70.0, 200.0, 40.0, 50.0
+    let single = rows |> List.filter (fun r -> r.Tensors = 1)
+    if single.IsEmpty then None
+    else
+        let xs = single |> List.map (fun r -> log10 (float r.Params))
+        let x0, x1 = List.min xs, max (List.max xs) (List.min xs + 1.0)
+        let yMax = single |> List.collect (fun r -> [ r.GBps; r.CopyGBps ]) |> List.max |> (*) 1.1
+        let px x = left + (log10 x - x0) / (x1 - x0) * (width - left - right)
+        let py y = height - bottom - y / yMax * (height - top - bottom)
+        let colours = [| "#1f77b4"; "#ff7f0e"; "#2ca02c"; "#d62728"; "#9467bd"; "#8c564b"; "#e377c2"; "#7f7f7f"; "#bcbd22"; "#17becf" |]
+        let f (v: float) = v.ToString("F1", CultureInfo.InvariantCulture)
+        let line (points: (float * float) list) (colour: string) (dash: string) =
+            let pts = points |> List.map (fun (x, y) -> f (px x) + "," + f (py y)) |> String.concat " "
+            sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" %s points=\"%s\"/>" colour dash pts
+        let series = single |> List.groupBy (fun r -> r.Rule + " " + r.State + " " + r.Param) |> List.indexed
+        let body =
+            [ for i, (name, rs) in series do
+                  let c = colours[i % colours.Length]
+                  let rs = rs |> List.sortBy (fun r -> r.Params)
+                  yield line [ for r in rs -> float r.Params, r.GBps ] c ""
+                  yield sprintf "<text x=\"%s\" y=\"%s\" fill=\"%s\" font-size=\"12\">%s</text>" (f (width - right + 10.0)) (f (top + 16.0 * float i)) c name
+              let copy = single |> List.groupBy (fun r -> r.Params) |> List.map (fun (n, rs) -> float n, rs |> List.averageBy (fun r -> r.CopyGBps)) |> List.sortBy fst
+              yield line copy "#000000" "stroke-dasharray=\"6,4\""
+              yield sprintf "<text x=\"%s\" y=\"%s\" font-size=\"12\">copy (dashed)</text>" (f (width - right + 10.0)) (f (top + 16.0 * float series.Length))
+              for n in single |> List.map (fun r -> r.Params) |> List.distinct do
+                  yield sprintf "<text x=\"%s\" y=\"%s\" font-size=\"11\" text-anchor=\"middle\">%s</text>" (f (px (float n))) (f (height - bottom + 18.0)) (showSize n)
+              for k in 0..4 do
+                  let y = yMax * float k / 4.0
+                  yield sprintf "<text x=\"%s\" y=\"%s\" font-size=\"11\" text-anchor=\"end\">%s</text>" (f (left - 6.0)) (f (py y + 4.0)) (y.ToString("F0", CultureInfo.InvariantCulture))
+                  yield sprintf "<line x1=\"%s\" x2=\"%s\" y1=\"%s\" y2=\"%s\" stroke=\"#dddddd\"/>" (f left) (f (width - right)) (f (py y)) (f (py y)) ]
+        Some(
+            [ sprintf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%s\" height=\"%s\" font-family=\"sans-serif\">" (f width) (f height)
+              "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
+              sprintf "<text x=\"%s\" y=\"24\" font-size=\"14\">s3gd bench: GB/s against parameters, %s</text>" (f left) (Security.SecurityElement.Escape device)
+              sprintf "<text x=\"16\" y=\"%s\" font-size=\"12\" transform=\"rotate(-90 16 %s)\">GB/s</text>" (f (height / 2.0)) (f (height / 2.0)) ]
+            @ body
+            @ [ "</svg>" ]
+            |> String.concat "\n")
+
+let private formatArg (name: string) (value: string option) (dflt: StorageFormat) =
+    match value with
+    | None -> Ok dflt
+    | Some v -> StorageFormat.parse v |> Result.mapError (fun e -> sprintf "%s: %s" name e)
+
+let private split (s: string) = s.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> List.ofArray
+
+/// The rules benchmarked by default: every rule with a fused elementwise kernel.
+let defaultRules = [ "adamw"; "adam"; "sgd"; "rmsprop"; "s3gd"; "lion"; "signum" ]
+
+/// Runs `s3gd bench`.
+let command (args: ParseResults<BenchArgs>) =
+    let states =
+        args.GetResult(BenchArgs.State_Dtype, "fp32") |> split
+        |> List.map (fun s -> try Ok(StateFormat.Parse s) with :? ArgumentException as e -> Error("--state-dtype: " + e.Message))
+        |> Errors.sequence
+    let iterations = args.GetResult(BenchArgs.Iterations, 50)
+    let parsed =
+        formatArg "--param-dtype" (args.TryGetResult BenchArgs.Param_Dtype) Fp32
+        |> Result.bind (fun param -> formatArg "--grad-dtype" (args.TryGetResult BenchArgs.Grad_Dtype) param |> Result.map (fun grad -> param, grad))
+        |> Result.bind (fun (param, grad) -> formatArg "--math-dtype" (args.TryGetResult BenchArgs.Math_Dtype) Fp32 |> Result.map (fun math -> param, grad, math))
+        |> Result.bind (fun (param, grad, math) ->
+            args.GetResult(BenchArgs.Sizes, "1M,16M,64M") |> split |> List.map parseSize |> Errors.sequence |> Result.map (fun sizes -> param, grad, math, sizes))
+        |> Result.bind (fun (param, grad, math, sizes) -> states |> Result.map (fun states -> param, grad, math, sizes, states))
+        |> Result.bind (fun (param, grad, math, sizes, states) ->
+            args.GetResult(BenchArgs.Rule, String.Join(",", defaultRules)) |> split |> List.map Registry.find |> Errors.sequence
+            |> Result.map (fun rules -> param, grad, math, sizes, states, rules))
+        |> Result.bind (fun t -> if iterations < 1 then Error(sprintf "--iterations must be at least 1, was %d" iterations) else Ok t)
+    match parsed with
+    | Error e -> Errors.report e
+    | Ok(param, grad, math, sizes, states, rules) ->
+        let selection =
+            match args.TryGetResult BenchArgs.Backend with
+            | Some name ->
+                let kind = Backends.Parse name
+                if kind.HasValue then Ok(BackendSelection(Backends.Create kind.Value, "explicit"))
+                else Error(sprintf "--backend: unknown backend '%s' (expected cpu or cuda)" name)
+            | None -> Ok(Backends.Best())
+        match selection with
+        | Error e -> Errors.report e
+        | Ok selection ->
+            use backend = selection.Backend
+            printfn "backend: %s (%s)" backend.Device selection.Reason
+            printfn "%s" header
+            let cases = [ for n in sizes -> showSize n, [ n ] ] @ (if args.Contains BenchArgs.No_Gpt2 then [] else [ "gpt2", gpt2Lengths ])
+            let rows =
+                [ for rule in rules do
+                      for state in states do
+                          let config =
+                              try Ok(ElementwiseConfig(rule, benchHypers rule.Name, param, grad, math, [| state |]))
+                              with :? ArgumentException as e -> Error e.Message
+                          match config with
+                          | Error e -> eprintfn "skipped %s with state %s: %s" rule.Name state.Name e
+                          | Ok config when config.UsesFp8 && not backend.SupportsFp8 ->
+                              eprintfn "skipped %s with state %s: %s has no fp8 conversions" rule.Name state.Name backend.Device
+                          | Ok config ->
+                              for name, lengths in cases do
+                                  let r = measure backend config name lengths iterations
+                                  printfn "%s" (row r)
+                                  yield r ]
+            match args.TryGetResult BenchArgs.Out with
+            | None -> ()
+            | Some dir ->
+                Directory.CreateDirectory dir |> ignore
+                File.WriteAllLines(Path.Combine(dir, "bench.csv"), csv backend.Device rows)
+                svg backend.Device rows |> Option.iter (fun s -> File.WriteAllText(Path.Combine(dir, "bench.svg"), s))
+                printfn "wrote %s" (Path.Combine(dir, "bench.csv"))
+            0

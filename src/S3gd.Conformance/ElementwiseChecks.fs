@@ -1,0 +1,292 @@
+/// The fused elementwise step against the spec, for every backend: random tensor lists (lengths 1, odd, not multiples
+/// of the vector width, the block size or the chunk), hyperparameters in range and every dtype combination, stepped
+/// 1 to 4 times. Each step is compared with the spec rule (S3gd.Spec.Rules.Registry) evaluated in float64 on the
+/// same decoded inputs the backend held before the step, within `ElementwiseChecks.allowed`.
+module S3gd.Conformance.ElementwiseChecks
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open S3gd.Spec.Formats
+open S3gd.Spec.Rules
+open S3gd.Gpu
+open S3gd.Gpu.Elementwise
+open S3gd.Conformance.MathBound
+
+/// The error allowed between a stored element and the spec's value: the maths bound, then half an ulp of the storage
+/// format at the value (block-scaled: of the fp8 format at value/scale, times the scale, plus the float32 division
+/// and multiplication of the scaling, 2^-23 relative). In ulps of the storage format this is 1/2 plus the maths bound
+/// converted to ulps: the one tolerance every elementwise property uses.
+let allowed (format: StateFormat) (scale: float) (expected: float) (mathBound: float) =
+    let magnitude = abs expected + mathBound
+    if format.BlockScaled then
+        mathBound + 0.5 * scale * StorageFormat.ulp format.Format (magnitude / scale) + Math.Pow(2.0, -23.0) * magnitude
+    else mathBound + 0.5 * StorageFormat.ulp format.Format magnitude
+
+/// The error in ulps of the storage format (for messages).
+let ulps (format: StateFormat) (scale: float) (expected: float) (error: float) =
+    let unit = if format.BlockScaled then scale * StorageFormat.ulp format.Format (abs expected / scale) else StorageFormat.ulp format.Format expected
+    error / unit
+
+/// Both NaN: a stored state that breaks an invariant (RMSprop's square_avg below grad_avg^2 after fp8 rounding) gives
+/// the spec a NaN as well.
+let bothNaN (a: float) (b: float) = Double.IsNaN a && Double.IsNaN b
+
+/// The largest share of elements whose step's sign may be uncertain (a sign-based step is compared only where the
+/// sign is certain). The uncertain band is a few roundings wide around zero: about 2^-22 of the momentum's spread in
+/// float32 maths (0.1% is generous), about 3 * 2^-8 in bf16 maths, where 5% leaves room for skewed draws.
+let maxUncertainShare (mathBf16: bool) = if mathBf16 then 0.05 else 0.001
+
+// ---- generators ----
+
+let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map (fun k -> lo + (hi - lo) * float k / 1e6)
+let private orZero (g: Gen<float>) = Gen.frequency [ 1, Gen.constant 0.0; 2, g ]
+let private flag = Gen.elements [ false; true ]
+
+/// Hyperparameters in range for a rule (realistic scales; combinations the reference rejects are not drawn).
+let hypers (rule: string) : Gen<Hypers> =
+    let r (name: string) (g: Gen<float>) = g |> Gen.map (fun v -> name, Real v)
+    let f (name: string) = flag |> Gen.map (fun v -> name, Flag v)
+    let all (items: Gen<string * HyperValue> list) = items |> Gen.sequenceToList |> Gen.map Map.ofList
+    match rule with
+    | "sgd" ->
+        gen {
+            let! nesterov = flag
+            let! momentum = if nesterov then real 0.5 0.99 else orZero (real 0.5 0.99)
+            let! dampening = if nesterov then Gen.constant 0.0 else orZero (real 0.0 0.5)
+            let! rest = all [ r "lr" (real 1e-4 0.1); r "weight_decay" (orZero (real 0.0 0.1)); f "maximize" ]
+            return rest |> Map.add "nesterov" (Flag nesterov) |> Map.add "momentum" (Real momentum) |> Map.add "dampening" (Real dampening)
+        }
+    | "adam" | "adamw" ->
+        all
+            ([ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.5 0.99); r "beta2" (real 0.9 0.9999); r "eps" (real 1e-10 1e-6)
+               r "weight_decay" (orZero (real 0.0 0.1)); f "amsgrad"; f "maximize" ]
+             @ (if rule = "adam" then [ f "decoupled_weight_decay" ] else []))
+    | "rmsprop" ->
+        all [ r "lr" (real 1e-5 1e-2); r "alpha" (real 0.9 0.999); r "eps" (real 1e-10 1e-6); r "weight_decay" (orZero (real 0.0 0.1))
+              r "momentum" (orZero (real 0.5 0.99)); f "centered"; f "maximize" ]
+    | "s3gd" ->
+        all [ r "lr" (real 1e-5 1e-2); r "beta" (real 0.5 0.99); r "weight_decay" (orZero (real 0.0 0.1)); f "decoupled_weight_decay"
+              r "initial_lr" (orZero (real 1e-5 1e-2)) ]
+    | "lion" ->
+        all [ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.8 0.95); r "beta2" (real 0.9 0.999); r "weight_decay" (orZero (real 0.0 0.1))
+              f "decoupled_weight_decay"; r "initial_lr" (orZero (real 1e-5 1e-2)) ]
+    | "signum" ->
+        all [ r "lr" (real 1e-5 1e-2); r "momentum" (real 0.5 0.99); f "correct_bias"; f "nesterov"; r "weight_decay" (orZero (real 0.0 0.1)) ]
+    | other -> invalidArg (nameof rule) (sprintf "no hyperparameter generator for rule '%s'" other)
+
+/// Tensor lengths: 1, odd, around the vector width (8), the scale block (128) and the chunk (4096), and larger.
+let length : Gen<int> =
+    Gen.frequency
+        [ 2, Gen.constant 1
+          3, Gen.choose (0, 200) |> Gen.map (fun n -> 2 * n + 1)
+          2, Gen.elements [ 7; 8; 9; 127; 128; 129; 4095; 4096; 4097; 8193 ]
+          2, Gen.choose (2, 20000)
+          1, Gen.choose (20001, 150000) ]
+
+/// Float32 values of magnitude up to `scale`, with exact zeros now and then.
+let private values (scale: float) (n: int) : Gen<float32[]> =
+    Gen.arrayOfLength n (Gen.frequency [ 1, Gen.constant 0.0; 12, real -1.0 1.0 ] |> Gen.map (fun v -> float32 (v * scale)))
+
+/// One case: hypers, formats of param/grad/maths, tensor lengths, steps, grad scale (a power of two: exact).
+type Case =
+    { Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Math: StorageFormat; Lengths: int list; Steps: int; GradScale: float; Seed: int }
+
+let private case (rule: string) (gradScale: bool) : Gen<Case> =
+    gen {
+        let! h = hypers rule
+        let! p = Gen.elements [ Fp32; Bf16 ]
+        let! g = Gen.elements [ Fp32; Bf16 ]
+        let! m = Gen.elements [ Fp32; Bf16 ]
+        let! count = Gen.choose (1, 3)
+        let! lengths = Gen.listOfLength count length
+        let! steps = Gen.choose (1, 4)
+        let! k = Gen.choose (0, 16)
+        let! seed = Gen.choose (0, Int32.MaxValue)
+        return { Hypers = h; Param = p; Grad = g; Math = m; Lengths = lengths; Steps = steps; GradScale = (if gradScale then Math.Pow(2.0, float k) else 1.0); Seed = seed }
+    }
+
+// ---- running a case ----
+
+/// A buffer's elements decoded to float64, as the kernel sees them (block-scaled: float32 code value times scale).
+let private decode (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (scales: DeviceBuffer option) : float[] =
+    let codes = Transfer.downloadCodes backend buffer
+    match scales with
+    | Some s ->
+        let block = { Format = format; BlockSize = ElementwiseLayout.ScaleBlock; Codes = Array.map byte codes; Scales = backend.Download<float32> s }
+        BlockScaled.decode block |> Array.map float
+    | None -> codes |> Array.map (StorageFormat.decode format)
+
+let private upload (backend: Backend) (format: StorageFormat) (xs: float32[]) : DeviceBuffer =
+    Transfer.uploadCodes backend (ElementTypes.FromFormat format) (xs |> Array.map (fun x -> StorageFormat.encode format (float x)))
+
+let private overwrite (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (xs: float32[]) =
+    let codes = xs |> Array.map (fun x -> StorageFormat.encode format (float x))
+    match StorageFormat.size format with
+    | 4 -> backend.Upload<uint32>(buffer, ReadOnlySpan codes)
+    | 2 -> backend.Upload<uint16>(buffer, ReadOnlySpan(Array.map uint16 codes))
+    | _ -> backend.Upload<byte>(buffer, ReadOnlySpan(Array.map byte codes))
+
+/// Runs a case on a backend and compares every step with the spec; returns the failures (empty: passed).
+let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) : string list =
+    let config = ElementwiseConfig(rule, c.Hypers, c.Param, c.Grad, c.Math, [| state |], gradScale = (c.GradScale <> 1.0))
+    let specRule =
+        match Hyper.resolve rule.Hypers c.Hypers |> Result.bind rule.Create with
+        | Ok r -> r
+        | Error e -> invalidArg (nameof c) e
+    let rnd = Random c.Seed
+    let gen n (scale: float) = Array.init n (fun i -> if i % 17 = 3 then 0.0f else float32 ((rnd.NextDouble() * 2.0 - 1.0) * scale))
+    let tensors =
+        c.Lengths
+        |> List.map (fun n ->
+            let p = upload backend c.Param (gen n 1.0)
+            let g = upload backend c.Grad (gen n 1.0)
+            let struct (states, scales) = backend.AllocateElementwiseState(config, int64 n)
+            ElementwiseTensor(p, g, states, scales))
+    let slotNames = ElementwiseRules.SlotNames config.Rule
+    let failures = ResizeArray<string>()
+    try
+        use plan = backend.PlanElementwise(config, tensors)
+        for step in 1 .. c.Steps do
+            // Fresh gradients each step, in magnitudes from 1e-3 to 10.
+            let gradScale = Math.Pow(10.0, float (rnd.Next(-3, 2)))
+            tensors |> List.iter (fun t -> overwrite backend c.Grad t.Grad (gen (int t.Param.Length) gradScale))
+            let before =
+                tensors |> List.map (fun t ->
+                    decode backend c.Param t.Param None,
+                    decode backend c.Grad t.Grad None,
+                    [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Format t.States[k] (Option.ofObj t.Scales[k])) |])
+            let scalars = StepScalars.For(config, step, gradScale = c.GradScale)
+            plan.Step scalars
+            List.zip tensors before
+            |> List.iteri (fun ti (t, (p0, g0, s0)) ->
+                let n = p0.Length
+                let named =
+                    if step = 1 then specRule.Init { Name = "p"; Shape = [ n ]; Value = Vector<float>.Build.DenseOfArray p0 }
+                    else
+                        { Step = step - 1
+                          Buffers = Map [ for k in 0..2 do match s0[k] with Some b -> yield slotNames[k], Vector<float>.Build.DenseOfArray b | None -> () ] }
+                let gSpec = Vector<float>.Build.DenseOfArray(g0 |> Array.map (fun x -> x / c.GradScale))
+                let pSpec, sSpec = specRule.Step named gSpec { Name = "p"; Shape = [ n ]; Value = Vector<float>.Build.DenseOfArray p0 }
+                let p1 = decode backend c.Param t.Param None
+                let s1 = [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Format t.States[k] (Option.ofObj t.Scales[k])) |]
+                let scales = [| for k in 0..2 -> match t.Scales[k] with null -> [||] | s -> backend.Download<float32> s |]
+                let maths = if c.Math = Bf16 then bf16Maths else float32Maths
+                // An input as the kernel sees it: in bf16 maths rounded to bf16 unless its codes already are.
+                let input (exactInBf16: bool) (v: float) = if c.Math = Bf16 && not exactInBf16 then round maths (exact v) else exact v
+                let fmtOf k = config.States[k] |> Option.ofNullable
+                let stateInput k i =
+                    match s0[k], fmtOf k with
+                    | Some b, Some f -> input (f.Format = Bf16 || (f.IsFp8 && not f.BlockScaled)) b[i]
+                    | _ -> exact 0.0
+                let mutable uncertain = 0
+                let mutable firstFailure = None
+                for i in 0 .. n - 1 do
+                    if firstFailure.IsNone then
+                        let x = { P = input (c.Param = Bf16) p0[i]; G = input (c.Grad = Bf16) g0[i]; S0 = stateInput 0 i; S1 = stateInput 1 i; S2 = stateInput 2 i }
+                        let y, signUncertain = MathBound.step config scalars x
+                        if signUncertain || not (Double.IsFinite y.P.E) then uncertain <- uncertain + 1
+                        else
+                            let pf = StateFormat(c.Param, false)
+                            let err = abs (p1[i] - pSpec[i])
+                            if not (bothNaN p1[i] pSpec[i] || err <= allowed pf 1.0 pSpec[i] y.P.E) then
+                                firstFailure <- Some(sprintf "tensor %d (n=%d) element %d param: got %.9g, spec %.9g, error %.3g ulps (allowed %.3g); inputs p %.9g g %.9g s %.9g %.9g %.9g"
+                                                        ti n i p1[i] pSpec[i] (ulps pf 1.0 pSpec[i] err) (ulps pf 1.0 pSpec[i] (allowed pf 1.0 pSpec[i] y.P.E))
+                                                        x.P.V x.G.V x.S0.V x.S1.V x.S2.V)
+                        for k in 0..2 do
+                            match s1[k], fmtOf k with
+                            | Some got, Some f when firstFailure.IsNone ->
+                                let want = (Buffers.get sSpec slotNames[k])[i]
+                                let bound = match k with 0 -> y.S0.E | 1 -> y.S1.E | _ -> y.S2.E
+                                let scale = if f.BlockScaled then float (scales[k][i / ElementwiseLayout.ScaleBlock]) else 1.0
+                                let err = abs (got[i] - want)
+                                if not (bothNaN got[i] want || err <= allowed f scale want bound) then
+                                    firstFailure <- Some(sprintf "tensor %d (n=%d) element %d %s (%s): got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"
+                                                            ti n i slotNames[k] f.Name got[i] want (ulps f scale want err) (ulps f scale want (allowed f scale want bound)))
+                            | _ -> ()
+                match firstFailure with
+                | Some msg -> failures.Add(sprintf "step %d: %s" step msg)
+                | None ->
+                    let share = maxUncertainShare config.MathBf16
+                    if float uncertain > share * float n + 1.0 then
+                        failures.Add(sprintf "step %d tensor %d: %d of %d elements had an uncertain sign (at most %.1f%% + 1 allowed)" step ti uncertain n (100.0 * share)))
+    finally
+        tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
+    failures |> Seq.map (fun f -> sprintf "%s, %A: %s" (config.ToString()) c f) |> List.ofSeq
+
+/// The state formats a rule is checked with: fp32, bf16, block-scaled fp8 e4m3 and e5m2, and unscaled fp8 for S3GD.
+let stateFormats (rule: string) : StateFormat list =
+    [ StateFormat.Fp32; StateFormat.Bf16; StateFormat(Fp8E4M3, true); StateFormat(Fp8E5M2, true) ]
+    @ (if rule = "s3gd" then [ StateFormat(Fp8E4M3, false); StateFormat(Fp8E5M2, false) ] else [])
+
+/// The rules with a fused elementwise kernel, in the order the verify table lists them.
+let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop" ]
+
+let private ruleInfo (name: string) =
+    match Registry.find name with
+    | Ok r -> r
+    | Error e -> invalidArg (nameof name) e
+
+/// The check of one rule with one state format: random cases, each stepped and compared with the spec.
+let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =
+    let info = ruleInfo rule
+    let property (backend: Backend) (c: Case) =
+        let failures = runCase backend info state c
+        List.isEmpty failures |> Prop.label (String.Join("; ", failures))
+    { Property = sprintf "%s step = spec, state %s" rule state.Name
+      Format = Some state.Format
+      AppliesTo = fun backend -> not state.IsFp8 || backend.SupportsFp8
+      Run = fun config backend ->
+          // Every other rule draws a gradient scale too.
+          let gradScale = rule.Length % 2 = 0
+          Check.One(config, Prop.forAll (Arb.fromGen (case rule gradScale)) (property backend)) }
+
+/// Elements of the large-tensor check: a few million, not a multiple of the chunk.
+let largeLength = 3_000_001
+
+/// One large tensor (a few million elements) of AdamW with block-scaled e4m3 state, two steps, compared in full.
+let largeTensor : Checks.Check =
+    let info = ruleInfo "adamw"
+    let state = StateFormat(Fp8E4M3, true)
+    { Property = sprintf "adamw step = spec, %d elements, state %s" largeLength state.Name
+      Format = Some Fp8E4M3
+      AppliesTo = fun backend -> backend.SupportsFp8
+      Run = fun _ backend ->
+          let c = { Hypers = Map [ "lr", Real 1e-3; "weight_decay", Real 0.01 ]; Param = Fp32; Grad = Bf16; Math = Fp32
+                    Lengths = [ largeLength ]; Steps = 2; GradScale = 1.0; Seed = 1 }
+          match runCase backend info state c with
+          | [] -> ()
+          | failures -> failwith (String.Join("; ", failures)) }
+
+/// With found_inf set, a step changes nothing: every buffer keeps its bits.
+let foundInfIsNoOp : Checks.Check =
+    let info = ruleInfo "adamw"
+    { Property = "adamw step with found_inf = no-op"
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun _ backend ->
+          let config = ElementwiseConfig(info, Map.empty, Fp32, Fp32, Fp32, [| StateFormat.Fp32 |], foundInf = true)
+          let n = 5000
+          let p = Transfer.uploadFloats backend (Array.init n (fun i -> float32 (sin (float i))))
+          let g = Transfer.uploadFloats backend (Array.init n (fun i -> float32 (cos (float i))))
+          let struct (states, scales) = backend.AllocateElementwiseState(config, int64 n)
+          let tensor = ElementwiseTensor(p, g, states, scales)
+          let flag = Transfer.uploadFloats backend [| 1.0f |]
+          try
+              let before = tensor.Buffers |> Seq.map (Transfer.downloadCodes backend) |> Seq.toList
+              backend.StepElementwise(config, StepScalars.For(config, 1), [ tensor ], flag)
+              let after = tensor.Buffers |> Seq.map (Transfer.downloadCodes backend) |> Seq.toList
+              if before <> after then failwith "a step with found_inf = 1 changed a buffer"
+              backend.Upload<float32>(flag, ReadOnlySpan [| 0.0f |])
+              backend.StepElementwise(config, StepScalars.For(config, 1), [ tensor ], flag)
+              if Transfer.downloadCodes backend p = before.Head then failwith "a step with found_inf = 0 left the parameter unchanged"
+          finally
+              flag.Dispose()
+              tensor.Buffers |> Seq.iter (fun b -> b.Dispose()) }
+
+/// Every elementwise check: each rule with each state format, then the large tensor and found_inf.
+let all : Checks.Check list =
+    [ for r in rules do
+          for s in stateFormats r -> stepMatchesSpec r s ]
+    @ [ largeTensor; foundInfIsNoOp ]
