@@ -285,8 +285,63 @@ let foundInfIsNoOp : Checks.Check =
               flag.Dispose()
               tensor.Buffers |> Seq.iter (fun b -> b.Dispose()) }
 
-/// Every elementwise check: each rule with each state format, then the large tensor and found_inf.
+/// Steps a case on a backend without comparing, and returns every buffer's final codes with their format (param,
+/// then each kept state and its scales as float32): what the CPU-twin check compares across backends.
+let private finalCodes (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) : (StorageFormat * uint32[]) list =
+    let config = ElementwiseConfig(rule, c.Hypers, c.Param, c.Grad, c.Math, [| state |], gradScale = (c.GradScale <> 1.0))
+    let rnd = Random c.Seed
+    let gen n (scale: float) = Array.init n (fun i -> if i % 17 = 3 then 0.0f else float32 ((rnd.NextDouble() * 2.0 - 1.0) * scale))
+    let tensors =
+        c.Lengths
+        |> List.map (fun n ->
+            let struct (states, scales) = backend.AllocateElementwiseState(config, int64 n)
+            ElementwiseTensor(upload backend c.Param (gen n 1.0), upload backend c.Grad (gen n 1.0), states, scales))
+    try
+        use plan = backend.PlanElementwise(config, tensors)
+        for step in 1 .. c.Steps do
+            let gradScale = Math.Pow(10.0, float (rnd.Next(-3, 2)))
+            tensors |> List.iter (fun t -> overwrite backend c.Grad t.Grad (gen (int t.Param.Length) gradScale))
+            plan.Step(StepScalars.For(config, step, gradScale = c.GradScale))
+        [ for t in tensors do
+              yield c.Param, Transfer.downloadCodes backend t.Param
+              for k in 0..2 do
+                  match t.States[k], config.States[k] |> Option.ofNullable with
+                  | null, _ | _, None -> ()
+                  | b, Some f ->
+                      yield f.Format, Transfer.downloadCodes backend b
+                      match t.Scales[k] with
+                      | null -> ()
+                      | sc -> yield Fp32, Transfer.downloadCodes backend sc ]
+    finally
+        tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
+
+/// The CPU backend, the kernel's twin, gives the same bits as the backend under test for every rule and state format
+/// on the same inputs (NaN codes aside: a NaN's payload is the hardware's choice).
+let cpuTwin : Checks.Check =
+    { Property = "elementwise CPU twin, bit for bit"
+      Format = None
+      AppliesTo = fun backend -> backend.Kind <> BackendKind.Cpu
+      Run = fun config backend ->
+          use cpu = new Cpu.CpuBackend()
+          let property (rule: string) (state: StateFormat) (c: Case) =
+              let info = ruleInfo rule
+              let expected = finalCodes cpu info state c
+              let actual = finalCodes backend info state c
+              let mismatch =
+                  List.zip expected actual
+                  |> List.indexed
+                  |> List.tryPick (fun (b, ((f, e), (_, a))) ->
+                      Array.zip e a
+                      |> Array.tryFindIndex (fun (x, y) -> x <> y && not (Double.IsNaN(StorageFormat.decode f x) && Double.IsNaN(StorageFormat.decode f y)))
+                      |> Option.map (fun i -> sprintf "%s state %s, buffer %d (%s) element %d: CPU 0x%x, %O 0x%x; %A" rule state.Name b (StorageFormat.name f) i e[i] backend.Kind a[i] c))
+              Option.isNone mismatch |> Prop.label (defaultArg mismatch "")
+          for rule in rules do
+              for state in stateFormats rule do
+                  if not state.IsFp8 || backend.SupportsFp8 then
+                      Check.One(config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0))) (property rule state)) }
+
+/// Every elementwise check: each rule with each state format, then the large tensor, found_inf and the CPU twin.
 let all : Checks.Check list =
     [ for r in rules do
           for s in stateFormats r -> stepMatchesSpec r s ]
-    @ [ largeTensor; foundInfIsNoOp ]
+    @ [ largeTensor; foundInfIsNoOp; cpuTwin ]

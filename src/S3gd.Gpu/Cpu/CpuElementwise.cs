@@ -171,8 +171,8 @@ public static class CpuElementwise
     /// <summary>The kernel's rm: rounds to bf16 in bf16 maths, otherwise the identity.</summary>
     private static float Rm(bool bf16, float x) => bf16 ? DecodeBf16(EncodeBf16(x)) : x;
 
-    /// <summary>float32 to bf16 as the kernel's cvt.rn.bf16.f32 (the spec's round to nearest even).</summary>
-    private static ushort EncodeBf16(float x) => Bf16.encode32(x);
+    /// <summary>float32 to bf16 as the kernel's cvt.rn.bf16.f32 (round to nearest even, as the spec).</summary>
+    private static ushort EncodeBf16(float x) => CpuConvert.EncodeBf16(x);
 
     private static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
 
@@ -243,9 +243,8 @@ public static class CpuElementwise
         }
     }
 
-    /// <summary>float32 to fp8 as cvt.rn.satfinite (the spec's encoders: round to nearest even, saturating).</summary>
-    private static byte EncodeFp8(bool e4m3, float x) =>
-        e4m3 ? Fp8.encodeE4M3(x) : Fp8.encodeE5M2(Minifloat.Overflow.Saturate, x);
+    /// <summary>float32 to fp8 as cvt.rn.satfinite (round to nearest even, saturating, as the spec).</summary>
+    private static byte EncodeFp8(bool e4m3, float x) => e4m3 ? CpuConvert.EncodeE4M3(x) : CpuConvert.EncodeE5M2(x);
 
     private static float[] Table(StorageFormat f) =>
         Enumerable.Range(0, 256).Select(code => (float)StorageFormatModule.decode(f, (uint)code)).ToArray();
