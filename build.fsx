@@ -53,14 +53,16 @@ let targets =
               if size > devicePackLimit then
                   eprintfn "build.fsx: device-pack is %d bytes, over the %d-byte limit" size devicePackLimit
                   exit 1 }
-      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/verify.sh: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]
+      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/{verify.sh,bench.sh,bench_torch.py}: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]
         Action =
           fun _ ->
               let out = Path.Combine(artifacts, "device")
-              let script = Path.Combine(out, "verify.sh")
-              File.Copy(Path.Combine(root, "tools", "device", "verify.sh"), script, true)
-              File.SetUnixFileMode(script, File.GetUnixFileMode script ||| UnixFileMode.UserExecute ||| UnixFileMode.GroupExecute ||| UnixFileMode.OtherExecute)
-              printfn "device-prep: run 'bash %s' on the GPU machine (logs go to $OUT)" script } ]
+              // The device scripts: verify.sh, bench.sh and bench_torch.py (PyTorch's side of the benchmark).
+              for file in [ "verify.sh"; "bench.sh"; "bench_torch.py" ] do
+                  let script = Path.Combine(out, file)
+                  File.Copy(Path.Combine(root, "tools", "device", file), script, true)
+                  File.SetUnixFileMode(script, File.GetUnixFileMode script ||| UnixFileMode.UserExecute ||| UnixFileMode.GroupExecute ||| UnixFileMode.OtherExecute)
+              printfn "device-prep: run 'bash %s' (or bench.sh) on the GPU machine (logs go to $OUT)" (Path.Combine(out, "verify.sh")) } ]
 
 let rec execute (visited: Collections.Generic.HashSet<string>) (extra: string list) (name: string) =
     match targets |> List.tryFind (fun t -> t.Name = name) with

@@ -59,6 +59,11 @@ struct StepScalars
 
 // ---- storage formats ----
 
+// 16- and 8-byte vectors of our own (no CUDA headers needed): one ld/st.global.v4 or .v2 each.
+struct alignas(16) Floats4 { float x, y, z, w; };
+struct alignas(16) Words4 { unsigned int x, y, z, w; };
+struct alignas(8) Words2 { unsigned int x, y; };
+
 __device__ __forceinline__ float bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }
 
 __device__ __forceinline__ unsigned short float_to_bf16(float x)
@@ -76,29 +81,31 @@ __device__ __forceinline__ float half_to_float(unsigned short h)
 }
 
 // Two fp8 codes (low byte: first element) to two floats, through f16x2 (exact for both fp8 formats).
-template <int DT> __device__ __forceinline__ float2 fp8x2_to_float2(unsigned short codes);
-template <> __device__ __forceinline__ float2 fp8x2_to_float2<DT_E4M3>(unsigned short codes)
+template <int DT> __device__ __forceinline__ void fp8x2_to_floats(unsigned short codes, float& first, float& second);
+template <> __device__ __forceinline__ void fp8x2_to_floats<DT_E4M3>(unsigned short codes, float& first, float& second)
 {
     unsigned int h2;
     asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h2) : "h"(codes));
-    return make_float2(half_to_float((unsigned short)(h2 & 0xffffu)), half_to_float((unsigned short)(h2 >> 16)));
+    first = half_to_float((unsigned short)(h2 & 0xffffu));
+    second = half_to_float((unsigned short)(h2 >> 16));
 }
-template <> __device__ __forceinline__ float2 fp8x2_to_float2<DT_E5M2>(unsigned short codes)
+template <> __device__ __forceinline__ void fp8x2_to_floats<DT_E5M2>(unsigned short codes, float& first, float& second)
 {
     unsigned int h2;
     asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(h2) : "h"(codes));
-    return make_float2(half_to_float((unsigned short)(h2 & 0xffffu)), half_to_float((unsigned short)(h2 >> 16)));
+    first = half_to_float((unsigned short)(h2 & 0xffffu));
+    second = half_to_float((unsigned short)(h2 >> 16));
 }
 
 // Two floats to two fp8 codes, round to nearest even, saturating (the PTX operand a goes to the high byte).
-template <int DT> __device__ __forceinline__ unsigned short float2_to_fp8x2(float first, float second);
-template <> __device__ __forceinline__ unsigned short float2_to_fp8x2<DT_E4M3>(float first, float second)
+template <int DT> __device__ __forceinline__ unsigned short floats_to_fp8x2(float first, float second);
+template <> __device__ __forceinline__ unsigned short floats_to_fp8x2<DT_E4M3>(float first, float second)
 {
     unsigned short codes;
     asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
     return codes;
 }
-template <> __device__ __forceinline__ unsigned short float2_to_fp8x2<DT_E5M2>(float first, float second)
+template <> __device__ __forceinline__ unsigned short floats_to_fp8x2<DT_E5M2>(float first, float second)
 {
     unsigned short codes;
     asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
@@ -120,7 +127,7 @@ template <> struct Io<DT_FP32>
         const float* q = (const float*)base + i;
         if (full)
         {
-            const float4 a = ((const float4*)q)[0], b = ((const float4*)q)[1];
+            const Floats4 a = ((const Floats4*)q)[0], b = ((const Floats4*)q)[1];
             x[0] = a.x; x[1] = a.y; x[2] = a.z; x[3] = a.w; x[4] = b.x; x[5] = b.y; x[6] = b.z; x[7] = b.w;
         }
         else
@@ -134,8 +141,8 @@ template <> struct Io<DT_FP32>
         float* q = (float*)base + i;
         if (full)
         {
-            ((float4*)q)[0] = make_float4(x[0], x[1], x[2], x[3]);
-            ((float4*)q)[1] = make_float4(x[4], x[5], x[6], x[7]);
+            ((Floats4*)q)[0] = Floats4{x[0], x[1], x[2], x[3]};
+            ((Floats4*)q)[1] = Floats4{x[4], x[5], x[6], x[7]};
         }
         else
         {
@@ -153,7 +160,7 @@ template <> struct Io<DT_BF16>
         const unsigned short* q = (const unsigned short*)base + i;
         if (full)
         {
-            const uint4 v = *(const uint4*)q;
+            const Words4 v = *(const Words4*)q;
             const unsigned int w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
             for (int k = 0; k < 4; k++)
@@ -177,7 +184,7 @@ template <> struct Io<DT_BF16>
 #pragma unroll
             for (int k = 0; k < 4; k++)
                 w[k] = (unsigned int)float_to_bf16(x[2 * k]) | ((unsigned int)float_to_bf16(x[2 * k + 1]) << 16);
-            *(uint4*)q = make_uint4(w[0], w[1], w[2], w[3]);
+            *(Words4*)q = Words4{w[0], w[1], w[2], w[3]};
         }
         else
         {
@@ -188,7 +195,7 @@ template <> struct Io<DT_BF16>
     }
 };
 
-// fp8 e4m3 and e5m2: 8 codes are 8 bytes, moved as one uint2.
+// fp8 e4m3 and e5m2: 8 codes are 8 bytes, moved as one Words2.
 template <int DT> struct Fp8Io
 {
     static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
@@ -197,7 +204,7 @@ template <int DT> struct Fp8Io
         unsigned int w[2];
         if (full)
         {
-            const uint2 v = *(const uint2*)q;
+            const Words2 v = *(const Words2*)q;
             w[0] = v.x; w[1] = v.y;
         }
         else
@@ -210,9 +217,7 @@ template <int DT> struct Fp8Io
 #pragma unroll
         for (int k = 0; k < 4; k++)
         {
-            const float2 f = fp8x2_to_float2<DT>((unsigned short)(w[k / 2] >> (16 * (k % 2))));
-            x[2 * k] = f.x;
-            x[2 * k + 1] = f.y;
+            fp8x2_to_floats<DT>((unsigned short)(w[k / 2] >> (16 * (k % 2))), x[2 * k], x[2 * k + 1]);
         }
     }
     static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
@@ -221,9 +226,9 @@ template <int DT> struct Fp8Io
         unsigned int w[2] = {0u, 0u};
 #pragma unroll
         for (int k = 0; k < 4; k++)
-            w[k / 2] |= (unsigned int)float2_to_fp8x2<DT>(x[2 * k], x[2 * k + 1]) << (16 * (k % 2));
+            w[k / 2] |= (unsigned int)floats_to_fp8x2<DT>(x[2 * k], x[2 * k + 1]) << (16 * (k % 2));
         if (full)
-            *(uint2*)q = make_uint2(w[0], w[1]);
+            *(Words2*)q = Words2{w[0], w[1]};
         else
         {
 #pragma unroll
@@ -406,7 +411,10 @@ template <int DT> struct StateIo<DT, 1>
 #define S2_SCALED 0
 #endif
 
-extern "C" __global__ void __launch_bounds__(THREADS) elementwise_step(
+// At least MIN_BLOCKS blocks per SM: the register cap (128 a thread) keeps two blocks' loads in flight per SM.
+#define MIN_BLOCKS 2
+
+extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) elementwise_step(
     const unsigned long long* __restrict__ table,  // per tensor: SLOTS pointers
     const long long* __restrict__ lengths,         // per tensor: elements
     const long long* __restrict__ first_chunk,     // per tensor: its first chunk

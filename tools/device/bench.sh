@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs on a lent GPU machine from the folder `dotnet fsi build.fsx device-prep` fills (artifacts/device): the CUDA
+# backend verified against the spec (every check, the fused elementwise steps included), then `s3gd bench` over the
+# elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours.
+# Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
+# cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 10).
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${OUT:-$here/out}"
+mkdir -p "$out"
+work="$(mktemp -d)"
+cp -r "$here/." "$work/"
+chmod +x "$work/s3gd"
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$work/cache}"
+results="$work/results"
+mkdir -p "$results"
+status=0
+
+run() { # run LIMIT LOG COMMAND...: appends to LOG, records a failure
+  local limit=$1 log=$2; shift 2
+  echo "== $*" | tee -a "$out/$log"
+  timeout "$limit" "$@" 2>&1 | tee -a "$out/$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "(exit ${PIPESTATUS[0]})" | tee -a "$out/$log"; status=1; }
+}
+
+{ nvidia-smi -L; nvidia-smi --query-gpu=name,clocks.max.memory,memory.total --format=csv; } > "$out/machine.log" 2>&1
+run 150 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-10}"
+run 120 bench.log "$work/s3gd" bench --backend cuda --out "$results/fp32"
+run 60 bench.log "$work/s3gd" bench --backend cuda --rule s3gd --param-dtype bf16 --state-dtype bf16,fp8e4m3-unscaled,fp8e4m3 --out "$results/s3gd-bf16"
+run 60 bench.log "$work/s3gd" bench --backend cuda --rule adamw,sgd,lion,rmsprop --state-dtype bf16,fp8e4m3 --sizes 64M --out "$results/narrow-state"
+run 120 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
+tar -czf "$out/results.tgz" -C "$results" .
+rm -rf "$work"
+echo "bench.sh: exit $status" | tee -a "$out/bench.log"
+exit $status
