@@ -39,7 +39,7 @@ let warmupSteps = 3
 /// One measured case.
 type Row =
     { Rule: string; State: string; Param: string; Grad: string; Math: string; Case: string; Params: int64; Tensors: int
-      Ms: float; Bytes: int64; GBps: float; CopyGBps: float }
+      Layout: string; Ms: float; Bytes: int64; GBps: float; CopyGBps: float }
     /// Our bandwidth over the copy's.
     member r.Ratio = r.GBps / r.CopyGBps
 
@@ -81,23 +81,24 @@ let private timeRotating (backend: Backend) (sets: int) (iterations: int) (run: 
     backend.Synchronize()
     median [ for i in 0 .. iterations - 1 -> backend.TimeMilliseconds(fun () -> run (i % sets)) ]
 
-/// Measures one configuration on one list of tensor lengths.
-let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (lengths: int64 list) (iterations: int) : Row =
+/// Measures one configuration on one list of tensor lengths, with each of the launch layouts given; reports the fastest.
+let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (lengths: int64 list) (iterations: int) (layouts: ElementwiseLaunch list) : Row =
     let makeSet () =
         lengths
         |> List.map (fun n ->
             let struct (states, scales) = backend.AllocateElementwiseState(config, n)
             ElementwiseTensor(zeros backend config.Param n, zeros backend config.Grad n, states, scales))
     let first = makeSet ()
-    let firstPlan = backend.PlanElementwise(config, first)
-    let bytes = firstPlan.BytesPerStep
+    let bytes = (using (backend.PlanElementwise(config, first)) (fun p -> p.BytesPerStep))
     let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))
     let tensors = first :: List.init (sets - 1) (fun _ -> makeSet ())
-    let plans = firstPlan :: (tensors |> List.tail |> List.map (fun t -> backend.PlanElementwise(config, t)))
     try
         let scalars = StepScalars.For(config, 10)
-        let planArray = List.toArray plans
-        let ms = timeRotating backend sets iterations (fun k -> planArray[k].Step scalars)
+        let timeLayout (layout: ElementwiseLaunch) =
+            let plans = tensors |> List.map (fun t -> backend.PlanElementwise(config, t, launch = layout)) |> List.toArray
+            try layout, timeRotating backend sets iterations (fun k -> plans[k].Step scalars)
+            finally plans |> Array.iter (fun p -> p.Dispose())
+        let layout, ms = layouts |> List.map timeLayout |> List.minBy snd
         // The copy moves the same bytes: it reads and writes half of them each.
         let copyWords = max 1L (bytes / 2L / 4L)
         let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
@@ -108,10 +109,9 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
         let states = config.States |> Seq.filter (fun s -> s.HasValue) |> Seq.map (fun s -> s.Value.Name) |> Seq.distinct |> String.concat "/"
         { Rule = config.RuleInfo.Name; State = (if states = "" then "none" else states); Param = StorageFormat.name config.Param
           Grad = StorageFormat.name config.Grad; Math = (if config.MathBf16 then "bf16" else "fp32"); Case = caseName
-          Params = List.sum lengths; Tensors = lengths.Length; Ms = ms; Bytes = bytes; GBps = gbps bytes ms
+          Params = List.sum lengths; Tensors = lengths.Length; Layout = layout.Name; Ms = ms; Bytes = bytes; GBps = gbps bytes ms
           CopyGBps = gbps (2L * 4L * copyWords) copyMs }
     finally
-        plans |> List.iter (fun p -> p.Dispose())
         tensors |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
 
 /// The hyperparameters a benchmarked rule runs with: its defaults, with the momentum or weight decay on where a
@@ -124,20 +124,20 @@ let benchHypers (rule: string) : Hypers =
     | _ -> Map [ "weight_decay", Real 1e-2 ]
 
 let private row (r: Row) =
-    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6d %8.3f %10d %8.0f %8.0f %6.3f"
-        r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio
+    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6d %-14s %8.3f %10d %8.0f %8.0f %6.3f"
+        r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Layout r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio
 
 /// The table header matching `row`.
 let header =
-    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6s %8s %10s %8s %8s %6s" "rule" "state" "param" "grad" "math" "case" "tensors" "ms" "bytes" "GB/s" "copyGB/s" "ratio"
+    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6s %-14s %8s %10s %8s %8s %6s" "rule" "state" "param" "grad" "math" "case" "tensors" "layout" "ms" "bytes" "GB/s" "copyGB/s" "ratio"
 
 /// The CSV of the rows, with the backend's device on every line.
 let csv (device: string) (rows: Row list) =
     let inv (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
-    "device,rule,state,param,grad,math,case,params,tensors,ms,bytes,gbps,copy_gbps,ratio"
+    "device,rule,state,param,grad,math,case,params,tensors,layout,ms,bytes,gbps,copy_gbps,ratio"
     :: [ for r in rows ->
              String.Join(",", [ "\"" + device + "\""; r.Rule; r.State; r.Param; r.Grad; r.Math; r.Case; string r.Params; string r.Tensors
-                                inv r.Ms; string r.Bytes; inv r.GBps; inv r.CopyGBps; inv r.Ratio ]) ]
+                                r.Layout; inv r.Ms; string r.Bytes; inv r.GBps; inv r.CopyGBps; inv r.Ratio ]) ]
 
 /// An SVG chart of GB/s against parameters (log scale), one line per rule and state, the copy dashed.
 let svg (device: string) (rows: Row list) =
@@ -198,6 +198,11 @@ let command (args: ParseResults<BenchArgs>) =
         |> List.map (fun s -> try Ok(StateFormat.Parse s) with :? ArgumentException as e -> Error("--state-dtype: " + e.Message))
         |> Errors.sequence
     let iterations = args.GetResult(BenchArgs.Iterations, 50)
+    let layouts =
+        match args.GetResult(BenchArgs.Layout, "default") with
+        | "default" -> Ok [ ElementwiseLaunch.Default ]
+        | "tune" -> Ok(List.ofSeq ElementwiseLaunch.Candidates)
+        | name -> try Ok [ ElementwiseLaunch.Parse name ] with :? ArgumentException as e -> Error("--layout: " + e.Message)
     let parsed =
         formatArg "--param-dtype" (args.TryGetResult BenchArgs.Param_Dtype) Fp32
         |> Result.bind (fun param -> formatArg "--grad-dtype" (args.TryGetResult BenchArgs.Grad_Dtype) param |> Result.map (fun grad -> param, grad))
@@ -209,9 +214,10 @@ let command (args: ParseResults<BenchArgs>) =
             args.GetResult(BenchArgs.Rule, String.Join(",", defaultRules)) |> split |> List.map Registry.find |> Errors.sequence
             |> Result.map (fun rules -> param, grad, math, sizes, states, rules))
         |> Result.bind (fun t -> if iterations < 1 then Error(sprintf "--iterations must be at least 1, was %d" iterations) else Ok t)
+        |> Result.bind (fun t -> layouts |> Result.map (fun l -> t, l))
     match parsed with
     | Error e -> Errors.report e
-    | Ok(param, grad, math, sizes, states, rules) ->
+    | Ok((param, grad, math, sizes, states, rules), layouts) ->
         let selection =
             match args.TryGetResult BenchArgs.Backend with
             | Some name ->
@@ -238,7 +244,7 @@ let command (args: ParseResults<BenchArgs>) =
                               eprintfn "skipped %s with state %s: %s has no fp8 conversions" rule.Name state.Name backend.Device
                           | Ok config ->
                               for name, lengths in cases do
-                                  let r = measure backend config name lengths iterations
+                                  let r = measure backend config name lengths iterations layouts
                                   printfn "%s" (row r)
                                   yield r ]
             match args.TryGetResult BenchArgs.Out with

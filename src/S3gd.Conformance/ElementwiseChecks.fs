@@ -89,9 +89,11 @@ let length : Gen<int> =
 let private values (scale: float) (n: int) : Gen<float32[]> =
     Gen.arrayOfLength n (Gen.frequency [ 1, Gen.constant 0.0; 12, real -1.0 1.0 ] |> Gen.map (fun v -> float32 (v * scale)))
 
-/// One case: hypers, formats of param/grad/maths, tensor lengths, steps, grad scale (a power of two: exact).
+/// One case: hypers, formats of param/grad/maths, tensor lengths, steps, grad scale (a power of two: exact), and the
+/// GPU launch layout (results must not depend on it; the CPU ignores it).
 type Case =
-    { Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Math: StorageFormat; Lengths: int list; Steps: int; GradScale: float; Seed: int }
+    { Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Math: StorageFormat; Lengths: int list; Steps: int; GradScale: float; Seed: int
+      Launch: ElementwiseLaunch }
 
 let private case (rule: string) (gradScale: bool) : Gen<Case> =
     gen {
@@ -104,7 +106,9 @@ let private case (rule: string) (gradScale: bool) : Gen<Case> =
         let! steps = Gen.choose (1, 4)
         let! k = Gen.choose (0, 16)
         let! seed = Gen.choose (0, Int32.MaxValue)
-        return { Hypers = h; Param = p; Grad = g; Math = m; Lengths = lengths; Steps = steps; GradScale = (if gradScale then Math.Pow(2.0, float k) else 1.0); Seed = seed }
+        let! launch = Gen.elements (ElementwiseLaunch.Default :: List.ofSeq ElementwiseLaunch.Candidates)
+        return { Hypers = h; Param = p; Grad = g; Math = m; Lengths = lengths; Steps = steps; GradScale = (if gradScale then Math.Pow(2.0, float k) else 1.0)
+                 Seed = seed; Launch = launch }
     }
 
 // ---- running a case ----
@@ -147,7 +151,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
     let slotNames = ElementwiseRules.SlotNames config.Rule
     let failures = ResizeArray<string>()
     try
-        use plan = backend.PlanElementwise(config, tensors)
+        use plan = backend.PlanElementwise(config, tensors, launch = c.Launch)
         for step in 1 .. c.Steps do
             // Fresh gradients each step, in magnitudes from 1e-3 to 10.
             let gradScale = Math.Pow(10.0, float (rnd.Next(-3, 2)))
@@ -254,7 +258,7 @@ let largeTensor : Checks.Check =
       AppliesTo = fun backend -> backend.SupportsFp8
       Run = fun _ backend ->
           let c = { Hypers = Map [ "lr", Real 1e-3; "weight_decay", Real 0.01 ]; Param = Fp32; Grad = Bf16; Math = Fp32
-                    Lengths = [ largeLength ]; Steps = 2; GradScale = 1.0; Seed = 1 }
+                    Lengths = [ largeLength ]; Steps = 2; GradScale = 1.0; Seed = 1; Launch = ElementwiseLaunch.Default }
           match runCase backend info state c with
           | [] -> ()
           | failures -> failwith (String.Join("; ", failures)) }
@@ -297,7 +301,7 @@ let private finalCodes (backend: Backend) (rule: RuleInfo) (state: StateFormat) 
             let struct (states, scales) = backend.AllocateElementwiseState(config, int64 n)
             ElementwiseTensor(upload backend c.Param (gen n 1.0), upload backend c.Grad (gen n 1.0), states, scales))
     try
-        use plan = backend.PlanElementwise(config, tensors)
+        use plan = backend.PlanElementwise(config, tensors, launch = c.Launch)
         for step in 1 .. c.Steps do
             let gradScale = Math.Pow(10.0, float (rnd.Next(-3, 2)))
             tensors |> List.iter (fun t -> overwrite backend c.Grad t.Grad (gen (int t.Param.Length) gradScale))

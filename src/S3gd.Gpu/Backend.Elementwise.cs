@@ -34,10 +34,13 @@ public abstract partial class Backend
 
     /// <summary>
     /// Checks a list of tensors against a configuration (formats, lengths, owners, the fp8 capability, the found-inf
-    /// flag: a float32 buffer of one element exactly when the configuration reads one) and prepares the step.
+    /// flag: a float32 buffer of one element exactly when the configuration reads one) and prepares the step, laid out
+    /// on a GPU as <paramref name="launch"/> says (default <see cref="ElementwiseLaunch.Default"/>; the CPU ignores it).
     /// </summary>
-    public ElementwisePlan PlanElementwise(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf = null)
+    public ElementwisePlan PlanElementwise(
+        ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf = null, ElementwiseLaunch? launch = null)
     {
+        var layout = (launch ?? ElementwiseLaunch.Default).Validated();
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tensors);
         ThrowIfDisposed();
@@ -91,7 +94,7 @@ public abstract partial class Backend
         }
         else if (foundInf is not null)
             throw new ArgumentException("a found-inf flag was given but the configuration does not read one (foundInf=false)", nameof(foundInf));
-        return PlanElementwiseInternal(config, tensors, foundInf);
+        return PlanElementwiseInternal(config, tensors, foundInf, layout);
     }
 
     /// <summary>One step of a configuration over a list of tensors (a plan made and run once).</summary>
@@ -113,7 +116,8 @@ public abstract partial class Backend
     }
 
     /// <summary>Prepares a checked elementwise step.</summary>
-    protected abstract ElementwisePlan PlanElementwiseInternal(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf);
+    protected abstract ElementwisePlan PlanElementwiseInternal(
+        ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch);
 
     /// <summary>Copies checked buffers of equal size.</summary>
     protected abstract void CopyInternal(DeviceBuffer source, DeviceBuffer destination);

@@ -7,7 +7,8 @@ namespace S3gd.Gpu.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc />
-    protected override ElementwisePlan PlanElementwiseInternal(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf) =>
+    protected override ElementwisePlan PlanElementwiseInternal(
+        ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch) =>
         new CpuElementwisePlan(config, tensors, foundInf);
 
     /// <inheritdoc />

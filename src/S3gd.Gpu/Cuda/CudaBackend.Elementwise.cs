@@ -11,8 +11,9 @@ public sealed partial class CudaBackend
     private const string ElementwiseSource = "elementwise.cu";
 
     /// <inheritdoc />
-    protected override ElementwisePlan PlanElementwiseInternal(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf) =>
-        new CudaElementwisePlan(this, config, tensors, foundInf);
+    protected override ElementwisePlan PlanElementwiseInternal(
+        ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch) =>
+        new CudaElementwisePlan(this, config, tensors, foundInf, launch);
 
     /// <inheritdoc />
     protected override void CopyInternal(DeviceBuffer source, DeviceBuffer destination)
@@ -32,12 +33,15 @@ public sealed partial class CudaBackend
         private readonly CudaKernel kernel;
         private readonly DeviceBuffer table;
         private readonly ulong rows, lengths, firstChunks, chunkTensors, foundInf;
+        private readonly uint sharedBytes;
 
-        public CudaElementwisePlan(CudaBackend backend, ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf)
-            : base(config, tensors)
+        public CudaElementwisePlan(
+            CudaBackend backend, ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch)
+            : base(config, tensors, launch.Chunk)
         {
             this.backend = backend;
-            kernel = backend.GetKernel(ElementwiseSource, "elementwise_step", config.Defines());
+            sharedBytes = (uint)launch.SharedBytes;
+            kernel = backend.GetKernel(ElementwiseSource, "elementwise_step", [.. config.Defines(), .. launch.Defines()]);
             var n = tensors.Count;
             var words = new List<ulong>(n * (ElementwiseLayout.Slots + 2));
             foreach (var t in tensors)
@@ -71,7 +75,7 @@ public sealed partial class CudaBackend
             var (r, l, f, c, inf) = (rows, lengths, firstChunks, chunkTensors, foundInf);
             void** arguments = stackalloc void*[] { &r, &l, &f, &c, &scalars, &inf };
             backend.context.MakeCurrent();
-            kernel.Launch(backend.stream, (uint)Chunks.Count, ElementwiseLayout.Threads, arguments);
+            kernel.Launch(backend.stream, (uint)Chunks.Count, ElementwiseLayout.Threads, arguments, sharedBytes);
         }
 
         protected override void DisposeInternal() => table.Dispose();

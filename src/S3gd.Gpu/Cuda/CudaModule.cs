@@ -45,7 +45,10 @@ public sealed class CudaKernel
     /// <summary>The kernel's name.</summary>
     public string Name { get; }
 
-    /// <summary>Queues a one-dimensional launch; <paramref name="arguments"/> points to one pointer per kernel parameter.</summary>
-    internal unsafe void Launch(CudaStream stream, uint blocks, uint threadsPerBlock, void** arguments) =>
-        ThrowIfFailed(cuLaunchKernel(function, blocks, 1, 1, threadsPerBlock, 1, 1, 0, stream.Handle, arguments, null));
+    /// <summary>
+    /// Queues a one-dimensional launch; <paramref name="arguments"/> points to one pointer per kernel parameter;
+    /// <paramref name="sharedBytes"/> of dynamic shared memory per block (at most 48 KiB without an opt-in).
+    /// </summary>
+    internal unsafe void Launch(CudaStream stream, uint blocks, uint threadsPerBlock, void** arguments, uint sharedBytes = 0) =>
+        ThrowIfFailed(cuLaunchKernel(function, blocks, 1, 1, threadsPerBlock, 1, 1, sharedBytes, stream.Handle, arguments, null));
 }

@@ -9,11 +9,8 @@ public static class ElementwiseLayout
     /// <summary>Elements per thread per group (VEC): 16 bytes of bf16.</summary>
     public const int Vec = 8;
 
-    /// <summary>Groups per thread (UNROLL).</summary>
-    public const int Unroll = 2;
-
-    /// <summary>Elements per block, the chunk a tensor is cut into (CHUNK).</summary>
-    public const int Chunk = Threads * Vec * Unroll;
+    /// <summary>Elements per block of the default layout, the chunk a tensor is cut into (CHUNK; see <see cref="ElementwiseLaunch"/>).</summary>
+    public const int Chunk = Threads * Vec * 2;
 
     /// <summary>Elements per block scale of block-scaled fp8 state (SCALE_BLOCK), as the spec's BlockScaled.DefaultBlockSize.</summary>
     public const int ScaleBlock = S3gd.Spec.Formats.BlockScaledModule.DefaultBlockSize;
@@ -36,6 +33,4 @@ public static class ElementwiseLayout
     /// <summary>The number of block scales of a tensor of <paramref name="length"/> elements.</summary>
     public static long ScaleCount(long length) => (length + ScaleBlock - 1) / ScaleBlock;
 
-    /// <summary>The number of chunks of a tensor of <paramref name="length"/> elements.</summary>
-    public static long ChunkCount(long length) => (length + Chunk - 1) / Chunk;
 }

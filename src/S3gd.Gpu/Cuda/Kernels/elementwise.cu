@@ -15,6 +15,10 @@
 //   S0_SCALED, S1_SCALED, S2_SCALED     1: block-scaled fp8 (one float32 scale per SCALE_BLOCK elements)
 //   MATH_BF16     1: every operation rounds to bf16 (as the S3GD reference's Triton kernel), 0: float32
 //   MAXIMIZE, WD_COUPLED, WD_DECOUPLED, AMSGRAD, NESTEROV, CENTERED, MOMENTUM, GRAD_SCALE, FOUND_INF   0|1
+// Launch layout (ElementwiseLaunch.Defines; results do not depend on it):
+//   UNROLL        groups of VEC elements per thread (default 2)
+//   MIN_BLOCKS    blocks per SM the register allocation must allow (default 2)
+//   STREAMING     1: vector loads and stores with the .cs (evict-first) cache hint: data touched once
 
 #define RULE_SGD 1
 #define RULE_ADAM 2
@@ -30,8 +34,10 @@
 
 #define THREADS 256                        // threads per block
 #define VEC 8                              // elements per thread per group: 16 bytes of bf16
-#define UNROLL 2                           // groups per thread: two groups' loads in flight before any maths
-#define CHUNK (THREADS * VEC * UNROLL)     // elements per block: 4096
+#ifndef UNROLL
+#define UNROLL 2                           // groups per thread: their loads are all in flight before any maths
+#endif
+#define CHUNK (THREADS * VEC * UNROLL)     // elements per block: 4096 with two groups
 #define SCALE_BLOCK 128                    // elements per block scale (BlockScaled.DefaultBlockSize)
 #define SLOTS 8                            // table row: param, grad, s0, s1, s2, scale0, scale1, scale2
 #define FULL_MASK 0xffffffffu              // every lane of a warp
@@ -60,9 +66,50 @@ struct StepScalars
 // ---- storage formats ----
 
 // 16- and 8-byte vectors of our own (no CUDA headers needed): one ld/st.global.v4 or .v2 each.
-struct alignas(16) Floats4 { float x, y, z, w; };
 struct alignas(16) Words4 { unsigned int x, y, z, w; };
 struct alignas(8) Words2 { unsigned int x, y; };
+
+#ifndef STREAMING
+#define STREAMING 0
+#endif
+
+// Vector loads and stores, plain or with the streaming (.cs, evict-first) hint.
+__device__ __forceinline__ Words4 load4(const void* p)
+{
+#if STREAMING
+    Words4 v;
+    asm volatile("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+#else
+    return *(const Words4*)p;
+#endif
+}
+__device__ __forceinline__ void store4(void* p, Words4 v)
+{
+#if STREAMING
+    asm volatile("st.global.cs.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+#else
+    *(Words4*)p = v;
+#endif
+}
+__device__ __forceinline__ Words2 load2(const void* p)
+{
+#if STREAMING
+    Words2 v;
+    asm volatile("ld.global.cs.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
+    return v;
+#else
+    return *(const Words2*)p;
+#endif
+}
+__device__ __forceinline__ void store2(void* p, Words2 v)
+{
+#if STREAMING
+    asm volatile("st.global.cs.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(v.x), "r"(v.y) : "memory");
+#else
+    *(Words2*)p = v;
+#endif
+}
 
 __device__ __forceinline__ float bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }
 
@@ -127,8 +174,9 @@ template <> struct Io<DT_FP32>
         const float* q = (const float*)base + i;
         if (full)
         {
-            const Floats4 a = ((const Floats4*)q)[0], b = ((const Floats4*)q)[1];
-            x[0] = a.x; x[1] = a.y; x[2] = a.z; x[3] = a.w; x[4] = b.x; x[5] = b.y; x[6] = b.z; x[7] = b.w;
+            const Words4 a = load4(q), b = load4(q + 4);
+            x[0] = __uint_as_float(a.x); x[1] = __uint_as_float(a.y); x[2] = __uint_as_float(a.z); x[3] = __uint_as_float(a.w);
+            x[4] = __uint_as_float(b.x); x[5] = __uint_as_float(b.y); x[6] = __uint_as_float(b.z); x[7] = __uint_as_float(b.w);
         }
         else
         {
@@ -141,8 +189,8 @@ template <> struct Io<DT_FP32>
         float* q = (float*)base + i;
         if (full)
         {
-            ((Floats4*)q)[0] = Floats4{x[0], x[1], x[2], x[3]};
-            ((Floats4*)q)[1] = Floats4{x[4], x[5], x[6], x[7]};
+            store4(q, Words4{__float_as_uint(x[0]), __float_as_uint(x[1]), __float_as_uint(x[2]), __float_as_uint(x[3])});
+            store4(q + 4, Words4{__float_as_uint(x[4]), __float_as_uint(x[5]), __float_as_uint(x[6]), __float_as_uint(x[7])});
         }
         else
         {
@@ -160,7 +208,7 @@ template <> struct Io<DT_BF16>
         const unsigned short* q = (const unsigned short*)base + i;
         if (full)
         {
-            const Words4 v = *(const Words4*)q;
+            const Words4 v = load4(q);
             const unsigned int w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
             for (int k = 0; k < 4; k++)
@@ -184,7 +232,7 @@ template <> struct Io<DT_BF16>
 #pragma unroll
             for (int k = 0; k < 4; k++)
                 w[k] = (unsigned int)float_to_bf16(x[2 * k]) | ((unsigned int)float_to_bf16(x[2 * k + 1]) << 16);
-            *(Words4*)q = Words4{w[0], w[1], w[2], w[3]};
+            store4(q, Words4{w[0], w[1], w[2], w[3]});
         }
         else
         {
@@ -204,7 +252,7 @@ template <int DT> struct Fp8Io
         unsigned int w[2];
         if (full)
         {
-            const Words2 v = *(const Words2*)q;
+            const Words2 v = load2(q);
             w[0] = v.x; w[1] = v.y;
         }
         else
@@ -228,7 +276,7 @@ template <int DT> struct Fp8Io
         for (int k = 0; k < 4; k++)
             w[k / 2] |= (unsigned int)floats_to_fp8x2<DT>(x[2 * k], x[2 * k + 1]) << (16 * (k % 2));
         if (full)
-            *(Words2*)q = Words2{w[0], w[1]};
+            store2(q, Words2{w[0], w[1]});
         else
         {
 #pragma unroll
@@ -411,8 +459,10 @@ template <int DT> struct StateIo<DT, 1>
 #define S2_SCALED 0
 #endif
 
-// At least MIN_BLOCKS blocks per SM: the register cap (128 a thread) keeps two blocks' loads in flight per SM.
+// At least MIN_BLOCKS blocks per SM: with 2, the register cap (128 a thread) keeps two blocks' loads in flight per SM.
+#ifndef MIN_BLOCKS
 #define MIN_BLOCKS 2
+#endif
 
 extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) elementwise_step(
     const unsigned long long* __restrict__ table,  // per tensor: SLOTS pointers
