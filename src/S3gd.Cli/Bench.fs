@@ -98,7 +98,15 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
             let plans = tensors |> List.map (fun t -> backend.PlanElementwise(config, t, launch = layout)) |> List.toArray
             try layout, timeRotating backend sets iterations (fun k -> plans[k].Step scalars)
             finally plans |> Array.iter (fun p -> p.Dispose())
-        let layout, ms = layouts |> List.map timeLayout |> List.minBy snd
+        // Tuning tries every layout; one that cannot run (a compile error) is reported and left out, unless it is the only one.
+        let tryLayout (layout: ElementwiseLaunch) =
+            if layouts.Length = 1 then Some(timeLayout layout)
+            else
+                try Some(timeLayout layout)
+                with e ->
+                    eprintfn "layout %s of %O failed: %s" layout.Name config e.Message
+                    None
+        let layout, ms = layouts |> List.choose tryLayout |> List.minBy snd
         // The copy moves the same bytes: it reads and writes half of them each.
         let copyWords = max 1L (bytes / 2L / 4L)
         let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
