@@ -208,9 +208,9 @@ let command (args: ParseResults<BenchArgs>) =
     let iterations = args.GetResult(BenchArgs.Iterations, 50)
     let layouts =
         match args.GetResult(BenchArgs.Layout, "default") with
-        | "default" -> Ok [ ElementwiseLaunch.Default ]
-        | "tune" -> Ok(List.ofSeq ElementwiseLaunch.Candidates)
-        | name -> try Ok [ ElementwiseLaunch.Parse name ] with :? ArgumentException as e -> Error("--layout: " + e.Message)
+        | "default" -> Ok None
+        | "tune" -> Ok(Some(List.ofSeq ElementwiseLaunch.Candidates))
+        | name -> try Ok(Some [ ElementwiseLaunch.Parse name ]) with :? ArgumentException as e -> Error("--layout: " + e.Message)
     let parsed =
         formatArg "--param-dtype" (args.TryGetResult BenchArgs.Param_Dtype) Fp32
         |> Result.bind (fun param -> formatArg "--grad-dtype" (args.TryGetResult BenchArgs.Grad_Dtype) param |> Result.map (fun grad -> param, grad))
@@ -252,7 +252,8 @@ let command (args: ParseResults<BenchArgs>) =
                               eprintfn "skipped %s with state %s: %s has no fp8 conversions" rule.Name state.Name backend.Device
                           | Ok config ->
                               for name, lengths in cases do
-                                  let r = measure backend config name lengths iterations layouts
+                                  let candidates = layouts |> Option.defaultValue [ ElementwiseLaunch.For config ]
+                                  let r = measure backend config name lengths iterations candidates
                                   printfn "%s" (row r)
                                   yield r ]
             match args.TryGetResult BenchArgs.Out with

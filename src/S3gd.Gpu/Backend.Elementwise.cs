@@ -35,13 +35,13 @@ public abstract partial class Backend
     /// <summary>
     /// Checks a list of tensors against a configuration (formats, lengths, owners, the fp8 capability, the found-inf
     /// flag: a float32 buffer of one element exactly when the configuration reads one) and prepares the step, laid out
-    /// on a GPU as <paramref name="launch"/> says (default <see cref="ElementwiseLaunch.Default"/>; the CPU ignores it).
+    /// on a GPU as <paramref name="launch"/> says (default <see cref="ElementwiseLaunch.For"/>; the CPU ignores it).
     /// </summary>
     public ElementwisePlan PlanElementwise(
         ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf = null, ElementwiseLaunch? launch = null)
     {
-        var layout = (launch ?? ElementwiseLaunch.Default).Validated();
         ArgumentNullException.ThrowIfNull(config);
+        var layout = (launch ?? ElementwiseLaunch.For(config)).Validated();
         ArgumentNullException.ThrowIfNull(tensors);
         ThrowIfDisposed();
         CheckFp8(config);

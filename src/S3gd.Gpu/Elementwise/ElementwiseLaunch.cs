@@ -13,8 +13,19 @@ public readonly record struct ElementwiseLaunch(int Unroll, int SharedBytes, boo
     /// <summary>The most dynamic shared memory a block gets without an opt-in attribute: 48 KiB.</summary>
     public const int MaxSharedBytes = 48 * 1024;
 
-    /// <summary>The default layout: two groups per thread, no occupancy cap, plain loads and stores.</summary>
+    /// <summary>Two groups per thread, no occupancy cap, plain loads and stores: the first layout, kept as a tuning candidate.</summary>
     public static ElementwiseLaunch Default => new(2, 0, false);
+
+    /// <summary>
+    /// The layout a plan uses unless told: what `s3gd bench --layout tune` found fastest on the H100 (2026-11-25,
+    /// tools/device/README.md): one group per thread with streaming hints; without fp8 state also the 48 KiB
+    /// reservation that caps the blocks per SM (fp8 state, with its conversions and block reductions, wanted more blocks).
+    /// </summary>
+    public static ElementwiseLaunch For(ElementwiseConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new ElementwiseLaunch(1, config.UsesFp8 ? 0 : MaxSharedBytes, true);
+    }
 
     /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll, with and without a 48 KiB reservation and streaming hints.</summary>
     public static IReadOnlyList<ElementwiseLaunch> Candidates { get; } =
@@ -38,7 +49,7 @@ public readonly record struct ElementwiseLaunch(int Unroll, int SharedBytes, boo
     public IReadOnlyList<string> Defines() =>
         [$"-DUNROLL={Unroll}", $"-DMIN_BLOCKS={(Unroll >= 4 ? 1 : 2)}", $"-DSTREAMING={(Streaming ? 1 : 0)}"];
 
-    /// <summary>Parses a <see cref="Name"/> back (u1..u4, optional -smemNK, optional -cs).</summary>
+    /// <summary>Parses a <see cref="Name"/> back (u1, u2 or u4, optional -smem48K, optional -cs).</summary>
     public static ElementwiseLaunch Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
