@@ -48,6 +48,7 @@ let private flag = Gen.elements [ false; true ]
 let hypers (rule: string) : Gen<Hypers> =
     let r (name: string) (g: Gen<float>) = g |> Gen.map (fun v -> name, Real v)
     let f (name: string) = flag |> Gen.map (fun v -> name, Flag v)
+    let w (name: string) (g: Gen<int>) = g |> Gen.map (fun v -> name, Whole v)
     let all (items: Gen<string * HyperValue> list) = items |> Gen.sequenceToList |> Gen.map Map.ofList
     match rule with
     | "sgd" ->
@@ -74,6 +75,17 @@ let hypers (rule: string) : Gen<Hypers> =
               f "decoupled_weight_decay"; r "initial_lr" (orZero (real 1e-5 1e-2)) ]
     | "signum" ->
         all [ r "lr" (real 1e-5 1e-2); r "momentum" (real 0.5 0.99); f "correct_bias"; f "nesterov"; r "weight_decay" (orZero (real 0.0 0.1)) ]
+    | "laprop" ->
+        all [ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.5 0.99); r "beta2" (real 0.9 0.9999); r "eps" (real 1e-10 1e-6); f "correct_bias"
+              r "weight_decay" (orZero (real 0.0 0.1)) ]
+    | "ademamix" ->
+        all [ r "lr" (real 1e-5 1e-2); r "beta_fast" (orZero (real 0.5 0.95)); r "beta2" (real 0.9 0.9999); r "beta_slow" (real 0.99 0.9999)
+              r "eps" (real 1e-10 1e-6); r "alpha" (real 0.0 5.0); f "correct_bias"; w "num_beta_slow_warmup_steps" (Gen.choose (0, 6))
+              w "num_alpha_warmup_steps" (Gen.choose (0, 6)); r "weight_decay" (orZero (real 0.0 0.1)) ]
+    | "sim-ademamix" ->
+        all [ r "lr" (real 1e-5 1e-2); r "beta_fast" (real 0.5 0.99); r "beta2" (real 0.9 0.999); r "eps" (real 1e-10 1e-6)
+              r "alpha" (real 0.0 5.0); f "correct_bias"; w "num_beta_fast_warmup_steps" (Gen.choose (0, 6)); r "min_beta_fast" (real 0.5 0.9)
+              r "weight_decay" (orZero (real 0.0 0.1)) ]
     | other -> invalidArg (nameof rule) (sprintf "no hyperparameter generator for rule '%s'" other)
 
 /// Tensor lengths: 1, odd, around the vector width (8), the scale block (128) and the chunk (4096), and larger.
@@ -225,7 +237,7 @@ let stateFormats (rule: string) : StateFormat list =
     @ (if rule = "s3gd" then [ StateFormat(Fp8E4M3, false); StateFormat(Fp8E5M2, false) ] else [])
 
 /// The rules with a fused elementwise kernel, in the order the verify table lists them.
-let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop" ]
+let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop"; "laprop"; "ademamix"; "sim-ademamix" ]
 
 let private ruleInfo (name: string) =
     match Registry.find name with

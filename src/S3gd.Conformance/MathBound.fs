@@ -80,7 +80,7 @@ let uncertainSign (s: Bounded) = s.E > 0.0
 /// A per-step scalar as the kernel gets it: rounded once (float32, or bf16 with bf16 maths) from its float64 value.
 let scalar (m: Maths) (v: float32) = round m (exact (float v))
 
-/// A lower bound of an Adam or RMSprop denominator, root + eps with the root >= 0: eps less its rounding.
+/// A lower bound of a denominator root + eps (Adam, RMSprop, LaProp, AdEMAMix) with the root >= 0: eps less its rounding.
 let epsFloor (m: Maths) (sc: StepScalars) = float sc.Eps * (1.0 - 2.0 * m.U)
 
 /// One element's inputs and outputs: param, grad and the three state slots.
@@ -127,4 +127,23 @@ let step (c: ElementwiseConfig) (sc: StepScalars) (x: Element) : Element * bool 
         let s0 = madd m (k sc.Beta1) x.S0 (mul m (k sc.OneMinusBeta1) g)
         let u = if c.Nesterov then sign (madd m (k sc.NesterovM) s0 (mul m (k sc.NesterovG) g)) else sign s0
         { x with P = madd m lr u p; S0 = s0 }, uncertainSign u
+    | ElementwiseRule.LaProp ->
+        let s1 = madd m (k sc.Beta2) x.S1 (mul m (k sc.OneMinusBeta2) (mul m g g))
+        let denom = madd m (sqrt m s1) (k sc.InvSqrtBc2) (k sc.Eps)
+        let s0 = madd m (k sc.Beta1) x.S0 (mul m (k sc.OneMinusBeta1) (divAtLeast m (epsFloor m sc) g denom))
+        { x with P = madd m (neg (k sc.StepSize)) s0 p; S0 = s0; S1 = s1 }, false
+    | ElementwiseRule.AdEMAMix ->
+        let s0 = if c.FastIsGrad then x.S0 else madd m (k sc.Beta1) x.S0 (mul m (k sc.OneMinusBeta1) g)
+        let fast = if c.FastIsGrad then g else s0
+        let s1 = madd m (k sc.Beta3) x.S1 (mul m (k sc.OneMinusBeta3) g)
+        let s2 = madd m (k sc.Beta2) x.S2 (mul m (k sc.OneMinusBeta2) (mul m g g))
+        let denom = madd m (sqrt m s2) (k sc.InvSqrtBc2) (k sc.Eps)
+        let u = divAtLeast m (epsFloor m sc) (madd m (k sc.Alpha) s1 (mul m fast (k sc.InvBc1))) denom
+        { x with P = madd m lr u p; S0 = s0; S1 = s1; S2 = s2 }, false
+    | ElementwiseRule.SimAdEMAMix ->
+        let s0 = madd m (k sc.Beta1) x.S0 g
+        let s1 = madd m (k sc.Beta2) x.S1 (mul m (k sc.OneMinusBeta2) (mul m g g))
+        let denom = madd m (sqrt m s1) (k sc.InvSqrtBc2) (k sc.Eps)
+        let u = divAtLeast m (epsFloor m sc) (madd m (k sc.Alpha) g (mul m s0 (k sc.InvBc1))) denom
+        { x with P = madd m lr u p; S0 = s0; S1 = s1 }, false
     | r -> invalidArg (nameof c) (sprintf "no bound for rule %A" r)

@@ -155,6 +155,36 @@ public static class CpuElementwise
                 s0 = Madd(sc.Beta2, s0, Mul(sc.OneMinusBeta2, g));
                 break;
             }
+            case ElementwiseRule.LaProp:
+            {
+                s1 = Madd(sc.Beta2, s1, Mul(sc.OneMinusBeta2, Mul(g, g)));
+                var denom = Madd(Root(s1), sc.InvSqrtBc2, sc.Eps);
+                s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, Div(g, denom)));
+                p = Madd(-sc.StepSize, s0, p);
+                break;
+            }
+            case ElementwiseRule.AdEMAMix:
+            {
+                var fast = g;
+                if (!c.FastIsGrad)
+                {
+                    s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g));
+                    fast = s0;
+                }
+                s1 = Madd(sc.Beta3, s1, Mul(sc.OneMinusBeta3, g));
+                s2 = Madd(sc.Beta2, s2, Mul(sc.OneMinusBeta2, Mul(g, g)));
+                var denom = Madd(Root(s2), sc.InvSqrtBc2, sc.Eps);
+                p = Madd(-sc.Lr, Div(Madd(sc.Alpha, s1, Mul(fast, sc.InvBc1)), denom), p);
+                break;
+            }
+            case ElementwiseRule.SimAdEMAMix:
+            {
+                s0 = Madd(sc.Beta1, s0, g);
+                s1 = Madd(sc.Beta2, s1, Mul(sc.OneMinusBeta2, Mul(g, g)));
+                var denom = Madd(Root(s1), sc.InvSqrtBc2, sc.Eps);
+                p = Madd(-sc.Lr, Div(Madd(sc.Alpha, g, Mul(s0, sc.InvBc1)), denom), p);
+                break;
+            }
             case ElementwiseRule.Signum:
             {
                 s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g));

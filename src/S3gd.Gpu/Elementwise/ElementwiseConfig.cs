@@ -82,6 +82,16 @@ public sealed class ElementwiseConfig
                 WeightDecayDecoupled = wd != 0.0;
                 used[0] = true;
                 break;
+            case ElementwiseRule.LaProp:
+            case ElementwiseRule.SimAdEMAMix:
+                WeightDecayDecoupled = wd != 0.0;
+                used[0] = used[1] = true;
+                break;
+            case ElementwiseRule.AdEMAMix:
+                WeightDecayDecoupled = wd != 0.0;
+                FastIsGrad = Real("beta_fast") == 0.0;
+                used[0] = used[1] = used[2] = true;
+                break;
             case ElementwiseRule.Signum:
                 if (Flag("use_shape_scaling"))
                     throw new ArgumentException("rule signum: use_shape_scaling=true is not supported by the fused elementwise kernel", nameof(hypers));
@@ -168,6 +178,9 @@ public sealed class ElementwiseConfig
     /// <summary>SGD or RMSprop keeps a momentum buffer.</summary>
     public bool Momentum { get; }
 
+    /// <summary>AdEMAMix with beta_fast = 0: the fast moment is the gradient itself.</summary>
+    public bool FastIsGrad { get; }
+
     /// <summary>Whether the configuration keeps state slot k.</summary>
     public bool HasState(int k) => States[k] is not null;
 
@@ -193,6 +206,7 @@ public sealed class ElementwiseConfig
             $"-DMOMENTUM={B(Momentum)}",
             $"-DGRAD_SCALE={B(GradScale)}",
             $"-DFOUND_INF={B(FoundInf)}",
+            $"-DFAST_IS_GRAD={B(FastIsGrad)}",
         };
         for (var k = 0; k < 3; k++)
         {

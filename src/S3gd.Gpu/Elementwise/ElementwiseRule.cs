@@ -15,6 +15,12 @@ public enum ElementwiseRule
     Lion = 5,
     /// <summary>Signum: the sign of the (optionally Nesterov) momentum.</summary>
     Signum = 6,
+    /// <summary>LaProp: momentum of the RMS-normalized gradient.</summary>
+    LaProp = 7,
+    /// <summary>AdEMAMix: a fast and a slow EMA of the gradient over the RMS.</summary>
+    AdEMAMix = 8,
+    /// <summary>Simplified AdEMAMix: the gradient plus a momentum sum over the RMS.</summary>
+    SimAdEMAMix = 9,
 }
 
 /// <summary>The spec's rule names of the elementwise rules, and the state buffers each keeps.</summary>
@@ -30,6 +36,9 @@ public static class ElementwiseRules
         ["s3gd"] = ElementwiseRule.S3gd,
         ["lion"] = ElementwiseRule.Lion,
         ["signum"] = ElementwiseRule.Signum,
+        ["laprop"] = ElementwiseRule.LaProp,
+        ["ademamix"] = ElementwiseRule.AdEMAMix,
+        ["sim-ademamix"] = ElementwiseRule.SimAdEMAMix,
     };
 
     /// <summary>
@@ -42,6 +51,8 @@ public static class ElementwiseRules
         ElementwiseRule.Adam => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
         ElementwiseRule.RmsProp => ["square_avg", "momentum_buffer", "grad_avg"],
         ElementwiseRule.S3gd or ElementwiseRule.Lion or ElementwiseRule.Signum => ["exp_avg", null, null],
+        ElementwiseRule.LaProp or ElementwiseRule.SimAdEMAMix => ["exp_avg", "exp_avg_sq", null],
+        ElementwiseRule.AdEMAMix => ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"],
         _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "unknown elementwise rule"),
     };
 }

@@ -22,6 +22,10 @@ public readonly record struct StepScalars(
     float InvSqrtBc2,
     float NesterovM,
     float NesterovG,
+    float Beta3,
+    float OneMinusBeta3,
+    float Alpha,
+    float InvBc1,
     float Eps,
     float GradScale,
     int FirstStep)
@@ -46,7 +50,7 @@ public readonly record struct StepScalars(
         var t = (double)step;
         var wd = Real("weight_decay");
         double decay = 1.0, beta1 = 0.0, omb1 = 0.0, beta2 = 0.0, omb2 = 0.0, stepSize = 0.0, invSqrtBc2 = 0.0;
-        double nesterovM = 0.0, nesterovG = 0.0, eps = 0.0;
+        double nesterovM = 0.0, nesterovG = 0.0, eps = 0.0, beta3 = 0.0, omb3 = 0.0, alpha = 0.0, invBc1 = 0.0;
         switch (config.Rule)
         {
             case ElementwiseRule.Sgd:
@@ -91,11 +95,53 @@ public readonly record struct StepScalars(
                 nesterovM = beta1 / bcn;
                 nesterovG = omb1 / bc1;
                 break;
+            case ElementwiseRule.LaProp:
+            {
+                beta1 = Real("beta1");
+                beta2 = Real("beta2");
+                omb1 = 1.0 - beta1;
+                omb2 = 1.0 - beta2;
+                var correctBias = Flag("correct_bias");
+                stepSize = rate / (correctBias ? 1.0 - Math.Pow(beta1, t) : 1.0);
+                invSqrtBc2 = 1.0 / Math.Sqrt(correctBias ? 1.0 - Math.Pow(beta2, t) : 1.0);
+                eps = Real("eps");
+                decay = 1.0 - wd * rate;
+                break;
+            }
+            case ElementwiseRule.AdEMAMix:
+            {
+                beta1 = Real("beta_fast");
+                beta2 = Real("beta2");
+                omb1 = 1.0 - beta1;
+                omb2 = 1.0 - beta2;
+                beta3 = Schedules.linearHalfLife(step, Real("beta_slow"), beta1, Hyper.getWhole(h, "num_beta_slow_warmup_steps"));
+                omb3 = 1.0 - beta3;
+                alpha = Schedules.linear(step, Real("alpha"), 0.0, Hyper.getWhole(h, "num_alpha_warmup_steps"));
+                var correctBias = Flag("correct_bias");
+                invBc1 = 1.0 / (correctBias ? 1.0 - Math.Pow(beta1, t) : 1.0);
+                invSqrtBc2 = 1.0 / Math.Sqrt(correctBias ? 1.0 - Math.Pow(beta2, t) : 1.0);
+                eps = Real("eps");
+                decay = 1.0 - wd * rate;
+                break;
+            }
+            case ElementwiseRule.SimAdEMAMix:
+            {
+                beta1 = Schedules.linearHalfLife(step, Real("beta_fast"), Real("min_beta_fast"), Hyper.getWhole(h, "num_beta_fast_warmup_steps"));
+                beta2 = Real("beta2");
+                omb2 = 1.0 - beta2;
+                alpha = Real("alpha");
+                // bc1 = (1 - b^t) / (1 - b): the sum's weight after t steps.
+                invBc1 = Flag("correct_bias") ? (1.0 - beta1) / (1.0 - Math.Pow(beta1, t)) : 1.0;
+                invSqrtBc2 = 1.0 / Math.Sqrt(Flag("correct_bias") ? 1.0 - Math.Pow(beta2, t) : 1.0);
+                eps = Real("eps");
+                decay = 1.0 - wd * rate;
+                break;
+            }
         }
         float R(double x) => (float)(config.MathBf16 ? Bf16.round(x) : x);
         return new StepScalars(
             R(rate), R(decay), R(wd), R(beta1), R(omb1), R(beta2), R(omb2), R(stepSize), R(invSqrtBc2),
-            R(nesterovM), R(nesterovG), R(eps), R(gradScale), step == 1 ? 1 : 0);
+            R(nesterovM), R(nesterovG), R(beta3), R(omb3), R(alpha), R(invBc1), R(eps), R(gradScale), step == 1 ? 1 : 0);
     }
 
     /// <summary>S3GD's and Lion's decay: wd, or wd / initial_lr with decoupled_weight_decay (initial_lr 0 meaning the lr).</summary>

@@ -8,13 +8,15 @@
 // The CPU twin, src/S3gd.Gpu/Cpu/CpuElementwise.cs, does the same float32 operations in the same order.
 // Compiled with --fmad=false: every fused multiply-add is written out (fmaf), nothing else is contracted.
 //
-// Defines (ElementwiseConfig.Defines writes them):
-//   RULE          RULE_SGD | RULE_ADAM | RULE_RMSPROP | RULE_S3GD | RULE_LION | RULE_SIGNUM
+// Defines (ElementwiseConfig.Defines writes them; FAST_IS_GRAD defaults to 0):
+//   RULE          RULE_SGD | RULE_ADAM | RULE_RMSPROP | RULE_S3GD | RULE_LION | RULE_SIGNUM | RULE_LAPROP | RULE_ADEMAMIX
+//                 | RULE_SIM_ADEMAMIX
 //   PARAM_T, GRAD_T                     DT_FP32 | DT_BF16
 //   S0_T, S1_T, S2_T (only those used)  DT_FP32 | DT_BF16 | DT_E4M3 | DT_E5M2
 //   S0_SCALED, S1_SCALED, S2_SCALED     1: block-scaled fp8 (one float32 scale per SCALE_BLOCK elements)
 //   MATH_BF16     1: every operation rounds to bf16 (as the S3GD reference's Triton kernel), 0: float32
 //   MAXIMIZE, WD_COUPLED, WD_DECOUPLED, AMSGRAD, NESTEROV, CENTERED, MOMENTUM, GRAD_SCALE, FOUND_INF   0|1
+//   FAST_IS_GRAD  AdEMAMix with beta_fast = 0: the fast moment is the gradient (its buffer stays as it was)
 // Launch layout (ElementwiseLaunch.Defines; results do not depend on it):
 //   UNROLL        groups of VEC elements per thread (default 2)
 //   MIN_BLOCKS    blocks per SM the register allocation must allow (default 2)
@@ -26,6 +28,9 @@
 #define RULE_S3GD 4
 #define RULE_LION 5
 #define RULE_SIGNUM 6
+#define RULE_LAPROP 7
+#define RULE_ADEMAMIX 8
+#define RULE_SIM_ADEMAMIX 9
 
 #define DT_FP32 0
 #define DT_BF16 1
@@ -58,6 +63,10 @@ struct StepScalars
     float inv_sqrt_bc2;     // adam: 1 / sqrt(1 - beta2^t)
     float nesterov_m;       // signum nesterov: coefficient of m
     float nesterov_g;       // signum nesterov: coefficient of g
+    float beta3;            // ademamix: the slow moment's decay at this step
+    float one_minus_beta3;  // 1 - beta3
+    float alpha;            // ademamix, sim-ademamix: weight of the slow moment (of the gradient) at this step
+    float inv_bc1;          // ademamix, sim-ademamix: 1 / the first moment's bias correction
     float eps;              // added to the denominator
     float grad_scale;       // the gradient is divided by it
     int first_step;         // 1 on the first step (sgd: the momentum buffer starts as the gradient)
@@ -71,6 +80,9 @@ struct alignas(8) Words2 { unsigned int x, y; };
 
 #ifndef STREAMING
 #define STREAMING 0
+#endif
+#ifndef FAST_IS_GRAD
+#define FAST_IS_GRAD 0
 #endif
 
 // Vector loads and stores, plain or with the streaming (.cs, evict-first) hint.
@@ -418,8 +430,35 @@ __device__ __forceinline__ void step_element(const StepScalars& sc, float& p, fl
   #endif
     p = madd(-sc.lr, u, p);
 
+#elif RULE == RULE_LAPROP
+    // s0 exp_avg (of the normalized gradient), s1 exp_avg_sq; step_size = lr / bc1.
+    s1 = madd(sc.beta2, s1, mul(sc.one_minus_beta2, mul(g, g)));
+    const float denom = madd(root(s1), sc.inv_sqrt_bc2, sc.eps);
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, divide(g, denom)));
+    p = madd(-sc.step_size, s0, p);
+
+#elif RULE == RULE_ADEMAMIX
+    // s0 exp_avg_fast, s1 exp_avg_slow, s2 exp_avg_sq; beta1 fast, beta3 slow (scheduled), beta2 second moment.
+  #if FAST_IS_GRAD
+    const float fast = g;
+  #else
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, g));
+    const float fast = s0;
+  #endif
+    s1 = madd(sc.beta3, s1, mul(sc.one_minus_beta3, g));
+    s2 = madd(sc.beta2, s2, mul(sc.one_minus_beta2, mul(g, g)));
+    const float denom = madd(root(s2), sc.inv_sqrt_bc2, sc.eps);
+    p = madd(-sc.lr, divide(madd(sc.alpha, s1, mul(fast, sc.inv_bc1)), denom), p);
+
+#elif RULE == RULE_SIM_ADEMAMIX
+    // s0 exp_avg (a sum: m <- beta1*m + g), s1 exp_avg_sq; beta1 scheduled.
+    s0 = madd(sc.beta1, s0, g);
+    s1 = madd(sc.beta2, s1, mul(sc.one_minus_beta2, mul(g, g)));
+    const float denom = madd(root(s1), sc.inv_sqrt_bc2, sc.eps);
+    p = madd(-sc.lr, divide(madd(sc.alpha, g, mul(s0, sc.inv_bc1)), denom), p);
+
 #else
-  #error "RULE must be one of RULE_SGD, RULE_ADAM, RULE_RMSPROP, RULE_S3GD, RULE_LION, RULE_SIGNUM"
+  #error "RULE must be one of the RULE_* defines"
 #endif
     (void)s1;
     (void)s2;
