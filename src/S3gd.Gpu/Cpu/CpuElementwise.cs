@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using S3gd.Gpu.Elementwise;
 using S3gd.Spec.Formats;
 
@@ -57,47 +58,78 @@ public static class CpuElementwise
 
     private static void StepChunk(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int start, int count, Scratch w)
     {
-        var p = w.P.AsSpan(0, count);
-        var g = w.G.AsSpan(0, count);
-        Load(c.Param, t.Param, null, start, p);
-        Load(c.Grad, t.Grad, null, start, g);
-        for (var k = 0; k < 3; k++)
+        // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
+        var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
+        var g = View(c.Grad, t.Grad, null, start, w.G.AsSpan(0, count));
+        Span<float> Slot(int k)
         {
-            var s = w.S[k].AsSpan(0, count);
-            if (c.States[k] is { } f) Load(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, s);
-            else s.Clear();
+            var scratch = w.S[k].AsSpan(0, count);
+            if (c.States[k] is { } f) return View(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch);
+            scratch.Clear();
+            return scratch;
         }
-        var s0 = w.S[0].AsSpan(0, count);
-        var s1 = w.S[1].AsSpan(0, count);
-        var s2 = w.S[2].AsSpan(0, count);
-        var bf16 = c.MathBf16;
-        for (var i = 0; i < count; i++)
+        var s0 = Slot(0);
+        var s1 = Slot(1);
+        var s2 = Slot(2);
+        if (c.MathBf16) StepSpan<Bf16Maths>(c, sc, p, g, s0, s1, s2);
+        else
         {
-            p[i] = Rm(bf16, p[i]);
-            s0[i] = Rm(bf16, s0[i]);
-            s1[i] = Rm(bf16, s1[i]);
-            s2[i] = Rm(bf16, s2[i]);
-            StepElement(c, sc, ref p[i], Rm(bf16, g[i]), ref s0[i], ref s1[i], ref s2[i]);
+            // Whole vectors of eight lanes, then the tail one element at a time: the same operations either way.
+            var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
+            if (whole > 0)
+                StepVectors(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<ScalarMaths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
         }
         Store(c.Param, t.Param, null, start, p);
         for (var k = 0; k < 3; k++)
-            if (c.States[k] is { } f) Store(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, w.S[k].AsSpan(0, count));
+            if (c.States[k] is { } f) Store(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
     }
 
-    /// <summary>step_element of the kernel, operation for operation.</summary>
-    private static void StepElement(ElementwiseConfig c, in StepScalars sc, ref float p, float g, ref float s0, ref float s1, ref float s2)
+    private static void StepSpan<M>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        where M : ICpuMaths<float>
     {
-        var bf16 = c.MathBf16;
-        float Mul(float a, float b) => Rm(bf16, a * b);
-        float Add(float a, float b) => Rm(bf16, a + b);
-        float Div(float a, float b) => Rm(bf16, a / b);
-        float Root(float a) => Rm(bf16, MathF.Sqrt(a));
-        float Madd(float a, float b, float d) => bf16 ? Rm(true, Rm(true, a * b) + d) : MathF.FusedMultiplyAdd(a, b, d);
+        var k = new Scalars<float>(sc, M.Broadcast);
+        for (var i = 0; i < p.Length; i++)
+        {
+            p[i] = M.Load(p[i]);
+            s0[i] = M.Load(s0[i]);
+            s1[i] = M.Load(s1[i]);
+            s2[i] = M.Load(s2[i]);
+            StepElement<float, M>(c, k, ref p[i], M.Load(g[i]), ref s0[i], ref s1[i], ref s2[i]);
+        }
+    }
 
-        if (c.GradScale) g = Div(g, sc.GradScale);
-        if (c.Maximize) g = -g;
-        if (c.WeightDecayCoupled) g = Madd(sc.Wd, p, g);
-        if (c.WeightDecayDecoupled) p = Mul(p, sc.Decay);
+    private static void StepVectors(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    {
+        var k = new Scalars<Vector256<float>>(sc, VectorMaths.Broadcast);
+        var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
+        var vg = MemoryMarshal.Cast<float, Vector256<float>>(g);
+        var v0 = MemoryMarshal.Cast<float, Vector256<float>>(s0);
+        var v1 = MemoryMarshal.Cast<float, Vector256<float>>(s1);
+        var v2 = MemoryMarshal.Cast<float, Vector256<float>>(s2);
+        for (var i = 0; i < vp.Length; i++)
+            StepElement<Vector256<float>, VectorMaths>(c, k, ref vp[i], vg[i], ref v0[i], ref v1[i], ref v2[i]);
+    }
+
+    /// <summary>The per-step scalars in the maths' type.</summary>
+    private readonly struct Scalars<T>(in StepScalars sc, Func<float, T> b) where T : struct
+    {
+        public readonly T Lr = b(sc.Lr), NegLr = b(-sc.Lr), Decay = b(sc.Decay), Wd = b(sc.Wd), Beta1 = b(sc.Beta1), OneMinusBeta1 = b(sc.OneMinusBeta1);
+        public readonly T Beta2 = b(sc.Beta2), OneMinusBeta2 = b(sc.OneMinusBeta2), NegStepSize = b(-sc.StepSize), InvSqrtBc2 = b(sc.InvSqrtBc2);
+        public readonly T NesterovM = b(sc.NesterovM), NesterovG = b(sc.NesterovG), Beta3 = b(sc.Beta3), OneMinusBeta3 = b(sc.OneMinusBeta3);
+        public readonly T Alpha = b(sc.Alpha), InvBc1 = b(sc.InvBc1), Eps = b(sc.Eps), GradScale = b(sc.GradScale);
+        public readonly bool FirstStep = sc.FirstStep != 0;
+    }
+
+    /// <summary>step_element of the kernel, operation for operation, in the maths M.</summary>
+    private static void StepElement<T, M>(ElementwiseConfig c, in Scalars<T> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+        where T : struct
+        where M : ICpuMaths<T>
+    {
+        if (c.GradScale) g = M.Div(g, sc.GradScale);
+        if (c.Maximize) g = M.Neg(g);
+        if (c.WeightDecayCoupled) g = M.Madd(sc.Wd, p, g);
+        if (c.WeightDecayDecoupled) p = M.Mul(p, sc.Decay);
 
         switch (c.Rule)
         {
@@ -106,61 +138,68 @@ public static class CpuElementwise
                 var d = g;
                 if (c.Momentum)
                 {
-                    s0 = sc.FirstStep != 0 ? g : Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g));
-                    d = c.Nesterov ? Madd(sc.Beta1, s0, g) : s0;
+                    s0 = sc.FirstStep ? g : M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
+                    d = c.Nesterov ? M.Madd(sc.Beta1, s0, g) : s0;
                 }
-                p = Madd(-sc.Lr, d, p);
+                p = M.Madd(sc.NegLr, d, p);
                 break;
             }
             case ElementwiseRule.Adam:
             {
-                s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g));
-                s1 = Madd(sc.Beta2, s1, Mul(sc.OneMinusBeta2, Mul(g, g)));
+                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
+                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
                 var v = s1;
                 if (c.Amsgrad)
                 {
-                    s2 = float.MaxNumber(s2, s1);
+                    s2 = M.Max(s2, s1);
                     v = s2;
                 }
-                var denom = Madd(Root(v), sc.InvSqrtBc2, sc.Eps);
-                p = Madd(-sc.StepSize, Div(s0, denom), p);
+                var denom = M.Madd(M.Root(v), sc.InvSqrtBc2, sc.Eps);
+                p = M.Madd(sc.NegStepSize, M.Div(s0, denom), p);
                 break;
             }
             case ElementwiseRule.RmsProp:
             {
-                s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, Mul(g, g)));
-                float avg;
+                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Mul(g, g)));
+                T avg;
                 if (c.Centered)
                 {
-                    s2 = Madd(sc.Beta1, s2, Mul(sc.OneMinusBeta1, g));
-                    avg = Add(Root(Madd(-s2, s2, s0)), sc.Eps);
+                    s2 = M.Madd(sc.Beta1, s2, M.Mul(sc.OneMinusBeta1, g));
+                    avg = M.Add(M.Root(M.Madd(M.Neg(s2), s2, s0)), sc.Eps);
                 }
-                else avg = Add(Root(s0), sc.Eps);
+                else avg = M.Add(M.Root(s0), sc.Eps);
                 if (c.Momentum)
                 {
-                    s1 = Madd(sc.Beta2, s1, Div(g, avg));
-                    p = Madd(-sc.Lr, s1, p);
+                    s1 = M.Madd(sc.Beta2, s1, M.Div(g, avg));
+                    p = M.Madd(sc.NegLr, s1, p);
                 }
-                else p = Madd(-sc.Lr, Div(g, avg), p);
+                else p = M.Madd(sc.NegLr, M.Div(g, avg), p);
                 break;
             }
             case ElementwiseRule.S3gd:
-                s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, Sign(g)));
-                p = Madd(-sc.Lr, s0, p);
+                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Sign(g)));
+                p = M.Madd(sc.NegLr, s0, p);
                 break;
             case ElementwiseRule.Lion:
             {
-                var u = Sign(Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g)));
-                p = Madd(-sc.Lr, u, p);
-                s0 = Madd(sc.Beta2, s0, Mul(sc.OneMinusBeta2, g));
+                var u = M.Sign(M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g)));
+                p = M.Madd(sc.NegLr, u, p);
+                s0 = M.Madd(sc.Beta2, s0, M.Mul(sc.OneMinusBeta2, g));
+                break;
+            }
+            case ElementwiseRule.Signum:
+            {
+                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
+                var u = c.Nesterov ? M.Sign(M.Madd(sc.NesterovM, s0, M.Mul(sc.NesterovG, g))) : M.Sign(s0);
+                p = M.Madd(sc.NegLr, u, p);
                 break;
             }
             case ElementwiseRule.LaProp:
             {
-                s1 = Madd(sc.Beta2, s1, Mul(sc.OneMinusBeta2, Mul(g, g)));
-                var denom = Madd(Root(s1), sc.InvSqrtBc2, sc.Eps);
-                s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, Div(g, denom)));
-                p = Madd(-sc.StepSize, s0, p);
+                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
+                var denom = M.Madd(M.Root(s1), sc.InvSqrtBc2, sc.Eps);
+                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Div(g, denom)));
+                p = M.Madd(sc.NegStepSize, s0, p);
                 break;
             }
             case ElementwiseRule.AdEMAMix:
@@ -168,57 +207,47 @@ public static class CpuElementwise
                 var fast = g;
                 if (!c.FastIsGrad)
                 {
-                    s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g));
+                    s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
                     fast = s0;
                 }
-                s1 = Madd(sc.Beta3, s1, Mul(sc.OneMinusBeta3, g));
-                s2 = Madd(sc.Beta2, s2, Mul(sc.OneMinusBeta2, Mul(g, g)));
-                var denom = Madd(Root(s2), sc.InvSqrtBc2, sc.Eps);
-                p = Madd(-sc.Lr, Div(Madd(sc.Alpha, s1, Mul(fast, sc.InvBc1)), denom), p);
+                s1 = M.Madd(sc.Beta3, s1, M.Mul(sc.OneMinusBeta3, g));
+                s2 = M.Madd(sc.Beta2, s2, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
+                var denom = M.Madd(M.Root(s2), sc.InvSqrtBc2, sc.Eps);
+                p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, s1, M.Mul(fast, sc.InvBc1)), denom), p);
                 break;
             }
             case ElementwiseRule.SimAdEMAMix:
             {
-                s0 = Madd(sc.Beta1, s0, g);
-                s1 = Madd(sc.Beta2, s1, Mul(sc.OneMinusBeta2, Mul(g, g)));
-                var denom = Madd(Root(s1), sc.InvSqrtBc2, sc.Eps);
-                p = Madd(-sc.Lr, Div(Madd(sc.Alpha, g, Mul(s0, sc.InvBc1)), denom), p);
-                break;
-            }
-            case ElementwiseRule.Signum:
-            {
-                s0 = Madd(sc.Beta1, s0, Mul(sc.OneMinusBeta1, g));
-                var u = c.Nesterov ? Sign(Madd(sc.NesterovM, s0, Mul(sc.NesterovG, g))) : Sign(s0);
-                p = Madd(-sc.Lr, u, p);
+                s0 = M.Madd(sc.Beta1, s0, g);
+                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
+                var denom = M.Madd(M.Root(s1), sc.InvSqrtBc2, sc.Eps);
+                p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, g, M.Mul(s0, sc.InvBc1)), denom), p);
                 break;
             }
         }
     }
-
-    /// <summary>torch.sign as the kernel's sgn: -1, 0 or +1; a zero keeps its sign and NaN stays NaN.</summary>
-    private static float Sign(float x) => x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x;
-
-    /// <summary>The kernel's rm: rounds to bf16 in bf16 maths, otherwise the identity.</summary>
-    private static float Rm(bool bf16, float x) => bf16 ? DecodeBf16(EncodeBf16(x)) : x;
 
     /// <summary>float32 to bf16 as the kernel's cvt.rn.bf16.f32 (round to nearest even, as the spec).</summary>
     private static ushort EncodeBf16(float x) => CpuConvert.EncodeBf16(x);
 
     private static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
 
-    /// <summary>Decodes elements [start, start+x.Length) of a buffer, times their block scale where <paramref name="scales"/> is given.</summary>
-    private static void Load(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> x)
+    /// <summary>
+    /// Elements [start, start+scratch.Length) of a buffer as float32: the buffer itself when it is float32 (stepped in
+    /// place), else decoded into the scratch, times their block scale where <paramref name="scales"/> is given.
+    /// </summary>
+    private static Span<float> View(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> scratch)
     {
+        var x = scratch;
         switch (f.Tag)
         {
             case StorageFormat.Tags.Fp32:
-                MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice(start, x.Length).CopyTo(x);
-                break;
+                return MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice(start, scratch.Length);
             case StorageFormat.Tags.Bf16:
             {
                 var codes = MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length);
                 for (var i = 0; i < x.Length; i++) x[i] = DecodeBf16(codes[i]);
-                break;
+                return x;
             }
             default:
             {
@@ -230,18 +259,18 @@ public static class CpuElementwise
                     var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
                     for (var i = 0; i < x.Length; i++) x[i] *= s[(start + i) / ElementwiseLayout.ScaleBlock];
                 }
-                break;
+                return x;
             }
         }
     }
 
-    /// <summary>Encodes x into elements [start, start+x.Length) of a buffer; with <paramref name="scales"/>, block-scaled (store_scaled).</summary>
+    /// <summary>Encodes x into elements [start, start+x.Length) of a buffer (a float32 one is already there); with <paramref name="scales"/>, block-scaled (store_scaled).</summary>
     private static void Store(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> x)
     {
         switch (f.Tag)
         {
             case StorageFormat.Tags.Fp32:
-                x.CopyTo(MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice(start, x.Length));
+                // A float32 buffer was stepped in place (View).
                 break;
             case StorageFormat.Tags.Bf16:
             {

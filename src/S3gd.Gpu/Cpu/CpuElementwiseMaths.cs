@@ -1,0 +1,92 @@
+using System.Runtime.Intrinsics;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>
+/// The arithmetic the CPU twin evaluates the kernel's step in: float32 one element at a time, float32 eight lanes at a
+/// time (every lane the same IEEE operation, so the results are the scalar ones), or bf16 maths (each operation rounded).
+/// </summary>
+/// <typeparam name="T">float or Vector256&lt;float&gt;.</typeparam>
+internal interface ICpuMaths<T> where T : struct
+{
+    /// <summary>a*b, rounded as the maths rounds.</summary>
+    static abstract T Mul(T a, T b);
+
+    /// <summary>a+b, rounded.</summary>
+    static abstract T Add(T a, T b);
+
+    /// <summary>a/b, rounded.</summary>
+    static abstract T Div(T a, T b);
+
+    /// <summary>sqrt(a), rounded.</summary>
+    static abstract T Root(T a);
+
+    /// <summary>a*b+c as the kernel's madd: fused in float32, two roundings in bf16.</summary>
+    static abstract T Madd(T a, T b, T c);
+
+    /// <summary>-a (exact).</summary>
+    static abstract T Neg(T a);
+
+    /// <summary>fmaxf: the larger, ignoring a NaN operand.</summary>
+    static abstract T Max(T a, T b);
+
+    /// <summary>torch.sign as the kernel's sgn: -1, 0 or +1; a zero keeps its sign and NaN stays NaN.</summary>
+    static abstract T Sign(T x);
+
+    /// <summary>A loaded value as the maths sees it (rounded to bf16 in bf16 maths).</summary>
+    static abstract T Load(T x);
+
+    /// <summary>A float32 scalar in every lane.</summary>
+    static abstract T Broadcast(float x);
+}
+
+/// <summary>float32 maths, one element.</summary>
+internal readonly struct ScalarMaths : ICpuMaths<float>
+{
+    public static float Mul(float a, float b) => a * b;
+    public static float Add(float a, float b) => a + b;
+    public static float Div(float a, float b) => a / b;
+    public static float Root(float a) => MathF.Sqrt(a);
+    public static float Madd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+    public static float Neg(float a) => -a;
+    public static float Max(float a, float b) => float.MaxNumber(a, b);
+    public static float Sign(float x) => x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x;
+    public static float Load(float x) => x;
+    public static float Broadcast(float x) => x;
+}
+
+/// <summary>bf16 maths, one element: every operation's float32 result rounded to bf16 (as the kernel's rm).</summary>
+internal readonly struct Bf16Maths : ICpuMaths<float>
+{
+    private static float R(float x) => BitConverter.UInt32BitsToSingle((uint)CpuConvert.EncodeBf16(x) << 16);
+    public static float Mul(float a, float b) => R(a * b);
+    public static float Add(float a, float b) => R(a + b);
+    public static float Div(float a, float b) => R(a / b);
+    public static float Root(float a) => R(MathF.Sqrt(a));
+    public static float Madd(float a, float b, float c) => R(R(a * b) + c);
+    public static float Neg(float a) => -a;
+    public static float Max(float a, float b) => float.MaxNumber(a, b);
+    public static float Sign(float x) => ScalarMaths.Sign(x);
+    public static float Load(float x) => R(x);
+    public static float Broadcast(float x) => x;
+}
+
+/// <summary>float32 maths, eight elements: lane for lane the scalar operations (FusedMultiplyAdd is fused per lane).</summary>
+internal readonly struct VectorMaths : ICpuMaths<Vector256<float>>
+{
+    public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
+    public static Vector256<float> Root(Vector256<float> a) => Vector256.Sqrt(a);
+    public static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    public static Vector256<float> Neg(Vector256<float> a) => -a;
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNumber(a, b);
+    public static Vector256<float> Sign(Vector256<float> x)
+    {
+        var zero = Vector256<float>.Zero;
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(x, zero), Vector256<float>.One,
+            Vector256.ConditionalSelect(Vector256.LessThan(x, zero), -Vector256<float>.One, x));
+    }
+    public static Vector256<float> Load(Vector256<float> x) => x;
+    public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
+}
