@@ -197,7 +197,7 @@ let private formatArg (name: string) (value: string option) (dflt: StorageFormat
 let private split (s: string) = s.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> List.ofArray
 
 /// The rules benchmarked by default: every rule with a fused elementwise kernel.
-let defaultRules = [ "adamw"; "adam"; "sgd"; "rmsprop"; "s3gd"; "lion"; "signum"; "laprop"; "ademamix"; "sim-ademamix" ]
+let defaultRules = [ "adamw"; "adam"; "sgd"; "rmsprop"; "s3gd"; "lion"; "signum"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
 
 /// Runs `s3gd bench`.
 let command (args: ParseResults<BenchArgs>) =

@@ -86,6 +86,9 @@ let hypers (rule: string) : Gen<Hypers> =
         all [ r "lr" (real 1e-5 1e-2); r "beta_fast" (real 0.5 0.99); r "beta2" (real 0.9 0.999); r "eps" (real 1e-10 1e-6)
               r "alpha" (real 0.0 5.0); f "correct_bias"; w "num_beta_fast_warmup_steps" (Gen.choose (0, 6)); r "min_beta_fast" (real 0.5 0.9)
               r "weight_decay" (orZero (real 0.0 0.1)) ]
+    | "madam" ->
+        all [ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.5 0.99); r "beta2" (real 0.9 0.9999); f "correct_bias"
+              w "scale_log2" (Gen.choose (-10, 10) |> Gen.map (fun k -> 2 * k)); r "weight_decay" (orZero (real 0.0 0.1)) ]
     | other -> invalidArg (nameof rule) (sprintf "no hyperparameter generator for rule '%s'" other)
 
 /// Tensor lengths: 1, odd, around the vector width (8), the scale block (128) and the chunk (4096), and larger.
@@ -237,7 +240,7 @@ let stateFormats (rule: string) : StateFormat list =
     @ (if rule = "s3gd" then [ StateFormat(Fp8E4M3, false); StateFormat(Fp8E5M2, false) ] else [])
 
 /// The rules with a fused elementwise kernel, in the order the verify table lists them.
-let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop"; "laprop"; "ademamix"; "sim-ademamix" ]
+let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
 
 let private ruleInfo (name: string) =
     match Registry.find name with

@@ -146,4 +146,13 @@ let step (c: ElementwiseConfig) (sc: StepScalars) (x: Element) : Element * bool 
         let denom = madd m (sqrt m s1) (k sc.InvSqrtBc2) (k sc.Eps)
         let u = divAtLeast m (epsFloor m sc) (madd m (k sc.Alpha) g (mul m s0 (k sc.InvBc1))) denom
         { x with P = madd m lr u p; S0 = s0; S1 = s1 }, false
+    | ElementwiseRule.MAdam ->
+        let s0 = madd m (k sc.Beta1) x.S0 (mul m (k sc.OneMinusBeta1) g)
+        let cg = mul m g (k sc.Alpha)
+        let s1 = madd m (k sc.Beta2) x.S1 (mul m (k sc.OneMinusBeta2) (mul m cg cg))
+        // The step is 0 where the momentum is 0: exact when it is exactly 0, uncertain when its bound reaches 0.
+        if s0.V = 0.0 && s0.E = 0.0 then { x with P = madd m lr (exact 0.0) p; S0 = s0; S1 = s1 }, false
+        else
+            let u = mul m (div m (mul m s0 (k sc.InvBc1)) (mul m (sqrt m s1) (k sc.InvSqrtBc2))) (k sc.Alpha)
+            { x with P = madd m lr u p; S0 = s0; S1 = s1 }, abs s0.V <= s0.E
     | r -> invalidArg (nameof c) (sprintf "no bound for rule %A" r)

@@ -216,6 +216,15 @@ public static class CpuElementwise
                 p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, s1, M.Mul(fast, sc.InvBc1)), denom), p);
                 break;
             }
+            case ElementwiseRule.MAdam:
+            {
+                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
+                var cg = M.Mul(g, sc.Alpha);
+                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(cg, cg)));
+                var u = M.Mul(M.Div(M.Mul(s0, sc.InvBc1), M.Mul(M.Root(s1), sc.InvSqrtBc2)), sc.Alpha);
+                p = M.Madd(sc.NegLr, M.ZeroWhereZero(s0, u), p);
+                break;
+            }
             case ElementwiseRule.SimAdEMAMix:
             {
                 s0 = M.Madd(sc.Beta1, s0, g);

@@ -36,6 +36,9 @@ internal interface ICpuMaths<T> where T : struct
     /// <summary>A loaded value as the maths sees it (rounded to bf16 in bf16 maths).</summary>
     static abstract T Load(T x);
 
+    /// <summary>0 where <paramref name="m"/> is zero, else <paramref name="x"/> (MAdam's step).</summary>
+    static abstract T ZeroWhereZero(T m, T x);
+
     /// <summary>A float32 scalar in every lane.</summary>
     static abstract T Broadcast(float x);
 }
@@ -52,6 +55,7 @@ internal readonly struct ScalarMaths : ICpuMaths<float>
     public static float Max(float a, float b) => float.MaxNumber(a, b);
     public static float Sign(float x) => x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x;
     public static float Load(float x) => x;
+    public static float ZeroWhereZero(float m, float x) => m == 0.0f ? 0.0f : x;
     public static float Broadcast(float x) => x;
 }
 
@@ -68,6 +72,7 @@ internal readonly struct Bf16Maths : ICpuMaths<float>
     public static float Max(float a, float b) => float.MaxNumber(a, b);
     public static float Sign(float x) => ScalarMaths.Sign(x);
     public static float Load(float x) => R(x);
+    public static float ZeroWhereZero(float m, float x) => ScalarMaths.ZeroWhereZero(m, x);
     public static float Broadcast(float x) => x;
 }
 
@@ -88,5 +93,7 @@ internal readonly struct VectorMaths : ICpuMaths<Vector256<float>>
             Vector256.ConditionalSelect(Vector256.LessThan(x, zero), -Vector256<float>.One, x));
     }
     public static Vector256<float> Load(Vector256<float> x) => x;
+    public static Vector256<float> ZeroWhereZero(Vector256<float> m, Vector256<float> x) =>
+        Vector256.ConditionalSelect(Vector256.Equals(m, Vector256<float>.Zero), Vector256<float>.Zero, x);
     public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
 }

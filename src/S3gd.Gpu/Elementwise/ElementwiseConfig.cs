@@ -84,6 +84,7 @@ public sealed class ElementwiseConfig
                 break;
             case ElementwiseRule.LaProp:
             case ElementwiseRule.SimAdEMAMix:
+            case ElementwiseRule.MAdam:
                 WeightDecayDecoupled = wd != 0.0;
                 used[0] = used[1] = true;
                 break;

@@ -21,6 +21,8 @@ public enum ElementwiseRule
     AdEMAMix = 8,
     /// <summary>Simplified AdEMAMix: the gradient plus a momentum sum over the RMS.</summary>
     SimAdEMAMix = 9,
+    /// <summary>MAdam: Adam without eps, the second moment stored scaled, no step where the momentum is zero.</summary>
+    MAdam = 10,
 }
 
 /// <summary>The spec's rule names of the elementwise rules, and the state buffers each keeps.</summary>
@@ -39,6 +41,7 @@ public static class ElementwiseRules
         ["laprop"] = ElementwiseRule.LaProp,
         ["ademamix"] = ElementwiseRule.AdEMAMix,
         ["sim-ademamix"] = ElementwiseRule.SimAdEMAMix,
+        ["madam"] = ElementwiseRule.MAdam,
     };
 
     /// <summary>
@@ -53,6 +56,7 @@ public static class ElementwiseRules
         ElementwiseRule.S3gd or ElementwiseRule.Lion or ElementwiseRule.Signum => ["exp_avg", null, null],
         ElementwiseRule.LaProp or ElementwiseRule.SimAdEMAMix => ["exp_avg", "exp_avg_sq", null],
         ElementwiseRule.AdEMAMix => ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"],
+        ElementwiseRule.MAdam => ["exp_avg", "exp_avg_sq_scaled", null],
         _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "unknown elementwise rule"),
     };
 }

@@ -137,6 +137,20 @@ public readonly record struct StepScalars(
                 decay = 1.0 - wd * rate;
                 break;
             }
+            case ElementwiseRule.MAdam:
+            {
+                beta1 = Real("beta1");
+                beta2 = Real("beta2");
+                omb1 = 1.0 - beta1;
+                omb2 = 1.0 - beta2;
+                // c = 2^(scale_log2/2), exact: scale_log2 is even.
+                alpha = Math.Pow(2.0, Hyper.getWhole(h, "scale_log2") / 2);
+                var correctBias = Flag("correct_bias");
+                invBc1 = 1.0 / (correctBias ? 1.0 - Math.Pow(beta1, t) : 1.0);
+                invSqrtBc2 = 1.0 / Math.Sqrt(correctBias ? 1.0 - Math.Pow(beta2, t) : 1.0);
+                decay = 1.0 - wd * rate;
+                break;
+            }
         }
         float R(double x) => (float)(config.MathBf16 ? Bf16.round(x) : x);
         return new StepScalars(

@@ -10,7 +10,7 @@
 //
 // Defines (ElementwiseConfig.Defines writes them; FAST_IS_GRAD defaults to 0):
 //   RULE          RULE_SGD | RULE_ADAM | RULE_RMSPROP | RULE_S3GD | RULE_LION | RULE_SIGNUM | RULE_LAPROP | RULE_ADEMAMIX
-//                 | RULE_SIM_ADEMAMIX
+//                 | RULE_SIM_ADEMAMIX | RULE_MADAM
 //   PARAM_T, GRAD_T                     DT_FP32 | DT_BF16
 //   S0_T, S1_T, S2_T (only those used)  DT_FP32 | DT_BF16 | DT_E4M3 | DT_E5M2
 //   S0_SCALED, S1_SCALED, S2_SCALED     1: block-scaled fp8 (one float32 scale per SCALE_BLOCK elements)
@@ -31,6 +31,7 @@
 #define RULE_LAPROP 7
 #define RULE_ADEMAMIX 8
 #define RULE_SIM_ADEMAMIX 9
+#define RULE_MADAM 10
 
 #define DT_FP32 0
 #define DT_BF16 1
@@ -65,7 +66,8 @@ struct StepScalars
     float nesterov_g;       // signum nesterov: coefficient of g
     float beta3;            // ademamix: the slow moment's decay at this step
     float one_minus_beta3;  // 1 - beta3
-    float alpha;            // ademamix, sim-ademamix: weight of the slow moment (of the gradient) at this step
+    float alpha;            // ademamix, sim-ademamix: weight of the slow moment (of the gradient) at this step;
+                            // madam: c = 2^(scale_log2/2), the second moment's storage scale's root
     float inv_bc1;          // ademamix, sim-ademamix: 1 / the first moment's bias correction
     float eps;              // added to the denominator
     float grad_scale;       // the gradient is divided by it
@@ -456,6 +458,14 @@ __device__ __forceinline__ void step_element(const StepScalars& sc, float& p, fl
     s1 = madd(sc.beta2, s1, mul(sc.one_minus_beta2, mul(g, g)));
     const float denom = madd(root(s1), sc.inv_sqrt_bc2, sc.eps);
     p = madd(-sc.lr, divide(madd(sc.alpha, g, mul(s0, sc.inv_bc1)), denom), p);
+
+#elif RULE == RULE_MADAM
+    // s0 exp_avg, s1 exp_avg_sq_scaled (c^2 times the EMA of g^2); no eps: zero step where the momentum is zero.
+    s0 = madd(sc.beta1, s0, mul(sc.one_minus_beta1, g));
+    const float cg = mul(g, sc.alpha);
+    s1 = madd(sc.beta2, s1, mul(sc.one_minus_beta2, mul(cg, cg)));
+    const float u = s0 == 0.0f ? 0.0f : mul(divide(mul(s0, sc.inv_bc1), mul(root(s1), sc.inv_sqrt_bc2)), sc.alpha);
+    p = madd(-sc.lr, u, p);
 
 #else
   #error "RULE must be one of the RULE_* defines"
