@@ -4,7 +4,7 @@ module S3gd.Cli.Backends
 open S3gd.Cli.Backend
 
 /// All backends, in the order errors list them.
-let all: Backend list = [ SpecBackend.spec; SpecBackend.specRounded ]
+let all: Backend list = [ SpecBackend.spec; SpecBackend.specRounded; KernelBackend.cpu; KernelBackend.cuda ]
 
 /// The backend with the given name among `backends`; an unknown name is an error listing the known ones.
 let find (backends: Backend list) (name: string) : Result<Backend, string> =
