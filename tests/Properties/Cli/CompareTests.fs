@@ -84,7 +84,7 @@ let ``bad shapes, steps, dtypes and backends are errors naming the option and th
     Assert.Equal(Ok [ 256; 128 ], Compare.parseShape "256x128")
     let o = options "sgd" "spec" "spec" fp32 1 []
     Assert.Equal(Error "--steps 0: must be at least 1", Compare.execute Backends.all { o with Steps = 0 })
-    Assert.Equal(Error "--against: unknown backend 'cpu' (known: spec, spec-rounded)", Compare.execute Backends.all { o with Against = "cpu" })
+    Assert.Equal(Error "--against: unknown backend 'tpu' (known: spec, spec-rounded, cpu, cuda)", Compare.execute Backends.all { o with Against = "tpu" })
     let parser = ArgumentParser.Create<Arguments.S3gdArgs>(programName = "s3gd")
     let parsed = parser.ParseCommandLine [| "compare"; "--rule"; "sgd"; "--backend"; "spec"; "--against"; "spec"; "--param-dtype"; "fp8e4m3" |]
     Assert.Equal(Error "--param-dtype 'fp8e4m3': expected one of fp32, bf16", Compare.options (parsed.GetResult Arguments.S3gdArgs.Compare) |> Result.map ignore)

@@ -127,7 +127,7 @@ let ``unknown backends, rules, hypers and missing files are errors naming the in
     use folder = new Folder()
     let paramPath, gradsPath = writeInputs folder (Random 4) [ 2 ] [ 1; 2 ]
     let o = options paramPath gradsPath (folder.File "out") []
-    Assert.Equal("--backend: unknown backend 'cuda' (known: spec, spec-rounded)", expectError { o with Backend = "cuda" })
+    Assert.Equal("--backend: unknown backend 'tpu' (known: spec, spec-rounded, cpu, cuda)", expectError { o with Backend = "tpu" })
     Assert.StartsWith("--rule: unknown rule 'adamx'", expectError { o with Rule = "adamx" })
     Assert.Equal("hyperparameter momentum=-1 is out of range (valid: >= 0)", expectError { o with Hypers = [ "momentum=-1" ] })
     Assert.StartsWith("--param " + folder.File "missing.npy" + ":", expectError { o with Param = folder.File "missing.npy" })
