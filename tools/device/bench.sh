@@ -3,7 +3,8 @@
 # backend verified against the spec (every check, the fused elementwise steps included), then `s3gd bench` over the
 # elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours.
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
-# cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5).
+# cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
+# S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -25,13 +26,16 @@ run() { # run LIMIT LOG COMMAND...: appends to LOG, records a failure
 }
 
 { nvidia-smi -L; nvidia-smi --query-gpu=name,clocks.max.memory,memory.total --format=csv; } > "$out/machine.log" 2>&1
-run 120 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-5}"
-# The bar's cases (64M parameters and the GPT-2 shapes) with every launch layout tried; the smaller sizes for the chart.
-run 100 bench.log "$work/s3gd" bench --backend cuda --layout tune --sizes 64M --out "$results/fp32"
-run 20 bench.log "$work/s3gd" bench --backend cuda --sizes 1M,16M --no-gpt2 --out "$results/fp32-small"
-run 45 bench.log "$work/s3gd" bench --backend cuda --layout tune --sizes 64M --rule s3gd --param-dtype bf16 --state-dtype bf16,fp8e4m3-unscaled,fp8e4m3 --out "$results/s3gd-bf16"
-run 45 bench.log "$work/s3gd" bench --backend cuda --layout tune --sizes 64M --no-gpt2 --rule adamw,sgd,lion,rmsprop --state-dtype bf16,fp8e4m3 --out "$results/narrow-state"
-run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/fp32-small/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
+layout="${S3GD_BENCH_LAYOUT:-default}"
+# The device-packed CLI runs here without .NET: the OCP examples must print 0x38 0x7e 0x7e 0x80 0x01.
+run 30 machine.log "$work/s3gd" formats encode --format fp8e4m3 1 448 500 -0 0.001953125
+run 30 machine.log "$work/s3gd" devices
+run 240 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-5}"
+# Every elementwise rule at 1M, 16M and 64M parameters and on the GPT-2 shapes (the bar: 64M and GPT-2).
+run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --out "$results/fp32"
+run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --rule s3gd --param-dtype bf16 --state-dtype bf16,fp8e4m3-unscaled,fp8e4m3 --out "$results/s3gd-bf16"
+run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,sgd,lion,rmsprop --state-dtype bf16,fp8e4m3 --out "$results/narrow-state"
+run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
 tar -czf "$out/results.tgz" -C "$results" .
 rm -rf "$work"
 echo "bench.sh: exit $status" | tee -a "$out/bench.log"
