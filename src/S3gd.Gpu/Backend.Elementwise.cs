@@ -33,6 +33,20 @@ public abstract partial class Backend
     }
 
     /// <summary>
+    /// Allocates a parameter's bf16 Kahan compensation buffer, zero (as optimi's), when the configuration has
+    /// <see cref="ParamUpdate.Kahan"/>; null otherwise.
+    /// </summary>
+    public DeviceBuffer? AllocateCompensation(ElementwiseConfig config, long length)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (!config.HasCompensation) return null;
+        var buffer = Allocate(ElementType.BFloat16, length);
+        UploadZeros(buffer);
+        return buffer;
+    }
+
+    /// <summary>
     /// Checks a list of tensors against a configuration (formats, lengths, owners, the fp8 capability, the found-inf
     /// flag: a float32 buffer of one element exactly when the configuration reads one) and prepares the step, laid out
     /// on a GPU as <paramref name="launch"/> says (default <see cref="ElementwiseLaunch.For"/>; the CPU ignores it).
@@ -84,6 +98,16 @@ public abstract partial class Backend
                 if (scale.Length != ElementwiseLayout.ScaleCount(n))
                     throw new ArgumentException($"{where}.Scales[{k}] has {scale.Length} scales, {ElementwiseLayout.ScaleCount(n)} needed for {n} elements", nameof(tensors));
             }
+            if (config.HasCompensation)
+            {
+                var c = t.Compensation ?? throw new ArgumentException($"{where}.Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
+                CheckBuffer(c, $"{where}.Compensation");
+                CheckType(c, ElementType.BFloat16, $"{where}.Compensation");
+                if (c.Length != n) throw new ArgumentException($"{where}.Compensation has {c.Length} elements, the parameter {n}", nameof(tensors));
+            }
+            else if (t.Compensation is not null)
+                throw new ArgumentException(
+                    $"{where}.Compensation was given but the configuration keeps none (paramUpdate={config.ParamUpdate.Name()})", nameof(tensors));
         }
         if (config.FoundInf)
         {

@@ -19,7 +19,8 @@ public sealed partial class CpuBackend
     {
         private readonly CpuElementwiseTensor[] views = tensors.Select(t => new CpuElementwiseTensor(
             Data(t.Param), Data(t.Grad), t.States.Select(s => s is null ? null : Data(s)).ToArray(),
-            t.Scales.Select(s => s is null ? null : Data(s)).ToArray(), checked((int)t.Param.Length))).ToArray();
+            t.Scales.Select(s => s is null ? null : Data(s)).ToArray(), checked((int)t.Param.Length),
+            t.Compensation is null ? null : Data(t.Compensation))).ToArray();
 
         protected override void StepInternal(StepScalars scalars)
         {

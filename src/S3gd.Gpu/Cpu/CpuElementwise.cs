@@ -11,7 +11,9 @@ namespace S3gd.Gpu.Cpu;
 /// <param name="States">The three state slots' codes (null where the configuration keeps no such buffer), updated in place.</param>
 /// <param name="Scales">The three state slots' float32 block scales (null unless the slot is block-scaled fp8), updated in place.</param>
 /// <param name="Length">Elements of the parameter.</param>
-public sealed record CpuElementwiseTensor(byte[] Param, byte[] Grad, IReadOnlyList<byte[]?> States, IReadOnlyList<byte[]?> Scales, int Length);
+/// <param name="Compensation">The bf16 Kahan compensation codes (with <see cref="ParamUpdate.Kahan"/>, else null), updated in place.</param>
+public sealed record CpuElementwiseTensor(
+    byte[] Param, byte[] Grad, IReadOnlyList<byte[]?> States, IReadOnlyList<byte[]?> Scales, int Length, byte[]? Compensation = null);
 
 /// <summary>
 /// The CPU twin of <c>Cuda/Kernels/elementwise.cu</c>: the same float32 operations in the same order (MathF.FusedMultiplyAdd
@@ -41,9 +43,10 @@ public static class CpuElementwise
         var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
         Parallel.For(0, chunks.Count, () => new Scratch(), (chunk, _, scratch) =>
         {
-            var tensor = tensors[chunks.ChunkTensor[chunk]];
+            var index = chunks.ChunkTensor[chunk];
+            var tensor = tensors[index];
             var start = (int)chunks.Start(chunk);
-            StepChunk(config, scalars, tensor, start, Math.Min(ElementwiseLayout.Chunk, tensor.Length - start), scratch);
+            StepChunk(config, scalars, tensor, index, start, Math.Min(ElementwiseLayout.Chunk, tensor.Length - start), scratch);
             return scratch;
         }, _ => { });
     }
@@ -53,10 +56,12 @@ public static class CpuElementwise
     {
         public readonly float[] P = new float[ElementwiseLayout.Chunk];
         public readonly float[] G = new float[ElementwiseLayout.Chunk];
+        public readonly float[] Old = new float[ElementwiseLayout.Chunk];
+        public readonly float[] C = new float[ElementwiseLayout.Chunk];
         public readonly float[][] S = [new float[ElementwiseLayout.Chunk], new float[ElementwiseLayout.Chunk], new float[ElementwiseLayout.Chunk]];
     }
 
-    private static void StepChunk(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int start, int count, Scratch w)
+    private static void StepChunk(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
     {
         // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
         var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
@@ -71,6 +76,8 @@ public static class CpuElementwise
         var s0 = Slot(0);
         var s1 = Slot(1);
         var s2 = Slot(2);
+        var old = w.Old.AsSpan(0, count);
+        p.CopyTo(old);
         if (c.MathBf16) StepSpan<Bf16Maths>(c, sc, p, g, s0, s1, s2);
         else
         {
@@ -79,6 +86,27 @@ public static class CpuElementwise
             if (whole > 0)
                 StepVectors(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
             StepSpan<ScalarMaths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+        }
+        switch (c.ParamUpdate)
+        {
+            case ParamUpdate.Kahan:
+            {
+                var comp = View(StorageFormat.Bf16, t.Compensation!, null, start, w.C.AsSpan(0, count));
+                for (var i = 0; i < count; i++)
+                {
+                    var updated = p[i];
+                    p[i] = old[i];
+                    KahanUpdate(ref p[i], ref comp[i], updated - old[i]);
+                }
+                Store(StorageFormat.Bf16, t.Compensation!, null, start, comp);
+                break;
+            }
+            case ParamUpdate.Stochastic:
+            {
+                var stream = StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor);
+                for (var i = 0; i < count; i++) p[i] = StochasticRounding.Round(p[i], StochasticRounding.Element(stream, start + i));
+                break;
+            }
         }
         Store(c.Param, t.Param, null, start, p);
         for (var k = 0; k < 3; k++)
@@ -234,6 +262,15 @@ public static class CpuElementwise
                 break;
             }
         }
+    }
+
+    /// <summary>The kernel's kahan_update: c += delta; prev = p; p = bf16(p + c); c += prev - p (c rounds to bf16 when stored).</summary>
+    private static void KahanUpdate(ref float p, ref float c, float delta)
+    {
+        c += delta;
+        var prev = p;
+        p = DecodeBf16(EncodeBf16(p + c));
+        c += prev - p;
     }
 
     /// <summary>float32 to bf16 as the kernel's cvt.rn.bf16.f32 (round to nearest even, as the spec).</summary>

@@ -50,6 +50,7 @@ public sealed partial class CudaBackend
                 words.Add(Pointer(t.Grad));
                 for (var k = 0; k < 3; k++) words.Add(Pointer(t.States[k]));
                 for (var k = 0; k < 3; k++) words.Add(Pointer(t.Scales[k]));
+                words.Add(Pointer(t.Compensation));
             }
             words.AddRange(Chunks.Lengths.Select(l => (ulong)l));
             words.AddRange(Chunks.FirstChunk.Select(c => (ulong)c));

@@ -16,6 +16,7 @@ public sealed class ElementwiseConfig
     /// <see cref="ElementwiseRules.ByName"/>); <paramref name="hypers"/> are given values, resolved against its
     /// definitions. <paramref name="states"/> holds one format for every state buffer, or one per buffer the rule
     /// keeps (<see cref="StateNames"/>); null means fp32. Unscaled fp8 is only for bounded state (S3GD's momentum).
+    /// <paramref name="paramUpdate"/> other than Nearest needs bf16 parameters and float32 maths.
     /// </summary>
     public ElementwiseConfig(
         RuleInfo rule,
@@ -25,7 +26,8 @@ public sealed class ElementwiseConfig
         StorageFormat? math = null,
         IReadOnlyList<StateFormat>? states = null,
         bool gradScale = false,
-        bool foundInf = false)
+        bool foundInf = false,
+        ParamUpdate paramUpdate = ParamUpdate.Nearest)
     {
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(hypers);
@@ -45,6 +47,16 @@ public sealed class ElementwiseConfig
         MathBf16 = CheckWide(math ?? StorageFormat.Fp32, nameof(math)).IsBf16;
         GradScale = gradScale;
         FoundInf = foundInf;
+        if (!Enum.IsDefined(paramUpdate))
+            throw new ArgumentOutOfRangeException(nameof(paramUpdate), paramUpdate, "not a ParamUpdate");
+        if (paramUpdate != ParamUpdate.Nearest && !Param.IsBf16)
+            throw new ArgumentException(
+                $"paramUpdate={paramUpdate.Name()} needs bf16 parameters, param was {StorageFormatModule.name(Param)}", nameof(paramUpdate));
+        if (paramUpdate != ParamUpdate.Nearest && MathBf16)
+            throw new ArgumentException(
+                $"paramUpdate={paramUpdate.Name()} needs float32 maths (with math=bf16 every operation already rounds the parameter to bf16)",
+                nameof(paramUpdate));
+        ParamUpdate = paramUpdate;
 
         double Real(string name) => Hyper.getReal(Hypers, name);
         bool Flag(string name) => Hyper.getFlag(Hypers, name);
@@ -158,6 +170,12 @@ public sealed class ElementwiseConfig
     /// <summary>Whether the step reads a device found-inf flag that turns it into a no-op.</summary>
     public bool FoundInf { get; }
 
+    /// <summary>How the bf16 parameter takes its update: nearest, Kahan-compensated or stochastically rounded.</summary>
+    public ParamUpdate ParamUpdate { get; }
+
+    /// <summary>Whether each parameter carries a bf16 Kahan compensation buffer (<see cref="ParamUpdate.Kahan"/>).</summary>
+    public bool HasCompensation => ParamUpdate == ParamUpdate.Kahan;
+
     /// <summary>The gradient is negated (maximize=true).</summary>
     public bool Maximize { get; }
 
@@ -208,6 +226,7 @@ public sealed class ElementwiseConfig
             $"-DGRAD_SCALE={B(GradScale)}",
             $"-DFOUND_INF={B(FoundInf)}",
             $"-DFAST_IS_GRAD={B(FastIsGrad)}",
+            $"-DPARAM_UPDATE={(int)ParamUpdate}",
         };
         for (var k = 0; k < 3; k++)
         {
@@ -223,7 +242,7 @@ public sealed class ElementwiseConfig
     {
         var states = string.Join("/", States.Where(s => s is not null).Select(s => s!.Value.Name));
         return string.Create(CultureInfo.InvariantCulture,
-            $"{RuleInfo.Name} p={StorageFormatModule.name(Param)} g={StorageFormatModule.name(Grad)} math={(MathBf16 ? "bf16" : "fp32")} state={(states.Length == 0 ? "none" : states)}");
+            $"{RuleInfo.Name} p={StorageFormatModule.name(Param)} g={StorageFormatModule.name(Grad)} math={(MathBf16 ? "bf16" : "fp32")} state={(states.Length == 0 ? "none" : states)}{(ParamUpdate == ParamUpdate.Nearest ? "" : " update=" + ParamUpdate.Name())}");
     }
 
     /// <summary>The kernel's DT_* code of a storage format: 0 fp32, 1 bf16, 2 fp8 e4m3, 3 fp8 e5m2.</summary>

@@ -15,8 +15,11 @@ public static class ElementwiseLayout
     /// <summary>Elements per block scale of block-scaled fp8 state (SCALE_BLOCK), as the spec's BlockScaled.DefaultBlockSize.</summary>
     public const int ScaleBlock = S3gd.Spec.Formats.BlockScaledModule.DefaultBlockSize;
 
-    /// <summary>Pointers per tensor in the device table (SLOTS): param, grad, three states, three scale arrays.</summary>
-    public const int Slots = 8;
+    /// <summary>Pointers per tensor in the device table (SLOTS): param, grad, three states, three scale arrays, the Kahan compensation.</summary>
+    public const int Slots = 9;
+
+    /// <summary>Table slot of the bf16 Kahan compensation buffer (null unless <see cref="ParamUpdate.Kahan"/>).</summary>
+    public const int CompensationSlot = 8;
 
     /// <summary>Table slot of the parameter.</summary>
     public const int ParamSlot = 0;

@@ -25,9 +25,12 @@ public abstract class ElementwisePlan : IDisposable
     /// <summary>How the tensors are cut into the kernel's chunks.</summary>
     public ElementwiseChunks Chunks { get; }
 
-    /// <summary>Bytes one step must move: every element's param, grad and state read once, param and state written once, and the block scales.</summary>
+    /// <summary>
+    /// Bytes one step must move: every element's param, grad, state and Kahan compensation read once, param, state and
+    /// compensation written once, and the block scales.
+    /// </summary>
     public long BytesPerStep => Tensors.Sum(t =>
-        2 * t.Param.SizeInBytes + t.Grad.SizeInBytes
+        2 * t.Param.SizeInBytes + t.Grad.SizeInBytes + (t.Compensation is null ? 0 : 2 * t.Compensation.SizeInBytes)
         + t.States.Sum(s => s is null ? 0 : 2 * s.SizeInBytes) + t.Scales.Sum(s => s is null ? 0 : 2 * s.SizeInBytes));
 
     /// <summary>Queues one step with the given scalars (<see cref="StepScalars.For"/>).</summary>

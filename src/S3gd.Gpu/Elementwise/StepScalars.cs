@@ -28,14 +28,17 @@ public readonly record struct StepScalars(
     float InvBc1,
     float Eps,
     float GradScale,
-    int FirstStep)
+    int FirstStep,
+    uint Seed = 0,
+    uint Step = 0)
 {
     /// <summary>
     /// The scalars of step <paramref name="step"/> (1-based: the step being taken) of a configuration; the learning
     /// rate is the configuration's unless <paramref name="lr"/> gives this step's (a schedule); the gradient is
     /// divided by <paramref name="gradScale"/> when the configuration has <see cref="ElementwiseConfig.GradScale"/>.
+    /// <paramref name="seed"/> seeds stochastic rounding (<see cref="ParamUpdate.Stochastic"/>), together with the step.
     /// </summary>
-    public static StepScalars For(ElementwiseConfig config, int step, double? lr = null, double gradScale = 1.0)
+    public static StepScalars For(ElementwiseConfig config, int step, double? lr = null, double gradScale = 1.0, uint seed = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
@@ -155,7 +158,7 @@ public readonly record struct StepScalars(
         float R(double x) => (float)(config.MathBf16 ? Bf16.round(x) : x);
         return new StepScalars(
             R(rate), R(decay), R(wd), R(beta1), R(omb1), R(beta2), R(omb2), R(stepSize), R(invSqrtBc2),
-            R(nesterovM), R(nesterovG), R(beta3), R(omb3), R(alpha), R(invBc1), R(eps), R(gradScale), step == 1 ? 1 : 0);
+            R(nesterovM), R(nesterovG), R(beta3), R(omb3), R(alpha), R(invBc1), R(eps), R(gradScale), step == 1 ? 1 : 0, seed, (uint)step);
     }
 
     /// <summary>S3GD's and Lion's decay: wd, or wd / initial_lr with decoupled_weight_decay (initial_lr 0 meaning the lr).</summary>

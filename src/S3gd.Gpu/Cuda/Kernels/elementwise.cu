@@ -17,6 +17,9 @@
 //   MATH_BF16     1: every operation rounds to bf16 (as the S3GD reference's Triton kernel), 0: float32
 //   MAXIMIZE, WD_COUPLED, WD_DECOUPLED, AMSGRAD, NESTEROV, CENTERED, MOMENTUM, GRAD_SCALE, FOUND_INF   0|1
 //   FAST_IS_GRAD  AdEMAMix with beta_fast = 0: the fast moment is the gradient (its buffer stays as it was)
+//   PARAM_UPDATE  how a bf16 parameter takes its float32 update (defaults to PU_NEAREST): PU_NEAREST rounds to
+//                 nearest even; PU_KAHAN keeps a bf16 compensation buffer (table slot 8, optimi's Kahan summation);
+//                 PU_STOCHASTIC rounds stochastically with a counter-based hash of (seed, step, tensor, element)
 // Launch layout (ElementwiseLaunch.Defines; results do not depend on it):
 //   UNROLL        groups of VEC elements per thread (default 2)
 //   MIN_BLOCKS    blocks per SM the register allocation must allow (default 2)
@@ -38,6 +41,10 @@
 #define DT_E4M3 2
 #define DT_E5M2 3
 
+#define PU_NEAREST 0
+#define PU_KAHAN 1
+#define PU_STOCHASTIC 2
+
 #define THREADS 256                        // threads per block
 #define VEC 8                              // elements per thread per group: 16 bytes of bf16
 #ifndef UNROLL
@@ -45,7 +52,7 @@
 #endif
 #define CHUNK (THREADS * VEC * UNROLL)     // elements per block: 4096 with two groups
 #define SCALE_BLOCK 128                    // elements per block scale (BlockScaled.DefaultBlockSize)
-#define SLOTS 8                            // table row: param, grad, s0, s1, s2, scale0, scale1, scale2
+#define SLOTS 9                            // table row: param, grad, s0, s1, s2, scale0, scale1, scale2, compensation
 #define FULL_MASK 0xffffffffu              // every lane of a warp
 #define E4M3_MAX 448.0f                    // largest finite fp8 e4m3fn
 #define E5M2_MAX 57344.0f                  // largest finite fp8 e5m2
@@ -72,6 +79,8 @@ struct StepScalars
     float eps;              // added to the denominator
     float grad_scale;       // the gradient is divided by it
     int first_step;         // 1 on the first step (sgd: the momentum buffer starts as the gradient)
+    unsigned int seed;      // stochastic rounding: the run's seed
+    unsigned int step;      // stochastic rounding: the step number (1-based), so every step draws afresh
 };
 
 // ---- storage formats ----
@@ -85,6 +94,9 @@ struct alignas(8) Words2 { unsigned int x, y; };
 #endif
 #ifndef FAST_IS_GRAD
 #define FAST_IS_GRAD 0
+#endif
+#ifndef PARAM_UPDATE
+#define PARAM_UPDATE PU_NEAREST
 #endif
 
 // Vector loads and stores, plain or with the streaming (.cs, evict-first) hint.
@@ -508,6 +520,49 @@ template <int DT> struct StateIo<DT, 1>
 #define S2_SCALED 0
 #endif
 
+// ---- bf16 parameter updates: Kahan compensation and stochastic rounding ----
+
+// murmur3's 32-bit finalizer: a bijection of 32-bit words whose every output bit depends on every input bit.
+__device__ __forceinline__ unsigned int mix32(unsigned int x)
+{
+    x ^= x >> 16;
+    x *= 0x85ebca6bu;  // murmur3 fmix32 multiplier 1
+    x ^= x >> 13;
+    x *= 0xc2b2ae35u;  // murmur3 fmix32 multiplier 2
+    x ^= x >> 16;
+    return x;
+}
+
+// The random word of one element: the finalizer chained over (seed, step, tensor, element index low and high words).
+// `stream` is hash_stream(seed, step, tensor), computed once per block.
+__device__ __forceinline__ unsigned int hash_stream(unsigned int seed, unsigned int step, unsigned int tensor)
+{
+    return mix32(mix32(mix32(seed ^ 0x9e3779b9u) ^ step) ^ tensor);  // 0x9e3779b9: 2^32 / golden ratio, so seed 0 mixes
+}
+__device__ __forceinline__ unsigned int hash_element(unsigned int stream, long long index)
+{
+    return mix32(mix32(stream ^ (unsigned int)index) ^ (unsigned int)((unsigned long long)index >> 32));
+}
+
+// float32 to a bf16 value by stochastic rounding (torchao, optimi): add 16 random bits to the low half of the float32
+// bits and truncate, so x goes to the bf16 neighbour away from zero with probability (low half)/2^16. NaN rounds to
+// nearest (the truncation could turn a NaN with a low payload into an infinity); infinities stay.
+__device__ __forceinline__ float stochastic_bf16(float x, unsigned int random)
+{
+    if (x != x) return bf16_to_float(float_to_bf16(x));
+    return __uint_as_float((__float_as_uint(x) + (random & 0xffffu)) & 0xffff0000u);
+}
+
+// Kahan-compensated bf16 update (optimi): c <- c + delta; prev = p; p <- bf16(p + c); c <- c + (prev - p), the new c
+// rounded to bf16 when it is stored. p is the old bf16 parameter, delta the float32 update the rule made of it.
+__device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
+{
+    c = c + delta;
+    const float prev = p;
+    p = bf16_to_float(float_to_bf16(p + c));
+    c = c + (prev - p);
+}
+
 // At least MIN_BLOCKS blocks per SM: with 2, the register cap (128 a thread) keeps two blocks' loads in flight per SM.
 #ifndef MIN_BLOCKS
 #define MIN_BLOCKS 2
@@ -538,10 +593,17 @@ extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) elementwise_st
     float* const SC0 = (float*)row[5];
     float* const SC1 = (float*)row[6];
     float* const SC2 = (float*)row[7];
+    void* const C = (void*)row[8];
     // Vector moves need 16-byte aligned bases (8-byte for fp8; 16 covers both); every group offset keeps it.
-    const bool aligned = ((row[0] | row[1] | row[2] | row[3] | row[4]) & 15ull) == 0ull;
+    const bool aligned = ((row[0] | row[1] | row[2] | row[3] | row[4] | row[8]) & 15ull) == 0ull;
+#if PARAM_UPDATE == PU_STOCHASTIC
+    const unsigned int stream = hash_stream(sc.seed, sc.step, (unsigned int)t);
+#endif
 
     float p[UNROLL][VEC], g[UNROLL][VEC], s0[UNROLL][VEC], s1[UNROLL][VEC], s2[UNROLL][VEC];
+#if PARAM_UPDATE == PU_KAHAN
+    float c[UNROLL][VEC];
+#endif
     long long at[UNROLL];
     bool full[UNROLL];
 #pragma unroll
@@ -551,6 +613,9 @@ extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) elementwise_st
         full[u] = aligned && at[u] + VEC <= n;
         Io<PARAM_T>::load(P, at[u], n, full[u], p[u]);
         Io<GRAD_T>::load(G, at[u], n, full[u], g[u]);
+#if PARAM_UPDATE == PU_KAHAN
+        Io<DT_BF16>::load(C, at[u], n, full[u], c[u]);
+#endif
 #ifdef S0_T
         StateIo<S0_T, S0_SCALED>::load(S0, SC0, at[u], n, full[u], s0[u]);
 #endif
@@ -581,9 +646,27 @@ extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) elementwise_st
             s0[u][e] = rm(s0[u][e]);
             s1[u][e] = rm(s1[u][e]);
             s2[u][e] = rm(s2[u][e]);
+#if PARAM_UPDATE == PU_NEAREST
             step_element(sc, p[u][e], rm(g[u][e]), s0[u][e], s1[u][e], s2[u][e]);
+#else
+            const float old = p[u][e];
+            step_element(sc, p[u][e], rm(g[u][e]), s0[u][e], s1[u][e], s2[u][e]);
+  #if PARAM_UPDATE == PU_KAHAN
+            const float updated = p[u][e];
+            p[u][e] = old;
+            kahan_update(p[u][e], c[u][e], updated - old);
+  #elif PARAM_UPDATE == PU_STOCHASTIC
+            (void)old;
+            p[u][e] = stochastic_bf16(p[u][e], hash_element(stream, at[u] + e));
+  #else
+    #error "PARAM_UPDATE must be one of the PU_* defines"
+  #endif
+#endif
         }
         Io<PARAM_T>::store(P, at[u], n, full[u], p[u]);
+#if PARAM_UPDATE == PU_KAHAN
+        Io<DT_BF16>::store(C, at[u], n, full[u], c[u]);
+#endif
 #ifdef S0_T
         StateIo<S0_T, S0_SCALED>::store(S0, SC0, at[u], n, full[u], s0[u]);
 #endif
@@ -594,5 +677,5 @@ extern "C" __global__ void __launch_bounds__(THREADS, MIN_BLOCKS) elementwise_st
         StateIo<S2_T, S2_SCALED>::store(S2, SC2, at[u], n, full[u], s2[u]);
 #endif
     }
-    (void)S0; (void)S1; (void)S2; (void)SC0; (void)SC1; (void)SC2;
+    (void)S0; (void)S1; (void)S2; (void)SC0; (void)SC1; (void)SC2; (void)C;
 }
