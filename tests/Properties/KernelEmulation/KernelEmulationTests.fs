@@ -1,7 +1,8 @@
 /// The CUDA kernel source against its CPU twin without a GPU: elementwise.cu compiled by g++ with its PTX conversions
 /// emulated (shim.h, harness.cpp), stepped over a list of tensors (lengths 1, odd, around the vector width, the scale
 /// block and the chunk), must give the CPU twin's bytes exactly, for every rule with a kernel, in mixed formats and
-/// every launch unroll. Skipped, and shown as skipped, where g++ is missing. The GPU itself is checked by `s3gd verify`.
+/// every launch unroll, and for bf16 parameters under each update mode (Kahan, stochastic). Skipped, and shown as
+/// skipped, where g++ is missing. The GPU itself is checked by `s3gd verify`.
 module S3gd.Properties.KernelEmulation.KernelEmulationTests
 
 open System
@@ -73,7 +74,20 @@ let cases () : obj[] seq =
       "ademamix", [ "num_beta_slow_warmup_steps", Whole 3; "num_alpha_warmup_steps", Whole 2 ], Bf16, Fp32, Fp32, "fp8e4m3", 4
       "sim-ademamix", [ "num_beta_fast_warmup_steps", Whole 3; "weight_decay", Real 0.1 ], Fp32, Fp32, Bf16, "fp32", 1
       "madam", [ "scale_log2", Whole 10 ], Fp32, Fp32, Fp32, "fp8e4m3", 2 ]
-    |> Seq.map (fun (r, h, p, g, m, s, u) -> [| box r; box (Map.ofList h); box p; box g; box m; box s; box u |])
+    |> Seq.map (fun (r, h, p, g, m, s, u) -> [| box r; box (Map.ofList h); box p; box g; box m; box s; box u; box ParamUpdate.Nearest |])
+    |> Seq.append (
+        // bf16 parameters with float32 maths under each other update mode.
+        [ "adamw", [ "weight_decay", Real 0.1 ], Bf16, Fp32, "fp32", 2, ParamUpdate.Kahan
+          "s3gd", [ "weight_decay", Real 0.1 ], Bf16, Bf16, "fp8e4m3-unscaled", 4, ParamUpdate.Kahan
+          "sgd", [ "momentum", Real 0.9 ], Bf16, Fp32, "bf16", 1, ParamUpdate.Kahan
+          "adamw", [ "weight_decay", Real 0.1 ], Bf16, Bf16, "bf16", 2, ParamUpdate.Stochastic
+          "lion", [], Bf16, Fp32, "fp32", 4, ParamUpdate.Stochastic
+          "sgd", [ "momentum", Real 0.9 ], Bf16, Fp32, "fp8e5m2", 1, ParamUpdate.Stochastic ]
+        |> Seq.map (fun (r, h, p, g, s, u, mode) -> [| box r; box (Map.ofList h); box p; box g; box Fp32; box s; box u; box mode |]))
+
+/// A tensor's buffers in the kernel table's slot order (SLOTS): param, grad, three states, three scales, compensation.
+let private slots (x: CpuElementwiseTensor) =
+    [| x.Param; x.Grad; x.States[0]; x.States[1]; x.States[2]; x.Scales[0]; x.Scales[1]; x.Scales[2]; x.Compensation |]
 
 let private codes (format: StorageFormat) (xs: float32[]) : byte[] =
     match format with
@@ -83,9 +97,9 @@ let private codes (format: StorageFormat) (xs: float32[]) : byte[] =
 
 [<GxxTheory; MemberData(nameof cases)>]
 let ``the kernel source compiled for the host equals the CPU twin bit for bit``
-    (ruleName: string, hypers: Hypers, param: StorageFormat, grad: StorageFormat, math: StorageFormat, state: string, unroll: int) =
+    (ruleName: string, hypers: Hypers, param: StorageFormat, grad: StorageFormat, math: StorageFormat, state: string, unroll: int, update: ParamUpdate) =
     let info = match Registry.find ruleName with Ok r -> r | Error e -> failwith e
-    let config = ElementwiseConfig(info, hypers, param, grad, math, [| StateFormat.Parse state |], gradScale = true)
+    let config = ElementwiseConfig(info, hypers, param, grad, math, [| StateFormat.Parse state |], gradScale = true, paramUpdate = update)
     let steps = 3
     let dir = Directory.CreateTempSubdirectory("s3gd-emulation-").FullName
     try
@@ -110,15 +124,18 @@ let ``the kernel source compiled for the host equals the CPU twin bit for bit``
                         let s = Array.init (int (ElementwiseLayout.ScaleCount(int64 n))) (fun _ -> float32 (rnd.NextDouble() * 1e-3 + 1e-6))
                         MemoryMarshal.AsBytes(s.AsSpan()).ToArray()
                     | _ -> null
-                CpuElementwiseTensor(codes param (values n 1.0 false), codes grad (values n 4.0 false), Array.init 3 stateOf, Array.init 3 scaleOf, n))
+                // A compensation of the order of a bf16 ulp of the parameters (about 2^-8).
+                let compensation = if config.HasCompensation then codes Bf16 (values n 4e-3 false) else null
+                CpuElementwiseTensor(
+                    codes param (values n 1.0 false), codes grad (values n 4.0 false), Array.init 3 stateOf, Array.init 3 scaleOf, n, compensation))
         let write (prefix: string) =
             tensors |> Array.iteri (fun t x ->
-                [| x.Param; x.Grad; x.States[0]; x.States[1]; x.States[2]; x.Scales[0]; x.Scales[1]; x.Scales[2] |]
-                |> Array.iteri (fun k b -> if not (isNull b) then File.WriteAllBytes(Path.Combine(dir, sprintf "%s_%d_%d.bin" prefix t k), b)))
+                slots x |> Array.iteri (fun k b -> if not (isNull b) then File.WriteAllBytes(Path.Combine(dir, sprintf "%s_%d_%d.bin" prefix t k), b)))
         write "in"
         File.WriteAllBytes(Path.Combine(dir, "lengths.bin"), lengths |> Array.collect (fun n -> BitConverter.GetBytes(int64 n)))
         for step in 1..steps do
-            let sc = StepScalars.For(config, step, gradScale = 2.0)
+            // Any seed: the stochastic cases draw from it.
+            let sc = StepScalars.For(config, step, gradScale = 2.0, seed = 0xC0FFEEu)
             let bytes = Array.zeroCreate<byte> (Marshal.SizeOf<StepScalars>())
             MemoryMarshal.Write(bytes.AsSpan(), &sc)
             File.WriteAllBytes(Path.Combine(dir, sprintf "scalars%d.bin" step), bytes)
@@ -134,13 +151,13 @@ let ``the kernel source compiled for the host equals the CPU twin bit for bit``
         match exec (Path.Combine(dir, "emulated")) [ dir; string steps ] dir with
         | Some(0, _) -> ()
         | other -> failwithf "the emulated kernel failed: %A" other
-        // Slot formats: param, grad, the three states, their float32 scales.
+        // Slot formats: param, grad, the three states, their float32 scales, the bf16 compensation.
         let formats =
             [| param; grad
                yield! [ for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> f.Format) |> Option.defaultValue Fp32 ]
-               Fp32; Fp32; Fp32 |]
+               Fp32; Fp32; Fp32; Bf16 |]
         tensors |> Array.iteri (fun t x ->
-            [| x.Param; x.Grad; x.States[0]; x.States[1]; x.States[2]; x.Scales[0]; x.Scales[1]; x.Scales[2] |]
+            slots x
             |> Array.iteri (fun k expected ->
                 if not (isNull expected) then
                     let actual = File.ReadAllBytes(Path.Combine(dir, sprintf "out_%d_%d.bin" t k))
