@@ -129,7 +129,7 @@ let private case (rule: string) (gradScale: bool) : Gen<Case> =
 // ---- running a case ----
 
 /// A buffer's elements decoded to float64, as the kernel sees them (block-scaled: float32 code value times scale).
-let private decode (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (scales: DeviceBuffer option) : float[] =
+let decode (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (scales: DeviceBuffer option) : float[] =
     let codes = Transfer.downloadCodes backend buffer
     match scales with
     | Some s ->
@@ -137,10 +137,12 @@ let private decode (backend: Backend) (format: StorageFormat) (buffer: DeviceBuf
         BlockScaled.decode block |> Array.map float
     | None -> codes |> Array.map (StorageFormat.decode format)
 
-let private upload (backend: Backend) (format: StorageFormat) (xs: float32[]) : DeviceBuffer =
+/// Uploads float32 values encoded in a format (each rounded to nearest).
+let upload (backend: Backend) (format: StorageFormat) (xs: float32[]) : DeviceBuffer =
     Transfer.uploadCodes backend (ElementTypes.FromFormat format) (xs |> Array.map (fun x -> StorageFormat.encode format (float x)))
 
-let private overwrite (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (xs: float32[]) =
+/// Overwrites a buffer with float32 values encoded in its format.
+let overwrite (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (xs: float32[]) =
     let codes = xs |> Array.map (fun x -> StorageFormat.encode format (float x))
     match StorageFormat.size format with
     | 4 -> backend.Upload<uint32>(buffer, ReadOnlySpan codes)
@@ -242,7 +244,8 @@ let stateFormats (rule: string) : StateFormat list =
 /// The rules with a fused elementwise kernel, in the order the verify table lists them.
 let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
 
-let private ruleInfo (name: string) =
+/// A rule's registry entry by name.
+let ruleInfo (name: string) =
     match Registry.find name with
     | Ok r -> r
     | Error e -> invalidArg (nameof name) e
