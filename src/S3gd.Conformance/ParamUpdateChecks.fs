@@ -167,9 +167,9 @@ let unbiasedLength = 1 <<< 17
 /// cannot flake; the bound says a fair hash passes it.
 let unbiasedTolerance = 0.01
 
-/// Stochastic rounding is unbiased: plain SGD with lr = 1 from p = 1 by steps d = k * 2^-14 (k = 1..127, every
-/// fraction of the bf16 ulp 2^-7 at 1) lands on 1 or 1 + 2^-7 only, with mean error within `unbiasedTolerance` ulps,
-/// where rounding to nearest would be biased by up to half an ulp.
+/// Stochastic rounding is unbiased: plain SGD with lr = 1 from p = 1 by steps d = k * 2^-14 (k = 1..63: every
+/// fraction below half of the bf16 ulp 2^-7 at 1) lands on 1 or 1 + 2^-7 only, with mean error within
+/// `unbiasedTolerance` ulps; rounding to nearest would round every one down, a mean error of -1/4 ulp.
 let stochasticUnbiased : Checks.Check =
     { Property = "bf16 stochastic rounding: unbiased mean"
       Format = Some Bf16
@@ -178,8 +178,9 @@ let stochasticUnbiased : Checks.Check =
           let config = ElementwiseConfig(ruleInfo "sgd", Map [ "lr", Real 1.0 ], Bf16, Fp32, Fp32, [| StateFormat.Fp32 |], paramUpdate = ParamUpdate.Stochastic)
           let n = unbiasedLength
           let ulp = Math.Pow(2.0, -7.0) // bf16 ulp in [1, 2)
-          let quantum = Math.Pow(2.0, -14.0) // step unit: 127 fractions of the ulp, exact in float32
-          let d = Array.init n (fun i -> float (i % 127 + 1) * quantum)
+          let quantum = Math.Pow(2.0, -14.0) // step unit: 1/128 of the ulp, exact in float32
+          let fractions = 63 // k = 1..63: below half an ulp
+          let d = Array.init n (fun i -> float (i % fractions + 1) * quantum)
           let p = upload backend Bf16 (Array.create n 1.0f)
           let g = Transfer.uploadFloats backend (d |> Array.map (fun x -> float32 -x))
           let struct (states, scales) = backend.AllocateElementwiseState(config, int64 n)
