@@ -76,6 +76,7 @@ type BenchArgs =
     | [<Unique>] Param_Dtype of format: string
     | [<Unique>] Grad_Dtype of format: string
     | [<Unique>] Math_Dtype of format: string
+    | [<Unique>] Param_Update of mode: string
     | [<Unique>] Sizes of sizes: string
     | [<Unique>] No_Gpt2
     | [<Unique>] Iterations of count: int
@@ -91,6 +92,7 @@ type BenchArgs =
             | Param_Dtype _ -> "parameter format: fp32 or bf16 (default fp32)."
             | Grad_Dtype _ -> "gradient format: fp32 or bf16 (default: the parameter's)."
             | Math_Dtype _ -> "maths: fp32 or bf16 (default fp32)."
+            | Param_Update _ -> "how bf16 parameters take their update: nearest, kahan (a bf16 compensation buffer: 4 more bytes per parameter) or stochastic (default nearest)."
             | Sizes _ -> "parameters per single-tensor case, comma-separated, with K/M suffixes (default 1M,16M,64M)."
             | No_Gpt2 -> "leave out the GPT-2-small-shaped case (148 tensors, 124M parameters, one launch)."
             | Iterations _ -> "timed steps per case, after warm-up (default 50)."

@@ -39,7 +39,7 @@ let warmupSteps = 3
 /// One measured case.
 type Row =
     { Rule: string; State: string; Param: string; Grad: string; Math: string; Case: string; Params: int64; Tensors: int
-      Layout: string; Ms: float; Bytes: int64; GBps: float; CopyGBps: float }
+      Layout: string; Ms: float; Bytes: int64; GBps: float; CopyGBps: float; Update: string }
     /// Our bandwidth over the copy's.
     member r.Ratio = r.GBps / r.CopyGBps
 
@@ -87,7 +87,7 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
         lengths
         |> List.map (fun n ->
             let struct (states, scales) = backend.AllocateElementwiseState(config, n)
-            ElementwiseTensor(zeros backend config.Param n, zeros backend config.Grad n, states, scales))
+            ElementwiseTensor(zeros backend config.Param n, zeros backend config.Grad n, states, scales, backend.AllocateCompensation(config, n)))
     let first = makeSet ()
     let bytes = (using (backend.PlanElementwise(config, first)) (fun p -> p.BytesPerStep))
     let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))
@@ -118,7 +118,7 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
         { Rule = config.RuleInfo.Name; State = (if states = "" then "none" else states); Param = StorageFormat.name config.Param
           Grad = StorageFormat.name config.Grad; Math = (if config.MathBf16 then "bf16" else "fp32"); Case = caseName
           Params = List.sum lengths; Tensors = lengths.Length; Layout = layout.Name; Ms = ms; Bytes = bytes; GBps = gbps bytes ms
-          CopyGBps = gbps (2L * 4L * copyWords) copyMs }
+          CopyGBps = gbps (2L * 4L * copyWords) copyMs; Update = config.ParamUpdate.Name() }
     finally
         tensors |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
 
@@ -132,20 +132,20 @@ let benchHypers (rule: string) : Hypers =
     | _ -> Map [ "weight_decay", Real 1e-2 ]
 
 let private row (r: Row) =
-    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6d %-14s %8.3f %10d %8.0f %8.0f %6.3f"
-        r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Layout r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio
+    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6d %-14s %8.3f %10d %8.0f %8.0f %6.3f %s"
+        r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Layout r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio r.Update
 
 /// The table header matching `row`.
 let header =
-    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6s %-14s %8s %10s %8s %8s %6s" "rule" "state" "param" "grad" "math" "case" "tensors" "layout" "ms" "bytes" "GB/s" "copyGB/s" "ratio"
+    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6s %-14s %8s %10s %8s %8s %6s %s" "rule" "state" "param" "grad" "math" "case" "tensors" "layout" "ms" "bytes" "GB/s" "copyGB/s" "ratio" "update"
 
 /// The CSV of the rows, with the backend's device on every line.
 let csv (device: string) (rows: Row list) =
     let inv (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
-    "device,rule,state,param,grad,math,case,params,tensors,layout,ms,bytes,gbps,copy_gbps,ratio"
+    "device,rule,state,param,grad,math,case,params,tensors,layout,ms,bytes,gbps,copy_gbps,ratio,update"
     :: [ for r in rows ->
              String.Join(",", [ "\"" + device + "\""; r.Rule; r.State; r.Param; r.Grad; r.Math; r.Case; string r.Params; string r.Tensors
-                                r.Layout; inv r.Ms; string r.Bytes; inv r.GBps; inv r.CopyGBps; inv r.Ratio ]) ]
+                                r.Layout; inv r.Ms; string r.Bytes; inv r.GBps; inv r.CopyGBps; inv r.Ratio; r.Update ]) ]
 
 /// An SVG chart of GB/s against parameters (log scale), one line per rule and state, the copy dashed.
 let svg (device: string) (rows: Row list) =
@@ -164,7 +164,8 @@ let svg (device: string) (rows: Row list) =
         let line (points: (float * float) list) (colour: string) (dash: string) =
             let pts = points |> List.map (fun (x, y) -> f (px x) + "," + f (py y)) |> String.concat " "
             sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" %s points=\"%s\"/>" colour dash pts
-        let series = single |> List.groupBy (fun r -> r.Rule + " " + r.State + " " + r.Param) |> List.indexed
+        let series =
+            single |> List.groupBy (fun r -> r.Rule + " " + r.State + " " + r.Param + (if r.Update = "nearest" then "" else " " + r.Update)) |> List.indexed
         let body =
             [ for i, (name, rs) in series do
                   let c = colours[i % colours.Length]
@@ -206,6 +207,8 @@ let command (args: ParseResults<BenchArgs>) =
         |> List.map (fun s -> try Ok(StateFormat.Parse s) with :? ArgumentException as e -> Error("--state-dtype: " + e.Message))
         |> Errors.sequence
     let iterations = args.GetResult(BenchArgs.Iterations, 50)
+    let update =
+        try Ok(ParamUpdates.Parse(args.GetResult(BenchArgs.Param_Update, "nearest"))) with :? ArgumentException as e -> Error("--param-update: " + e.Message)
     let layouts =
         match args.GetResult(BenchArgs.Layout, "default") with
         | "default" -> Ok None
@@ -223,9 +226,14 @@ let command (args: ParseResults<BenchArgs>) =
             |> Result.map (fun rules -> param, grad, math, sizes, states, rules))
         |> Result.bind (fun t -> if iterations < 1 then Error(sprintf "--iterations must be at least 1, was %d" iterations) else Ok t)
         |> Result.bind (fun t -> layouts |> Result.map (fun l -> t, l))
+        |> Result.bind (fun t -> update |> Result.map (fun u -> t, u))
+        |> Result.bind (fun (((param, _, math, _, _, _), _), u as t) ->
+            if u <> ParamUpdate.Nearest && (param <> Bf16 || math <> Fp32) then
+                Error(sprintf "--param-update %s needs --param-dtype bf16 and --math-dtype fp32, were %s and %s" (u.Name()) (StorageFormat.name param) (StorageFormat.name math))
+            else Ok t)
     match parsed with
     | Error e -> Errors.report e
-    | Ok((param, grad, math, sizes, states, rules), layouts) ->
+    | Ok(((param, grad, math, sizes, states, rules), layouts), update) ->
         let selection =
             match args.TryGetResult BenchArgs.Backend with
             | Some name ->
@@ -244,7 +252,7 @@ let command (args: ParseResults<BenchArgs>) =
                 [ for rule in rules do
                       for state in states do
                           let config =
-                              try Ok(ElementwiseConfig(rule, benchHypers rule.Name, param, grad, math, [| state |]))
+                              try Ok(ElementwiseConfig(rule, benchHypers rule.Name, param, grad, math, [| state |], paramUpdate = update))
                               with :? ArgumentException as e -> Error e.Message
                           match config with
                           | Error e -> eprintfn "skipped %s with state %s: %s" rule.Name state.Name e
