@@ -39,7 +39,8 @@ let private updateCase (rule: string) : Gen<UpdateCase> =
 type private Stepped = { P0: float; PSpec: float; Bound: float; Uncertain: bool }
 
 /// Runs a case with an update mode on a backend; `observe step tensor stepped p1 c1 c0` sees every element after every
-/// step (c0, c1: the compensation before and after, zero without Kahan). Returns every tensor's final parameter codes.
+/// step (c0, c1: the compensation before and after, zero without Kahan). Returns every tensor's final parameter codes,
+/// each followed by its compensation's codes with Kahan.
 let private runUpdate (backend: Backend) (rule: RuleInfo) (mode: ParamUpdate) (c: UpdateCase) (observe: int -> int -> Stepped[] -> float[] -> float[] -> float[] -> unit) =
     let config = ElementwiseConfig(rule, c.Hypers, Bf16, c.Grad, Fp32, [| c.State |], paramUpdate = mode)
     let specRule =
@@ -84,7 +85,9 @@ let private runUpdate (backend: Backend) (rule: RuleInfo) (mode: ParamUpdate) (c
                         let y, uncertain = MathBound.step config scalars { P = exact p0[i]; G = exact g0[i]; S0 = state 0 i; S1 = state 1 i; S2 = state 2 i }
                         { P0 = p0[i]; PSpec = pSpec[i]; Bound = y.P.E; Uncertain = uncertain || not (Double.IsFinite y.P.E) })
                 observe step ti stepped (decode backend Bf16 t.Param None) (compensation t n) c0)
-        [ for t in tensors -> Transfer.downloadCodes backend t.Param ]
+        [ for t in tensors do
+              yield Transfer.downloadCodes backend t.Param
+              if not (isNull t.Compensation) then yield Transfer.downloadCodes backend t.Compensation ]
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
 
@@ -198,9 +201,34 @@ let stochasticUnbiased : Checks.Check =
           finally
               tensor.Buffers |> Seq.iter (fun b -> b.Dispose()) }
 
-/// Every parameter-update check: Kahan and stochastic for each rule, and the unbiasedness check.
+/// The CPU backend gives the same bits as the backend under test under each update mode, for every rule: parameters
+/// and compensation (NaN codes aside), the stochastic bits drawn from the same seed.
+let cpuTwin : Checks.Check =
+    { Property = "bf16 param updates: CPU twin, bit for bit"
+      Format = None
+      AppliesTo = fun backend -> backend.Kind <> BackendKind.Cpu
+      Run = fun config backend ->
+          use cpu = new Cpu.CpuBackend()
+          let property (rule: string) (mode: ParamUpdate) (c: UpdateCase) =
+              let info = ruleInfo rule
+              let expected = runUpdate cpu info mode c (fun _ _ _ _ _ _ -> ())
+              let actual = runUpdate backend info mode c (fun _ _ _ _ _ _ -> ())
+              let isNaN (code: uint32) = Double.IsNaN(Bf16.decode (uint16 code))
+              let mismatch =
+                  List.zip expected actual
+                  |> List.indexed
+                  |> List.tryPick (fun (b, (e, a)) ->
+                      Array.zip e a
+                      |> Array.tryFindIndex (fun (x, y) -> x <> y && not (isNaN x && isNaN y))
+                      |> Option.map (fun i -> sprintf "%s %s, buffer %d element %d: CPU 0x%x, %O 0x%x; %A" rule (mode.Name()) b i e[i] backend.Kind a[i] c))
+              Option.isNone mismatch |> Prop.label (defaultArg mismatch "")
+          for rule in rules do
+              for mode in [ ParamUpdate.Kahan; ParamUpdate.Stochastic ] do
+                  Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule)) (property rule mode)) }
+
+/// Every parameter-update check: Kahan and stochastic for each rule, the unbiasedness check and the CPU twin.
 let all : Checks.Check list =
     [ for r in rules do
           yield kahanRepresentsSpec r
           yield stochasticNeighbours r ]
-    @ [ stochasticUnbiased ]
+    @ [ stochasticUnbiased; cpuTwin ]

@@ -134,3 +134,9 @@ let ``tiny updates move the parameter in expectation with stochastic rounding`` 
     // = 2 exp(-32) < 1e-13; seeded, so it cannot flake. Nearest is 8 ulps short.
     Assert.InRange(Array.average ps, stallTarget - ulpAtOne / 2.0, stallTarget + ulpAtOne / 2.0)
     Assert.All(ps, fun p -> Assert.Equal(p, Bf16.round p))
+
+[<Fact>]
+let ``the update modes' CPU-twin check (a GPU check) passes for the CPU against a second CPU backend`` () =
+    use cpu = new CpuBackend()
+    // Three cases per rule and mode: the GPU run of `s3gd verify` does more; this runs the check's code path.
+    ParamUpdateChecks.cpuTwin.Run (FsCheck.Config.QuickThrowOnFailure.WithMaxTest 3) cpu
