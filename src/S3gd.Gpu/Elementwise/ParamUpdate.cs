@@ -11,7 +11,9 @@ public enum ParamUpdate
 
     /// <summary>
     /// Kahan summation (optimi): a bf16 compensation buffer c per parameter keeps what rounding lost;
-    /// c &lt;- c + delta; prev = p; p &lt;- bf16(p + c); c &lt;- bf16(c + (prev - p)).
+    /// c &lt;- c + delta; prev = p; p &lt;- bf16(p + c); c &lt;- bf16(c + (prev - p)). delta is the rule's whole float32
+    /// update of p (p_new - p, so decoupled weight decay too, for every rule alike); optimi rounds the decay into p
+    /// directly and compensates only the step, so small decays stall there but not here.
     /// </summary>
     Kahan = 1,
 

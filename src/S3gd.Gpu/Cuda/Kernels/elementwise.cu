@@ -554,7 +554,8 @@ __device__ __forceinline__ float stochastic_bf16(float x, unsigned int random)
 }
 
 // Kahan-compensated bf16 update (optimi): c <- c + delta; prev = p; p <- bf16(p + c); c <- c + (prev - p), the new c
-// rounded to bf16 when it is stored. p is the old bf16 parameter, delta the float32 update the rule made of it.
+// rounded to bf16 when it is stored. p is the old bf16 parameter, delta the float32 update the rule made of it (weight
+// decay included: optimi rounds the decay into p directly; here it is compensated too).
 __device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
 {
     c = c + delta;
