@@ -40,6 +40,9 @@ public static class CpuElementwise
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tensors);
         if (config.FoundInf && foundInf) return;
+        for (var i = 0; i < tensors.Count; i++)
+            if (config.HasCompensation && tensors[i].Compensation is null)
+                throw new ArgumentException($"tensors[{i}].Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
         var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
         Parallel.For(0, chunks.Count, () => new Scratch(), (chunk, _, scratch) =>
         {
