@@ -35,6 +35,10 @@ run 240 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_
 run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --out "$results/fp32"
 run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --rule s3gd --param-dtype bf16 --state-dtype bf16,fp8e4m3-unscaled,fp8e4m3 --out "$results/s3gd-bf16"
 run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,sgd,lion,rmsprop --state-dtype bf16,fp8e4m3 --out "$results/narrow-state"
+# bf16 parameters taking their update with a Kahan compensation buffer or stochastic rounding.
+for mode in kahan stochastic; do
+  run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,s3gd --param-dtype bf16 --state-dtype bf16 --param-update "$mode" --out "$results/bf16-$mode"
+done
 run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
 tar -czf "$out/results.tgz" -C "$results" .
 rm -rf "$work"
