@@ -19,10 +19,11 @@ open S3gd.Conformance.MathBound
 /// One tensor of a case: its length and (Adam-mini) block length and whether it decays.
 type TensorCase = { Length: int; Block: int; Decays: bool }
 
-/// One case: rule, hypers, formats, tensors, steps and the seed of the values.
+/// One case: rule, hypers, formats, tensors, steps, the seed of the values and each step's gradient magnitude (empty:
+/// drawn from the seed, 1e-3 to 10).
 type Case =
     { Rule: string; Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Moment: StorageFormat; Second: StorageFormat
-      Tensors: TensorCase list; Steps: int; Seed: int }
+      Tensors: TensorCase list; Steps: int; Seed: int; GradScales: float list }
 
 let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map (fun k -> lo + (hi - lo) * float k / 1e6)
 let private orZero (g: Gen<float>) = Gen.frequency [ 1, Gen.constant 0.0; 2, g ]
@@ -69,7 +70,8 @@ let private case (rule: string) : Gen<Case> =
         let! tensors = Gen.listOfLength count (tensorCase rule)
         let! steps = Gen.choose (1, 4)
         let! seed = Gen.choose (0, Int32.MaxValue)
-        return { Rule = rule; Hypers = h; Param = p; Grad = g; Moment = moment; Second = second; Tensors = tensors; Steps = steps; Seed = seed }
+        return { Rule = rule; Hypers = h; Param = p; Grad = g; Moment = moment; Second = second; Tensors = tensors; Steps = steps; Seed = seed
+                 GradScales = [] }
     }
 
 /// The configuration of a case.
@@ -89,6 +91,11 @@ let private allocate (backend: Backend) (cfg: StructuredConfig) (c: Case) (gen: 
 let private values (seed: int) =
     let rnd = Random seed
     rnd, fun n (scale: float) -> Array.init n (fun i -> if i % 17 = 3 then 0.0f else float32 ((rnd.NextDouble() * 2.0 - 1.0) * scale))
+
+/// Step's gradient magnitude: the case's, or drawn (always drawn, so the values that follow do not depend on it).
+let private gradScale (c: Case) (rnd: Random) (step: int) =
+    let drawn = Math.Pow(10.0, float (rnd.Next(-3, 2)))
+    if c.GradScales.IsEmpty then drawn else c.GradScales[step - 1]
 
 let private decodeAll (backend: Backend) (f: StorageFormat) (b: DeviceBuffer) = ElementwiseChecks.decode backend f b None
 
@@ -159,8 +166,8 @@ let runCase (backend: Backend) (c: Case) : string list =
         use plan = backend.PlanStructured(cfg, tensors)
         for step in 1 .. c.Steps do
             if failures.Count = 0 then
-                // Fresh gradients each step, in magnitudes from 1e-3 to 10.
-                let scale = Math.Pow(10.0, float (rnd.Next(-3, 2)))
+                // Fresh gradients each step, in magnitudes from 1e-3 to 10 unless the case gives them.
+                let scale = gradScale c rnd step
                 tensors |> List.iter (fun t -> ElementwiseChecks.overwrite backend c.Grad t.Grad (gen (int t.Param.Length) scale))
                 let read (t: StructuredTensor) =
                     decodeAll backend c.Param t.Param, decodeAll backend c.Grad t.Grad, decodeAll backend c.Moment t.Moment,
@@ -188,6 +195,25 @@ let stepMatchesSpec (rule: string) : Checks.Check =
       Run = fun config backend ->
           Check.One(config, Prop.forAll (Arb.fromGen (case rule)) (fun c -> let f = runCase backend c in List.isEmpty f |> Prop.label (String.Join("; ", f)))) }
 
+/// Elements of the large-group check: more segments than one batch of the finalize's loads per lane (16 x 32) and a tail.
+let largeLength = 3_000_001
+
+/// One group of a few million elements (733 segments) per rule, two steps (the second with gradients 10 times the
+/// first's, so StableAdamW's clip engages), compared in full: the only case whose group has more segments than a warp
+/// loads in one batch.
+let largeGroup : Checks.Check =
+    { Property = sprintf "structured step = spec, one group of %d elements" largeLength
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun _ backend ->
+          for rule in [ "stableadamw"; "adam-mini" ] do
+              let c = { Rule = rule; Hypers = Map [ "lr", Real 1e-3; "weight_decay", Real 0.01 ]; Param = Fp32; Grad = Bf16; Moment = Fp32; Second = Fp32
+                        Tensors = [ { Length = largeLength; Block = largeLength; Decays = true } ]; Steps = 2; Seed = 3
+                        GradScales = [ 0.1; 1.0 ] }
+              match runCase backend c with
+              | [] -> ()
+              | failures -> failwith (String.Join("; ", failures)) }
+
 /// Steps a case without comparing and returns every buffer's final codes with its format (the CPU-twin comparison).
 let private finalCodes (backend: Backend) (c: Case) : (StorageFormat * uint32[]) list =
     let cfg = config c false
@@ -196,7 +222,7 @@ let private finalCodes (backend: Backend) (c: Case) : (StorageFormat * uint32[])
     try
         use plan = backend.PlanStructured(cfg, tensors)
         for step in 1 .. c.Steps do
-            let scale = Math.Pow(10.0, float (rnd.Next(-3, 2)))
+            let scale = gradScale c rnd step
             tensors |> List.iter (fun t -> ElementwiseChecks.overwrite backend c.Grad t.Grad (gen (int t.Param.Length) scale))
             plan.Step(StructuredScalars.For(cfg, step))
         [ for t in tensors do
@@ -239,7 +265,8 @@ let telemetryCounts : Checks.Check =
       Run = fun _ backend ->
           for rule in [ "stableadamw"; "adam-mini" ] do
               let c = { Rule = rule; Hypers = Map [ "lr", Real 1e-2 ]; Param = Fp32; Grad = Fp32; Moment = Fp32; Second = Fp32
-                        Tensors = [ { Length = 5000; Block = 1000; Decays = true }; { Length = 7000; Block = 7000; Decays = true } ]; Steps = 1; Seed = 7 }
+                        Tensors = [ { Length = 5000; Block = 1000; Decays = true }; { Length = 7000; Block = 7000; Decays = true } ]; Steps = 1; Seed = 7
+                        GradScales = [] }
               let cfg = config c true
               let _, gen = values c.Seed
               let tensors = allocate backend cfg c gen
@@ -267,4 +294,4 @@ let telemetryCounts : Checks.Check =
                   tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())) }
 
 /// Every structured check.
-let all : Checks.Check list = [ stepMatchesSpec "stableadamw"; stepMatchesSpec "adam-mini"; telemetryCounts; cpuTwin ]
+let all : Checks.Check list = [ stepMatchesSpec "stableadamw"; stepMatchesSpec "adam-mini"; largeGroup; telemetryCounts; cpuTwin ]

@@ -31,19 +31,26 @@ let private exec (file: string) (args: string list) (dir: string) =
         Some(p.ExitCode, out.Result + err)
     with :? ComponentModel.Win32Exception -> None
 
-/// Tensors of a case: (length, block length, decays); StableAdamW ignores the block length.
-let private tensorsOf (rule: string) =
-    if rule = "stableadamw" then [| 1, 1, true; 4097, 4097, true; 9000, 9000, false; 300, 300, true |]
+/// Segments of the large case: more than one batch of the finalize's loads per lane (BATCH 16 x 32 lanes), plus a tail.
+let private largeSegments = 16 * 32 + 1
+
+/// Tensors of a case: (length, block length, decays); StableAdamW ignores the block length. `large` is one tensor of
+/// `largeSegments` segments and a few elements more.
+let private tensorsOf (rule: string) (large: bool) =
+    if large then [| largeSegments * StructuredLayout.Chunk + 5, largeSegments * StructuredLayout.Chunk + 5, true |]
+    elif rule = "stableadamw" then [| 1, 1, true; 4097, 4097, true; 9000, 9000, false; 300, 300, true |]
     else [| 7, 1, true; 4096 * 2 + 10, 4106, false; 3000, 3000, true; 1536, 768, true; 40, 4, true |]
 
-/// One case per rule and format mix, Kahan and telemetry switched on in some.
+/// One case per rule and format mix, Kahan and telemetry switched on in some; one large group per rule.
 let cases () : obj[] seq =
-    [ "stableadamw", [ "weight_decay", Real 0.1 ], Fp32, Fp32, Fp32, Fp32, true
-      "stableadamw", [ "weight_decay", Real 0.01; "decouple_lr", Flag true; "kahan_sum", Flag true ], Bf16, Bf16, Bf16, Fp32, false
-      "stableadamw", [ "weight_decay", Real 0.0 ], Bf16, Fp32, Fp32, Bf16, true
-      "adam-mini", [ "weight_decay", Real 0.1 ], Fp32, Bf16, Fp32, Fp32, true
-      "adam-mini", [], Bf16, Bf16, Bf16, Fp32, false ]
-    |> Seq.map (fun (r, h, p, g, m, v, telemetry) -> [| box r; box (Map.ofList h); box p; box g; box m; box v; box telemetry |])
+    [ "stableadamw", [ "weight_decay", Real 0.1 ], Fp32, Fp32, Fp32, Fp32, true, false
+      "stableadamw", [], Fp32, Fp32, Fp32, Fp32, false, true
+      "adam-mini", [], Fp32, Fp32, Fp32, Fp32, false, true
+      "stableadamw", [ "weight_decay", Real 0.01; "decouple_lr", Flag true; "kahan_sum", Flag true ], Bf16, Bf16, Bf16, Fp32, false, false
+      "stableadamw", [ "weight_decay", Real 0.0 ], Bf16, Fp32, Fp32, Bf16, true, false
+      "adam-mini", [ "weight_decay", Real 0.1 ], Fp32, Bf16, Fp32, Fp32, true, false
+      "adam-mini", [], Bf16, Bf16, Bf16, Fp32, false, false ]
+    |> Seq.map (fun (r, h, p, g, m, v, telemetry, large) -> [| box r; box (Map.ofList h); box p; box g; box m; box v; box telemetry; box large |])
 
 let private codes (format: StorageFormat) (xs: float32[]) : byte[] =
     match format with
@@ -54,11 +61,12 @@ let private int64Bytes (xs: int64 seq) = xs |> Seq.collect BitConverter.GetBytes
 
 [<GxxTheory; MemberData(nameof cases)>]
 let ``structured.cu compiled for the host equals the CPU twin bit for bit``
-    (ruleName: string, hypers: Hypers, param: StorageFormat, grad: StorageFormat, moment: StorageFormat, second: StorageFormat, telemetry: bool) =
+    (ruleName: string, hypers: Hypers, param: StorageFormat, grad: StorageFormat, moment: StorageFormat, second: StorageFormat, telemetry: bool, large: bool) =
     let info = match Registry.find ruleName with Ok r -> r | Error e -> failwith e
     let config = StructuredConfig(info, hypers, param, grad, moment, second, telemetry)
-    let steps = 3
-    let specs = tensorsOf ruleName
+    // The large case takes two steps: the second is the first whose clip can engage.
+    let steps = if large then 2 else 3
+    let specs = tensorsOf ruleName large
     let stable = config.Rule = StructuredRule.StableAdamW
     let dir = Directory.CreateTempSubdirectory("s3gd-structured-").FullName
     try
