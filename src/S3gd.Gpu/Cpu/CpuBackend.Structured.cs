@@ -29,7 +29,7 @@ public sealed partial class CpuBackend
         {
             var counters = telemetry!;
             var result = Enumerable.Range(0, Tensors.Count)
-                .Select(t => new StructuredTelemetry(BitConverter.UInt32BitsToSingle(counters[2 * t]), counters[2 * t + 1], 0)).ToArray();
+                .Select(t => new StructuredTelemetry(BitConverter.UInt32BitsToSingle(counters[2 * t]), counters[2 * t + 1])).ToArray();
             Array.Clear(counters);
             return result;
         }

@@ -92,7 +92,7 @@ public sealed partial class CudaBackend
             var counters = backend.Download<uint>(telemetry!);
             backend.Upload<uint>(telemetry!, new uint[counters.Length]);
             return Enumerable.Range(0, Tensors.Count)
-                .Select(t => new StructuredTelemetry(BitConverter.UInt32BitsToSingle(counters[2 * t]), counters[2 * t + 1], 0)).ToArray();
+                .Select(t => new StructuredTelemetry(BitConverter.UInt32BitsToSingle(counters[2 * t]), counters[2 * t + 1])).ToArray();
         }
 
         protected override void DisposeInternal()
