@@ -116,8 +116,8 @@ let execute (o: Options) : int =
         use backend = selection.Backend
         let s = o.Settings
         printfn "backend: %s (%s)" backend.Device selection.Reason
-        printfn "data: %d spiral arms of %d points (noise %g, seed %d); model: %d -> %s -> %d, tanh; %d steps of %d rows"
-            s.Classes s.PointsPerClass s.Noise s.Seed 2 (String.Join(" -> ", s.Hidden)) s.Classes s.Steps s.Batch
+        printfn "data: %d spiral arms of %d points (noise %g, seed %d); model: %O, tanh; %d steps of %d rows"
+            s.Classes s.PointsPerClass s.Noise s.Seed (S3gd.Gpu.Training.MlpShape(S3gd.Gpu.Training.Spirals.Features, s.Hidden, s.Classes)) s.Steps s.Batch
         match (try trainAll backend o with :? ArgumentException as e -> Error e.Message) with
         | Error e -> Errors.report e
         | Ok outcomes ->

@@ -15,17 +15,15 @@ type TrainOptimizer private (config: ElementwiseConfig, tensors: ElementwiseTens
     /// Prepares the rule with its resolved hyperparameters over (parameter, gradient) buffers of the backend; the
     /// state starts at zero, as torch.optim's. An error names the rule and what is wrong.
     static member Create(backend: Backend, rule: RuleInfo, hypers: Hypers, parameters: (DeviceBuffer * DeviceBuffer) list) : Result<TrainOptimizer, string> =
-        if not (ElementwiseRules.ByName.ContainsKey rule.Name) then
-            Error(sprintf "--optimizer %s has no fused kernel to train with (these do: %s)" rule.Name (String.Join(", ", ElementwiseRules.ByName.Keys)))
-        else
-            match (try Ok(ElementwiseConfig(rule, hypers)) with :? ArgumentException as e -> Error e.Message) with
-            | Error e -> Error e
-            | Ok config ->
-                let tensors =
-                    [ for p, g in parameters ->
-                          let struct (states, scales) = backend.AllocateElementwiseState(config, p.Length)
-                          ElementwiseTensor(p, g, states, scales) ]
-                Ok(new TrainOptimizer(config, tensors, backend.PlanElementwise(config, tensors)))
+        // The configuration checks the rule (it must have a fused kernel) and the hyperparameters, naming them.
+        match (try Ok(ElementwiseConfig(rule, hypers)) with :? ArgumentException as e -> Error e.Message) with
+        | Error e -> Error e
+        | Ok config ->
+            let tensors =
+                [ for p, g in parameters ->
+                      let struct (states, scales) = backend.AllocateElementwiseState(config, p.Length)
+                      ElementwiseTensor(p, g, states, scales) ]
+            Ok(new TrainOptimizer(config, tensors, backend.PlanElementwise(config, tensors)))
 
     /// The rule's name.
     member _.Name = config.RuleInfo.Name

@@ -8,6 +8,7 @@ open System.Diagnostics
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Training
+open S3gd.Gpu.Elementwise
 
 /// What a run trains on and how long.
 type Settings =
@@ -62,6 +63,9 @@ let resolve (names: string) (assignments: string list) : Result<Candidate list, 
             |> List.map (fun name ->
                 Registry.find name
                 |> Result.mapError (fun e -> "--optimizer: " + e)
+                |> Result.bind (fun rule ->
+                    if ElementwiseRules.ByName.ContainsKey name then Ok rule
+                    else Error(sprintf "--optimizer %s has no fused kernel to train with (these do: %s)" name (String.Join(", ", ElementwiseRules.ByName.Keys))))
                 |> Result.bind (fun rule ->
                     let own = targeted |> List.choose (fun (t, a) -> if t.IsNone || t = Some name then Some a else None)
                     let setsLr = own |> List.exists (fun a -> a.Split('=').[0].Trim() = "lr")

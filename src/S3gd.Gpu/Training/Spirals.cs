@@ -16,6 +16,9 @@ public sealed record Dataset(float[] Inputs, float[] Labels, int Features)
 /// </summary>
 public static class Spirals
 {
+    /// <summary>Features per point: its two coordinates.</summary>
+    public const int Features = 2;
+
     /// <summary>Radians each arm turns through, and the angle between the starts of consecutive arms.</summary>
     private const double Turn = 4.0;
 
@@ -27,7 +30,7 @@ public static class Spirals
         if (!double.IsFinite(noise) || noise < 0) throw new ArgumentOutOfRangeException(nameof(noise), noise, "noise must be finite and non-negative");
         var random = new Random(seed);
         var n = classes * pointsPerClass;
-        var inputs = new float[2 * n];
+        var inputs = new float[Features * n];
         var labels = new float[n];
         for (var k = 0; k < classes; k++)
             for (var i = 0; i < pointsPerClass; i++)
@@ -35,11 +38,11 @@ public static class Spirals
                 var row = k * pointsPerClass + i;
                 var r = (double)i / (pointsPerClass - 1);
                 var t = Turn * k + Turn * r + noise * Gaussian(random);
-                inputs[2 * row] = (float)(r * Math.Sin(t));
-                inputs[2 * row + 1] = (float)(r * Math.Cos(t));
+                inputs[Features * row] = (float)(r * Math.Sin(t));
+                inputs[Features * row + 1] = (float)(r * Math.Cos(t));
                 labels[row] = k;
             }
-        return new Dataset(inputs, labels, 2);
+        return new Dataset(inputs, labels, Features);
     }
 
     /// <summary>A standard normal draw (Box-Muller; 1 - U keeps the logarithm's argument in (0, 1]).</summary>

@@ -70,10 +70,7 @@ let ``bad optimizers and hyperparameters are errors naming them`` () =
     Assert.Contains("names adamw twice", error "adamw,adamw" [])
     Assert.Contains("sgd is not one of the optimizers", error "adamw" [ "sgd.lr=1" ])
     Assert.Contains("eps", error "adamw,lion" [ "eps=1e-6" ])
-    use backend = Backends.Create BackendKind.Cpu
-    match Training.run backend { ci with Steps = 1 } (candidate "muon") (fun _ _ -> ()) with
-    | Error e -> Assert.Contains("muon has no fused kernel", e)
-    | Ok _ -> failwith "muon trained without a fused kernel"
+    Assert.Contains("muon has no fused kernel", error "adamw,muon" [])
 
 [<Fact>]
 let ``the command writes every step's loss to loss.csv and one line per optimizer to loss.svg`` () =
