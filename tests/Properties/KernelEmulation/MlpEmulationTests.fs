@@ -12,6 +12,7 @@ open Xunit
 open S3gd.Gpu
 open S3gd.Gpu.Training
 open S3gd.Properties.KernelEmulation.KernelEmulationTests
+open S3gd.Conformance.MlpChecks
 
 /// An Mlp that runs nothing: each primitive becomes a line of the harness's ops.txt, and every buffer is saved, as it
 /// is when first named (before any launch has run), to buf_<id>.bin.
@@ -45,11 +46,6 @@ type private RecordingMlp(backend: Backend, shape: MlpShape, maxBatch: int, dir:
 
 let private here = __SOURCE_DIRECTORY__
 let private kernelPath = Path.Combine(here, "..", "..", "..", "src", "S3gd.Gpu", "Cuda", "Kernels", "mlp.cu")
-
-let private upload (backend: Backend) (values: float32[]) =
-    let b = backend.Allocate(ElementType.Float32, values.LongLength)
-    backend.Upload<float32>(b, ReadOnlySpan values)
-    b
 
 [<GxxTheory>]
 [<InlineData("2,8,3", 5, 0, 1)>]

@@ -1,92 +1,14 @@
-/// The MLP's hand-written passes (Mlp: CpuMlp, CudaMlp) against the float64 reference (MlpReference), whose own
-/// gradient is checked against central finite differences; argument errors name the argument.
+/// The MLP's hand-written passes beyond the conformance check (MlpChecks, run for every backend by ConformanceTests):
+/// the float64 reference's own gradient against central finite differences, evaluation in slices, and argument
+/// errors naming the argument.
 module S3gd.Properties.Train.MlpTests
 
 open System
-open FsCheck
-open FsCheck.FSharp
 open Xunit
 open S3gd.Gpu
 open S3gd.Gpu.Training
-open S3gd.Properties.Backends.BackendFacts
-
-/// One generated case: layer widths, the batch's rows, the rows before it in the data set, a seed for the values.
-type Case = { Widths: int list; Rows: int; Before: int; Seed: int }
-
-let private cases =
-    gen {
-        let! inputs = Gen.choose (1, 4)
-        let! hidden = Gen.listOf (Gen.choose (1, 24)) |> Gen.resize 2
-        let! classes = Gen.choose (2, 5)
-        // Up to 300 rows: past the column sums' 256-way split.
-        let! rows = Gen.frequency [ 3, Gen.choose (1, 40); 1, Gen.choose (200, 300) ]
-        let! before = Gen.choose (0, 5)
-        let! seed = Gen.choose (0, 100000)
-        return { Widths = inputs :: hidden @ [ classes ]; Rows = rows; Before = before; Seed = seed }
-    }
-
-/// A case's data: parameters as float32, inputs and labels for Before + Rows rows.
-let private data (c: Case) =
-    let shape = MlpShape(List.head c.Widths, c.Widths[1 .. c.Widths.Length - 2], List.last c.Widths)
-    let rng = Random c.Seed
-    let n = c.Before + c.Rows
-    let inputs = Array.init (n * shape.Inputs) (fun _ -> float32 (2.0 * rng.NextDouble() - 1.0))
-    let labels = Array.init n (fun _ -> rng.Next shape.Classes)
-    shape, shape.Initialize c.Seed, inputs, labels
-
-let private upload (backend: Backend) (values: float32[]) =
-    let b = backend.Allocate(ElementType.Float32, values.LongLength)
-    backend.Upload<float32>(b, ReadOnlySpan values)
-    b
-
-/// The backend's loss and gradients for the case's batch.
-let private passes (backend: Backend) (c: Case) =
-    let shape, parameters, inputs, labels = data c
-    let ps = parameters |> Array.map (upload backend)
-    let gs = shape.ParameterLengths |> Seq.map (fun n -> backend.Allocate(ElementType.Float32, n)) |> Array.ofSeq
-    let x = upload backend inputs
-    let y = upload backend (Array.map float32 labels)
-    try
-        use mlp = backend.CreateMlp(shape, c.Rows)
-        let loss = mlp.ForwardBackward(ps, gs, x, y, c.Before, c.Rows)
-        loss, gs |> Array.map (fun g -> backend.Download<float32> g)
-    finally
-        Seq.concat [ ps; gs; [| x; y |] ] |> Seq.iter (fun b -> b.Dispose())
-
-/// The reference on the case's batch, in float64 from the same float32 values.
-let private reference (c: Case) =
-    let _, parameters, inputs, labels = data c
-    let f = c.Widths[0]
-    MlpReference.run c.Widths (parameters |> Array.map (Array.map float)) (inputs[c.Before * f ..] |> Array.map float) labels[c.Before ..]
-
-/// The rounding bound of a float32 pass, relative to the magnitude (the same sums of absolute values): a float32 sum
-/// of n terms errs by at most n*u times it (u = 2^-24; n <= 300 rows or 24 widths here, so 2e-5), each term carries
-/// the errors of the layers before it (a few such sums, tanh, exp and log within a few ulps each): 1e-4 leaves room
-/// for three layers of that and no more.
-let private relativeBound = 1e-4
-
-/// The backend's loss and every gradient element are within the bound of the float64 reference.
-let private withinBound (backend: Backend) (c: Case) =
-    let loss, grads = passes backend c
-    let r = reference c
-    let lossOk = abs (float loss - r.Loss) <= relativeBound * (1.0 + r.LogitMagnitude)
-    let bad =
-        [ for p in 0 .. grads.Length - 1 do
-              for e in 0 .. grads[p].Length - 1 do
-                  let g, expected, mag = float grads.[p].[e], r.Gradients.[p].[e], r.Magnitudes.[p].[e]
-                  if not (abs (g - expected) <= relativeBound * mag) then
-                      yield sprintf "parameter %d element %d: %g, reference %g (magnitude %g)" p e g expected mag ]
-    (lossOk |> Prop.label (sprintf "loss %g, reference %g" loss r.Loss)) .&. (bad.IsEmpty |> Prop.label (String.Join("; ", List.truncate 5 bad)))
-
-[<Fact>]
-let ``CPU passes: loss and gradients within the float32 bound of the float64 reference`` () =
-    use backend = Backends.Create BackendKind.Cpu
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 40, Prop.forAll (Arb.fromGen cases) (withinBound backend))
-
-[<CudaFact>]
-let ``CUDA passes: loss and gradients within the float32 bound of the float64 reference`` () =
-    use backend = Backends.Create BackendKind.Cuda
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 40, Prop.forAll (Arb.fromGen cases) (withinBound backend))
+open S3gd.Conformance
+open S3gd.Conformance.MlpChecks
 
 [<Fact>]
 let ``the reference's gradient equals central finite differences of its loss`` () =

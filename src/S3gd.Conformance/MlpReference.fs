@@ -1,6 +1,6 @@
 /// A float64 reference of the MLP's forward and backward passes, written straight from the equations, with the
 /// magnitudes (every sum taken over absolute values) that bound a float32 computation's rounding errors.
-module S3gd.Properties.Train.MlpReference
+module S3gd.Conformance.MlpReference
 
 open System
 
