@@ -1,11 +1,30 @@
 namespace S3gd.Gpu.Training;
 
 /// <summary>A labelled data set in host memory: <see cref="Count"/> rows of <see cref="Features"/> float32 features and a class each.</summary>
-/// <param name="Inputs">The features, row-major: row i is Inputs[i*Features .. (i+1)*Features).</param>
-/// <param name="Labels">Each row's class, a whole number in [0, classes) stored as float32 (exact below 2^24).</param>
-/// <param name="Features">Features per row.</param>
-public sealed record Dataset(float[] Inputs, float[] Labels, int Features)
+public sealed record Dataset
 {
+    /// <summary>Checks that there are <paramref name="features"/> inputs for every label.</summary>
+    public Dataset(float[] inputs, float[] labels, int features)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfLessThan(features, 1);
+        if (inputs.LongLength != (long)labels.Length * features)
+            throw new ArgumentException($"{nameof(inputs)} has {inputs.Length} values; {labels.Length} rows of {features} features need {(long)labels.Length * features}", nameof(inputs));
+        Inputs = inputs;
+        Labels = labels;
+        Features = features;
+    }
+
+    /// <summary>The features, row-major: row i is Inputs[i*Features .. (i+1)*Features).</summary>
+    public float[] Inputs { get; }
+
+    /// <summary>Each row's class, a whole number in [0, classes) stored as float32 (exact below 2^24).</summary>
+    public float[] Labels { get; }
+
+    /// <summary>Features per row.</summary>
+    public int Features { get; }
+
     /// <summary>The number of rows.</summary>
     public int Count => Labels.Length;
 }

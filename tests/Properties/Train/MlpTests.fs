@@ -80,6 +80,8 @@ let ``bad arguments are errors naming the argument and the value`` () =
         let rows = Assert.Throws<ArgumentException>(fun () -> mlp.Evaluate(ps, y, y) |> ignore)
         Assert.Equal("inputs", rows.ParamName)
         Assert.Throws<ArgumentOutOfRangeException>(fun () -> MlpShape(2, [ 4; 0 ], 3) |> ignore) |> ignore
+        let uneven = Assert.Throws<ArgumentException>(fun () -> Dataset([| 1.0f; 2.0f; 3.0f |], [| 0.0f |], 2) |> ignore)
+        Assert.Contains("inputs has 3 values; 1 rows of 2 features need 2", uneven.Message)
         Assert.Throws<ArgumentOutOfRangeException>(fun () -> backend.CreateMlp(shape, 0) |> ignore) |> ignore
     finally
         Seq.concat [ ps; gs; [| x; y |] ] |> Seq.iter (fun b -> b.Dispose())
