@@ -99,6 +99,31 @@ type BenchArgs =
             | Layout _ -> "the CUDA launch layout: default (the plan's own choice), tune (time every candidate per case, report the fastest) or a name such as u4-smem48K-cs."
             | Out _ -> "the folder (created if missing) that receives bench.csv and bench.svg."
 
+/// Arguments of `s3gd train`.
+type TrainArgs =
+    | [<Unique; AltCommandLine("-O")>] Optimizer of names: string
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | Hyper of assignment: string list
+    | [<Unique>] Steps of count: int
+    | [<Unique>] Batch of rows: int
+    | [<Unique>] Seed of seed: int
+    | [<Unique>] Hidden of widths: string
+    | [<Unique>] Log_Every of steps: int
+    | [<Mandatory; Unique; AltCommandLine("-o")>] Out of dir: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Optimizer _ -> "optimizers, comma-separated, as `s3gd list` names them (any rule with a fused kernel: adamw, lion, sgd, ...; default adamw); each trains the same model from the same seed."
+            | Backend _ -> "the backend the model and optimizer run on: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
+            | Hyper _ -> "hyperparameters as name=value (every optimizer) or rule.name=value (one), torch.optim's names; lr defaults to a rate suited to this model (adam/adamw 0.01, lion 0.003, sgd 0.3, ...)."
+            | Steps _ -> "optimizer steps per optimizer (default 2000)."
+            | Batch _ -> "rows per batch (default 128)."
+            | Seed _ -> "the seed of the data set, the initial parameters and the shuffles (default 1)."
+            | Hidden _ -> "hidden layer widths, comma-separated (default 64,64)."
+            | Log_Every _ -> "steps per loss report, the mean of their batch losses (default: a twentieth of --steps)."
+            | Out _ -> "the folder (created if missing) that receives loss.csv and loss.svg."
+
 /// Arguments of `s3gd compare`.
 type CompareArgs =
     | [<Mandatory; Unique; AltCommandLine("-r")>] Rule of name: string
@@ -171,6 +196,7 @@ type S3gdArgs =
     | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Partition of ParseResults<PartitionArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -184,3 +210,4 @@ type S3gdArgs =
             | Verify _ -> "check a backend's kernels against the spec (the properties tests/Properties runs)."
             | Bench _ -> "time the fused elementwise step against a device copy: table, CSV and an SVG chart."
             | Partition _ -> "print Adam-mini's blocks for each named parameter: shape, block kind, blocks and block length."
+            | Train _ -> "train an MLP on spirals end to end with one or more optimizers: progress, loss, loss.csv and loss.svg."
