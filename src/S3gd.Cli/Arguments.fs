@@ -142,6 +142,27 @@ type VerifyArgs =
             | Seed _ -> "the random seed, to replay a failed run (default: a fresh one, printed)."
 
 /// The top-level commands of s3gd.
+/// Arguments of `s3gd soak`.
+type SoakArgs =
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | [<Unique>] Optimizer of name: string
+    | [<Unique>] Steps of count: int
+    | [<Unique>] Every of count: int
+    | [<Unique>] Size of elements: int
+    | [<Unique>] Seed of seed: int
+    | [<Mandatory; Unique; AltCommandLine("-o")>] Out of folder: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backend _ -> "the backend: cpu or cuda (default: the best available)."
+            | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam."
+            | Steps _ -> "steps of each run (default 10000)."
+            | Every _ -> "steps between checkpoint-and-reload in the second run (default 1000)."
+            | Size _ -> "elements of the largest parameter (default 65536; three parameters in two groups)."
+            | Seed _ -> "seed of the initial parameters and the gradient stream (default 1)."
+            | Out _ -> "folder (created if missing) for the checkpoint file and soak.txt, the summary."
+
 type S3gdArgs =
     | Version
     | [<CliPrefix(CliPrefix.None)>] Formats of ParseResults<FormatsArgs>
@@ -151,6 +172,7 @@ type S3gdArgs =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Devices
     | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Soak of ParseResults<SoakArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -163,3 +185,4 @@ type S3gdArgs =
             | Devices -> "list the backends, each GPU and its capabilities, or why CUDA is unavailable."
             | Verify _ -> "check a backend's kernels against the spec (the properties tests/Properties runs)."
             | Bench _ -> "time the fused elementwise step against a device copy: table, CSV and an SVG chart."
+            | Soak _ -> "run an optimizer twice on one seeded gradient stream, once saved to and reloaded from a checkpoint every N steps; compare bit for bit."

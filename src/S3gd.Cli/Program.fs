@@ -22,11 +22,12 @@ let main argv =
             | Some(Compare a) -> Compare.command a
             | Some Devices -> Devices.run ()
             | Some(Bench a) -> Bench.command a
+            | Some(Soak a) -> Soak.command a
             | Some(Verify v) ->
                 Verify.run
                     (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)
                     (v.GetResult(Max_Test, defaultValue = 100))
-                    (v.TryGetResult Seed)
+                    (v.TryGetResult VerifyArgs.Seed)
             | _ -> eprintfn "%s" (parser.PrintUsage()); Errors.usage
     with :? ArguParseException as e ->
         let help = e.ErrorCode = ErrorCode.HelpText

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using S3gd.Gpu.Optimizers;
 using S3gd.Spec.Rules;
@@ -46,7 +45,7 @@ public static class OptimizerCheckpoint
             metadata[$"group.{g.Index}.precision"] = optimizer.Precision(g.Index);
         }
         var tensors = Expected(optimizer, includeParams)
-            .Select(e => new SafeTensor(e.Name, SafeTensorsDtype.Of(e.Buffer.ElementType), e.Shape, Bytes(e.Buffer)))
+            .Select(e => new SafeTensor(e.Name, SafeTensorsDtype.Of(e.Buffer.ElementType), e.Shape, BufferBytes.Read(e.Buffer)))
             .ToArray();
         SafeTensorsWriter.Write(path, metadata, tensors);
     }
@@ -138,7 +137,7 @@ public static class OptimizerCheckpoint
         var extra = content.Tensors.Select(t => t.Name).Except(expected.Select(e => e.Name)).FirstOrDefault();
         if (extra is not null) throw Mismatch($"the checkpoint has tensor '{extra}', which this optimizer does not keep");
 
-        foreach (var e in expected) Upload(e.Buffer, byName[e.Name].Data);
+        foreach (var e in expected) BufferBytes.Write(e.Buffer, byName[e.Name].Data);
         foreach (var p in optimizer.Parameters) optimizer.SetStepCount(p, steps[p.Name]);
     }
 
@@ -168,27 +167,5 @@ public static class OptimizerCheckpoint
             HyperValue.Whole => int.TryParse(text, NumberStyles.AllowLeadingSign, c, out var n) ? HyperValue.NewWhole(n) : null,
             _ => HyperValue.NewWord(text),
         };
-    }
-
-    private static byte[] Bytes(DeviceBuffer buffer)
-    {
-        var b = buffer.Owner;
-        return buffer.ElementType.SizeOf() switch
-        {
-            4 => MemoryMarshal.AsBytes(b.Download<uint>(buffer).AsSpan()).ToArray(),
-            2 => MemoryMarshal.AsBytes(b.Download<ushort>(buffer).AsSpan()).ToArray(),
-            _ => b.Download<byte>(buffer),
-        };
-    }
-
-    private static void Upload(DeviceBuffer buffer, byte[] data)
-    {
-        var b = buffer.Owner;
-        switch (buffer.ElementType.SizeOf())
-        {
-            case 4: b.Upload<uint>(buffer, MemoryMarshal.Cast<byte, uint>(data)); break;
-            case 2: b.Upload<ushort>(buffer, MemoryMarshal.Cast<byte, ushort>(data)); break;
-            default: b.Upload<byte>(buffer, data); break;
-        }
     }
 }
