@@ -10,7 +10,7 @@ namespace S3gd.Gpu.Checkpoints;
 /// An optimizer's whole state as a safetensors file. Metadata: <c>format</c> (s3gd.optimizer), <c>format_version</c>,
 /// <c>optimizer</c> (the type), <c>rule</c>, <c>groups</c>, per group <c>group.I.params</c> (JSON list of names),
 /// <c>group.I.hypers</c> (JSON object of every hyperparameter as text), <c>group.I.precision</c>, <c>steps</c> (JSON
-/// object of each parameter's step count), <c>params_included</c> and the data's SHA-256 <c>checksum</c>. Tensors:
+/// object of each parameter's step count), <c>params_included</c> and the SHA-256 <c>checksum</c> of metadata and data. Tensors:
 /// <c>state.NAME.BUFFER</c> in the buffer's own format (exp_avg, exp_avg.scales, compensation, ...) and, when
 /// included, <c>param.NAME</c>. Bytes are copied as stored, so a file saved on one backend loads bit for bit on another.
 /// </summary>

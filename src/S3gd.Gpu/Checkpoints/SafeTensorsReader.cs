@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace S3gd.Gpu.Checkpoints;
@@ -8,7 +7,7 @@ namespace S3gd.Gpu.Checkpoints;
 /// Reads safetensors files and checks everything before returning: the header length against the file and a cap, the
 /// JSON's shape (an object; <c>__metadata__</c> strings only; per tensor exactly dtype, shape and data_offsets; no
 /// duplicate keys), known dtypes, byte counts that match the shapes, offsets that tile the data section exactly
-/// (contiguous, non-overlapping, nothing left over), and the SHA-256 checksum where the metadata has one. Any fault
+/// (contiguous, non-overlapping, nothing left over), and the SHA-256 checksum of metadata and data where the metadata has one. Any fault
 /// is a <see cref="CheckpointFormatException"/> saying what and where.
 /// </summary>
 public static class SafeTensorsReader
@@ -82,7 +81,7 @@ public static class SafeTensorsReader
                 ? $"the tensors need {expected} data bytes but the file has {dataLength} after the header (truncated file?)"
                 : $"the file has {dataLength} data bytes but the tensors cover only {expected}");
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = SafeTensorsWriter.StartChecksum(metadata);
         var tensors = new List<SafeTensor>(entries.Count);
         foreach (var e in entries)
         {
@@ -95,9 +94,9 @@ public static class SafeTensorsReader
         }
         if (metadata.TryGetValue(SafeTensorsWriter.ChecksumKey, out var recorded))
         {
-            var actual = "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+            var actual = SafeTensorsWriter.FinishChecksum(hash);
             if (!string.Equals(recorded, actual, StringComparison.Ordinal))
-                throw Bad($"the data's checksum is {actual}, the metadata records {recorded} (the data was altered or damaged)");
+                throw Bad($"the checksum of the metadata and data is {actual}, the file records {recorded} (altered or damaged)");
         }
         return new SafeTensorsContent(metadata, tensors);
     }

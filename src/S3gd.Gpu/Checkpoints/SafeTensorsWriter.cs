@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace S3gd.Gpu.Checkpoints;
@@ -13,23 +14,46 @@ namespace S3gd.Gpu.Checkpoints;
 /// </summary>
 public static class SafeTensorsWriter
 {
-    /// <summary>The metadata key of the data section's checksum: "sha256:" and 64 lower-case hex digits.</summary>
+    /// <summary>
+    /// The metadata key of the file's checksum: "sha256:" and 64 lower-case hex digits of SHA-256 over every other
+    /// metadata entry (by ordinal key order, each as UTF-8 key, a zero byte, UTF-8 value, a zero byte), then the data section.
+    /// </summary>
     public const string ChecksumKey = "checksum";
 
     /// <summary>Header bytes are padded to a multiple of this (the reference writer's alignment).</summary>
     private const int HeaderAlignment = 8;
 
-    /// <summary>Writes <paramref name="tensors"/> with <paramref name="metadata"/> and, when <paramref name="checksum"/>, the SHA-256 of the data under <see cref="ChecksumKey"/>.</summary>
+    /// <summary>Writes <paramref name="tensors"/> with <paramref name="metadata"/> and, when <paramref name="checksum"/>, the checksum of both under <see cref="ChecksumKey"/>.</summary>
     public static void Write(string path, IReadOnlyDictionary<string, string> metadata, IReadOnlyList<SafeTensor> tensors, bool checksum = true) =>
         Write(path, metadata, tensors, checksum, null);
 
-    /// <summary>The checksum text of a data section: "sha256:" and the hex digest of the tensors' bytes in order.</summary>
-    public static string Checksum(IEnumerable<byte[]> data)
+    /// <summary>The <see cref="ChecksumKey"/> text of metadata (its own checksum entry left out) and the tensors' bytes in data order.</summary>
+    public static string Checksum(IReadOnlyDictionary<string, string> metadata, IEnumerable<byte[]> data)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(data);
+        using var hash = StartChecksum(metadata);
         foreach (var d in data) hash.AppendData(d);
-        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+        return FinishChecksum(hash);
     }
+
+    /// <summary>A SHA-256 over the metadata entries (the checksum's own left out), ready for the data.</summary>
+    internal static IncrementalHash StartChecksum(IReadOnlyDictionary<string, string> metadata)
+    {
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] zero = [0];
+        foreach (var (k, v) in metadata.Where(kv => kv.Key != ChecksumKey).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(k));
+            hash.AppendData(zero);
+            hash.AppendData(Encoding.UTF8.GetBytes(v));
+            hash.AppendData(zero);
+        }
+        return hash;
+    }
+
+    /// <summary>The checksum text of a finished hash.</summary>
+    internal static string FinishChecksum(IncrementalHash hash) => "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
 
     /// <summary>As <see cref="Write(string, IReadOnlyDictionary{string, string}, IReadOnlyList{SafeTensor}, bool)"/>, writing through <paramref name="wrap"/> (tests make it fail midway).</summary>
     internal static void Write(
@@ -41,7 +65,7 @@ public static class SafeTensorsWriter
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors data is little-endian; this machine is not");
         Check(tensors);
         var meta = new Dictionary<string, string>(metadata, StringComparer.Ordinal);
-        if (checksum) meta[ChecksumKey] = Checksum(tensors.Select(t => t.Data));
+        if (checksum) meta[ChecksumKey] = Checksum(meta, tensors.Select(t => t.Data));
         var header = Header(meta, tensors);
 
         var full = Path.GetFullPath(path);
