@@ -27,7 +27,7 @@ let main argv =
                 Verify.run
                     (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)
                     (v.GetResult(Max_Test, defaultValue = 100))
-                    (v.TryGetResult VerifyArgs.Seed)
+                    (v.TryGetResult Seed)
             | _ -> eprintfn "%s" (parser.PrintUsage()); Errors.usage
     with :? ArguParseException as e ->
         let help = e.ErrorCode = ErrorCode.HelpText

@@ -39,3 +39,15 @@ let ``the soak command prints its figures and exits 0; a differing buffer is rep
     let bytes, differ = Soak.compareBuffers "x" a b
     Assert.Equal(12L, bytes)
     Assert.Contains("x: first difference at byte 10", differ.Value)
+
+[<Fact>]
+let ``a soak with bf16 parameters, Kahan or stochastic updates and fp8 state, reloading across backends, ends bit-identical`` () =
+    use cpu = new CpuBackend()
+    use other = new CpuBackend()
+    use folder = new Temp.Folder()
+    for update, state in [ Elementwise.ParamUpdate.Kahan, "fp8e4m3"; Elementwise.ParamUpdate.Stochastic, "fp8e5m2"; Elementwise.ParamUpdate.Nearest, "bf16" ] do
+        let formats: Soak.Formats = { Param = ElementType.BFloat16; State = Elementwise.StateFormat.Parse state; Update = update }
+        let o = Soak.runWith formats cpu (Some other) "adamw" 60 20 500 5 folder.Path
+        Assert.Empty o.Differences
+        Assert.Equal(2, o.Reloads)
+    Assert.Equal(0, cpu.LiveBuffers + other.LiveBuffers)
