@@ -78,6 +78,8 @@ public static class OptimizerCheckpoint
         }
 
         if (Get("format") != Format) throw Bad($"format is '{Get("format")}', not '{Format}'");
+        // The reader verified the checksum where there is one; an optimizer checkpoint must have one.
+        Get(SafeTensorsWriter.ChecksumKey);
         if (Get("format_version") != Version.ToString(CultureInfo.InvariantCulture))
             throw Bad($"format_version is '{Get("format_version")}'; this build reads version {Version}");
         if (Get("optimizer") != optimizer.TypeName)
