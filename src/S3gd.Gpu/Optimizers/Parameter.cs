@@ -81,7 +81,9 @@ public sealed class Parameter : IDisposable
     /// <summary>
     /// A parameter over device memory another CUDA framework owns (a torch tensor's data_ptr(), in the same CUDA
     /// context): the optimizer steps it in place, nothing is copied and nothing is freed. The pointers must be non-zero
-    /// and hold the shape's element count of the given types; only the CUDA backend can wrap them.
+    /// and hold the shape's element count of the given types; only the CUDA backend can wrap them. The backend runs on its
+    /// own stream: let the other framework's work on the tensors finish before <see cref="Optimizer.Step()"/>, and call
+    /// <see cref="Backend.Synchronize"/> before it reads them again.
     /// </summary>
     public static Parameter FromDevicePointers(
         Backend backend, string name, IReadOnlyList<int> shape, nint param, ElementType paramType, nint grad, ElementType gradType)
