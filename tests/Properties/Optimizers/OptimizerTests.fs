@@ -272,3 +272,25 @@ let ``telemetry is off by default and, when on, reports each group's time and wh
     o.Step ps[0]
     Assert.Equal(1, o.Telemetry.Count)
     release o ps
+
+[<Fact>]
+let ``every real hyperparameter of every class rejects NaN and infinities, naming itself and the value`` () =
+    use cpu = new CpuBackend()
+    use p = Parameter.Allocate(cpu, "w", [ 3 ])
+    let groups = [ ParamGroup [ p ] ]
+    let mutable tried = 0
+    for t, _ in classes do
+        let ctor = t.GetConstructors() |> Array.exactlyOne
+        let args = ctor.GetParameters()
+        for i, a in Array.indexed args do
+            if a.ParameterType = typeof<float> then
+                for bad in [ Double.NaN; Double.PositiveInfinity; Double.NegativeInfinity ] do
+                    let values = args |> Array.mapi (fun j x -> if j = 0 then box groups elif j = i then box bad else x.DefaultValue)
+                    let e = Assert.Throws<TargetInvocationException>(fun () -> ctor.Invoke values |> ignore)
+                    let inner = Assert.IsAssignableFrom<ArgumentException>(e.InnerException)
+                    Assert.Equal(snake a.Name, inner.ParamName)
+                    Assert.Contains(sprintf "%s=%s" (snake a.Name) (Hyper.show (Real bad)), inner.Message)
+                    tried <- tried + 1
+    // 54 real hyperparameters: SGD 4, RMSprop 5, Adam 5, AdamW 5, S3GD 4, Signum 3, Lion 5, LaProp 5, AdEMAMix 7,
+    // simplified AdEMAMix 7, MAdam 4; three bad values each.
+    Assert.Equal(3 * 54, tried)
