@@ -68,6 +68,35 @@ type RunArgs =
             | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer."
             | Name _ -> "the parameter's name as the rule sees it (default: the --param file's stem)."
 
+/// Arguments of `s3gd soak`.
+type SoakArgs =
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | [<Unique>] Optimizer of name: string
+    | [<Unique>] Steps of count: int
+    | [<Unique>] Every of count: int
+    | [<Unique>] Size of elements: int
+    | [<Unique>] Seed of seed: int
+    | [<Unique>] Param_Dtype of format: string
+    | [<Unique>] State_Dtype of format: string
+    | [<Unique>] Param_Update of mode: string
+    | [<Unique>] Alternate
+    | [<Mandatory; Unique; AltCommandLine("-o")>] Out of folder: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backend _ -> "the backend: cpu or cuda (default: the best available)."
+            | Param_Dtype _ -> "parameter format: fp32 (default) or bf16."
+            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled), or fp8e4m3-unscaled for s3gd."
+            | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic."
+            | Alternate -> "reload the second run alternately onto the CPU and back onto --backend: checkpoints cross backends, and the CPU twin must match bit for bit."
+            | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam."
+            | Steps _ -> "steps of each run (default 10000)."
+            | Every _ -> "steps between checkpoint-and-reload in the second run (default 1000)."
+            | Size _ -> "elements of the largest parameter (default 65536; three parameters in two groups)."
+            | Seed _ -> "seed of the initial parameters and the gradient stream (default 1)."
+            | Out _ -> "folder (created if missing) for the checkpoint file and soak.txt, the summary."
+
 /// Arguments of `s3gd bench`.
 type BenchArgs =
     | [<Unique; AltCommandLine("-b")>] Backend of name: string
@@ -197,6 +226,7 @@ type S3gdArgs =
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Partition of ParseResults<PartitionArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Soak of ParseResults<SoakArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -211,3 +241,4 @@ type S3gdArgs =
             | Bench _ -> "time the fused elementwise step against a device copy: table, CSV and an SVG chart."
             | Partition _ -> "print Adam-mini's blocks for each named parameter: shape, block kind, blocks and block length."
             | Train _ -> "train an MLP on spirals end to end with one or more optimizers: progress, loss, loss.csv and loss.svg."
+            | Soak _ -> "run an optimizer twice on one seeded gradient stream, once saved to and reloaded from a checkpoint every N steps; compare bit for bit."

@@ -24,6 +24,7 @@ let main argv =
             | Some(Bench a) -> Bench.command a
             | Some(Partition a) -> Partition.command a
             | Some(Train a) -> TrainCommand.command a
+            | Some(Soak a) -> Soak.command a
             | Some(Verify v) ->
                 Verify.run
                     (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)
