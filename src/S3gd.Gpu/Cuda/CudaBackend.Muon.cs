@@ -1,0 +1,216 @@
+using System.Runtime.InteropServices;
+using S3gd.Gpu.Muon;
+using static S3gd.Gpu.Cuda.CudaDriver;
+
+namespace S3gd.Gpu.Cuda;
+
+/// <summary>
+/// The CUDA backend's Muon step: per group of same-shape matrices, the momentum and bf16 rounding (muon.cu), the
+/// normalisation, then each Newton–Schulz iteration as three cuBLAS strided-batched bf16 GEMMs with float32 accumulation
+/// over the whole group, then the parameter update. Everything is queued on the backend's stream.
+/// </summary>
+public sealed partial class CudaBackend
+{
+    /// <summary>The kernel source file of Muon's elementwise parts.</summary>
+    private const string MuonSource = "muon.cu";
+
+    private readonly Lock cublasLock = new();
+    private nint cublasHandle;
+
+    /// <inheritdoc />
+    protected override MuonPlan PlanMuonInternal(MuonConfig config, IReadOnlyList<MuonTensor> tensors) => new CudaMuonPlan(this, config, tensors);
+
+    /// <summary>The backend's cuBLAS handle, created on first use, bound to the backend's stream.</summary>
+    private nint CublasHandle()
+    {
+        lock (cublasLock)
+        {
+            if (cublasHandle != 0) return cublasHandle;
+            NativeLibraries.Install();
+            context.MakeCurrent();
+            nint handle;
+            try
+            {
+                Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasCreate(out handle));
+            }
+            catch (DllNotFoundException e)
+            {
+                throw new InvalidOperationException(
+                    $"cuBLAS could not be loaded (searched {NativeLibraries.CublasSearched}; set {NativeLibraries.CublasPathVariable})", e);
+            }
+            // cudaStream_t and CUstream are the same handle.
+            Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasSetStream(handle, stream.Handle));
+            // Split-K partial sums stay float32: the spec accumulates every product in float32 and rounds once.
+            Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasSetMathMode(handle, CublasMath.DisallowReducedPrecisionReduction));
+            return cublasHandle = handle;
+        }
+    }
+
+    /// <summary>Destroys the cuBLAS handle if one was made (called on dispose, the context current).</summary>
+    private void DisposeCublas()
+    {
+        if (cublasHandle == 0) return;
+        Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasDestroy(cublasHandle));
+        cublasHandle = 0;
+    }
+
+    /// <summary>
+    /// A plan's device state: per group a table of the matrices' gradient, momentum and parameter addresses, two bf16
+    /// work buffers of the group's matrices (X and the next X), two of its Gram matrices (A, then B), and the sums of squares.
+    /// </summary>
+    private sealed class CudaMuonPlan : MuonPlan
+    {
+        /// <summary>Blocks per SM the elementwise launches aim for over a whole group.</summary>
+        private const int BlocksPerMultiprocessor = 8;
+
+        private readonly CudaBackend backend;
+        private readonly CudaKernel momentum, normalise, update;
+        private readonly GroupBuffers[] groups;
+
+        public CudaMuonPlan(CudaBackend backend, MuonConfig config, IReadOnlyList<MuonTensor> tensors) : base(config, tensors)
+        {
+            this.backend = backend;
+            string[] defines = [$"-DNESTEROV={(config.Nesterov ? 1 : 0)}"];
+            momentum = backend.GetKernel(MuonSource, "muon_momentum", defines);
+            normalise = backend.GetKernel(MuonSource, "muon_normalise", defines);
+            update = backend.GetKernel(MuonSource, "muon_update", defines);
+            backend.CublasHandle();
+            groups = Groups.Select(g => new GroupBuffers(backend, g, g.Indices.Select(i => tensors[i]).ToArray())).ToArray();
+        }
+
+        protected override void StepInternal(double lr)
+        {
+            var handle = backend.CublasHandle();
+            backend.context.MakeCurrent();
+            foreach (var g in groups) StepGroup(g, handle, lr);
+        }
+
+        /// <summary>Queues one group's step: momentum, normalisation, the iterations, the update.</summary>
+        private unsafe void StepGroup(GroupBuffers g, nint handle, double lr)
+        {
+            var decay = DecayFactor(lr);
+            var toGrad = (float)(1.0 - Config.Momentum);
+            var weight = (float)Config.Momentum;
+            var eps = (float)Config.Eps;
+            var group = g.Group;
+            var n = group.Elements;
+            var count = (uint)group.Indices.Count;
+            var blocks = (uint)Math.Clamp((n + ThreadsPerBlock - 1) / ThreadsPerBlock, 1,
+                Math.Max(1, backend.Info.MultiprocessorCount * BlocksPerMultiprocessor / (int)count));
+            var (grads, buffers, parameters, x, squares) = (g.Grads, g.Buffers, g.Params, g.X, g.Squares);
+            ThrowIfFailed(cuMemsetD32Async(squares, 0, count, backend.stream.Handle));
+            void** m = stackalloc void*[] { &grads, &buffers, &x, &squares, &n, &toGrad, &weight };
+            momentum.Launch(backend.stream, blocks, count, ThreadsPerBlock, m);
+            void** s = stackalloc void*[] { &x, &squares, &n, &eps };
+            normalise.Launch(backend.stream, blocks, count, ThreadsPerBlock, s);
+            var result = g.Iterate(handle, Config);
+            var adjusted = (float)Config.AdjustedLr(lr, group.Rows, group.Cols);
+            void** u = stackalloc void*[] { &parameters, &result, &n, &decay, &adjusted };
+            update.Launch(backend.stream, blocks, count, ThreadsPerBlock, u);
+        }
+
+        protected override void DisposeInternal()
+        {
+            foreach (var g in groups) g.Dispose();
+        }
+    }
+
+    /// <summary>One group's table and work buffers, and its Newton–Schulz iterations through cuBLAS.</summary>
+    private sealed class GroupBuffers : IDisposable
+    {
+        private readonly CudaBackend backend;
+        private readonly DeviceBuffer table, work, next, gram, poly, sums;
+
+        public GroupBuffers(CudaBackend backend, MuonGroup group, MuonTensor[] tensors)
+        {
+            this.backend = backend;
+            Group = group;
+            var count = tensors.Length;
+            var words = tensors.Select(t => Address(t.Grad)).Concat(tensors.Select(t => Address(t.MomentumBuffer)))
+                .Concat(tensors.Select(t => Address(t.Param))).ToArray();
+            // The table buffer is typed float32 and holds the raw 64-bit addresses: two words each.
+            table = backend.Allocate(ElementType.Float32, 2L * words.Length);
+            backend.Upload<ulong>(table, words);
+            work = backend.Allocate(ElementType.BFloat16, count * group.Elements);
+            next = backend.Allocate(ElementType.BFloat16, count * group.Elements);
+            gram = backend.Allocate(ElementType.BFloat16, (long)count * group.Short * group.Short);
+            poly = backend.Allocate(ElementType.BFloat16, (long)count * group.Short * group.Short);
+            sums = backend.Allocate(ElementType.Float32, count);
+            var tableAddress = Address(table);
+            Grads = tableAddress;
+            Buffers = tableAddress + (ulong)(count * sizeof(ulong));
+            Params = tableAddress + (ulong)(2 * count * sizeof(ulong));
+        }
+
+        public MuonGroup Group { get; }
+
+        /// <summary>Device addresses of the gradients', momentum buffers' and parameters' address arrays.</summary>
+        public ulong Grads { get; }
+
+        /// <summary>The momentum buffers' address array.</summary>
+        public ulong Buffers { get; }
+
+        /// <summary>The parameters' address array.</summary>
+        public ulong Params { get; }
+
+        /// <summary>The bf16 work matrices, where the momentum kernel writes X.</summary>
+        public ulong X => Address(work);
+
+        /// <summary>The float32 sums of squares, one per matrix.</summary>
+        public ulong Squares => Address(sums);
+
+        /// <summary>
+        /// ns_steps iterations over the whole group; returns the address of the buffer holding the result. Row-major to
+        /// column-major: a row-major r x c matrix is the column-major c x r matrix of its transpose. With the wide
+        /// orientation X (m x n, m = short side), a wide parameter's memory is column-major X^T (ld n) and a tall one's
+        /// is column-major X (ld m). Per iteration, as torch (alpha/beta scaled sums rounded to bf16 once, like addmm):
+        ///   A = X X^T (m x m);  B = c A A + b A (B starts as a copy of A: cuBLAS's C is both input and output);
+        ///   X' = a X + B X (X' starts as a copy of X) — wide: X'^T = a X^T + X^T B^T; tall: X' = a X + B X.
+        /// </summary>
+        public unsafe ulong Iterate(nint handle, MuonConfig config)
+        {
+            var (m, n, count) = (Group.Short, Group.Long, Group.Indices.Count);
+            long xStride = (long)m * n, aStride = (long)m * m;
+            var (current, following) = (Address(work), Address(next));
+            float one = 1.0f, zero = 0.0f, a = (float)config.A, b = (float)config.B, c = (float)config.C;
+            ulong gramAddress = Address(gram), polyAddress = Address(poly);
+            const CublasOperation N = CublasOperation.None, T = CublasOperation.Transpose;
+            const CudaDataType Bf = CudaDataType.BFloat16;
+            for (var step = 0; step < config.NsSteps; step++)
+            {
+                // A = X X^T: wide memory is X^T (ld n), so A = (X^T)^T X^T; tall memory is X (ld m), so A = X X^T.
+                if (Group.Tall)
+                    Gemm(handle, N, T, m, m, n, &one, current, m, xStride, current, m, xStride, &zero, gramAddress, m, aStride, count);
+                else
+                    Gemm(handle, T, N, m, m, n, &one, current, n, xStride, current, n, xStride, &zero, gramAddress, m, aStride, count);
+                backend.CopyAsync(gramAddress, polyAddress, aStride * count * sizeof(ushort));
+                Gemm(handle, N, N, m, m, m, &c, gramAddress, m, aStride, gramAddress, m, aStride, &b, polyAddress, m, aStride, count);
+                backend.CopyAsync(current, following, xStride * count * sizeof(ushort));
+                if (Group.Tall)
+                    Gemm(handle, N, N, m, n, m, &one, polyAddress, m, aStride, current, m, xStride, &a, following, m, xStride, count);
+                else
+                    Gemm(handle, N, T, n, m, m, &one, current, n, xStride, polyAddress, m, aStride, &a, following, n, xStride, count);
+                (current, following) = (following, current);
+            }
+            return current;
+
+            static void Gemm(nint h, CublasOperation ta, CublasOperation tb, int rows, int cols, int inner, float* alpha,
+                ulong left, int ldLeft, long strideLeft, ulong right, int ldRight, long strideRight, float* beta,
+                ulong result, int ldResult, long strideResult, int batch) =>
+                Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasGemmStridedBatchedEx(h, ta, tb, rows, cols, inner, alpha,
+                    left, Bf, ldLeft, strideLeft, right, Bf, ldRight, strideRight, beta, result, Bf, ldResult, strideResult, batch,
+                    CublasComputeType.Float32, CublasGemmAlgo.Default));
+        }
+
+        public void Dispose()
+        {
+            foreach (var buffer in new[] { table, work, next, gram, poly, sums }) buffer.Dispose();
+        }
+
+        private static ulong Address(DeviceBuffer buffer) => ((CudaBuffer)buffer).Pointer;
+    }
+
+    /// <summary>Queues a device-to-device copy of <paramref name="bytes"/> bytes on the stream.</summary>
+    private void CopyAsync(ulong source, ulong destination, long bytes) =>
+        ThrowIfFailed(cuMemcpyDtoDAsync(destination, source, (nuint)bytes, stream.Handle));
+}
