@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine from the folder `dotnet fsi build.fsx device-prep` fills (artifacts/device): the CUDA
 # backend verified against the spec (every check, the fused elementwise steps included), then `s3gd bench` over the
-# elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours.
+# elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours, then
+# Muon (`s3gd bench --rule muon`) and tools/device/bench_muon.py timing torch.optim.Muon beside it.
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
 # cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
 # S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate).
@@ -40,6 +41,9 @@ for mode in kahan stochastic; do
   run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,s3gd --param-dtype bf16 --state-dtype bf16 --param-update "$mode" --out "$results/bf16-$mode"
 done
 run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
+# Muon over GPT-2 small's 48 block matrices, then torch.optim.Muon on the same shapes beside it (the bar: a third).
+run 60 bench.log "$work/s3gd" bench --backend cuda --rule muon --iterations 20 --out "$results/muon"
+run 60 torch.log python3 "$work/bench_muon.py" --ours "$results/muon/muon.csv" --out "$results/muon"
 tar -czf "$out/results.tgz" -C "$results" .
 rm -rf "$work"
 echo "bench.sh: exit $status" | tee -a "$out/bench.log"

@@ -128,9 +128,9 @@ public sealed partial class CudaBackend
             var count = tensors.Length;
             var words = tensors.Select(t => Address(t.Grad)).Concat(tensors.Select(t => Address(t.MomentumBuffer)))
                 .Concat(tensors.Select(t => Address(t.Param))).ToArray();
-            // The table buffer is typed float32 and holds the raw 64-bit addresses: two words each.
+            // The table buffer is typed float32 and holds the raw 64-bit addresses: two 32-bit words each.
             table = backend.Allocate(ElementType.Float32, 2L * words.Length);
-            backend.Upload<ulong>(table, words);
+            backend.Upload<uint>(table, MemoryMarshal.Cast<ulong, uint>(words.AsSpan()));
             work = backend.Allocate(ElementType.BFloat16, count * group.Elements);
             next = backend.Allocate(ElementType.BFloat16, count * group.Elements);
             gram = backend.Allocate(ElementType.BFloat16, (long)count * group.Short * group.Short);

@@ -23,7 +23,7 @@ __device__ __forceinline__ unsigned short float_to_bf16(float x)
 }
 
 // torch.lerp on one float32 (ATen's Lerp.h); 0.5 is where ATen switches formula so both ends are exact.
-__device__ __forceinline__ float lerp(float start, float end, float weight)
+__device__ __forceinline__ float torch_lerp(float start, float end, float weight)
 {
     return fabsf(weight) < 0.5f ? start + weight * (end - start) : end - (end - start) * (1.0f - weight);
 }
@@ -58,10 +58,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) muon_momentum(
     for (long long i = (long long)blockIdx.x * THREADS + threadIdx.x; i < n; i += (long long)gridDim.x * THREADS)
     {
         const float gi = g[i];
-        const float b = lerp(buf[i], gi, to_grad);
+        const float b = torch_lerp(buf[i], gi, to_grad);
         buf[i] = b;
 #if NESTEROV
-        const float u = lerp(gi, b, momentum);
+        const float u = torch_lerp(gi, b, momentum);
 #else
         const float u = b;
 #endif
