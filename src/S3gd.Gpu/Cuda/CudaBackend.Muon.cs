@@ -159,48 +159,38 @@ public sealed partial class CudaBackend
         /// <summary>The float32 sums of squares, one per matrix.</summary>
         public ulong Squares => Address(sums);
 
-        /// <summary>
-        /// ns_steps iterations over the whole group; returns the address of the buffer holding the result. Row-major to
-        /// column-major: a row-major r x c matrix is the column-major c x r matrix of its transpose. With the wide
-        /// orientation X (m x n, m = short side), a wide parameter's memory is column-major X^T (ld n) and a tall one's
-        /// is column-major X (ld m). Per iteration, as torch (alpha/beta scaled sums rounded to bf16 once, like addmm):
-        ///   A = X X^T (m x m);  B = c A A + b A (B starts as a copy of A: cuBLAS's C is both input and output);
-        ///   X' = a X + B X (X' starts as a copy of X) — wide: X'^T = a X^T + X^T B^T; tall: X' = a X + B X.
-        /// </summary>
+        /// <summary>Runs <see cref="NsSchedule"/>'s iterations over the whole group; returns the address of the result.</summary>
         public unsafe ulong Iterate(nint handle, MuonConfig config)
         {
-            var (m, n, count) = (Group.Short, Group.Long, Group.Indices.Count);
-            long xStride = (long)m * n, aStride = (long)m * m;
-            var (current, following) = (Address(work), Address(next));
-            float one = 1.0f, zero = 0.0f, a = (float)config.A, b = (float)config.B, c = (float)config.C;
-            ulong gramAddress = Address(gram), polyAddress = Address(poly);
-            const CublasOperation N = CublasOperation.None, T = CublasOperation.Transpose;
-            const CudaDataType Bf = CudaDataType.BFloat16;
-            for (var step = 0; step < config.NsSteps; step++)
+            var (ops, result) = NsSchedule.For(Group, config);
+            foreach (var op in ops)
             {
-                // A = X X^T: wide memory is X^T (ld n), so A = (X^T)^T X^T; tall memory is X (ld m), so A = X X^T.
-                if (Group.Tall)
-                    Gemm(handle, N, T, m, m, n, &one, current, m, xStride, current, m, xStride, &zero, gramAddress, m, aStride, count);
-                else
-                    Gemm(handle, T, N, m, m, n, &one, current, n, xStride, current, n, xStride, &zero, gramAddress, m, aStride, count);
-                backend.CopyAsync(gramAddress, polyAddress, aStride * count * sizeof(ushort));
-                Gemm(handle, N, N, m, m, m, &c, gramAddress, m, aStride, gramAddress, m, aStride, &b, polyAddress, m, aStride, count);
-                backend.CopyAsync(current, following, xStride * count * sizeof(ushort));
-                if (Group.Tall)
-                    Gemm(handle, N, N, m, n, m, &one, polyAddress, m, aStride, current, m, xStride, &a, following, m, xStride, count);
-                else
-                    Gemm(handle, N, T, n, m, m, &one, current, n, xStride, polyAddress, m, aStride, &a, following, n, xStride, count);
-                (current, following) = (following, current);
+                switch (op)
+                {
+                    case NsCopy copy:
+                        backend.CopyAsync(Address(copy.From), Address(copy.To), copy.Elements * sizeof(ushort));
+                        break;
+                    case NsGemm g:
+                        var (alpha, beta) = (g.Alpha, g.Beta);
+                        Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasGemmStridedBatchedEx(handle, Operation(g.TransposeA), Operation(g.TransposeB),
+                            g.M, g.N, g.K, &alpha, Address(g.A), CudaDataType.BFloat16, g.Lda, g.StrideA, Address(g.B), CudaDataType.BFloat16,
+                            g.Ldb, g.StrideB, &beta, Address(g.C), CudaDataType.BFloat16, g.Ldc, g.StrideC, Group.Indices.Count,
+                            CublasComputeType.Float32, CublasGemmAlgo.Default));
+                        break;
+                }
             }
-            return current;
-
-            static void Gemm(nint h, CublasOperation ta, CublasOperation tb, int rows, int cols, int inner, float* alpha,
-                ulong left, int ldLeft, long strideLeft, ulong right, int ldRight, long strideRight, float* beta,
-                ulong result, int ldResult, long strideResult, int batch) =>
-                Cuda.Cublas.ThrowIfFailed(Cuda.Cublas.cublasGemmStridedBatchedEx(h, ta, tb, rows, cols, inner, alpha,
-                    left, Bf, ldLeft, strideLeft, right, Bf, ldRight, strideRight, beta, result, Bf, ldResult, strideResult, batch,
-                    CublasComputeType.Float32, CublasGemmAlgo.Default));
+            return Address(result);
         }
+
+        private static CublasOperation Operation(bool transpose) => transpose ? CublasOperation.Transpose : CublasOperation.None;
+
+        private ulong Address(NsBuffer buffer) => Address(buffer switch
+        {
+            NsBuffer.X => work,
+            NsBuffer.Next => next,
+            NsBuffer.Gram => gram,
+            _ => poly,
+        });
 
         public void Dispose()
         {
