@@ -17,7 +17,7 @@ open S3gd.Gpu.Cpu
 open S3gd.Gpu.Elementwise
 
 /// Runs a program, returning its exit code and output (stdout and stderr); None when it cannot start.
-let private exec (file: string) (args: string list) (dir: string) =
+let exec (file: string) (args: string list) (dir: string) =
     try
         let psi = ProcessStartInfo(file, args, WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true)
         use p = Process.Start psi
