@@ -14,9 +14,10 @@
 ///
 /// bf16 (the CUDA backend, cuBLAS) against the spec's bf16 model of torch: the same roundings at the same places; only
 /// the order of the float32 accumulations differs, which may flip a bf16 rounding that the iteration then carries on.
-/// Such a run is another draw of bf16 noise around the exact result, so it may be as far from the model as the model is
-/// from exact: at most twice the model's distance from the float64 iteration, plus one bf16 ulp (2^-8 relative) of the
-/// largest element for a flip in the last product.
+/// Such a run is another draw of bf16 noise around the exact result: its distance from the model is at most its own
+/// distance from exact plus the model's, each of the size of the model's distance from exact. The bound allows three
+/// times the model's distance (one more for the spread of the largest element's deviation between draws), plus one bf16
+/// ulp (2^-8 relative) of the largest element for a flip in the last product.
 module S3gd.Conformance.MuonBound
 
 open S3gd.Spec.Rules
@@ -26,8 +27,8 @@ let float32 (model: float[]) (exact: float[]) =
     let distance = Array.map2 (fun a b -> abs (a - b)) model exact |> Array.max
     (2.0 ** -6.0) * distance + (2.0 ** -16.0) * (exact |> Array.map abs |> Array.max)
 
-/// The bf16 bound: twice the largest distance between the spec's bf16 model and its float64 iteration, plus 2^-8 of
-/// the largest element (one bf16 ulp at most).
+/// The bf16 bound: three times the largest distance between the spec's bf16 model and its float64 iteration, plus 2^-8
+/// of the largest element (one bf16 ulp at most).
 let bf16 (model: float[]) (exact: float[]) =
     let distance = Array.map2 (fun a b -> abs (a - b)) model exact |> Array.max
-    2.0 * distance + (2.0 ** -8.0) * (model |> Array.map abs |> Array.max)
+    3.0 * distance + (2.0 ** -8.0) * (model |> Array.map abs |> Array.max)

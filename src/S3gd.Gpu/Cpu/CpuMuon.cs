@@ -31,17 +31,19 @@ internal static class CpuMuon
     }
 
     /// <summary>
-    /// Newton–Schulz of a rows x cols row-major matrix in float32, in place: X / max(||X||_F, eps) (the sum of squares in
-    /// float64), then ns_steps of A = X X^T, B = b A + c A A, X = a X + B X on the wide orientation.
+    /// Newton–Schulz of a rows x cols row-major matrix in float32, in place: X / max(||X||_F, eps) (torch's Muon) or, with
+    /// <paramref name="addEps"/>, X / (||X||_F + eps) (OAdamW's MuonProjector), the sum of squares in float64; then ns_steps
+    /// of A = X X^T, B = b A + c A A, X = a X + B X on the wide orientation.
     /// </summary>
-    internal static void NewtonSchulz(MuonConfig config, float[] matrix, int rows, int cols)
+    internal static void NewtonSchulz(MuonConfig config, float[] matrix, int rows, int cols, bool addEps = false)
     {
         var tall = rows > cols;
         var (m, n) = tall ? (cols, rows) : (rows, cols);
         var x = tall ? Transpose(matrix, rows, cols) : (float[])matrix.Clone();
         double squares = 0;
         foreach (var v in x) squares += (double)v * v;
-        var denominator = MathF.Max((float)Math.Sqrt(squares), (float)config.Eps);
+        var norm = (float)Math.Sqrt(squares);
+        var denominator = addEps ? norm + (float)config.Eps : MathF.Max(norm, (float)config.Eps);
         for (var i = 0; i < x.Length; i++) x[i] /= denominator;
         var (a, b, c) = ((float)config.A, (float)config.B, (float)config.C);
         var gram = new float[m * m];

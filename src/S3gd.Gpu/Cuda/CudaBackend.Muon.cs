@@ -60,9 +60,6 @@ public sealed partial class CudaBackend
     /// </summary>
     private sealed class CudaMuonPlan : MuonPlan
     {
-        /// <summary>Blocks per SM the elementwise launches aim for over a whole group.</summary>
-        private const int BlocksPerMultiprocessor = 8;
-
         private readonly CudaBackend backend;
         private readonly CudaKernel momentum, normalise, update;
         private readonly GroupBuffers[] groups;
@@ -75,7 +72,9 @@ public sealed partial class CudaBackend
             normalise = backend.GetKernel(MuonSource, "muon_normalise", defines);
             update = backend.GetKernel(MuonSource, "muon_update", defines);
             backend.CublasHandle();
-            groups = Groups.Select(g => new GroupBuffers(backend, g, g.Indices.Select(i => tensors[i]).ToArray())).ToArray();
+            groups = Groups.Select(g => new GroupBuffers(backend, g,
+                [g.Indices.Select(i => tensors[i].Grad).ToArray(), g.Indices.Select(i => tensors[i].MomentumBuffer).ToArray(),
+                 g.Indices.Select(i => tensors[i].Param).ToArray()])).ToArray();
         }
 
         protected override void StepInternal(double lr)
@@ -95,9 +94,8 @@ public sealed partial class CudaBackend
             var group = g.Group;
             var n = group.Elements;
             var count = (uint)group.Indices.Count;
-            var blocks = (uint)Math.Clamp((n + ThreadsPerBlock - 1) / ThreadsPerBlock, 1,
-                Math.Max(1, backend.Info.MultiprocessorCount * BlocksPerMultiprocessor / (int)count));
-            var (grads, buffers, parameters, x, squares) = (g.Grads, g.Buffers, g.Params, g.X, g.Squares);
+            var blocks = backend.GroupBlocks(n, count);
+            var (grads, buffers, parameters, x, squares) = (g.Column(0), g.Column(1), g.Column(2), g.X, g.Squares);
             ThrowIfFailed(cuMemsetD32Async(squares, 0, count, backend.stream.Handle));
             void** m = stackalloc void*[] { &grads, &buffers, &x, &squares, &n, &toGrad, &weight };
             momentum.Launch(backend.stream, blocks, count, ThreadsPerBlock, m);
@@ -120,14 +118,15 @@ public sealed partial class CudaBackend
     {
         private readonly CudaBackend backend;
         private readonly DeviceBuffer table, work, next, gram, poly, sums;
+        private readonly int count;
 
-        public GroupBuffers(CudaBackend backend, MuonGroup group, MuonTensor[] tensors)
+        /// <summary>Prepares a group whose table holds one column of buffer addresses per entry of <paramref name="columns"/>.</summary>
+        public GroupBuffers(CudaBackend backend, MuonGroup group, IReadOnlyList<DeviceBuffer[]> columns)
         {
             this.backend = backend;
             Group = group;
-            var count = tensors.Length;
-            var words = tensors.Select(t => Address(t.Grad)).Concat(tensors.Select(t => Address(t.MomentumBuffer)))
-                .Concat(tensors.Select(t => Address(t.Param))).ToArray();
+            count = group.Indices.Count;
+            var words = columns.SelectMany(c => c.Select(Address)).ToArray();
             // The table buffer is typed float32 and holds the raw 64-bit addresses: two 32-bit words each.
             table = backend.Allocate(ElementType.Float32, 2L * words.Length);
             backend.Upload<uint>(table, MemoryMarshal.Cast<ulong, uint>(words.AsSpan()));
@@ -136,22 +135,12 @@ public sealed partial class CudaBackend
             gram = backend.Allocate(ElementType.BFloat16, (long)count * group.Short * group.Short);
             poly = backend.Allocate(ElementType.BFloat16, (long)count * group.Short * group.Short);
             sums = backend.Allocate(ElementType.Float32, count);
-            var tableAddress = Address(table);
-            Grads = tableAddress;
-            Buffers = tableAddress + (ulong)(count * sizeof(ulong));
-            Params = tableAddress + (ulong)(2 * count * sizeof(ulong));
         }
 
         public MuonGroup Group { get; }
 
-        /// <summary>Device addresses of the gradients', momentum buffers' and parameters' address arrays.</summary>
-        public ulong Grads { get; }
-
-        /// <summary>The momentum buffers' address array.</summary>
-        public ulong Buffers { get; }
-
-        /// <summary>The parameters' address array.</summary>
-        public ulong Params { get; }
+        /// <summary>The device address of the table's column <paramref name="k"/>: one buffer address per matrix.</summary>
+        public ulong Column(int k) => Address(table) + (ulong)(k * count * sizeof(ulong));
 
         /// <summary>The bf16 work matrices, where the momentum kernel writes X.</summary>
         public ulong X => Address(work);
@@ -199,6 +188,14 @@ public sealed partial class CudaBackend
 
         private static ulong Address(DeviceBuffer buffer) => ((CudaBuffer)buffer).Pointer;
     }
+
+    /// <summary>
+    /// Blocks per matrix of a group's elementwise launch (muon.cu's grid-stride loops): enough for its elements, at most
+    /// <see cref="BlocksPerMultiprocessor"/> per SM over the whole group.
+    /// </summary>
+    private uint GroupBlocks(long elements, uint matrices) =>
+        (uint)Math.Clamp((elements + ThreadsPerBlock - 1) / ThreadsPerBlock, 1,
+            Math.Max(1, Info.MultiprocessorCount * BlocksPerMultiprocessor / (int)matrices));
 
     /// <summary>Queues a device-to-device copy of <paramref name="bytes"/> bytes on the stream.</summary>
     private void CopyAsync(ulong source, ulong destination, long bytes) =>

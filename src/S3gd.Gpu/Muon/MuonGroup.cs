@@ -28,12 +28,19 @@ public sealed record MuonGroup(int Rows, int Cols, IReadOnlyList<int> Indices)
     public static IReadOnlyList<MuonGroup> ByShape(IReadOnlyList<MuonTensor> tensors)
     {
         ArgumentNullException.ThrowIfNull(tensors);
+        return ByShape(tensors.Select(t => (t.Rows, t.Cols)).ToArray());
+    }
+
+    /// <summary>Matrices of the given (rows, cols) grouped by shape, groups in the order their shape first appears.</summary>
+    public static IReadOnlyList<MuonGroup> ByShape(IReadOnlyList<(int Rows, int Cols)> shapes)
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
         var groups = new List<(int Rows, int Cols, List<int> Indices)>();
-        for (var i = 0; i < tensors.Count; i++)
+        for (var i = 0; i < shapes.Count; i++)
         {
-            var t = tensors[i];
-            var k = groups.FindIndex(g => g.Rows == t.Rows && g.Cols == t.Cols);
-            if (k < 0) groups.Add((t.Rows, t.Cols, [i]));
+            var (rows, cols) = shapes[i];
+            var k = groups.FindIndex(g => g.Rows == rows && g.Cols == cols);
+            if (k < 0) groups.Add((rows, cols, [i]));
             else groups[k].Indices.Add(i);
         }
         return groups.Select(g => new MuonGroup(g.Rows, g.Cols, g.Indices.ToArray())).ToArray();

@@ -1,7 +1,7 @@
 namespace S3gd.Gpu.Muon;
 
 /// <summary>
-/// A checked Muon step over a fixed list of 2-D parameters, grouped by shape (<see cref="MuonGroup.ByShape"/>) so that
+/// A checked Muon step over a fixed list of 2-D parameters, grouped by shape (<see cref="MuonGroup.ByShape(IReadOnlyList{MuonTensor})"/>) so that
 /// each group's Newton–Schulz iterations are batched matrix products. Made by <see cref="Backend.PlanMuon"/>.
 /// </summary>
 public abstract class MuonPlan : IDisposable

@@ -21,6 +21,12 @@ public sealed record OAdamWMatrixConfig
     /// <summary>The factor on NS(g) fed to the StableAdamW core.</summary>
     public double Scale { get; init; } = 1.0;
 
+    /// <summary>MuonProjector's eps: the normalisation is X / (||X||_F + 1e-7).</summary>
+    public const double ProjectorEps = 1e-7;
+
+    /// <summary>The iteration's settings as a Muon configuration: the quintic, <see cref="NsSteps"/> and <see cref="ProjectorEps"/>.</summary>
+    public MuonConfig Iteration => new() { NsSteps = NsSteps, Eps = ProjectorEps };
+
     /// <summary>This configuration after checking every value; a bad one is an error naming it and its value.</summary>
     public OAdamWMatrixConfig Validated()
     {

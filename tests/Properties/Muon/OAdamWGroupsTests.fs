@@ -54,3 +54,22 @@ let ``bad matrix-path keys are errors naming them and the value`` () =
     Assert.Equal(OAdamW.defaults.NsSteps, OAdamWMatrixConfig().NsSteps)
     Assert.Equal(OAdamW.defaults.UpdateProjGap, OAdamWMatrixConfig().UpdateProjGap)
     Assert.Equal(OAdamW.defaults.Scale, OAdamWMatrixConfig().Scale)
+
+[<Fact>]
+let ``the projection plan rejects wrong lengths and repeated buffers, and recomputes only at the gap`` () =
+    use cpu = new S3gd.Gpu.Cpu.CpuBackend()
+    let f (n: int) = cpu.AllocateMuonMomentum(int64 n)
+    let config = OAdamWMatrixConfig(UpdateProjGap = 2, Scale = 2.0)
+    let e = Assert.ThrowsAny<ArgumentException>(fun () -> cpu.PlanOAdamWProjection(config, [| OAdamWProjection(f 6, f 5, 2, 3) |]) |> ignore)
+    Assert.Contains("tensors[0].Output has 5 elements", e.Message)
+    let g = f 6
+    let e = Assert.ThrowsAny<ArgumentException>(fun () -> cpu.PlanOAdamWProjection(config, [| OAdamWProjection(g, g, 2, 3) |]) |> ignore)
+    Assert.Contains("tensors[0].Output is a buffer given twice", e.Message)
+    cpu.Upload<float32>(g, ReadOnlySpan [| 1.0f; 0.0f; 0.0f; 0.0f; 1.0f; 0.0f |])
+    let out = f 6
+    use plan = cpu.PlanOAdamWProjection(config, [| OAdamWProjection(g, out, 2, 3) |])
+    Assert.Equal<bool list>([ true; true; false; true ], [ for t in 1..4 -> plan.Step t ])
+    // Orthonormal rows: NS leaves them near the quintic's fixed band; scale 2 doubles them, zeros stay zero.
+    let o = cpu.Download<float32> out
+    Assert.InRange(o[0], 2.0f * 0.6f, 2.0f * 1.2f)
+    Assert.Equal(0.0f, o[1])

@@ -7,7 +7,12 @@
 // The CPU twin, src/S3gd.Gpu/Cpu/CpuMuon.cs, does the same float32 operations for the momentum and the update.
 // Compiled with --fmad=false: nothing is contracted into a fused multiply-add.
 //
-// Defines: NESTEROV 0|1 (the update is lerp(g, buf, momentum) rather than buf).
+// Defines: NESTEROV 0|1 (the update is lerp(g, buf, momentum) rather than buf); ADD_EPS 0|1 (normalise by
+// ||X||_F + eps, OAdamW's MuonProjector, rather than max(||X||_F, eps), torch's Muon).
+
+#ifndef ADD_EPS
+#define ADD_EPS 0
+#endif
 
 #define THREADS 256           // threads per block
 #define WARPS (THREADS / 32)  // warps per block
@@ -73,14 +78,15 @@ extern "C" __global__ void __launch_bounds__(THREADS) muon_momentum(
     block_sum_into(local, &squares[matrix]);
 }
 
-// x <- bf16(x / max(bf16(sqrt(squares)), bf16(eps))): torch's `X.div_(X.norm().clamp(min=eps))` on bf16 X.
+// x <- bf16(x / max(bf16(sqrt(squares)), bf16(eps))): torch's `X.div_(X.norm().clamp(min=eps))` on bf16 X; with ADD_EPS
+// x <- bf16(x / bf16(bf16(sqrt(squares)) + eps)), `X / (X.norm() + eps)`.
 extern "C" __global__ void __launch_bounds__(THREADS) muon_normalise(
     unsigned short* __restrict__ x, const float* __restrict__ squares, long long n, float eps)
 {
     const unsigned matrix = blockIdx.y;
     const float norm = bf16_to_float(float_to_bf16(sqrtf(squares[matrix])));
     const float least = bf16_to_float(float_to_bf16(eps));
-    const float denominator = norm > least ? norm : least;
+    const float denominator = ADD_EPS ? bf16_to_float(float_to_bf16(norm + eps)) : (norm > least ? norm : least);
     unsigned short* __restrict__ xm = x + (long long)matrix * n;
     for (long long i = (long long)blockIdx.x * THREADS + threadIdx.x; i < n; i += (long long)gridDim.x * THREADS)
         xm[i] = float_to_bf16(bf16_to_float(xm[i]) / denominator);
@@ -98,4 +104,33 @@ extern "C" __global__ void __launch_bounds__(THREADS) muon_update(
         const float decayed = p[i] * decay;
         p[i] = decayed - adjusted_lr * bf16_to_float(xm[i]);
     }
+}
+
+// OAdamW's projection input: x <- bf16(g) and squares[matrix] += the squares of the bf16 values.
+extern "C" __global__ void __launch_bounds__(THREADS) ns_load(
+    const unsigned long long* __restrict__ grads, unsigned short* __restrict__ x, float* __restrict__ squares, long long n)
+{
+    const unsigned matrix = blockIdx.y;
+    const float* __restrict__ g = (const float*)grads[matrix];
+    unsigned short* __restrict__ xm = x + (long long)matrix * n;
+    float local = 0.0f;
+    for (long long i = (long long)blockIdx.x * THREADS + threadIdx.x; i < n; i += (long long)gridDim.x * THREADS)
+    {
+        const unsigned short h = float_to_bf16(g[i]);
+        xm[i] = h;
+        const float v = bf16_to_float(h);
+        local += v * v;
+    }
+    block_sum_into(local, &squares[matrix]);
+}
+
+// OAdamW's projection output: out <- scale * x in float32.
+extern "C" __global__ void __launch_bounds__(THREADS) ns_store(
+    const unsigned long long* __restrict__ outputs, const unsigned short* __restrict__ x, long long n, float scale)
+{
+    const unsigned matrix = blockIdx.y;
+    float* __restrict__ out = (float*)outputs[matrix];
+    const unsigned short* __restrict__ xm = x + (long long)matrix * n;
+    for (long long i = (long long)blockIdx.x * THREADS + threadIdx.x; i < n; i += (long long)gridDim.x * THREADS)
+        out[i] = scale * bf16_to_float(xm[i]);
 }
