@@ -1,7 +1,8 @@
 // Runs muon.cu's kernels (rewritten to kernel.cpp, PTX conversions emulated by shim.h) over one group that
 // MuonKernelEmulationTests writes: meta.bin (count, n, blocks as int64), scalars.bin (to_grad, momentum, eps, decay,
-// adjusted_lr as float32), grads.bin, bufs.bin and params.bin (count x n float32). It runs muon_momentum, muon_normalise
-// and muon_update (no Newton–Schulz between them: the update takes the normalised X) and writes bufs_out.bin,
+// adjusted_lr, scale as float32), grads.bin, bufs.bin and params.bin (count x n float32). Mode `muon` runs
+// muon_momentum, muon_normalise and muon_update (no Newton–Schulz between them: the update takes the normalised X);
+// mode `projection` runs ns_load, muon_normalise and ns_store into the params. It writes bufs_out.bin,
 // squares_out.bin, x_out.bin (bf16 codes) and params_out.bin. Blocks run one after another, a block's threads at once.
 #include "shim.h"
 #include <atomic>
@@ -59,11 +60,11 @@ template <typename F> static void launch(unsigned blocks, unsigned count, F body
 
 int main(int argc, char** argv)
 {
-    if (argc != 2) return 2;
-    const std::string dir = argv[1];
+    if (argc != 3) return 2;
+    const std::string dir = argv[1], mode = argv[2];
     const auto meta = slurp<long long>(dir + "/meta.bin");
     const auto scalars = slurp<float>(dir + "/scalars.bin");
-    if (meta.size() != 3 || scalars.size() != 5) return 3;
+    if (meta.size() != 3 || scalars.size() != 6) return 3;
     const long long count = meta[0], n = meta[1], blocks = meta[2];
     auto grads = slurp<float>(dir + "/grads.bin");
     auto bufs = slurp<float>(dir + "/bufs.bin");
@@ -79,11 +80,18 @@ int main(int argc, char** argv)
     std::vector<float> squares(count, 0.0f);
     for (auto& b : warp_barrier) b = new std::barrier<>(32);
     block_barrier = new std::barrier<>(THREADS);
-    const float to_grad = scalars[0], momentum = scalars[1], eps = scalars[2], decay = scalars[3], adjusted = scalars[4];
-    launch((unsigned)blocks, (unsigned)count, [&] { muon_momentum(grad_table.data(), buf_table.data(), x.data(), squares.data(), n, to_grad, momentum); });
+    const float to_grad = scalars[0], momentum = scalars[1], eps = scalars[2], decay = scalars[3], adjusted = scalars[4], scale = scalars[5];
+    const bool muon = mode == "muon";
+    if (muon)
+        launch((unsigned)blocks, (unsigned)count, [&] { muon_momentum(grad_table.data(), buf_table.data(), x.data(), squares.data(), n, to_grad, momentum); });
+    else
+        launch((unsigned)blocks, (unsigned)count, [&] { ns_load(grad_table.data(), x.data(), squares.data(), n); });
     spill(dir + "/squares_out.bin", squares.data(), squares.size());
     launch((unsigned)blocks, (unsigned)count, [&] { muon_normalise(x.data(), squares.data(), n, eps); });
-    launch((unsigned)blocks, (unsigned)count, [&] { muon_update(param_table.data(), x.data(), n, decay, adjusted); });
+    if (muon)
+        launch((unsigned)blocks, (unsigned)count, [&] { muon_update(param_table.data(), x.data(), n, decay, adjusted); });
+    else
+        launch((unsigned)blocks, (unsigned)count, [&] { ns_store(param_table.data(), x.data(), n, scale); });
     spill(dir + "/bufs_out.bin", bufs.data(), bufs.size());
     spill(dir + "/x_out.bin", x.data(), x.size());
     spill(dir + "/params_out.bin", params.data(), params.size());
