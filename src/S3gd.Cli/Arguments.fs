@@ -141,6 +141,25 @@ type VerifyArgs =
             | Max_Test _ -> "cases per property (default 100)."
             | Seed _ -> "the random seed, to replay a failed run (default: a fresh one, printed)."
 
+/// Arguments of `s3gd partition`.
+type PartitionArgs =
+    | [<Unique>] Model of name: string
+    | Param of spec: string
+    | [<Unique>] Dim of size: int
+    | [<Unique>] N_Heads of count: int
+    | [<Unique>] N_Kv_Heads of count: int
+    | [<Unique>] Partition of scheme: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "the model whose named parameters are printed: gpt2 (GPT-2 small, the default; dim 768, 12 heads)."
+            | Param _ -> "a named parameter NAME=AxB (e.g. model.layers.0.self_attn.q_proj.weight=4096x4096), instead of the model's; repeatable."
+            | Dim _ -> "hidden size for the head size dim*dim/n_heads (default: the model's, 768)."
+            | N_Heads _ -> "attention heads (default: the model's, 12)."
+            | N_Kv_Heads _ -> "key/value heads, dividing n_heads (default: n_heads)."
+            | Partition _ -> "hessian (per head, per output row, per token; the default) or reference (adam_mini.py's)."
+
 /// The top-level commands of s3gd.
 type S3gdArgs =
     | Version
@@ -151,6 +170,7 @@ type S3gdArgs =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Devices
     | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None)>] Partition of ParseResults<PartitionArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -163,3 +183,4 @@ type S3gdArgs =
             | Devices -> "list the backends, each GPU and its capabilities, or why CUDA is unavailable."
             | Verify _ -> "check a backend's kernels against the spec (the properties tests/Properties runs)."
             | Bench _ -> "time the fused elementwise step against a device copy: table, CSV and an SVG chart."
+            | Partition _ -> "print Adam-mini's blocks for each named parameter: shape, block kind, blocks and block length."

@@ -122,6 +122,54 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
     finally
         tensors |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
 
+/// The rules with a structured step (a reduction, then the update): StableAdamW and Adam-mini.
+let structuredRules = [ "stableadamw"; "adam-mini" ]
+
+/// Elements per Adam-mini block on a single benchmarked tensor: one row of a 4096-wide layer (per output neuron), when
+/// it divides the size; otherwise the whole tensor is one block.
+let miniRow = 4096L
+
+/// The (length, block length, decays) of each tensor of a structured case: StableAdamW reduces whole tensors; Adam-mini
+/// takes single tensors in rows of `miniRow` and the GPT-2 shapes under the Hessian-aware partition (`s3gd partition`).
+let structuredTensors (rule: string) (caseName: string) (lengths: int64 list) : (int64 * int64 * bool) list =
+    if rule = "stableadamw" then lengths |> List.map (fun n -> n, 0L, true)
+    elif caseName = "gpt2" then
+        match Partition.rows AdamMiniPartition.Hessian Partition.gpt2Model Partition.gpt2 with
+        | Ok rows -> rows |> List.map (fun r -> int64 r.Blocks * int64 r.Block, int64 r.Block, r.Decays)
+        | Error e -> invalidOp e
+    else lengths |> List.map (fun n -> n, (if n % miniRow = 0L then miniRow else n), true)
+
+/// Measures one structured configuration (reduce, finalize and update kernels per step) on a list of tensors.
+let measureStructured (backend: Backend) (config: Structured.StructuredConfig) (caseName: string) (tensors: (int64 * int64 * bool) list) (iterations: int) : Row =
+    let makeSet () =
+        tensors
+        |> List.map (fun (n, block, decays) ->
+            let struct (moment, second, comp) = backend.AllocateStructuredState(config, n, block)
+            Structured.StructuredTensor(zeros backend config.Param n, zeros backend config.Grad n, moment, second, block, decays, comp))
+    let first = makeSet ()
+    let bytes = (using (backend.PlanStructured(config, first)) (fun p -> p.BytesPerStep))
+    let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))
+    let all = first :: List.init (sets - 1) (fun _ -> makeSet ())
+    try
+        let scalars = Structured.StructuredScalars.For(config, 10)
+        let plans = all |> List.map (fun t -> backend.PlanStructured(config, t)) |> List.toArray
+        let ms =
+            try timeRotating backend sets iterations (fun k -> plans[k].Step scalars)
+            finally plans |> Array.iter (fun p -> p.Dispose())
+        // The copy moves the same bytes: it reads and writes half of them each.
+        let copyWords = max 1L (bytes / 2L / 4L)
+        let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
+        let copyMs =
+            try timeRotating backend sets iterations (fun k -> backend.Copy(fst copies[k], snd copies[k]))
+            finally copies |> Array.iter (fun (a, b) -> a.Dispose(); b.Dispose())
+        let gbps (b: int64) (t: float) = float b / (t * 1e-3) / 1e9
+        { Rule = config.RuleInfo.Name; State = StorageFormat.name config.Moment + "/" + StorageFormat.name config.SecondMoment
+          Param = StorageFormat.name config.Param; Grad = StorageFormat.name config.Grad; Math = "fp32"; Case = caseName
+          Params = tensors |> List.sumBy (fun (n, _, _) -> n); Tensors = tensors.Length; Layout = "structured"; Ms = ms; Bytes = bytes
+          GBps = gbps bytes ms; CopyGBps = gbps (2L * 4L * copyWords) copyMs; Update = (if config.HasCompensation then "kahan" else "nearest") }
+    finally
+        all |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
+
 /// The hyperparameters a benchmarked rule runs with: its defaults, with the momentum or weight decay on where a
 /// default would leave a state buffer or a term out (SGD keeps a momentum buffer; decay is on for every rule).
 let benchHypers (rule: string) : Hypers =
@@ -132,12 +180,12 @@ let benchHypers (rule: string) : Hypers =
     | _ -> Map [ "weight_decay", Real 1e-2 ]
 
 let private row (r: Row) =
-    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6d %-14s %8.3f %10d %8.0f %8.0f %6.3f %s"
+    sprintf "%-11s %-18s %-5s %-5s %-5s %-6s %6d %-14s %8.3f %10d %8.0f %8.0f %6.3f %s"
         r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Layout r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio r.Update
 
 /// The table header matching `row`.
 let header =
-    sprintf "%-8s %-18s %-5s %-5s %-5s %-6s %6s %-14s %8s %10s %8s %8s %6s %s" "rule" "state" "param" "grad" "math" "case" "tensors" "layout" "ms" "bytes" "GB/s" "copyGB/s" "ratio" "update"
+    sprintf "%-11s %-18s %-5s %-5s %-5s %-6s %6s %-14s %8s %10s %8s %8s %6s %s" "rule" "state" "param" "grad" "math" "case" "tensors" "layout" "ms" "bytes" "GB/s" "copyGB/s" "ratio" "update"
 
 /// The CSV of the rows, with the backend's device on every line.
 let csv (device: string) (rows: Row list) =
@@ -197,7 +245,7 @@ let private formatArg (name: string) (value: string option) (dflt: StorageFormat
 
 let private split (s: string) = s.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> List.ofArray
 
-/// The rules benchmarked by default: every rule with a fused elementwise kernel.
+/// The rules benchmarked by default: every rule with a fused elementwise kernel (the structured ones are asked by --rule).
 let defaultRules = [ "adamw"; "adam"; "sgd"; "rmsprop"; "s3gd"; "lion"; "signum"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
 
 /// Runs `s3gd bench`.
@@ -254,6 +302,26 @@ let command (args: ParseResults<BenchArgs>) =
             let rows =
                 [ for rule in rules do
                       for state in states do
+                        if List.contains rule.Name structuredRules then
+                          // StableAdamW's Kahan summation is its kahan_sum hyperparameter; Adam-mini has none.
+                          let hypers = benchHypers rule.Name |> (if update = ParamUpdate.Kahan && rule.Name = "stableadamw" then Map.add "kahan_sum" (Flag true) else id)
+                          let config =
+                              if state.IsFp8 then Error(sprintf "state %s: the structured step keeps fp32 or bf16 moments" state.Name)
+                              elif math <> Fp32 then Error "the structured step computes in fp32 (--math-dtype bf16)"
+                              elif update = ParamUpdate.Stochastic || (update = ParamUpdate.Kahan && rule.Name <> "stableadamw") then
+                                  Error(sprintf "--param-update %s is not a mode of %s" (update.Name()) rule.Name)
+                              else
+                                  try
+                                      Ok(Structured.StructuredConfig(rule, hypers, param, grad, state.Format, (if rule.Name = "stableadamw" then state.Format else Fp32)))
+                                  with :? ArgumentException as e -> Error e.Message
+                          match config with
+                          | Error e -> eprintfn "skipped %s with state %s: %s" rule.Name state.Name e
+                          | Ok config ->
+                              for name, lengths in cases do
+                                  let r = measureStructured backend config name (structuredTensors rule.Name name lengths) iterations
+                                  printfn "%s" (row r)
+                                  yield r
+                        else
                           let config =
                               try Ok(ElementwiseConfig(rule, benchHypers rule.Name, param, grad, math, [| state |], paramUpdate = update))
                               with :? ArgumentException as e -> Error e.Message

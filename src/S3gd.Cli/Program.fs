@@ -22,6 +22,7 @@ let main argv =
             | Some(Compare a) -> Compare.command a
             | Some Devices -> Devices.run ()
             | Some(Bench a) -> Bench.command a
+            | Some(Partition a) -> Partition.command a
             | Some(Verify v) ->
                 Verify.run
                     (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)

@@ -36,6 +36,10 @@ run 240 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_
 run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --out "$results/fp32"
 run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --rule s3gd --param-dtype bf16 --state-dtype bf16,fp8e4m3-unscaled,fp8e4m3 --out "$results/s3gd-bf16"
 run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,sgd,lion,rmsprop --state-dtype bf16,fp8e4m3 --out "$results/narrow-state"
+# The structured steps (a reduction, then the update): StableAdamW and Adam-mini, fp32 and bf16 moments, and StableAdamW
+# with Kahan-compensated bf16 parameters (the bar: 64M and GPT-2 at 0.85 of the copy).
+run 90 bench.log "$work/s3gd" bench --backend cuda --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
+run 45 bench.log "$work/s3gd" bench --backend cuda --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
 # bf16 parameters taking their update with a Kahan compensation buffer or stochastic rounding.
 for mode in kahan stochastic; do
   run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,s3gd --param-dtype bf16 --state-dtype bf16 --param-update "$mode" --out "$results/bf16-$mode"

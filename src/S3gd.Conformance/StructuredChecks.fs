@@ -1,0 +1,297 @@
+/// The structured steps (StableAdamW, Adam-mini) against the spec, for every backend: random tensor lists (lengths 1,
+/// odd, around the segment size), Adam-mini block lengths from 1 to whole tensors, hyperparameters in range, fp32 and
+/// bf16 parameters, gradients and moments, StableAdamW's Kahan-compensated bf16 parameters, stepped 1 to 4 times with
+/// gradients whose magnitudes change (so the RMS clip engages). Each step is compared with the spec rule in float64 on the
+/// same decoded inputs, within StructuredBound's float32 bound (the block sums included) plus half an ulp of storage.
+module S3gd.Conformance.StructuredChecks
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open S3gd.Spec.Formats
+open S3gd.Spec.Rules
+open S3gd.Gpu
+open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Structured
+open S3gd.Conformance.MathBound
+
+/// One tensor of a case: its length and (Adam-mini) block length and whether it decays.
+type TensorCase = { Length: int; Block: int; Decays: bool }
+
+/// One case: rule, hypers, formats, tensors, steps, the seed of the values and each step's gradient magnitude (empty:
+/// drawn from the seed, 1e-3 to 10).
+type Case =
+    { Rule: string; Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Moment: StorageFormat; Second: StorageFormat
+      Tensors: TensorCase list; Steps: int; Seed: int; GradScales: float list }
+
+let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map (fun k -> lo + (hi - lo) * float k / 1e6)
+let private orZero (g: Gen<float>) = Gen.frequency [ 1, Gen.constant 0.0; 2, g ]
+let private wide = Gen.elements [ Fp32; Bf16 ]
+
+/// StableAdamW or Adam-mini hyperparameters in range (kahan_sum only for bf16 parameters, as the configuration requires).
+let hypers (rule: string) (param: StorageFormat) : Gen<Hypers> =
+    gen {
+        let! lr = real 1e-5 1e-2
+        let! beta1 = real 0.5 0.99
+        let! beta2 = real 0.9 0.999
+        let! eps = real 1e-8 1e-6
+        let! wd = orZero (real 0.0 0.1)
+        let common = Map [ "lr", Real lr; "beta1", Real beta1; "beta2", Real beta2; "eps", Real eps; "weight_decay", Real wd ]
+        if rule = "stableadamw" then
+            let! decouple = Gen.elements [ false; true ]
+            let! maxLr = orZero (real 1e-3 1e-1)
+            let! kahan = if param = Bf16 then Gen.elements [ false; true ] else Gen.constant false
+            return common |> Map.add "decouple_lr" (Flag decouple) |> Map.add "max_lr" (Real maxLr) |> Map.add "kahan_sum" (Flag kahan)
+        else return common
+    }
+
+/// A tensor: StableAdamW any length; Adam-mini a block length (1, small, around the segment, up to whole) times a count.
+let tensorCase (rule: string) : Gen<TensorCase> =
+    gen {
+        let! decays = Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ]
+        if rule = "stableadamw" then
+            let! n = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 4095; 4096; 4097; 8193 ]; 2, Gen.choose (300, 150000) ]
+            return { Length = n; Block = n; Decays = decays }
+        else
+            let! block = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 4095; 4096; 4097; 8193 ]; 1, Gen.choose (8194, 60000) ]
+            let! blocks = Gen.choose (1, max 1 (min 40 (150000 / block)))
+            return { Length = block * blocks; Block = block; Decays = decays }
+    }
+
+let private case (rule: string) : Gen<Case> =
+    gen {
+        let! p = wide
+        let! h = hypers rule p
+        let! g = wide
+        let! moment = wide
+        let! second = if rule = "stableadamw" then wide else Gen.constant Fp32
+        let! count = Gen.choose (1, 3)
+        let! tensors = Gen.listOfLength count (tensorCase rule)
+        let! steps = Gen.choose (1, 4)
+        let! seed = Gen.choose (0, Int32.MaxValue)
+        return { Rule = rule; Hypers = h; Param = p; Grad = g; Moment = moment; Second = second; Tensors = tensors; Steps = steps; Seed = seed
+                 GradScales = [] }
+    }
+
+/// The configuration of a case.
+let config (c: Case) (telemetry: bool) =
+    StructuredConfig(ElementwiseChecks.ruleInfo c.Rule, c.Hypers, c.Param, c.Grad, c.Moment, c.Second, telemetry)
+
+/// A case's tensors on a backend: parameters and first gradients from the seed, zero state.
+let private allocate (backend: Backend) (cfg: StructuredConfig) (c: Case) (gen: int -> float -> float32[]) =
+    c.Tensors
+    |> List.map (fun t ->
+        let p = ElementwiseChecks.upload backend c.Param (gen t.Length 1.0)
+        let g = ElementwiseChecks.upload backend c.Grad (gen t.Length 1.0)
+        let struct (moment, second, comp) = backend.AllocateStructuredState(cfg, int64 t.Length, int64 t.Block)
+        StructuredTensor(p, g, moment, second, (if c.Rule = "stableadamw" then 0L else int64 t.Block), t.Decays, comp))
+
+/// The values generator of a case: zeros now and then, else uniform in [-scale, scale].
+let private values (seed: int) =
+    let rnd = Random seed
+    rnd, fun n (scale: float) -> Array.init n (fun i -> if i % 17 = 3 then 0.0f else float32 ((rnd.NextDouble() * 2.0 - 1.0) * scale))
+
+/// Step's gradient magnitude: the case's, or drawn (always drawn, so the values that follow do not depend on it).
+let private gradScale (c: Case) (rnd: Random) (step: int) =
+    let drawn = Math.Pow(10.0, float (rnd.Next(-3, 2)))
+    if c.GradScales.IsEmpty then drawn else c.GradScales[step - 1]
+
+let private decodeAll (backend: Backend) (f: StorageFormat) (b: DeviceBuffer) = ElementwiseChecks.decode backend f b None
+
+let private vec (xs: float[]) = Vector<float>.Build.DenseOfArray xs
+
+/// The first element where stored values differ from the spec's by more than the bound plus half an ulp of storage.
+let private compare (what: string) (f: StorageFormat) (got: float[]) (want: float[]) (bound: int -> float) =
+    let sf = StateFormat(f, false)
+    Seq.init got.Length id
+    |> Seq.tryFind (fun i -> not (ElementwiseChecks.bothNaN got[i] want[i] || abs (got[i] - want[i]) <= ElementwiseChecks.allowed sf 1.0 want[i] (bound i)))
+    |> Option.map (fun i ->
+        let err = abs (got[i] - want[i])
+        sprintf "%s element %d of %d: got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"
+            what i got.Length got[i] want[i] (ElementwiseChecks.ulps sf 1.0 want[i] err) (ElementwiseChecks.ulps sf 1.0 want[i] (ElementwiseChecks.allowed sf 1.0 want[i] (bound i))))
+
+/// Checks one StableAdamW tensor's step against the spec; None when it agrees.
+let private checkStable (cfg: StructuredConfig) (sc: StructuredScalars) (h: StableAdamW.Hyper) step (p0: float[]) (g0: float[]) (m0: float[]) (v0: float[])
+                        (c0: float[] option) (p1: float[]) (m1: float[]) (v1: float[]) (c1: float[] option) =
+    let n = p0.Length
+    // With Kahan the represented parameter is p + c: the spec (without rounding) steps it, and the new p + c must follow.
+    let pIn = match c0 with Some c -> Array.map2 (+) p0 c | None -> p0
+    let state: StableAdamW.State = { Step = step - 1; ExpAvg = vec m0; ExpAvgSq = vec v0; KahanComp = None }
+    let pSpec, sSpec = StableAdamW.step { h with KahanSum = false } state (vec g0) (vec pIn)
+    let lrT, decay = StructuredBound.stableScalars sc g0 v0
+    let ys = Array.init n (fun i -> StructuredBound.stableElement cfg sc (lrT, decay) p0[i] g0[i] m0[i] v0[i])
+    let pBound i =
+        let (y: Bounded), _, _ = ys[i]
+        match c0, c1 with
+        | Some c, Some cNew ->
+            // The kernel decays p, not p + c (|c|*|1 - decay| more), and rounds the new compensation: float32 sums of at
+            // most |c| + |delta| (2u each) and the bf16 store of c (one bf16 ulp of its magnitude, generously).
+            let delta = abs (pSpec[i] - pIn[i])
+            y.E + abs c[i] * abs (1.0 - decay.V) + 4.0 * float32Maths.U * (abs c[i] + delta)
+            + StorageFormat.ulp Bf16 (abs cNew[i] + abs c[i] + delta)
+        | _ -> y.E
+    let pGot = match c1 with Some c -> Array.map2 (+) p1 c | None -> p1
+    // p + c is compared in float64: no storage rounding of its own beyond the bound's.
+    let pFormat = if c1.IsSome then Fp32 else cfg.Param
+    [ compare "param" pFormat pGot (pSpec.ToArray()) pBound
+      compare "exp_avg" cfg.Moment m1 (sSpec.ExpAvg.ToArray()) (fun i -> let _, (y: Bounded), _ = ys[i] in y.E)
+      compare "exp_avg_sq" cfg.SecondMoment v1 (sSpec.ExpAvgSq.ToArray()) (fun i -> let _, _, (y: Bounded) = ys[i] in y.E) ]
+    |> List.tryPick id
+
+/// Checks one Adam-mini tensor's step against the spec; None when it agrees.
+let private checkMini (cfg: StructuredConfig) (sc: StructuredScalars) (h: AdamMini.Hyper) (t: TensorCase) step (p0: float[]) (g0: float[]) (m0: float[])
+                      (vm0: float[]) (p1: float[]) (m1: float[]) (vm1: float[]) =
+    let wd = if t.Decays then h.WeightDecay else 0.0
+    let state: AdamMini.State = { Step = step - 1; M = vec m0; VMean = vec vm0 }
+    let pSpec, sSpec = AdamMini.step h t.Block wd state (vec g0) (vec p0)
+    let blocks = Array.init vm0.Length (fun b -> StructuredBound.miniBlock sc g0[b * t.Block .. (b + 1) * t.Block - 1] vm0[b])
+    let ys = Array.init p0.Length (fun i -> StructuredBound.miniElement cfg sc t.Decays (snd blocks[i / t.Block]) p0[i] g0[i] m0[i])
+    [ compare "vmean" Fp32 vm1 (sSpec.VMean.ToArray()) (fun b -> (fst blocks[b]).E)
+      compare "param" cfg.Param p1 (pSpec.ToArray()) (fun i -> (fst ys[i]).E)
+      compare "m" cfg.Moment m1 (sSpec.M.ToArray()) (fun i -> (snd ys[i]).E) ]
+    |> List.tryPick id
+
+/// Runs a case on a backend and compares every step with the spec; returns the failures (empty: passed).
+let runCase (backend: Backend) (c: Case) : string list =
+    let cfg = config c false
+    let rnd, gen = values c.Seed
+    let tensors = allocate backend cfg c gen
+    let failures = ResizeArray<string>()
+    let resolved = match Hyper.resolve (ElementwiseChecks.ruleInfo c.Rule).Hypers c.Hypers with Ok v -> v | Error e -> invalidArg (nameof c) e
+    let real name = Hyper.getReal resolved name
+    // The block length and decay come with each tensor, so the partition fields of the spec's hyper are not used.
+    let miniHyper = { AdamMini.defaults with Lr = real "lr"; Beta1 = real "beta1"; Beta2 = real "beta2"; Eps = real "eps"; WeightDecay = real "weight_decay" }
+    try
+        use plan = backend.PlanStructured(cfg, tensors)
+        for step in 1 .. c.Steps do
+            if failures.Count = 0 then
+                // Fresh gradients each step, in magnitudes from 1e-3 to 10 unless the case gives them.
+                let scale = gradScale c rnd step
+                tensors |> List.iter (fun t -> ElementwiseChecks.overwrite backend c.Grad t.Grad (gen (int t.Param.Length) scale))
+                let read (t: StructuredTensor) =
+                    decodeAll backend c.Param t.Param, decodeAll backend c.Grad t.Grad, decodeAll backend c.Moment t.Moment,
+                    decodeAll backend c.Second t.SecondMoment, t.Compensation |> Option.ofObj |> Option.map (decodeAll backend Bf16)
+                let before = tensors |> List.map read
+                let sc = StructuredScalars.For(cfg, step)
+                plan.Step sc
+                List.zip3 tensors c.Tensors before
+                |> List.iteri (fun ti (t, tc, (p0, g0, m0, v0, c0)) ->
+                    if failures.Count = 0 then
+                        let p1, _, m1, v1, c1 = read t
+                        let failure =
+                            if c.Rule = "stableadamw" then checkStable cfg sc (StableAdamW.ofHypers resolved) step p0 g0 m0 v0 c0 p1 m1 v1 c1
+                            else checkMini cfg sc miniHyper tc step p0 g0 m0 v0 p1 m1 v1
+                        failure |> Option.iter (fun f -> failures.Add(sprintf "step %d tensor %d (n=%d, block %d): %s" step ti tc.Length tc.Block f)))
+    finally
+        tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
+    failures |> Seq.map (fun f -> sprintf "%O, %A: %s" cfg c f) |> List.ofSeq
+
+/// The check of one rule: random cases, each stepped and compared with the spec.
+let stepMatchesSpec (rule: string) : Checks.Check =
+    { Property = sprintf "%s step = spec" rule
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun config backend ->
+          Check.One(config, Prop.forAll (Arb.fromGen (case rule)) (fun c -> let f = runCase backend c in List.isEmpty f |> Prop.label (String.Join("; ", f)))) }
+
+/// Elements of the large-group check: more segments than one batch of the finalize's loads per lane (16 x 32) and a tail.
+let largeLength = 3_000_001
+
+/// One group of a few million elements (733 segments) per rule, two steps (the second with gradients 10 times the
+/// first's, so StableAdamW's clip engages), compared in full: the only case whose group has more segments than a warp
+/// loads in one batch.
+let largeGroup : Checks.Check =
+    { Property = sprintf "structured step = spec, one group of %d elements" largeLength
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun _ backend ->
+          for rule in [ "stableadamw"; "adam-mini" ] do
+              let c = { Rule = rule; Hypers = Map [ "lr", Real 1e-3; "weight_decay", Real 0.01 ]; Param = Fp32; Grad = Bf16; Moment = Fp32; Second = Fp32
+                        Tensors = [ { Length = largeLength; Block = largeLength; Decays = true } ]; Steps = 2; Seed = 3
+                        GradScales = [ 0.1; 1.0 ] }
+              match runCase backend c with
+              | [] -> ()
+              | failures -> failwith (String.Join("; ", failures)) }
+
+/// Steps a case without comparing and returns every buffer's final codes with its format (the CPU-twin comparison).
+let private finalCodes (backend: Backend) (c: Case) : (StorageFormat * uint32[]) list =
+    let cfg = config c false
+    let rnd, gen = values c.Seed
+    let tensors = allocate backend cfg c gen
+    try
+        use plan = backend.PlanStructured(cfg, tensors)
+        for step in 1 .. c.Steps do
+            let scale = gradScale c rnd step
+            tensors |> List.iter (fun t -> ElementwiseChecks.overwrite backend c.Grad t.Grad (gen (int t.Param.Length) scale))
+            plan.Step(StructuredScalars.For(cfg, step))
+        [ for t in tensors do
+              yield c.Param, Transfer.downloadCodes backend t.Param
+              yield c.Moment, Transfer.downloadCodes backend t.Moment
+              yield c.Second, Transfer.downloadCodes backend t.SecondMoment
+              match t.Compensation with
+              | null -> ()
+              | comp -> yield Bf16, Transfer.downloadCodes backend comp ]
+    finally
+        tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
+
+/// The CPU backend, the kernels' twin, gives the same bits as the backend under test (NaN codes aside): the sums' order
+/// is the layout's on both, so even the reductions agree exactly.
+let cpuTwin : Checks.Check =
+    { Property = "structured CPU twin, bit for bit"
+      Format = None
+      AppliesTo = fun backend -> backend.Kind <> BackendKind.Cpu
+      Run = fun config backend ->
+          use cpu = new Cpu.CpuBackend()
+          let property (c: Case) =
+              let mismatch =
+                  List.zip (finalCodes cpu c) (finalCodes backend c)
+                  |> List.indexed
+                  |> List.tryPick (fun (b, ((f, e), (_, a))) ->
+                      Array.zip e a
+                      |> Array.tryFindIndex (fun (x, y) -> x <> y && not (Double.IsNaN(StorageFormat.decode f x) && Double.IsNaN(StorageFormat.decode f y)))
+                      |> Option.map (fun i -> sprintf "buffer %d (%s) element %d: CPU 0x%x, %O 0x%x; %A" b (StorageFormat.name f) i e[i] backend.Kind a[i] c))
+              Option.isNone mismatch |> Prop.label (defaultArg mismatch "")
+          for rule in [ "stableadamw"; "adam-mini" ] do
+              Check.One(config, Prop.forAll (Arb.fromGen (case rule)) property) }
+
+/// Telemetry: the non-finite gradients of each tensor are counted exactly, and the largest |update| of a clean tensor is
+/// the largest |p_new - p_old| (fp32 parameters: the float32 difference the kernel takes); a second
+/// read, with no step between, is all zero.
+let telemetryCounts : Checks.Check =
+    { Property = "structured telemetry counts"
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun _ backend ->
+          for rule in [ "stableadamw"; "adam-mini" ] do
+              let c = { Rule = rule; Hypers = Map [ "lr", Real 1e-2 ]; Param = Fp32; Grad = Fp32; Moment = Fp32; Second = Fp32
+                        Tensors = [ { Length = 5000; Block = 1000; Decays = true }; { Length = 7000; Block = 7000; Decays = true } ]; Steps = 1; Seed = 7
+                        GradScales = [] }
+              let cfg = config c true
+              let _, gen = values c.Seed
+              let tensors = allocate backend cfg c gen
+              try
+                  use plan = backend.PlanStructured(cfg, tensors)
+                  let bad = [| 3; 4000; 6999 |]
+                  let g = gen 7000 1.0
+                  bad |> Array.iteri (fun k i -> g[i] <- [| Single.NaN; Single.PositiveInfinity; Single.NegativeInfinity |][k])
+                  ElementwiseChecks.overwrite backend Fp32 tensors[1].Grad g
+                  let p0 = backend.Download<float32> tensors[0].Param
+                  plan.Step(StructuredScalars.For(cfg, 1))
+                  let p1 = backend.Download<float32> tensors[0].Param
+                  let counters = plan.ReadTelemetry()
+                  let largest = Array.map2 (fun (a: float32) b -> abs (b - a)) p0 p1 |> Array.max
+                  if counters[0].NonFiniteGrads <> 0L || counters[1].NonFiniteGrads <> int64 bad.Length then
+                      failwithf "%s: non-finite gradients counted %d and %d, expected 0 and %d" rule counters[0].NonFiniteGrads counters[1].NonFiniteGrads bad.Length
+                  // fp32 parameters are stored as computed, so |p1 - p0| in float32 is the kernel's own |p - old|.
+                  if counters[0].MaxAbsUpdate <> largest then
+                      failwithf "%s: max |update| %g, the parameters moved at most %g" rule counters[0].MaxAbsUpdate largest
+                  if largest = 0.0f then failwithf "%s: the step did not move the parameters" rule
+                  let again = plan.ReadTelemetry()
+                  if again |> Seq.exists (fun t -> t.MaxAbsUpdate <> 0.0f || t.NonFiniteGrads <> 0L) then
+                      failwithf "%s: counters not reset by reading: %A" rule again
+              finally
+                  tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())) }
+
+/// Every structured check.
+let all : Checks.Check list = [ stepMatchesSpec "stableadamw"; stepMatchesSpec "adam-mini"; largeGroup; telemetryCounts; cpuTwin ]

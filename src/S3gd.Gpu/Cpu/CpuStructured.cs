@@ -1,0 +1,185 @@
+using System.Runtime.InteropServices;
+using S3gd.Gpu.Structured;
+using S3gd.Spec.Formats;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>One tensor of a CPU structured step: the raw bytes of its buffers, as the CPU backend holds them.</summary>
+/// <param name="Param">The parameter codes (fp32 or bf16), updated in place.</param>
+/// <param name="Grad">The gradient codes (fp32 or bf16).</param>
+/// <param name="Moment">The first moment's codes, updated in place.</param>
+/// <param name="SecondMoment">StableAdamW's exp_avg_sq or Adam-mini's fp32 vmean, updated in place.</param>
+/// <param name="Length">Elements of the parameter.</param>
+/// <param name="BlockLength">Adam-mini's block length (StableAdamW: the length).</param>
+/// <param name="Decays">Whether weight decay applies to the tensor.</param>
+/// <param name="Compensation">The bf16 Kahan compensation codes, or null.</param>
+public sealed record CpuStructuredTensor(
+    byte[] Param, byte[] Grad, byte[] Moment, byte[] SecondMoment, long Length, long BlockLength, bool Decays, byte[]? Compensation);
+
+/// <summary>
+/// The CPU twin of <c>Cuda/Kernels/structured.cu</c>: the same float32 operations in the same order, the sums included
+/// (<see cref="StructuredLayout"/> fixes their order), so results are equal bit for bit (NaN payloads aside). Parallel over
+/// segments and groups, each computed as the kernel's block or warp computes it.
+/// </summary>
+public static class CpuStructured
+{
+    /// <summary>The largest finite float32 (FLOAT_MAX): |g| above it, or NaN, is not finite.</summary>
+    private const float FloatMax = float.MaxValue;
+
+    /// <summary>
+    /// One step over every tensor; with <paramref name="telemetry"/> (two words per tensor: the largest |update|'s float
+    /// bits and the count of non-finite gradients) the counters are raised as the kernel's atomics raise them.
+    /// </summary>
+    public static void Step(
+        StructuredConfig config, StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, uint[]? telemetry = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var partials = new float[layout.Segments];
+        Parallel.For(0, layout.Segments, s => partials[s] = Reduce(config, sc, layout, tensors, s));
+        var groupOut = new float[2 * layout.Groups];
+        Parallel.For(0, layout.Groups, q => Finalize(config, sc, layout, tensors, partials, groupOut, q));
+        var locks = tensors.Select(_ => new Lock()).ToArray();
+        Parallel.For(0, layout.Segments, s => Update(config, sc, layout, tensors, groupOut, s, telemetry, locks));
+    }
+
+    /// <summary>structured_reduce of one segment: per-thread sums in element order, then the halving tree.</summary>
+    private static float Reduce(StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, int s)
+    {
+        var t = tensors[layout.SegmentTensor[s]];
+        var start = layout.SegmentStart[s];
+        var count = layout.SegmentCount[s];
+        Span<float> tree = stackalloc float[StructuredLayout.Threads];
+        tree.Clear();
+        var stable = c.Rule == StructuredRule.StableAdamW;
+        for (var k = 0; k < StructuredLayout.PerThread; k++)
+            for (var thread = 0; thread < StructuredLayout.Threads; thread++)
+            {
+                var j = k * StructuredLayout.Threads + thread;
+                if (j >= count) break;
+                var g = Load(c.Grad, t.Grad, start + j);
+                float term;
+                if (stable)
+                {
+                    var gg = g * g;
+                    var vn = MathF.FusedMultiplyAdd(sc.Beta2, Load(c.SecondMoment, t.SecondMoment, start + j), sc.OneMinusBeta2 * gg);
+                    term = gg / float.MaxNumber(vn, sc.EpsSquared);
+                }
+                else term = g * g;
+                tree[thread] = tree[thread] + term;
+            }
+        for (var half = StructuredLayout.Threads / 2; half > 0; half /= 2)
+            for (var thread = 0; thread < half; thread++) tree[thread] = tree[thread] + tree[thread + half];
+        return tree[0];
+    }
+
+    /// <summary>structured_finalize of one group: lane sums of its segments, the shuffle-down halving, the group's scalars.</summary>
+    private static void Finalize(
+        StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, float[] partials, float[] groupOut, int q)
+    {
+        Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
+        lanes.Clear();
+        var first = layout.GroupFirstSegment[q];
+        var count = layout.GroupSegments[q];
+        for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
+            for (var j = lane; j < count; j += StructuredLayout.WarpSize) lanes[lane] = lanes[lane] + partials[first + j];
+        for (var offset = StructuredLayout.WarpSize / 2; offset > 0; offset /= 2)
+            for (var lane = 0; lane < offset; lane++) lanes[lane] = lanes[lane] + lanes[lane + offset];
+        var sum = lanes[0];
+        var t = tensors[layout.GroupTensor[q]];
+        if (c.Rule == StructuredRule.StableAdamW)
+        {
+            var rms = MathF.Sqrt(sum / (float)t.Length);
+            var lrT = sc.Lr / float.MaxNumber(1.0f, rms);
+            groupOut[2 * q] = lrT;
+            groupOut[2 * q + 1] = MathF.FusedMultiplyAdd(-lrT, sc.WeightDecay, 1.0f);
+        }
+        else
+        {
+            var vmean = MemoryMarshal.Cast<byte, float>(t.SecondMoment.AsSpan());
+            var local = (int)layout.GroupLocal[q];
+            var mean = sum / (float)t.BlockLength;
+            var vm = MathF.FusedMultiplyAdd(sc.Beta2, vmean[local], sc.OneMinusBeta2 * mean);
+            vmean[local] = vm;
+            groupOut[2 * q] = MathF.FusedMultiplyAdd(MathF.Sqrt(vm), sc.InvSqrtBc2, sc.Eps);
+            groupOut[2 * q + 1] = 0.0f;
+        }
+    }
+
+    /// <summary>structured_update of one segment.</summary>
+    private static void Update(
+        StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, float[] groupOut, int s,
+        uint[]? telemetry, Lock[] locks)
+    {
+        var index = layout.SegmentTensor[s];
+        var t = tensors[index];
+        var group = layout.SegmentGroup[s];
+        var start = layout.SegmentStart[s];
+        var count = layout.SegmentCount[s];
+        var stable = c.Rule == StructuredRule.StableAdamW;
+        var largest = 0.0f;
+        var nonfinite = 0u;
+        for (var j = 0; j < count; j++)
+        {
+            var i = start + j;
+            var p = Load(c.Param, t.Param, i);
+            var g = Load(c.Grad, t.Grad, i);
+            var m = Load(c.Moment, t.Moment, i);
+            var old = p;
+            if (stable)
+            {
+                var lrT = groupOut[2 * group];
+                var v = Load(c.SecondMoment, t.SecondMoment, i);
+                if (c.WeightDecay) p = p * groupOut[2 * group + 1];
+                m = MathF.FusedMultiplyAdd(sc.Beta1, m, sc.OneMinusBeta1 * g);
+                v = MathF.FusedMultiplyAdd(sc.Beta2, v, sc.OneMinusBeta2 * (g * g));
+                p = MathF.FusedMultiplyAdd(-lrT, m / (MathF.Sqrt(v) + sc.Eps), p);
+                Store(c.SecondMoment, t.SecondMoment, i, v);
+            }
+            else
+            {
+                if (c.WeightDecay && t.Decays) p = p * sc.Decay;
+                m = MathF.FusedMultiplyAdd(sc.Beta1, m, sc.OneMinusBeta1 * g);
+                p = MathF.FusedMultiplyAdd(-sc.StepSize, m / groupOut[2 * group], p);
+            }
+            if (telemetry is not null)
+            {
+                largest = float.MaxNumber(largest, MathF.Abs(p - old));
+                if (!(MathF.Abs(g) <= FloatMax)) nonfinite++;
+            }
+            if (c.HasCompensation)
+            {
+                var comp = Load(StorageFormat.Bf16, t.Compensation!, i);
+                var updated = p;
+                p = old;
+                comp += updated - old;
+                var prev = p;
+                p = RoundBf16(p + comp);
+                comp += prev - p;
+                Store(StorageFormat.Bf16, t.Compensation!, i, comp);
+            }
+            Store(c.Param, t.Param, i, p);
+            Store(c.Moment, t.Moment, i, m);
+        }
+        if (telemetry is null || (largest == 0.0f && nonfinite == 0u)) return;
+        lock (locks[index])
+        {
+            if (largest > 0.0f) telemetry[2 * index] = Math.Max(telemetry[2 * index], BitConverter.SingleToUInt32Bits(largest));
+            telemetry[2 * index + 1] += nonfinite;
+        }
+    }
+
+    private static float RoundBf16(float x) => BitConverter.UInt32BitsToSingle((uint)CpuConvert.EncodeBf16(x) << 16);
+
+    private static float Load(StorageFormat f, byte[] data, long i) =>
+        f.IsFp32
+            ? MemoryMarshal.Cast<byte, float>(data.AsSpan())[(int)i]
+            : BitConverter.UInt32BitsToSingle((uint)MemoryMarshal.Cast<byte, ushort>(data.AsSpan())[(int)i] << 16);
+
+    private static void Store(StorageFormat f, byte[] data, long i, float x)
+    {
+        if (f.IsFp32) MemoryMarshal.Cast<byte, float>(data.AsSpan())[(int)i] = x;
+        else MemoryMarshal.Cast<byte, ushort>(data.AsSpan())[(int)i] = CpuConvert.EncodeBf16(x);
+    }
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using S3gd.Gpu.Elementwise;
+using S3gd.Spec.Formats;
+using S3gd.Spec.Rules;
+
+namespace S3gd.Gpu.Structured;
+
+/// <summary>
+/// One structured step's fixed choices: StableAdamW or Adam-mini with resolved hyperparameters, the parameter and gradient
+/// formats, the moments' formats and whether the bf16 parameter is Kahan-compensated. Checked at construction, errors
+/// naming the argument and its value; <see cref="Defines"/> specialises <c>structured.cu</c>. The maths is float32.
+/// </summary>
+public sealed class StructuredConfig
+{
+    /// <summary>
+    /// Checks and fixes a configuration. <paramref name="rule"/> is the spec's registry entry (stableadamw or adam-mini);
+    /// <paramref name="hypers"/> are resolved against its definitions. <paramref name="moment"/> is the format of the
+    /// per-element first moment (exp_avg, m) and <paramref name="secondMoment"/> of StableAdamW's per-element exp_avg_sq
+    /// (fp32 or bf16; Adam-mini's vmean, one per block, is always fp32). StableAdamW's kahan_sum=true needs bf16 parameters
+    /// and keeps a bf16 compensation buffer per parameter. <paramref name="telemetry"/> makes each step count non-finite
+    /// gradients and the largest |update| per tensor on the device (<see cref="StructuredPlan.ReadTelemetry"/>).
+    /// </summary>
+    public StructuredConfig(
+        RuleInfo rule,
+        Hypers hypers,
+        StorageFormat? param = null,
+        StorageFormat? grad = null,
+        StorageFormat? moment = null,
+        StorageFormat? secondMoment = null,
+        bool telemetry = false)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(hypers);
+        Rule = rule.Name switch
+        {
+            "stableadamw" => StructuredRule.StableAdamW,
+            "adam-mini" => StructuredRule.AdamMini,
+            _ => throw new ArgumentException($"rule '{rule.Name}' has no structured kernel (these do: stableadamw, adam-mini)", nameof(rule)),
+        };
+        var resolved = Hyper.resolve(rule.Hypers, hypers);
+        if (resolved.IsError) throw new ArgumentException($"rule {rule.Name}: {resolved.ErrorValue}", nameof(hypers));
+        var created = rule.Create.Invoke(resolved.ResultValue);
+        if (created.IsError) throw new ArgumentException($"rule {rule.Name}: {created.ErrorValue}", nameof(hypers));
+        RuleInfo = rule;
+        Hypers = resolved.ResultValue;
+        Param = CheckWide(param ?? StorageFormat.Fp32, nameof(param));
+        Grad = CheckWide(grad ?? StorageFormat.Fp32, nameof(grad));
+        Moment = CheckWide(moment ?? StorageFormat.Fp32, nameof(moment));
+        if (Rule == StructuredRule.AdamMini && secondMoment is not null && !secondMoment.IsFp32)
+            throw new ArgumentException(
+                $"adam-mini keeps vmean (one per block) in fp32; secondMoment was {StorageFormatModule.name(secondMoment)}", nameof(secondMoment));
+        SecondMoment = CheckWide(secondMoment ?? StorageFormat.Fp32, nameof(secondMoment));
+        Telemetry = telemetry;
+        var wd = Hyper.getReal(Hypers, "weight_decay");
+        WeightDecay = wd != 0.0;
+        if (Rule == StructuredRule.StableAdamW && Hyper.getFlag(Hypers, "kahan_sum"))
+        {
+            if (!Param.IsBf16)
+                throw new ArgumentException(
+                    $"rule stableadamw: kahan_sum=true compensates bf16 parameters, param was {StorageFormatModule.name(Param)}", nameof(param));
+            HasCompensation = true;
+        }
+    }
+
+    /// <summary>The spec's registry entry of the rule.</summary>
+    public RuleInfo RuleInfo { get; }
+
+    /// <summary>The kernel's rule.</summary>
+    public StructuredRule Rule { get; }
+
+    /// <summary>The resolved hyperparameters.</summary>
+    public Hypers Hypers { get; }
+
+    /// <summary>The parameter format: fp32 or bf16.</summary>
+    public StorageFormat Param { get; }
+
+    /// <summary>The gradient format: fp32 or bf16.</summary>
+    public StorageFormat Grad { get; }
+
+    /// <summary>The per-element first moment's format (exp_avg, m): fp32 or bf16.</summary>
+    public StorageFormat Moment { get; }
+
+    /// <summary>The second moment's format: StableAdamW's exp_avg_sq fp32 or bf16; Adam-mini's vmean fp32.</summary>
+    public StorageFormat SecondMoment { get; }
+
+    /// <summary>Whether each bf16 parameter has a bf16 Kahan compensation buffer (StableAdamW's kahan_sum).</summary>
+    public bool HasCompensation { get; }
+
+    /// <summary>Whether weight decay is non-zero (the update multiplies p by the decay factor).</summary>
+    public bool WeightDecay { get; }
+
+    /// <summary>Whether steps count non-finite gradients and the largest |update| per tensor on the device.</summary>
+    public bool Telemetry { get; }
+
+    /// <summary>The spec's names of the state buffers, in order (first moment, second moment).</summary>
+    public IReadOnlyList<string> StateNames => Rule == StructuredRule.StableAdamW ? ["exp_avg", "exp_avg_sq"] : ["m", "vmean"];
+
+    /// <summary>The compile-time defines that specialise <c>structured.cu</c> (-DNAME=VALUE).</summary>
+    public IReadOnlyList<string> Defines()
+    {
+        static string B(bool b) => b ? "1" : "0";
+        return
+        [
+            $"-DRULE={(int)Rule}",
+            $"-DPARAM_T={Param.Tag}",
+            $"-DGRAD_T={Grad.Tag}",
+            $"-DM_T={Moment.Tag}",
+            $"-DV_T={SecondMoment.Tag}",
+            $"-DWEIGHT_DECAY={B(WeightDecay)}",
+            $"-DKAHAN={B(HasCompensation)}",
+            $"-DTELEMETRY={B(Telemetry)}",
+        ];
+    }
+
+    /// <summary>A short description: rule and formats (for tables and errors).</summary>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{RuleInfo.Name} p={StorageFormatModule.name(Param)} g={StorageFormatModule.name(Grad)} state={StorageFormatModule.name(Moment)}/{StorageFormatModule.name(SecondMoment)}{(HasCompensation ? " update=kahan" : "")}");
+
+    private static StorageFormat CheckWide(StorageFormat format, string name)
+    {
+        ArgumentNullException.ThrowIfNull(format, name);
+        if (!format.IsFp32 && !format.IsBf16)
+            throw new ArgumentException($"{name} must be fp32 or bf16, was {StorageFormatModule.name(format)}", name);
+        return format;
+    }
+}

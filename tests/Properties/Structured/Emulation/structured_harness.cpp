@@ -1,0 +1,123 @@
+// Runs structured.cu (rewritten to kernel.cpp, PTX conversions emulated by the elementwise shim.h) over a case folder
+// that StructuredEmulationTests writes: meta.bin (tensors, segments, groups as int64), tensors.bin (per tensor: length,
+// block length, decays), layout.bin (segment then group words, as the CUDA plan's table), scalars<step>.bin,
+// grad<step>_<tensor>.bin (each step's gradient) and in_<tensor>_<slot>.bin (param, grad, m, v, compensation); writes
+// out_<tensor>_<slot>.bin and telemetry.bin.
+// Blocks run one after another, the threads of a block at once (std::thread), as many steps as asked.
+#include "shim.h"
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+// What structured.cu uses beyond elementwise.cu: shared memory (one static array, the blocks run one at a time), the
+// block barrier, the warp's shuffle-down and 32-bit atomics.
+#define __shared__ static
+extern std::barrier<>* block_barrier;
+inline void __syncthreads() { block_barrier->arrive_and_wait(); }
+inline float __shfl_down_sync(unsigned, float v, int offset)
+{
+    const unsigned t = threadIdx.x, w = t / 32;
+    warp_slots[t] = v;
+    warp_barrier[w]->arrive_and_wait();
+    const float r = (t & 31u) + (unsigned)offset < 32u ? warp_slots[t + (unsigned)offset] : v;
+    warp_barrier[w]->arrive_and_wait();
+    return r;
+}
+inline unsigned atomicAdd(unsigned* p, unsigned v) { return std::atomic_ref<unsigned>(*p).fetch_add(v); }
+inline unsigned atomicMax(unsigned* p, unsigned v)
+{
+    std::atomic_ref<unsigned> a(*p);
+    unsigned old = a.load();
+    while (old < v && !a.compare_exchange_weak(old, v)) {}
+    return old;
+}
+
+#include "kernel.cpp"
+
+thread_local Dim threadIdx;
+Dim blockIdx;
+std::barrier<>* warp_barrier[8];
+float warp_slots[256];
+std::barrier<>* block_barrier;
+
+static std::vector<char> slurp(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<char>((std::istreambuf_iterator<char>(in)), {});
+}
+
+static void spill(const std::string& path, const void* data, size_t bytes)
+{
+    std::ofstream out(path, std::ios::binary);
+    out.write((const char*)data, (std::streamsize)bytes);
+}
+
+// One launch: blocks in turn, each with THREADS threads at once.
+template <typename F> static void launch(unsigned blocks, F kernel)
+{
+    for (unsigned b = 0; b < blocks; b++)
+    {
+        blockIdx.x = b;
+        std::vector<std::thread> threads;
+        for (unsigned t = 0; t < THREADS; t++) threads.emplace_back([&, t] { threadIdx.x = t; kernel(); });
+        for (auto& th : threads) th.join();
+    }
+}
+
+int main(int argc, char** argv)
+{
+    if (argc != 3) return 2;
+    const std::string dir = argv[1];
+    const int steps = std::atoi(argv[2]);
+    const auto meta = slurp(dir + "/meta.bin");
+    const long long* counts = (const long long*)meta.data();
+    const int tensors = (int)counts[0], segments = (int)counts[1], groups = (int)counts[2];
+    const auto info = slurp(dir + "/tensors.bin");
+    const long long* fields = (const long long*)info.data();
+    const int slots = 5;  // param, grad, m, v, compensation
+    std::vector<std::vector<char>> buffers(tensors * slots);
+    std::vector<unsigned long long> table(tensors * ROW, 0ull);
+    for (int t = 0; t < tensors; t++)
+    {
+        for (int k = 0; k < slots; k++)
+        {
+            auto& b = buffers[t * slots + k];
+            b = slurp(dir + "/in_" + std::to_string(t) + "_" + std::to_string(k) + ".bin");
+            if (!b.empty()) table[t * ROW + k] = (unsigned long long)b.data();
+        }
+        for (int f = 0; f < 3; f++) table[t * ROW + 5 + f] = (unsigned long long)fields[t * 3 + f];
+    }
+    const auto layout = slurp(dir + "/layout.bin");
+    const long long* segment_words = (const long long*)layout.data();
+    const long long* group_words = segment_words + (long long)segments * SEG_WORDS;
+    std::vector<float> partials(segments > 0 ? segments : 1), group_out(2 * (groups > 0 ? groups : 1));
+    std::vector<unsigned> telemetry(2 * tensors, 0u);
+    for (int w = 0; w < 8; w++) warp_barrier[w] = new std::barrier<>(32);
+    block_barrier = new std::barrier<>(THREADS);
+    for (int step = 1; step <= steps; step++)
+    {
+        const auto bytes = slurp(dir + "/scalars" + std::to_string(step) + ".bin");
+        StructuredScalars sc;
+        std::memcpy(&sc, bytes.data(), sizeof sc);
+        for (int t = 0; t < tensors; t++)
+        {
+            const auto g = slurp(dir + "/grad" + std::to_string(step) + "_" + std::to_string(t) + ".bin");
+            std::memcpy(buffers[t * slots + 1].data(), g.data(), g.size());
+        }
+        if (segments == 0) continue;
+        launch(segments, [&] { structured_reduce(table.data(), segment_words, sc, partials.data()); });
+        const unsigned warps = THREADS / WARP;
+        launch((groups + warps - 1) / warps, [&] { structured_finalize(table.data(), group_words, groups, partials.data(), sc, group_out.data()); });
+        launch(segments, [&] { structured_update(table.data(), segment_words, group_out.data(), sc, telemetry.data()); });
+    }
+    for (int t = 0; t < tensors; t++)
+        for (int k = 0; k < slots; k++)
+        {
+            const auto& b = buffers[t * slots + k];
+            if (!b.empty()) spill(dir + "/out_" + std::to_string(t) + "_" + std::to_string(k) + ".bin", b.data(), b.size());
+        }
+    spill(dir + "/telemetry.bin", telemetry.data(), telemetry.size() * sizeof(unsigned));
+    return 0;
+}
