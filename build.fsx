@@ -22,6 +22,25 @@ let run (exe: string) (args: string list) =
         eprintfn "build.fsx: '%s %s' failed with exit code %d" exe (String.Join(" ", args)) p.ExitCode
         exit p.ExitCode
 
+/// A git command's trimmed output in the repository root, or None when git fails (no repository, no such remote).
+let git (args: string list) =
+    try
+        let psi = ProcessStartInfo("git", args, WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true)
+        use p = Process.Start psi
+        let out = p.StandardOutput.ReadToEnd().Trim()
+        p.WaitForExit()
+        if p.ExitCode = 0 && out <> "" then Some out else None
+    with :? ComponentModel.Win32Exception -> None
+
+/// The packages' repository metadata: the commit built, and the origin remote's URL (or S3GD_REPOSITORY_URL).
+let repositoryProperties () =
+    let url =
+        git [ "remote"; "get-url"; "origin" ]
+        |> Option.orElse (Environment.GetEnvironmentVariable "S3GD_REPOSITORY_URL" |> Option.ofObj |> Option.filter (String.IsNullOrWhiteSpace >> not))
+    if url.IsNone then printfn "pack: no origin remote and no S3GD_REPOSITORY_URL: the packages have no <repository> (NuGet writes it only with a URL)"
+    [ yield! git [ "rev-parse"; "HEAD" ] |> Option.map (sprintf "-p:RepositoryCommit=%s") |> Option.toList
+      yield! url |> Option.map (sprintf "-p:RepositoryUrl=%s") |> Option.toList ]
+
 let dirSize (dir: string) =
     DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories) |> Seq.sumBy (fun f -> f.Length)
 
@@ -41,7 +60,21 @@ let targets =
       { Name = "run"; Doc = "the CLI, with the remaining arguments"; DependsOn = [ "build" ]
         Action = fun extra -> run "dotnet" ([ "run"; "--project"; cli; "-c"; "Release"; "--no-build"; "--" ] @ extra) }
       { Name = "pack"; Doc = "NuGet packages of S3gd.Spec and S3gd.Gpu into artifacts/packages"; DependsOn = [ "build" ]
-        Action = fun _ -> run "dotnet" [ "pack"; solution; "-c"; "Release"; "--no-build"; "-o"; Path.Combine(artifacts, "packages") ] }
+        Action =
+          fun _ ->
+              let out = Path.Combine(artifacts, "packages")
+              run "dotnet" ([ "pack"; solution; "-c"; "Release"; "--no-build"; "-o"; out ] @ repositoryProperties ())
+              // Each package must carry its readme, license and XML documentation.
+              for package in Directory.GetFiles(out, "*.nupkg") do
+                  use zip = IO.Compression.ZipFile.OpenRead package
+                  let names = zip.Entries |> Seq.map (fun e -> e.FullName) |> Set.ofSeq
+                  let missing =
+                      [ "README.md"; "LICENSE" ] |> List.filter (names.Contains >> not)
+                      |> List.append (if names |> Set.exists (fun n -> n.StartsWith "lib/" && n.EndsWith ".xml") then [] else [ "lib/*/*.xml" ])
+                  if not missing.IsEmpty then
+                      eprintfn "build.fsx: %s lacks %s" package (String.Join(", ", missing))
+                      exit 1
+                  printfn "pack: %s (%d files: readme, license, XML docs)" (Path.GetFileName package) names.Count }
       { Name = "device-pack"; Doc = "a trimmed self-contained linux-x64 CLI in artifacts/device (for a GPU machine without .NET)"; DependsOn = [ "restore" ]
         Action =
           fun _ ->

@@ -68,6 +68,35 @@ type RunArgs =
             | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer."
             | Name _ -> "the parameter's name as the rule sees it (default: the --param file's stem)."
 
+/// Arguments of `s3gd soak`.
+type SoakArgs =
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | [<Unique>] Optimizer of name: string
+    | [<Unique>] Steps of count: int
+    | [<Unique>] Every of count: int
+    | [<Unique>] Size of elements: int
+    | [<Unique>] Seed of seed: int
+    | [<Unique>] Param_Dtype of format: string
+    | [<Unique>] State_Dtype of format: string
+    | [<Unique>] Param_Update of mode: string
+    | [<Unique>] Alternate
+    | [<Mandatory; Unique; AltCommandLine("-o")>] Out of folder: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backend _ -> "the backend: cpu or cuda (default: the best available)."
+            | Param_Dtype _ -> "parameter format: fp32 (default) or bf16."
+            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled), or fp8e4m3-unscaled for s3gd."
+            | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic."
+            | Alternate -> "reload the second run alternately onto the CPU and back onto --backend: checkpoints cross backends, and the CPU twin must match bit for bit."
+            | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam."
+            | Steps _ -> "steps of each run (default 10000)."
+            | Every _ -> "steps between checkpoint-and-reload in the second run (default 1000)."
+            | Size _ -> "elements of the largest parameter (default 65536; three parameters in two groups)."
+            | Seed _ -> "seed of the initial parameters and the gradient stream (default 1)."
+            | Out _ -> "folder (created if missing) for the checkpoint file and soak.txt, the summary."
+
 /// Arguments of `s3gd bench`.
 type BenchArgs =
     | [<Unique; AltCommandLine("-b")>] Backend of name: string
@@ -98,6 +127,31 @@ type BenchArgs =
             | Iterations _ -> "timed steps per case, after warm-up (default 50)."
             | Layout _ -> "the CUDA launch layout: default (the plan's own choice), tune (time every candidate per case, report the fastest) or a name such as u4-smem48K-cs."
             | Out _ -> "the folder (created if missing) that receives bench.csv and bench.svg."
+
+/// Arguments of `s3gd train`.
+type TrainArgs =
+    | [<Unique; AltCommandLine("-O")>] Optimizer of names: string
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | Hyper of assignment: string list
+    | [<Unique>] Steps of count: int
+    | [<Unique>] Batch of rows: int
+    | [<Unique>] Seed of seed: int
+    | [<Unique>] Hidden of widths: string
+    | [<Unique>] Log_Every of steps: int
+    | [<Mandatory; Unique; AltCommandLine("-o")>] Out of dir: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Optimizer _ -> "optimizers, comma-separated, as `s3gd list` names them (any rule with a fused kernel: adamw, lion, sgd, ...; default adamw); each trains the same model from the same seed."
+            | Backend _ -> "the backend the model and optimizer run on: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
+            | Hyper _ -> "hyperparameters as name=value (every optimizer) or rule.name=value (one), torch.optim's names; lr defaults to a rate suited to this model (adam/adamw 0.01, lion 0.003, sgd 0.3, ...)."
+            | Steps _ -> "optimizer steps per optimizer (default 2000)."
+            | Batch _ -> "rows per batch (default 128)."
+            | Seed _ -> "the seed of the data set, the initial parameters and the shuffles (default 1)."
+            | Hidden _ -> "hidden layer widths, comma-separated (default 64,64)."
+            | Log_Every _ -> "steps per loss report, the mean of their batch losses (default: a twentieth of --steps)."
+            | Out _ -> "the folder (created if missing) that receives loss.csv and loss.svg."
 
 /// Arguments of `s3gd compare`.
 type CompareArgs =
@@ -171,6 +225,8 @@ type S3gdArgs =
     | [<CliPrefix(CliPrefix.None)>] Verify of ParseResults<VerifyArgs>
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None)>] Partition of ParseResults<PartitionArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Soak of ParseResults<SoakArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -184,3 +240,5 @@ type S3gdArgs =
             | Verify _ -> "check a backend's kernels against the spec (the properties tests/Properties runs)."
             | Bench _ -> "time the fused elementwise step against a device copy: table, CSV and an SVG chart."
             | Partition _ -> "print Adam-mini's blocks for each named parameter: shape, block kind, blocks and block length."
+            | Train _ -> "train an MLP on spirals end to end with one or more optimizers: progress, loss, loss.csv and loss.svg."
+            | Soak _ -> "run an optimizer twice on one seeded gradient stream, once saved to and reloaded from a checkpoint every N steps; compare bit for bit."

@@ -197,46 +197,19 @@ let csv (device: string) (rows: Row list) =
 
 /// An SVG chart of GB/s against parameters (log scale), one line per rule and state, the copy dashed.
 let svg (device: string) (rows: Row list) =
-    // Chart size and margins in pixels.
-    let width, height, left, right, top, bottom = 760.0, 440.0, 70.0, 200.0, 40.0, 50.0
     let single = rows |> List.filter (fun r -> r.Tensors = 1)
-    if single.IsEmpty then None
-    else
-        let xs = single |> List.map (fun r -> log10 (float r.Params))
-        let x0, x1 = List.min xs, max (List.max xs) (List.min xs + 1.0)
-        let yMax = single |> List.collect (fun r -> [ r.GBps; r.CopyGBps ]) |> List.max |> (*) 1.1
-        let px x = left + (log10 x - x0) / (x1 - x0) * (width - left - right)
-        let py y = height - bottom - y / yMax * (height - top - bottom)
-        let colours = [| "#1f77b4"; "#ff7f0e"; "#2ca02c"; "#d62728"; "#9467bd"; "#8c564b"; "#e377c2"; "#7f7f7f"; "#bcbd22"; "#17becf" |]
-        let f (v: float) = v.ToString("F1", CultureInfo.InvariantCulture)
-        let line (points: (float * float) list) (colour: string) (dash: string) =
-            let pts = points |> List.map (fun (x, y) -> f (px x) + "," + f (py y)) |> String.concat " "
-            sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" %s points=\"%s\"/>" colour dash pts
-        let series =
-            single |> List.groupBy (fun r -> r.Rule + " " + r.State + " " + r.Param + (if r.Update = "nearest" then "" else " " + r.Update)) |> List.indexed
-        let body =
-            [ for i, (name, rs) in series do
-                  let c = colours[i % colours.Length]
-                  let rs = rs |> List.sortBy (fun r -> r.Params)
-                  yield line [ for r in rs -> float r.Params, r.GBps ] c ""
-                  yield sprintf "<text x=\"%s\" y=\"%s\" fill=\"%s\" font-size=\"12\">%s</text>" (f (width - right + 10.0)) (f (top + 16.0 * float i)) c name
-              let copy = single |> List.groupBy (fun r -> r.Params) |> List.map (fun (n, rs) -> float n, rs |> List.averageBy (fun r -> r.CopyGBps)) |> List.sortBy fst
-              yield line copy "#000000" "stroke-dasharray=\"6,4\""
-              yield sprintf "<text x=\"%s\" y=\"%s\" font-size=\"12\">copy (dashed)</text>" (f (width - right + 10.0)) (f (top + 16.0 * float series.Length))
-              for n in single |> List.map (fun r -> r.Params) |> List.distinct do
-                  yield sprintf "<text x=\"%s\" y=\"%s\" font-size=\"11\" text-anchor=\"middle\">%s</text>" (f (px (float n))) (f (height - bottom + 18.0)) (showSize n)
-              for k in 0..4 do
-                  let y = yMax * float k / 4.0
-                  yield sprintf "<text x=\"%s\" y=\"%s\" font-size=\"11\" text-anchor=\"end\">%s</text>" (f (left - 6.0)) (f (py y + 4.0)) (y.ToString("F0", CultureInfo.InvariantCulture))
-                  yield sprintf "<line x1=\"%s\" x2=\"%s\" y1=\"%s\" y2=\"%s\" stroke=\"#dddddd\"/>" (f left) (f (width - right)) (f (py y)) (f (py y)) ]
-        Some(
-            [ sprintf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%s\" height=\"%s\" font-family=\"sans-serif\">" (f width) (f height)
-              "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-              sprintf "<text x=\"%s\" y=\"24\" font-size=\"14\">s3gd bench: GB/s against parameters, %s</text>" (f left) (Security.SecurityElement.Escape device)
-              sprintf "<text x=\"16\" y=\"%s\" font-size=\"12\" transform=\"rotate(-90 16 %s)\">GB/s</text>" (f (height / 2.0)) (f (height / 2.0)) ]
-            @ body
-            @ [ "</svg>" ]
-            |> String.concat "\n")
+    let series =
+        [ for name, rs in single |> List.groupBy (fun r -> r.Rule + " " + r.State + " " + r.Param + (if r.Update = "nearest" then "" else " " + r.Update)) ->
+              ({ Name = name; Points = [ for r in List.sortBy (fun r -> r.Params) rs -> float r.Params, r.GBps ]; Colour = None; Dashed = false }: Chart.Line) ]
+    let copy =
+        single |> List.groupBy (fun r -> r.Params) |> List.map (fun (n, rs) -> float n, rs |> List.averageBy (fun r -> r.CopyGBps)) |> List.sortBy fst
+    Chart.render
+        { Chart.Chart.Title = sprintf "s3gd bench: GB/s against parameters, %s" device
+          YLabel = "GB/s"
+          YFormat = fun y -> y.ToString("F0", CultureInfo.InvariantCulture)
+          XLog = true
+          XTicks = [ for n in single |> List.map (fun r -> r.Params) |> List.distinct -> float n, showSize n ]
+          Series = series @ (if single.IsEmpty then [] else [ ({ Name = "copy (dashed)"; Points = copy; Colour = Some "#000000"; Dashed = true }: Chart.Line) ]) }
 
 let private formatArg (name: string) (value: string option) (dflt: StorageFormat) =
     match value with

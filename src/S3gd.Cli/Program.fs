@@ -23,6 +23,8 @@ let main argv =
             | Some Devices -> Devices.run ()
             | Some(Bench a) -> Bench.command a
             | Some(Partition a) -> Partition.command a
+            | Some(Train a) -> TrainCommand.command a
+            | Some(Soak a) -> Soak.command a
             | Some(Verify v) ->
                 Verify.run
                     (v.TryPostProcessResult(VerifyArgs.Backend, Verify.parseBackend) |> Option.defaultValue Verify.Best)

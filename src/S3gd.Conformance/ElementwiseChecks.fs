@@ -207,7 +207,10 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                     if firstFailure.IsNone then
                         let x = { P = input (c.Param = Bf16) p0[i]; G = input (c.Grad = Bf16) g0[i]; S0 = stateInput 0 i; S1 = stateInput 1 i; S2 = stateInput 2 i }
                         let y, signUncertain = MathBound.step config scalars x
-                        if signUncertain || not (Double.IsFinite y.P.E) then uncertain <- uncertain + 1
+                        // A parameter that is already NaN (centered RMSprop's square_avg fell below grad_avg^2 after fp8
+                        // rounding at an earlier step, where both sides were compared as NaN) must stay NaN on both sides.
+                        let poisoned = Double.IsNaN x.P.V
+                        if (signUncertain || not (Double.IsFinite y.P.E)) && not poisoned then uncertain <- uncertain + 1
                         else
                             let pf = StateFormat(c.Param, false)
                             let err = abs (p1[i] - pSpec[i])

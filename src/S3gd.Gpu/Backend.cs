@@ -108,6 +108,14 @@ public abstract partial class Backend : IDisposable
     /// <inheritdoc />
     public override string ToString() => $"{Kind}: {Device}";
 
+    /// <summary>Counts a buffer a backend made other than by <see cref="Allocate(ElementType, long)"/> (a wrapped pointer) as live.</summary>
+    internal DeviceBuffer Track(DeviceBuffer buffer)
+    {
+        ThrowIfDisposed();
+        Interlocked.Increment(ref liveBuffers);
+        return buffer;
+    }
+
     /// <summary>Called by <see cref="DeviceBuffer.Dispose"/>: frees the memory and counts the buffer as gone.</summary>
     internal void Release(DeviceBuffer buffer)
     {

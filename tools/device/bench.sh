@@ -5,7 +5,8 @@
 # Muon (`s3gd bench --rule muon`) and tools/device/bench_muon.py timing torch.optim.Muon beside it.
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
 # cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
-# S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate).
+# S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate); S3GD_PARTS the
+# parts to run, of: verify elementwise structured muon train soak torch (default: all of them).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -19,6 +20,9 @@ results="$work/results"
 mkdir -p "$results"
 status=0
 
+parts=" ${S3GD_PARTS:-verify elementwise structured muon train soak torch} "
+part() { [[ "$parts" == *" $1 "* ]]; } # part NAME: whether S3GD_PARTS has it
+
 run() { # run LIMIT LOG COMMAND...: appends to LOG, records a failure
   local limit=$1 log=$2; shift 2
   echo "== $*" | tee -a "$out/$log"
@@ -31,23 +35,36 @@ layout="${S3GD_BENCH_LAYOUT:-default}"
 # The device-packed CLI runs here without .NET: the OCP examples must print 0x38 0x7e 0x7e 0x80 0x01.
 run 30 machine.log "$work/s3gd" formats encode --format fp8e4m3 1 448 500 -0 0.001953125
 run 30 machine.log "$work/s3gd" devices
-run 240 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-5}"
+part verify && run 300 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-5}"
+if part elementwise; then
 # Every elementwise rule at 1M, 16M and 64M parameters and on the GPT-2 shapes (the bar: 64M and GPT-2).
 run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --out "$results/fp32"
 run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --rule s3gd --param-dtype bf16 --state-dtype bf16,fp8e4m3-unscaled,fp8e4m3 --out "$results/s3gd-bf16"
 run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,sgd,lion,rmsprop --state-dtype bf16,fp8e4m3 --out "$results/narrow-state"
-# The structured steps (a reduction, then the update): StableAdamW and Adam-mini, fp32 and bf16 moments, and StableAdamW
-# with Kahan-compensated bf16 parameters (the bar: 64M and GPT-2 at 0.85 of the copy).
-run 90 bench.log "$work/s3gd" bench --backend cuda --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
-run 45 bench.log "$work/s3gd" bench --backend cuda --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
 # bf16 parameters taking their update with a Kahan compensation buffer or stochastic rounding.
 for mode in kahan stochastic; do
   run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,s3gd --param-dtype bf16 --state-dtype bf16 --param-update "$mode" --out "$results/bf16-$mode"
 done
-run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
+fi
+if part structured; then
+# The structured steps (a reduction, then the update): StableAdamW and Adam-mini, fp32 and bf16 moments, and StableAdamW
+# with Kahan-compensated bf16 parameters (the bar: 64M and GPT-2 at 0.85 of the copy).
+run 90 bench.log "$work/s3gd" bench --backend cuda --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
+run 45 bench.log "$work/s3gd" bench --backend cuda --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
+fi
+# The training example on the GPU (the done-bar of the CI test: loss <= 0.1, accuracy >= 0.97 for each optimizer).
+part train && run 60 train.log "$work/s3gd" train --backend cuda --optimizer adamw,lion --hidden 32,32 --steps 600 --batch 64 --out "$results/train"
+# Checkpoint-and-reload every 1000 steps against an uninterrupted run, bit for bit; the second crosses to the CPU and back.
+if part soak; then
+run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 10000 --every 1000 --out "$results/soak-adamw"
+run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 10000 --every 1000 --param-dtype bf16 --state-dtype fp8e4m3 --param-update kahan --alternate --out "$results/soak-bf16-fp8-cross"
+fi
+part torch && part elementwise && run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
 # Muon over GPT-2 small's 48 block matrices, then torch.optim.Muon on the same shapes beside it (the bar: a third).
+if part muon; then
 run 60 bench.log "$work/s3gd" bench --backend cuda --rule muon --iterations 20 --out "$results/muon"
-run 60 torch.log python3 "$work/bench_muon.py" --ours "$results/muon/muon.csv" --out "$results/muon"
+part torch && run 60 torch.log python3 "$work/bench_muon.py" --ours "$results/muon/muon.csv" --out "$results/muon"
+fi
 tar -czf "$out/results.tgz" -C "$results" .
 rm -rf "$work"
 echo "bench.sh: exit $status" | tee -a "$out/bench.log"

@@ -82,6 +82,18 @@ public sealed partial class CudaBackend : Backend
         }).Kernel;
     }
 
+    /// <summary>
+    /// A buffer over <paramref name="length"/> elements at a device address another framework allocated in this device's
+    /// primary context (a torch tensor's data_ptr()); the memory stays theirs: disposing the buffer frees nothing.
+    /// </summary>
+    public DeviceBuffer Wrap(ulong pointer, ElementType elementType, long length)
+    {
+        if (pointer == 0) throw new ArgumentException("the device pointer is null", nameof(pointer));
+        if (!Enum.IsDefined(elementType)) throw new ArgumentOutOfRangeException(nameof(elementType), elementType, "unknown element type");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        return Track(new CudaBuffer(this, context, elementType, length, pointer));
+    }
+
     /// <inheritdoc />
     protected override DeviceBuffer AllocateInternal(ElementType elementType, long length)
     {

@@ -1,0 +1,164 @@
+/// `s3gd soak`: the checkpoint round trip under load. One seeded gradient stream drives two copies of an optimizer;
+/// the second is saved to a checkpoint every N steps and reloaded into a fresh optimizer over fresh parameters. At the
+/// end every parameter and state buffer of the two must be equal bit for bit.
+module S3gd.Cli.Soak
+
+open System
+open System.IO
+open Argu
+open S3gd.Gpu
+open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Optimizers
+open S3gd.Cli.Arguments
+
+/// What a soak did: steps run, reloads made, bytes compared, and each buffer that differs.
+type Outcome = { Steps: int; Reloads: int; BytesCompared: int64; Differences: string list }
+
+/// The parameters of a soak: the largest of `size` elements, a 2-D one and a scalar, named as a model's.
+let shapes (size: int) = [ "layer.weight", [ size ]; "layer.proj", [ max 1 ((size + 6) / 7); 7 ]; "layer.scale", [ 1 ] ]
+
+/// Uniform values in [-1, 1) from a seeded stream (the same on every machine: System.Random with a seed is fixed).
+let private fill (random: Random) (n: int) = Array.init n (fun _ -> float32 (2.0 * random.NextDouble() - 1.0))
+
+/// The formats of a soak: parameter type, state format, bf16 parameter update.
+type Formats = { Param: ElementType; State: StateFormat; Update: ParamUpdate }
+
+/// float32 parameters and state, rounding to nearest.
+let fp32 = { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest }
+
+/// Fresh parameters on a backend, all zero.
+let private allocate (formats: Formats) (backend: Backend) (size: int) =
+    [ for name, shape in shapes size -> Parameter.Allocate(backend, name, shape, formats.Param) ]
+
+/// Writes float32 values into a float32 or bf16 buffer (bf16: the upper half of the float32 bits, a valid bf16 value).
+let private write (buffer: DeviceBuffer) (xs: float32[]) =
+    if buffer.ElementType = ElementType.BFloat16 then
+        buffer.Owner.Upload<uint16>(buffer, ReadOnlySpan(xs |> Array.map (fun x -> uint16 (BitConverter.SingleToUInt32Bits x >>> 16))))
+    else buffer.Owner.Upload<float32>(buffer, ReadOnlySpan xs)
+
+/// The second group's learning rate, valid for every rule (some need lr > 0).
+let private scalarLr = 1e-4
+
+/// The optimizer of a soak over its parameters: the first two in group 0 at the rule's defaults, the scalar in group 1 at its own lr.
+let create (formats: Formats) (name: string) (ps: Parameter list) =
+    let group (members: Parameter list) = ParamGroup(members, States = [| formats.State |], ParamUpdate = formats.Update)
+    OptimizerCatalog.Create(name, [ group ps[..1]; (group [ ps[2] ]).With("lr", scalarLr) ])
+
+/// Byte-by-byte comparison of two buffers: the number of bytes compared, and a description when they differ.
+let compareBuffers (what: string) (a: DeviceBuffer) (b: DeviceBuffer) =
+    let x, y = BufferBytes.Read a, BufferBytes.Read b
+    let differ =
+        if x.Length <> y.Length then Some(sprintf "%s: %d bytes against %d" what x.Length y.Length)
+        else
+            let first = Array.zip x y |> Array.tryFindIndex (fun (u, v) -> u <> v)
+            first |> Option.map (fun i -> sprintf "%s: first difference at byte %d (%d against %d)" what i x[i] y[i])
+    int64 (min x.Length y.Length), differ
+
+/// Runs the soak and returns what it did. With `alternate`, the reloaded run moves to `other` at every odd reload and
+/// back to `backend` at every even one.
+let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (name: string) (steps: int) (every: int) (size: int) (seed: int) (folder: string) : Outcome =
+    Directory.CreateDirectory folder |> ignore
+    let checkpoint = Path.Combine(folder, "soak.safetensors")
+    let initial = Random(seed)
+    let values = [ for _, shape in shapes size -> fill initial (List.reduce (*) shape) ]
+    let psA = allocate formats backend size
+    let mutable psB = allocate formats backend size
+    for p, v in List.zip psA values do write p.Param v
+    for p, v in List.zip psB values do write p.Param v
+    let a = create formats name psA
+    let mutable b = create formats name psB
+    let mutable reloads = 0
+    try
+        for step in 1..steps do
+            let stream = Random(HashCode.Combine(seed, step))
+            for i, (_, shape) in List.indexed (shapes size) do
+                let g = fill stream (List.reduce (*) shape)
+                write psA[i].Grad g
+                write psB[i].Grad g
+            a.Step()
+            b.Step()
+            if step % every = 0 && step < steps then
+                b.Save checkpoint
+                b.Dispose()
+                for p in psB do p.Dispose()
+                let target =
+                    match alternate with
+                    | Some other when reloads % 2 = 0 -> other
+                    | _ -> backend
+                psB <- allocate formats target size
+                b <- create formats name psB
+                b.Load checkpoint
+                reloads <- reloads + 1
+        let results =
+            [ for pa, pb in List.zip psA psB do
+                  yield compareBuffers (sprintf "param %s" pa.Name) pa.Param pb.Param
+                  for sa, sb in Seq.zip (a.State pa) (b.State pb) do
+                      yield compareBuffers (sprintf "state %s.%s" pa.Name sa.Name) sa.Buffer sb.Buffer ]
+        { Steps = steps; Reloads = reloads; BytesCompared = results |> List.sumBy fst; Differences = results |> List.choose snd }
+    finally
+        a.Dispose()
+        b.Dispose()
+        for p in psA @ psB do p.Dispose()
+
+/// Runs the soak with float32 parameters and state on one backend.
+let run (backend: Backend) (name: string) (steps: int) (every: int) (size: int) (seed: int) (folder: string) : Outcome =
+    runWith fp32 backend None name steps every size seed folder
+
+/// Runs `s3gd soak`: prints and writes the summary; exit code 0 when bit-identical, 1 on any difference, 2 on bad input.
+let command (args: ParseResults<SoakArgs>) =
+    let name = args.GetResult(SoakArgs.Optimizer, "adamw")
+    let steps = args.GetResult(SoakArgs.Steps, 10000)
+    let every = args.GetResult(SoakArgs.Every, 1000)
+    let size = args.GetResult(SoakArgs.Size, 65536)
+    let checks =
+        [ (if OptimizerCatalog.ByName.ContainsKey name then None
+           else Some(sprintf "--optimizer: '%s' is not one of %s" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
+          (if steps < 1 then Some(sprintf "--steps: %d is not a positive count" steps) else None)
+          (if every < 1 then Some(sprintf "--every: %d is not a positive count" every) else None)
+          (if size < 1 then Some(sprintf "--size: %d is not a positive count" size) else None) ]
+        |> List.choose id
+    let formats =
+        try
+            let param =
+                match args.GetResult(SoakArgs.Param_Dtype, "fp32") with
+                | "fp32" -> ElementType.Float32
+                | "bf16" -> ElementType.BFloat16
+                | other -> raise (ArgumentException(sprintf "--param-dtype: '%s' is not fp32 or bf16" other))
+            let state = try StateFormat.Parse(args.GetResult(SoakArgs.State_Dtype, "fp32")) with :? ArgumentException as e -> raise (ArgumentException("--state-dtype: " + e.Message))
+            let update = try ParamUpdates.Parse(args.GetResult(SoakArgs.Param_Update, "nearest")) with :? ArgumentException as e -> raise (ArgumentException("--param-update: " + e.Message))
+            Ok { Param = param; State = state; Update = update }
+        with :? ArgumentException as e -> Error e.Message
+    match checks, formats with
+    | e :: _, _ -> Errors.report e
+    | [], Error e -> Errors.report e
+    | [], Ok formats ->
+        let selection =
+            match args.TryGetResult SoakArgs.Backend with
+            | Some b ->
+                let kind = Backends.Parse b
+                if kind.HasValue then Ok(Backends.Create kind.Value) else Error(sprintf "--backend: unknown backend '%s' (expected cpu or cuda)" b)
+            | None -> Ok (Backends.Best()).Backend
+        match selection with
+        | Error e -> Errors.report e
+        | Ok backend ->
+            use backend = backend
+            use cpu = if args.Contains SoakArgs.Alternate then Backends.Create BackendKind.Cpu else null
+            let folder = args.GetResult SoakArgs.Out
+            let o =
+                try Ok(runWith formats backend (Option.ofObj cpu) name steps every size (args.GetResult(SoakArgs.Seed, 1)) folder)
+                with :? ArgumentException as e -> Error e.Message
+            match o with
+            | Error e -> Errors.report e
+            | Ok o ->
+                let summary =
+                    [ sprintf "soak: %s on %s%s, param %s, state %s, update %s, parameters %s" name backend.Device
+                          (if isNull cpu then "" else " (reloads alternating with the CPU)") (formats.Param.Name()) formats.State.Name (formats.Update.Name())
+                          (String.Join(", ", shapes size |> List.map (fun (n, s) -> sprintf "%s %A" n s)))
+                      sprintf "steps run: %d (each of two runs)" o.Steps
+                      sprintf "checkpoint reloads: %d (every %d steps)" o.Reloads every
+                      sprintf "bytes compared: %d" o.BytesCompared
+                      sprintf "differences: %d" o.Differences.Length ]
+                    @ o.Differences
+                for line in summary do printfn "%s" line
+                File.WriteAllLines(Path.Combine(folder, "soak.txt"), summary)
+                if o.Differences.IsEmpty then 0 else 1

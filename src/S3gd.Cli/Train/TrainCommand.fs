@@ -1,0 +1,140 @@
+/// `s3gd train`: trains the spiral MLP with each optimizer named, on one backend, from the same seed; shows progress
+/// and the loss as it goes, then each optimizer's final loss and accuracy, and writes DIR/loss.csv (every step's
+/// batch loss) and DIR/loss.svg (one line per optimizer).
+module S3gd.Cli.TrainCommand
+
+open System
+open System.Globalization
+open System.IO
+open Argu
+open Spectre.Console
+open S3gd.Gpu
+open S3gd.Cli.Arguments
+open S3gd.Cli.Training
+
+/// Loss reports per run when --log-every is not given: one every twentieth of the steps.
+let private reports = 20
+
+/// The run's settings and output choices, checked.
+type Options =
+    { Candidates: Candidate list; Settings: Settings; LogEvery: int; Backend: string option; Out: string }
+
+let private positive (name: string) (value: int) =
+    if value >= 1 then Ok value else Error(sprintf "%s must be at least 1, was %d" name value)
+
+/// Parses --hidden: comma-separated widths, each at least 1.
+let parseHidden (text: string) : Result<int list, string> =
+    text.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries)
+    |> List.ofArray
+    |> List.map (fun w ->
+        match Int32.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture) with
+        | true, v when v >= 1 -> Ok v
+        | _ -> Error(sprintf "--hidden '%s': '%s' is not a width (a whole number, at least 1)" text w))
+    |> Errors.sequence
+    |> Result.bind (fun ws -> if ws.IsEmpty then Error(sprintf "--hidden '%s' names no width" text) else Ok ws)
+
+/// The checked options of a parsed command line; errors name the option and its value.
+let options (args: ParseResults<TrainArgs>) : Result<Options, string> =
+    let d = Training.defaults
+    positive "--steps" (args.GetResult(TrainArgs.Steps, d.Steps))
+    |> Result.bind (fun steps -> positive "--batch" (args.GetResult(TrainArgs.Batch, d.Batch)) |> Result.map (fun batch -> steps, batch))
+    |> Result.bind (fun (steps, batch) ->
+        args.TryGetResult TrainArgs.Hidden |> Option.map parseHidden |> Option.defaultValue (Ok d.Hidden) |> Result.map (fun h -> steps, batch, h))
+    |> Result.bind (fun (steps, batch, hidden) ->
+        positive "--log-every" (args.GetResult(TrainArgs.Log_Every, max 1 (steps / reports)))
+        |> Result.map (fun logEvery -> steps, batch, hidden, logEvery))
+    |> Result.bind (fun (steps, batch, hidden, logEvery) ->
+        resolve (args.GetResult(TrainArgs.Optimizer, "adamw")) (args.GetResult(TrainArgs.Hyper, []))
+        |> Result.map (fun candidates ->
+            { Candidates = candidates
+              Settings = { d with Steps = steps; Batch = batch; Hidden = hidden; Seed = args.GetResult(TrainArgs.Seed, d.Seed) }
+              LogEvery = logEvery
+              Backend = args.TryGetResult TrainArgs.Backend
+              Out = args.GetResult TrainArgs.Out }))
+
+/// The mean loss of each window of `every` steps, at the window's last step.
+let windows (every: int) (losses: float[]) : (int * float) list =
+    [ for e in every .. every .. losses.Length -> e, Array.average losses[e - every .. e - 1] ]
+
+/// loss.csv: a header `step,<optimizer>,...`, then one line per step with each optimizer's batch loss.
+let csv (outcomes: Outcome list) : string list =
+    let inv (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
+    let steps = outcomes |> List.map (fun o -> o.Losses.Length) |> List.max
+    String.Join(",", "step" :: [ for o in outcomes -> o.Optimizer ])
+    :: [ for s in 1..steps -> String.Join(",", string s :: [ for o in outcomes -> inv o.Losses[s - 1] ]) ]
+
+/// loss.svg: the mean batch loss of every window of `every` steps against the step, one line per optimizer.
+let svg (device: string) (every: int) (outcomes: Outcome list) : string option =
+    let steps = outcomes |> List.map (fun o -> o.Losses.Length) |> List.max
+    // X labels at every quarter of the run.
+    let ticks = [ for k in 0..4 -> float (steps * k / 4), string (steps * k / 4) ]
+    Chart.render
+        { Chart.Chart.Title = sprintf "s3gd train: loss against steps, %s" device
+          YLabel = sprintf "loss (mean of %d batches)" every
+          YFormat = fun y -> y.ToString("F2", CultureInfo.InvariantCulture)
+          XLog = false
+          XTicks = ticks
+          Series = [ for o in outcomes -> ({ Name = o.Optimizer; Points = [ for s, l in windows every o.Losses -> float s, l ]; Colour = None; Dashed = false }: Chart.Line) ] }
+
+/// Writes a file whole or not at all: a temporary file beside it, then renamed over it.
+let private writeAtomically (path: string) (text: string) =
+    let temp = Path.Combine(Path.GetDirectoryName path, sprintf ".%s.tmp-%s" (Path.GetFileName path) (Guid.NewGuid().ToString "N"))
+    File.WriteAllText(temp, text)
+    File.Move(temp, path, true)
+
+/// Trains with every candidate in turn, showing a progress bar (plain lines when the output is not a terminal).
+let private trainAll (backend: Backend) (o: Options) : Result<Outcome list, string> =
+    let runOne (candidate: Candidate) (report: int -> float -> unit) =
+        let recent = Array.zeroCreate o.LogEvery
+        Training.run backend o.Settings candidate (fun step loss ->
+            recent[(step - 1) % o.LogEvery] <- loss
+            if step % o.LogEvery = 0 then report step (Array.average recent))
+    let line (c: Candidate) step loss = sprintf "%-12s step %6d/%d  loss %.4f" c.Rule.Name step o.Settings.Steps loss
+    if AnsiConsole.Profile.Capabilities.Interactive then
+        AnsiConsole.Progress().Start(fun ctx ->
+            [ for c in o.Candidates ->
+                  let task = ctx.AddTask(Markup.Escape c.Rule.Name, maxValue = float o.Settings.Steps)
+                  runOne c (fun step loss ->
+                      task.Value <- float step
+                      task.Description <- Markup.Escape(line c step loss)) ])
+        |> Errors.sequence
+    else
+        [ for c in o.Candidates -> runOne c (fun step loss -> printfn "%s" (line c step loss)) ] |> Errors.sequence
+
+/// Runs `s3gd train` with checked options; 0 on success, the bad-input code with one line on stderr otherwise.
+let execute (o: Options) : int =
+    let selection =
+        match o.Backend with
+        | Some name ->
+            match Backends.Parse name |> Option.ofNullable with
+            | Some kind -> (try Ok(BackendSelection(Backends.Create kind, "asked for with --backend")) with :? BackendUnavailableException as e -> Error e.Message)
+            | None -> Error(sprintf "--backend: unknown backend '%s' (expected cpu or cuda)" name)
+        | None -> (try Ok(Backends.Best()) with :? ArgumentException as e -> Error e.Message)
+    match selection with
+    | Error e -> Errors.report e
+    | Ok selection ->
+        use backend = selection.Backend
+        let s = o.Settings
+        printfn "backend: %s (%s)" backend.Device selection.Reason
+        printfn "data: %d spiral arms of %d points (noise %g, seed %d); model: %O, tanh; %d steps of %d rows"
+            s.Classes s.PointsPerClass s.Noise s.Seed (S3gd.Gpu.Training.MlpShape(S3gd.Gpu.Training.Spirals.Features, s.Hidden, s.Classes)) s.Steps s.Batch
+        match (try trainAll backend o with :? ArgumentException as e -> Error e.Message) with
+        | Error e -> Errors.report e
+        | Ok outcomes ->
+            for r in outcomes do
+                printfn "%-12s final loss %.4f  accuracy %.4f  (%.1f s)" r.Optimizer r.Final.Loss r.Final.Accuracy r.Seconds
+            Directory.CreateDirectory o.Out |> ignore
+            let csvPath, svgPath = Path.Combine(o.Out, "loss.csv"), Path.Combine(o.Out, "loss.svg")
+            writeAtomically csvPath (String.Join("\n", csv outcomes) + "\n")
+            match svg backend.Device o.LogEvery outcomes with
+            | Some chart ->
+                writeAtomically svgPath chart
+                printfn "wrote %s and %s" csvPath svgPath
+            | None -> printfn "wrote %s (no finite loss to chart: no %s)" csvPath svgPath
+            0
+
+/// Runs `s3gd train`.
+let command (args: ParseResults<TrainArgs>) : int =
+    match options args with
+    | Error e -> Errors.report e
+    | Ok o -> execute o
