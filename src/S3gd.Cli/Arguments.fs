@@ -116,7 +116,7 @@ type BenchArgs =
         member a.Usage =
             match a with
             | Backend _ -> "the backend: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
-            | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum,laprop,ademamix,sim-ademamix,madam)."
+            | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum,laprop,ademamix,sim-ademamix,madam); muon times Muon over GPT-2 small's 48 block matrices (muon.csv)."
             | State_Dtype _ -> "state formats, comma-separated: fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled), fp8e4m3-unscaled (S3GD) (default fp32)."
             | Param_Dtype _ -> "parameter format: fp32 or bf16 (default fp32)."
             | Grad_Dtype _ -> "gradient format: fp32 or bf16 (default: the parameter's)."
