@@ -96,7 +96,8 @@ let ``the state is named as the references and Adam-mini keeps one vmean per blo
     let mini = new AdamMini([ ParamGroup ps ], dim = 8, nHeads = 2)
     for p, (block, _) in List.zip ps expectedBlocks do
         Assert.Equal<string list>([ "m"; "vmean" ], [ for s in mini.State p -> s.Name ])
-        Assert.Equal(p.Length / block, (mini.State p)[1].Buffer.Length)
+        let state = mini.State p
+        Assert.Equal(p.Length / block, state[1].Buffer.Length)
     release mini ps
     Assert.Equal(0, cpu.LiveBuffers)
 

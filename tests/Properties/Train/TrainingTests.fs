@@ -39,7 +39,7 @@ let private reaches (kind: BackendKind) (rule: string) =
 [<Theory; InlineData "adamw"; InlineData "lion"; InlineData "stableadamw"; InlineData "adam-mini">]
 let ``on the CPU the spiral MLP trains to loss 0.1 and accuracy 0.97 in 600 steps`` (rule: string) = reaches BackendKind.Cpu rule
 
-[<CudaTheory; InlineData "adamw"; InlineData "lion">]
+[<CudaTheory; InlineData "adamw"; InlineData "lion"; InlineData "stableadamw"; InlineData "adam-mini">]
 let ``on CUDA the spiral MLP trains to loss 0.1 and accuracy 0.97 in 600 steps`` (rule: string) = reaches BackendKind.Cuda rule
 
 [<Fact>]
