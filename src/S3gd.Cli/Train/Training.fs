@@ -68,7 +68,7 @@ let resolve (names: string) (assignments: string list) : Result<Candidate list, 
                 |> Result.mapError (fun e -> "--optimizer: " + e)
                 |> Result.bind (fun rule ->
                     if OptimizerCatalog.ByName.ContainsKey name then Ok rule
-                    else Error(sprintf "--optimizer %s has no fused kernel to train with (these do: %s)" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
+                    else Error(sprintf "--optimizer %s has no fused kernel or optimizer class to train with (these do: %s)" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
                 |> Result.bind (fun rule ->
                     let own = targeted |> List.choose (fun (t, a) -> if t.IsNone || t = Some name then Some a else None)
                     let setsLr = own |> List.exists (fun a -> a.Split('=').[0].Trim() = "lr")
