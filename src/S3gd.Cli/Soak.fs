@@ -17,6 +17,12 @@ type Outcome = { Steps: int; Reloads: int; BytesCompared: int64; Differences: st
 /// The parameters of a soak: the largest of `size` elements, a 2-D one and a scalar, named as a model's.
 let shapes (size: int) = [ "layer.weight", [ size ]; "layer.proj", [ max 1 ((size + 6) / 7); 7 ]; "layer.scale", [ 1 ] ]
 
+/// The parameters of a soak of optimizer `name`: Muon takes 2-D parameters only (as torch), so its soak steps a tall
+/// matrix of about `size` elements (rows of 8), the same 7-column matrix and a 1 x 1 one; the others step `shapes`.
+let shapesOf (name: string) (size: int) =
+    if name = "muon" then [ "layer.weight", [ max 1 (size / 8); 8 ]; "layer.proj", [ max 1 ((size + 6) / 7); 7 ]; "layer.scale", [ 1; 1 ] ]
+    else shapes size
+
 /// Uniform values in [-1, 1) from a seeded stream (the same on every machine: System.Random with a seed is fixed).
 let private fill (random: Random) (n: int) = Array.init n (fun _ -> float32 (2.0 * random.NextDouble() - 1.0))
 
@@ -27,8 +33,8 @@ type Formats = { Param: ElementType; State: StateFormat; Update: ParamUpdate }
 let fp32 = { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest }
 
 /// Fresh parameters on a backend, all zero.
-let private allocate (formats: Formats) (backend: Backend) (size: int) =
-    [ for name, shape in shapes size -> Parameter.Allocate(backend, name, shape, formats.Param) ]
+let private allocate (formats: Formats) (optimizer: string) (backend: Backend) (size: int) =
+    [ for name, shape in shapesOf optimizer size -> Parameter.Allocate(backend, name, shape, formats.Param) ]
 
 /// Writes float32 values into a float32 or bf16 buffer (bf16: the upper half of the float32 bits, a valid bf16 value).
 let private write (buffer: DeviceBuffer) (xs: float32[]) =
@@ -60,9 +66,9 @@ let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (n
     Directory.CreateDirectory folder |> ignore
     let checkpoint = Path.Combine(folder, "soak.safetensors")
     let initial = Random(seed)
-    let values = [ for _, shape in shapes size -> fill initial (List.reduce (*) shape) ]
-    let psA = allocate formats backend size
-    let mutable psB = allocate formats backend size
+    let values = [ for _, shape in shapesOf name size -> fill initial (List.reduce (*) shape) ]
+    let psA = allocate formats name backend size
+    let mutable psB = allocate formats name backend size
     for p, v in List.zip psA values do write p.Param v
     for p, v in List.zip psB values do write p.Param v
     let a = create formats name psA
@@ -71,7 +77,7 @@ let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (n
     try
         for step in 1..steps do
             let stream = Random(HashCode.Combine(seed, step))
-            for i, (_, shape) in List.indexed (shapes size) do
+            for i, (_, shape) in List.indexed (shapesOf name size) do
                 let g = fill stream (List.reduce (*) shape)
                 write psA[i].Grad g
                 write psB[i].Grad g
@@ -85,7 +91,7 @@ let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (n
                     match alternate with
                     | Some other when reloads % 2 = 0 -> other
                     | _ -> backend
-                psB <- allocate formats target size
+                psB <- allocate formats name target size
                 b <- create formats name psB
                 b.Load checkpoint
                 reloads <- reloads + 1
@@ -153,7 +159,7 @@ let command (args: ParseResults<SoakArgs>) =
                 let summary =
                     [ sprintf "soak: %s on %s%s, param %s, state %s, update %s, parameters %s" name backend.Device
                           (if isNull cpu then "" else " (reloads alternating with the CPU)") (formats.Param.Name()) formats.State.Name (formats.Update.Name())
-                          (String.Join(", ", shapes size |> List.map (fun (n, s) -> sprintf "%s %A" n s)))
+                          (String.Join(", ", shapesOf name size |> List.map (fun (n, s) -> sprintf "%s %A" n s)))
                       sprintf "steps run: %d (each of two runs)" o.Steps
                       sprintf "checkpoint reloads: %d (every %d steps)" o.Reloads every
                       sprintf "bytes compared: %d" o.BytesCompared

@@ -67,7 +67,10 @@ let resolve (names: string) (assignments: string list) : Result<Candidate list, 
                 Registry.find name
                 |> Result.mapError (fun e -> "--optimizer: " + e)
                 |> Result.bind (fun rule ->
-                    if OptimizerCatalog.ByName.ContainsKey name then Ok rule
+                    // Muon takes 2-D parameters only (as torch) and the MLP has bias vectors.
+                    if name = "muon" then
+                        Error "--optimizer muon takes 2-D parameters only (as torch.optim.Muon) and the MLP has bias vectors; train it with another optimizer"
+                    elif OptimizerCatalog.ByName.ContainsKey name then Ok rule
                     else Error(sprintf "--optimizer %s has no fused kernel or optimizer class to train with (these do: %s)" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
                 |> Result.bind (fun rule ->
                     let own = targeted |> List.choose (fun (t, a) -> if t.IsNone || t = Some name then Some a else None)

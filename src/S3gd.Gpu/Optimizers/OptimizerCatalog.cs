@@ -20,6 +20,7 @@ public static class OptimizerCatalog
             ["madam"] = g => new MAdam(g),
             ["stableadamw"] = g => new StableAdamW(g),
             ["adam-mini"] = g => new AdamMini(g),
+            ["muon"] = g => new Muon(g),
         };
 
     /// <summary>The optimizer named <paramref name="name"/> over <paramref name="groups"/>; an unknown name is an error listing the known ones.</summary>

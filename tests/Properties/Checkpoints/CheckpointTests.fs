@@ -145,29 +145,34 @@ let ``a CPU checkpoint loads on CUDA and back, bit for bit`` () =
     use cuda = Backends.Create BackendKind.Cuda
     for name in OptimizerCatalog.ByName.Keys do
         let cpuPath, cudaPath, backPath = folder.File "cpu.st", folder.File "cuda.st", folder.File "back.st"
-        // The structured rules keep fp32 or bf16 state.
-        let state = if List.contains name elementwiseNames then StateFormat.Parse "fp8e4m3" else StateFormat.Bf16
+        // The structured rules keep fp32 or bf16 state, Muon fp32.
+        let state =
+            if List.contains name elementwiseNames then StateFormat.Parse "fp8e4m3"
+            elif name = "muon" then StateFormat.Fp32
+            else StateFormat.Bf16
         let setup = groups [| state |] ParamUpdate.Nearest
-        let a = parameters cpu 4 ElementType.Float32 ElementType.Float32 shapes
+        let a = parameters cpu 4 ElementType.Float32 ElementType.Float32 (shapesFor name)
         let oa = OptimizerCatalog.Create(name, setup a)
         oa.Step()
         oa.Save cpuPath
-        let g = parameters cuda 9 ElementType.Float32 ElementType.Float32 shapes
+        let g = parameters cuda 9 ElementType.Float32 ElementType.Float32 (shapesFor name)
         let og = OptimizerCatalog.Create(name, setup g)
         og.Load cpuPath
         og.Save cudaPath
-        let c = parameters cpu 5 ElementType.Float32 ElementType.Float32 shapes
+        let c = parameters cpu 5 ElementType.Float32 ElementType.Float32 (shapesFor name)
         let oc = OptimizerCatalog.Create(name, setup c)
         oc.Load cudaPath
         oc.Save backPath
         Assert.Equal<byte>(File.ReadAllBytes cpuPath, File.ReadAllBytes cudaPath)
         Assert.Equal<byte>(File.ReadAllBytes cpuPath, File.ReadAllBytes backPath)
-        // And the next step on CUDA equals the CPU's, bit for bit (the kernels' twin).
+        // And the next step on CUDA equals the CPU's, bit for bit (the kernels' twin); not Muon's, whose Newton–Schulz
+        // runs in bf16 on CUDA and in float32 on the CPU (the Muon conformance checks bound that difference).
         regrad 77 a
         regrad 77 g
         oa.Step()
         og.Step()
-        Assert.True((snapshot oa = snapshot og), sprintf "%s: the step after a CUDA load differs from the CPU's" name)
+        if name <> "muon" then
+            Assert.True((snapshot oa = snapshot og), sprintf "%s: the step after a CUDA load differs from the CPU's" name)
         release oa a
         release og g
         release oc c

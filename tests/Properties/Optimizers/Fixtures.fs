@@ -34,6 +34,12 @@ let regrad (seed: int) (ps: Parameter list) =
 /// The shapes most tests use: a vector longer than a chunk and not a multiple of the scale block, a matrix, a scalar.
 let shapes = [ "embed.weight", [ 4099 ]; "block.0.proj", [ 37; 11 ]; "block.0.scale", [ 1 ] ]
 
+/// Matrices for Muon (2-D parameters only): two of one wide shape (orthogonalised together) and a tall one.
+let matrixShapes = [ "block.0.proj", [ 6; 9 ]; "block.1.proj", [ 6; 9 ]; "block.0.qkv", [ 13; 5 ] ]
+
+/// The shapes the catalog-wide tests step optimizer `name` with: `matrixShapes` for Muon, `shapes` for the others.
+let shapesFor (name: string) = if name = "muon" then matrixShapes else shapes
+
 /// The catalog's optimizers over fused elementwise rules (every format and parameter update); the others are structured.
 let elementwiseNames = OptimizerCatalog.ByName.Keys |> Seq.filter S3gd.Gpu.Elementwise.ElementwiseRules.ByName.ContainsKey |> List.ofSeq
 
