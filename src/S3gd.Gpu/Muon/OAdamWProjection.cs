@@ -41,11 +41,17 @@ public abstract class OAdamWProjectionPlan : IDisposable
     /// Step <paramref name="step"/> (1-based): queues scale * NS(gradient) into every output when the step recomputes
     /// (<see cref="OAdamWMatrixConfig.Projects"/>); otherwise the outputs keep the last projection. Returns whether it recomputed.
     /// </summary>
-    public bool Step(int step)
+    public bool Step(int step) => Step(step, projected);
+
+    /// <summary>
+    /// As <see cref="Step(int)"/>, with the caller saying whether the outputs already hold a projection
+    /// (<paramref name="cached"/>: e.g. one loaded from a checkpoint, or made by another plan over the same buffers).
+    /// </summary>
+    public bool Step(int step, bool cached)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
-        if (!Config.Projects(step, projected)) return false;
+        if (!Config.Projects(step, cached)) return false;
         StepInternal();
         projected = true;
         return true;

@@ -21,6 +21,7 @@ public static class OptimizerCatalog
             ["stableadamw"] = g => new StableAdamW(g),
             ["adam-mini"] = g => new AdamMini(g),
             ["muon"] = g => new Muon(g),
+            ["oadamw"] = g => new OAdamW(g),
         };
 
     /// <summary>The optimizer named <paramref name="name"/> over <paramref name="groups"/>; an unknown name is an error listing the known ones.</summary>
