@@ -20,16 +20,25 @@ let private setups (backend: Backend) =
       { Param = ElementType.BFloat16; State = StateFormat.Bf16; Update = ParamUpdate.Stochastic } ]
     @ (if backend.SupportsFp8 then [ { Param = ElementType.BFloat16; State = StateFormat.Parse "fp8e4m3"; Update = ParamUpdate.Kahan } ] else [])
 
-/// The setups a rule's optimizer takes: the structured rules (StableAdamW, Adam-mini) round bf16 parameters to nearest
-/// and keep fp32 or bf16 state, so they run float32 and bf16 with bf16 state.
+/// The setups a rule's optimizer takes: the structured rules (StableAdamW, Adam-mini, OAdamW) round bf16 parameters to
+/// nearest and keep fp32 or bf16 state, so they run float32 and bf16 with bf16 state; Muon takes float32 only.
 let private setupsOf (backend: Backend) (rule: string) =
     if ElementwiseRules.ByName.ContainsKey rule then setups backend
+    elif rule = "muon" then [ { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest } ]
     else
         [ { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest }
           { Param = ElementType.BFloat16; State = StateFormat.Bf16; Update = ParamUpdate.Nearest } ]
 
 /// Shapes: a vector over one chunk and not a multiple of the scale block, a matrix, a scalar.
 let private shapes = [ "embed.weight", [ 4099 ]; "block.0.proj", [ 37; 11 ]; "block.0.scale", [ 1 ] ]
+
+/// The shapes of a rule's case: Muon takes 2-D parameters only (a wide matrix, a tall one, a 1 x 1), the others `shapes`.
+let private shapesOf (rule: string) =
+    if rule = "muon" then [ "block.0.fc", [ 11; 37 ]; "block.0.proj", [ 37; 11 ]; "block.0.scale", [ 1; 1 ] ] else shapes
+
+/// Whether a rule's next step on a GPU differs from the CPU's by design: Muon's and OAdamW's Newton–Schulz runs in bf16
+/// on CUDA and in float32 on the CPU (the Muon conformance checks bound that difference).
+let private iteratesDifferently (rule: string) = rule = "muon" || rule = "oadamw"
 
 /// Writes seeded values in [-1, 1) into a float32 or bf16 buffer (bf16: the upper half of the float32 bits).
 let private fill (random: Random) (buffer: DeviceBuffer) =
@@ -39,9 +48,9 @@ let private fill (random: Random) (buffer: DeviceBuffer) =
     else buffer.Owner.Upload<float32>(buffer, ReadOnlySpan xs)
 
 /// Parameters with seeded values and gradients.
-let private parameters (backend: Backend) (setup: Setup) (seed: int) =
+let private parameters (backend: Backend) (rule: string) (setup: Setup) (seed: int) =
     let random = Random seed
-    [ for name, shape in shapes ->
+    [ for name, shape in shapesOf rule ->
           let p = Parameter.Allocate(backend, name, shape, setup.Param)
           fill random p.Param
           fill random p.Grad
@@ -86,9 +95,9 @@ let roundTrip : Checks.Check =
       Run = fun config backend ->
           let property (rule: string, setup: Setup, k: int, seed: int) =
               let path = tempFile ()
-              let a = parameters backend setup seed
+              let a = parameters backend rule setup seed
               let oa = create rule setup a
-              let b = parameters backend setup seed
+              let b = parameters backend rule setup seed
               let mutable ob = create rule setup b
               let mutable c = b
               try
@@ -99,7 +108,7 @@ let roundTrip : Checks.Check =
                       ob.Step()
                   ob.Save path
                   release ob b
-                  c <- parameters backend setup (seed + 1)
+                  c <- parameters backend rule setup (seed + 1)
                   ob <- create rule setup c
                   ob.Load path
                   for t in k + 1 .. k + 2 do
@@ -114,7 +123,8 @@ let roundTrip : Checks.Check =
                   File.Delete path
           Check.One(config, Prop.forAll (Arb.fromGen (cases backend)) property) }
 
-/// A CPU checkpoint loads on the backend and back, byte for byte, and the next step there equals the CPU's bit for bit.
+/// A CPU checkpoint loads on the backend and back, byte for byte, and the next step there equals the CPU's bit for bit
+/// (except where the Newton–Schulz iteration differs by design: `iteratesDifferently`).
 let crossBackend : Checks.Check =
     { Property = "optimizer checkpoint CPU to GPU and back, bit for bit"
       Format = None
@@ -123,11 +133,11 @@ let crossBackend : Checks.Check =
           use cpu = new Cpu.CpuBackend()
           let property (rule: string, setup: Setup, k: int, seed: int) =
               let paths = [ tempFile (); tempFile (); tempFile () ]
-              let a = parameters cpu setup seed
+              let a = parameters cpu rule setup seed
               let oa = create rule setup a
-              let g = parameters backend setup (seed + 1)
+              let g = parameters backend rule setup (seed + 1)
               let og = create rule setup g
-              let c = parameters cpu setup (seed + 2)
+              let c = parameters cpu rule setup (seed + 2)
               let oc = create rule setup c
               try
                   for t in 1..k do
@@ -144,7 +154,7 @@ let crossBackend : Checks.Check =
                   oa.Step()
                   og.Step()
                   let sameFiles = files[0] = files[1] && files[1] = files[2]
-                  let sameStep = snapshot oa = snapshot og
+                  let sameStep = iteratesDifferently rule || snapshot oa = snapshot og
                   (sameFiles && sameStep)
                   |> Prop.label (sprintf "%s %A after %d steps, seed %d: files equal %b, next step equal %b" rule setup k seed sameFiles sameStep)
               finally

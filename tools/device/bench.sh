@@ -58,6 +58,9 @@ part train && run 60 train.log "$work/s3gd" train --backend cuda --optimizer ada
 if part soak; then
 run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 10000 --every 1000 --out "$results/soak-adamw"
 run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 10000 --every 1000 --param-dtype bf16 --state-dtype fp8e4m3 --param-update kahan --alternate --out "$results/soak-bf16-fp8-cross"
+# Muon and OAdamW through the optimizer classes (cuBLAS Newton-Schulz); on CUDA only: the CPU's float32 iteration differs.
+run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer muon --steps 10000 --every 1000 --out "$results/soak-muon"
+run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer oadamw --steps 10000 --every 1000 --out "$results/soak-oadamw"
 fi
 part torch && part elementwise && run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
 # Muon over GPT-2 small's 48 block matrices, then torch.optim.Muon on the same shapes beside it (the bar: a third).

@@ -160,3 +160,24 @@ let ``bad hyperparameters and gradient formats are argument errors naming them``
     for p in half :: ps do p.Dispose()
     // The failed constructions freed what they had allocated (group 0's state and caches when group 1 was refused).
     Assert.Equal(0, cpu.LiveBuffers)
+
+[<Fact>]
+let ``telemetry reports the core's readings: a NaN in a vector's gradient is counted, a matrix's is counted through its projection`` () =
+    use cpu = new CpuBackend()
+    let ps = parameters cpu 4 ElementType.Float32 ElementType.Float32 named
+    let o = new OAdamW([ ParamGroup ps[..2]; ParamGroup ps[3..] ])
+    o.TelemetryEnabled <- true
+    let poke (b: DeviceBuffer) (at: int) =
+        let xs = cpu.Download<float32> b
+        xs[at] <- Single.NaN
+        cpu.Upload<float32>(b, ReadOnlySpan xs)
+    // One NaN in the bias (group 0) reaches the core as it is; one in conv.weight (group 1) makes its whole projection NaN
+    // (the Frobenius norm is NaN), all 24 elements.
+    poke ps[2].Grad 3
+    poke ps[3].Grad 5
+    o.Step()
+    Assert.Equal<int list>([ 0; 1 ], [ for t in o.Telemetry -> t.Group ])
+    Assert.Equal(Nullable 1L, o.Telemetry[0].NonFiniteGrads)
+    Assert.Equal(Nullable 24L, o.Telemetry[1].NonFiniteGrads)
+    Assert.True(o.Telemetry[0].MaxAbsUpdate.HasValue)
+    release o ps
