@@ -3,23 +3,31 @@ namespace S3gd.Gpu.Structured;
 /// <summary>
 /// How a structured step cuts its tensors into work, mirroring <c>structured.cu</c>. A group is what one reduction covers
 /// (StableAdamW: a tensor; Adam-mini: a block); a segment is at most <see cref="Chunk"/> consecutive elements of one group,
-/// one thread block of each pass. The reduction's float32 order is fixed by this layout alone: thread k of a segment sums
-/// elements k, k + Threads, ... in turn, the block adds the threads' sums as a halving tree, and a warp per group adds its
-/// segments' sums (lane j: segments j, j + 32, ...) then halves over the lanes, so CPU and GPU agree bit for bit.
+/// one warp of each pass (<see cref="SegmentsPerBlock"/> to a thread block). Lane l of a segment owns its groups of
+/// <see cref="Vec"/> consecutive elements starting at (u*WarpSize + l)*Vec, u = 0 .. <see cref="LaneGroups"/> - 1. The
+/// reduction's float32 order is fixed by this layout alone: a group's terms are added as a halving tree (elements past the
+/// segment's end count +0), the lane adds its groups' sums in turn, the warp halves over the lanes; then a warp per group
+/// adds its segments' sums (lane j: segments j, j + 32, ...) and halves over the lanes, so CPU and GPU agree bit for bit.
 /// </summary>
 public sealed class StructuredLayout
 {
     /// <summary>Threads per block (THREADS).</summary>
     public const int Threads = 256;
 
-    /// <summary>Elements per thread of a segment (PER_THREAD).</summary>
-    public const int PerThread = 16;
-
-    /// <summary>Most elements of a segment (CHUNK).</summary>
-    public const int Chunk = Threads * PerThread;
-
-    /// <summary>Lanes of a warp: the finalize kernel gives each group one warp.</summary>
+    /// <summary>Lanes of a warp (WARP): each segment and, in the finalize, each group gets one warp.</summary>
     public const int WarpSize = 32;
+
+    /// <summary>Segments per thread block of the reduce and update kernels (WARPS).</summary>
+    public const int SegmentsPerBlock = Threads / WarpSize;
+
+    /// <summary>Consecutive elements of one lane's group (VEC): 16 bytes of bf16, two 16-byte vectors of fp32.</summary>
+    public const int Vec = 8;
+
+    /// <summary>Groups of <see cref="Vec"/> elements per lane of a whole segment (LANE_GROUPS).</summary>
+    public const int LaneGroups = 16;
+
+    /// <summary>Most elements of a segment (CHUNK): 4096.</summary>
+    public const int Chunk = WarpSize * Vec * LaneGroups;
 
     /// <summary>Cuts tensors of the given lengths into groups of the given lengths (each divides its tensor) and segments.</summary>
     public StructuredLayout(IReadOnlyList<long> lengths, IReadOnlyList<long> groupLengths)

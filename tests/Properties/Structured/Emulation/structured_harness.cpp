@@ -11,11 +11,7 @@
 #include <thread>
 #include <vector>
 
-// What structured.cu uses beyond elementwise.cu: shared memory (one static array, the blocks run one at a time), the
-// block barrier, the warp's shuffle-down and 32-bit atomics.
-#define __shared__ static
-extern std::barrier<>* block_barrier;
-inline void __syncthreads() { block_barrier->arrive_and_wait(); }
+// What structured.cu uses beyond elementwise.cu: the warp's shuffle-down and 32-bit atomics.
 inline float __shfl_down_sync(unsigned, float v, int offset)
 {
     const unsigned t = threadIdx.x, w = t / 32;
@@ -40,7 +36,6 @@ thread_local Dim threadIdx;
 Dim blockIdx;
 std::barrier<>* warp_barrier[8];
 float warp_slots[256];
-std::barrier<>* block_barrier;
 
 static std::vector<char> slurp(const std::string& path)
 {
@@ -95,7 +90,6 @@ int main(int argc, char** argv)
     std::vector<float> partials(segments > 0 ? segments : 1), group_out(2 * (groups > 0 ? groups : 1));
     std::vector<unsigned> telemetry(2 * tensors, 0u);
     for (int w = 0; w < 8; w++) warp_barrier[w] = new std::barrier<>(32);
-    block_barrier = new std::barrier<>(THREADS);
     for (int step = 1; step <= steps; step++)
     {
         const auto bytes = slurp(dir + "/scalars" + std::to_string(step) + ".bin");
@@ -107,10 +101,10 @@ int main(int argc, char** argv)
             std::memcpy(buffers[t * slots + 1].data(), g.data(), g.size());
         }
         if (segments == 0) continue;
-        launch(segments, [&] { structured_reduce(table.data(), segment_words, sc, partials.data()); });
-        const unsigned warps = THREADS / WARP;
-        launch((groups + warps - 1) / warps, [&] { structured_finalize(table.data(), group_words, groups, partials.data(), sc, group_out.data()); });
-        launch(segments, [&] { structured_update(table.data(), segment_words, group_out.data(), sc, telemetry.data()); });
+        const unsigned segment_blocks = (segments + WARPS - 1) / WARPS, group_blocks = (groups + WARPS - 1) / WARPS;
+        launch(segment_blocks, [&] { structured_reduce(table.data(), segment_words, segments, sc, partials.data()); });
+        launch(group_blocks, [&] { structured_finalize(table.data(), group_words, groups, partials.data(), sc, group_out.data()); });
+        launch(segment_blocks, [&] { structured_update(table.data(), segment_words, segments, group_out.data(), sc, telemetry.data()); });
     }
     for (int t = 0; t < tensors; t++)
         for (int k = 0; k < slots; k++)
