@@ -31,8 +31,8 @@ let private exec (file: string) (args: string list) (dir: string) =
         Some(p.ExitCode, out.Result + err)
     with :? ComponentModel.Win32Exception -> None
 
-/// Segments of the large case: more than one batch of the finalize's loads per lane (BATCH 16 x 32 lanes), plus a tail.
-let private largeSegments = 16 * 32 + 1
+/// Segments of the large case: more than one batch of the finalize's loads per lane (BATCH 32 x 32 lanes), plus a tail.
+let private largeSegments = 32 * 32 + 1
 
 /// Tensors of a case: (length, block length, decays); StableAdamW ignores the block length. `large` is one tensor of
 /// `largeSegments` segments and a few elements more.

@@ -45,7 +45,7 @@
 #define ROW 8                             // tensor row words: param, grad, m, v, compensation, length, block length, decays
 #define SEG_WORDS 4                       // segment words: tensor, group, start, count
 #define GROUP_WORDS 4                     // group words: tensor, local index, first segment, segments
-#define BATCH 16                          // partial sums per lane whose loads the finalize issues together
+#define BATCH 32                          // partial sums per lane whose loads the finalize issues together
 #define FLOAT_MAX 3.40282347e38f          // the largest finite float32: |g| above it (or NaN) is not finite
 
 // Per-step scalars, computed on the host in float64 and rounded once to float32 (StructuredScalars.cs).
@@ -281,18 +281,18 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_finalize(
     const long long first = q[2];
     const int count = (int)q[3];
     float acc = 0.0f;
-    // The lane's segments in order; loads BATCH at a time, so a group of thousands of segments (a whole 64M tensor:
-    // 16384) is not one L2 round trip per segment. The additions keep their order.
-    int j = lane;
-    for (; j + (BATCH - 1) * WARP < count; j += BATCH * WARP)
+    // The lane's segments in order; loads BATCH at a time (the last batch too, its loads past the group's end skipped),
+    // so a group of thousands of segments (a whole 64M tensor: 16384) is 16 L2 round trips, not one per segment. The
+    // additions keep their order.
+    for (int j = lane; j < count; j += BATCH * WARP)
     {
         float x[BATCH];
 #pragma unroll
-        for (int u = 0; u < BATCH; u++) x[u] = partials[first + j + u * WARP];
+        for (int u = 0; u < BATCH; u++) x[u] = j + u * WARP < count ? partials[first + j + u * WARP] : 0.0f;
 #pragma unroll
-        for (int u = 0; u < BATCH; u++) acc = acc + x[u];
+        for (int u = 0; u < BATCH; u++)
+            if (j + u * WARP < count) acc = acc + x[u];
     }
-    for (; j < count; j += WARP) acc = acc + partials[first + j];
     for (int offset = WARP / 2; offset > 0; offset /= 2) acc = acc + __shfl_down_sync(FULL_MASK, acc, offset);
     if (lane != 0) return;
 #if RULE == RULE_STABLE_ADAMW
