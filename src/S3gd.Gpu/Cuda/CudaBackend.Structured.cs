@@ -27,7 +27,7 @@ public sealed partial class CudaBackend
         private const int EntryWords = 4;
 
         private readonly CudaBackend backend;
-        private readonly CudaKernel reduce, finalize, update;
+        private readonly CudaKernel reduce, finalize, update, whole;
         private readonly DeviceBuffer table, partials, groupOut;
         private readonly DeviceBuffer? telemetry;
         private readonly ulong rows, segments, groups;
@@ -40,6 +40,7 @@ public sealed partial class CudaBackend
             reduce = backend.GetKernel(StructuredSource, "structured_reduce", defines);
             finalize = backend.GetKernel(StructuredSource, "structured_finalize", defines);
             update = backend.GetKernel(StructuredSource, "structured_update", defines);
+            whole = backend.GetKernel(StructuredSource, "structured_whole", defines);
             var words = new List<ulong>();
             foreach (var t in tensors)
             {
@@ -76,18 +77,27 @@ public sealed partial class CudaBackend
         {
             var l = Layout;
             if (l.Segments == 0) return;
-            var (r, s, q, segmentCount, count) = (rows, segments, groups, l.Segments, l.Groups);
+            var (r, s, q, segmentCount, count) = (rows, segments, groups, l.SplitSegments, l.SplitGroups);
+            var (wholeSegments, wholeCount) = (segments + (ulong)(l.SplitSegments * EntryWords * sizeof(ulong)), l.Segments - l.SplitSegments);
             var (sums, outs, counters) = (((CudaBuffer)partials).Pointer, ((CudaBuffer)groupOut).Pointer, telemetry is null ? 0ul : ((CudaBuffer)telemetry).Pointer);
             backend.context.MakeCurrent();
-            // One warp per segment (reduce, update) and per group (finalize).
+            // One warp per segment (reduce, update, whole) and per group (finalize); split groups first, then whole ones.
             const int warps = StructuredLayout.SegmentsPerBlock;
-            var segmentBlocks = (uint)((segmentCount + warps - 1) / warps);
-            void** reduceArguments = stackalloc void*[] { &r, &s, &segmentCount, &scalars, &sums };
-            reduce.Launch(backend.stream, segmentBlocks, StructuredLayout.Threads, reduceArguments);
-            void** finalizeArguments = stackalloc void*[] { &r, &q, &count, &sums, &scalars, &outs };
-            finalize.Launch(backend.stream, (uint)((count + warps - 1) / warps), StructuredLayout.Threads, finalizeArguments);
-            void** updateArguments = stackalloc void*[] { &r, &s, &segmentCount, &outs, &scalars, &counters };
-            update.Launch(backend.stream, segmentBlocks, StructuredLayout.Threads, updateArguments);
+            if (segmentCount > 0)
+            {
+                var segmentBlocks = (uint)((segmentCount + warps - 1) / warps);
+                void** reduceArguments = stackalloc void*[] { &r, &s, &segmentCount, &scalars, &sums };
+                reduce.Launch(backend.stream, segmentBlocks, StructuredLayout.Threads, reduceArguments);
+                void** finalizeArguments = stackalloc void*[] { &r, &q, &count, &sums, &scalars, &outs };
+                finalize.Launch(backend.stream, (uint)((count + warps - 1) / warps), StructuredLayout.Threads, finalizeArguments);
+                void** updateArguments = stackalloc void*[] { &r, &s, &segmentCount, &outs, &scalars, &counters };
+                update.Launch(backend.stream, segmentBlocks, StructuredLayout.Threads, updateArguments);
+            }
+            if (wholeCount > 0)
+            {
+                void** wholeArguments = stackalloc void*[] { &r, &wholeSegments, &wholeCount, &scalars, &counters };
+                whole.Launch(backend.stream, (uint)((wholeCount + warps - 1) / warps), StructuredLayout.Threads, wholeArguments);
+            }
         }
 
         protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()

@@ -8,6 +8,7 @@ namespace S3gd.Gpu.Structured;
 /// reduction's float32 order is fixed by this layout alone: a group's terms are added as a halving tree (elements past the
 /// segment's end count +0), the lane adds its groups' sums in turn, the warp halves over the lanes; then a warp per group
 /// adds its segments' sums (lane j: segments j, j + 32, ...) and halves over the lanes, so CPU and GPU agree bit for bit.
+/// Groups of several segments (split) come first; groups of one segment (whole) take one fused kernel on the GPU.
 /// </summary>
 public sealed class StructuredLayout
 {
@@ -40,26 +41,35 @@ public sealed class StructuredLayout
         var groupLocal = new List<long>();
         var groupFirst = new List<int>();
         var groupSegments = new List<int>();
-        for (var t = 0; t < lengths.Count; t++)
+        // Split groups (more than one segment) first, then whole groups (one segment each), each in tensor order.
+        foreach (var split in new[] { true, false })
         {
-            var n = lengths[t];
-            var block = groupLengths[t];
-            if (n == 0) continue;
-            for (long b = 0; b < n / block; b++)
+            for (var t = 0; t < lengths.Count; t++)
             {
-                groupTensor.Add(t);
-                groupLocal.Add(b);
-                groupFirst.Add(segTensor.Count);
-                var count = 0;
-                for (var at = b * block; at < (b + 1) * block; at += Chunk)
+                var n = lengths[t];
+                var block = groupLengths[t];
+                if (n == 0 || IsWhole(block) == split) continue;
+                for (long b = 0; b < n / block; b++)
                 {
-                    segTensor.Add(t);
-                    segGroup.Add(groupTensor.Count - 1);
-                    segStart.Add(at);
-                    segCount.Add((int)Math.Min(Chunk, (b + 1) * block - at));
-                    count++;
+                    groupTensor.Add(t);
+                    groupLocal.Add(b);
+                    groupFirst.Add(segTensor.Count);
+                    var count = 0;
+                    for (var at = b * block; at < (b + 1) * block; at += Chunk)
+                    {
+                        segTensor.Add(t);
+                        segGroup.Add(groupTensor.Count - 1);
+                        segStart.Add(at);
+                        segCount.Add((int)Math.Min(Chunk, (b + 1) * block - at));
+                        count++;
+                    }
+                    groupSegments.Add(count);
                 }
-                groupSegments.Add(count);
+            }
+            if (split)
+            {
+                SplitSegments = segTensor.Count;
+                SplitGroups = groupTensor.Count;
             }
         }
         SegmentTensor = [.. segTensor];
@@ -95,6 +105,15 @@ public sealed class StructuredLayout
 
     /// <summary>Per group: its number of segments.</summary>
     public int[] GroupSegments { get; }
+
+    /// <summary>Segments of split groups (groups longer than <see cref="Chunk"/>): segments 0 .. SplitSegments - 1.</summary>
+    public int SplitSegments { get; }
+
+    /// <summary>Split groups: groups 0 .. SplitGroups - 1; the rest are whole, one segment each.</summary>
+    public int SplitGroups { get; }
+
+    /// <summary>Whether a tensor's groups are whole (one segment each): its group length is at most <see cref="Chunk"/>.</summary>
+    public static bool IsWhole(long groupLength) => groupLength <= Chunk;
 
     /// <summary>The number of segments.</summary>
     public int Segments => SegmentTensor.Length;

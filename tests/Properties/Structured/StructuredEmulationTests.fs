@@ -85,7 +85,7 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
         tensors |> Array.iteri (fun t x ->
             slots x |> Array.iteri (fun k b -> if not (isNull b) then File.WriteAllBytes(Path.Combine(dir, sprintf "in_%d_%d.bin" t k), b)))
         let layout = StructuredLayout(tensors |> Array.map (fun x -> x.Length), tensors |> Array.map (fun x -> x.BlockLength))
-        File.WriteAllBytes(Path.Combine(dir, "meta.bin"), int64Bytes [ int64 tensors.Length; int64 layout.Segments; int64 layout.Groups ])
+        File.WriteAllBytes(Path.Combine(dir, "meta.bin"), int64Bytes [ int64 tensors.Length; int64 layout.Segments; int64 layout.Groups; int64 layout.SplitSegments; int64 layout.SplitGroups ])
         File.WriteAllBytes(Path.Combine(dir, "tensors.bin"),
             int64Bytes [ for x in tensors do yield x.Length; yield x.BlockLength; yield (if x.Decays then 1L else 0L) ])
         File.WriteAllBytes(Path.Combine(dir, "layout.bin"),

@@ -57,7 +57,7 @@ let ``a plan rejects block lengths, lengths and buffers that do not fit, naming 
         for b in [ p; g; m; v ] do b.Dispose()
 
 [<Fact>]
-let ``groups cover each tensor in blocks and segments cover each group in order, none longer than a chunk`` () =
+let ``groups cover each tensor in blocks and segments cover each group in order, none longer than a chunk, split groups first`` () =
     let property (pairs: (int * int) list) =
         let tensors = pairs |> List.map (fun (blocks, block) -> int64 (blocks % 5 + 1) * int64 (block % 9000 + 1), int64 (block % 9000 + 1))
         let layout = StructuredLayout(tensors |> List.map fst |> List.toArray, tensors |> List.map snd |> List.toArray)
@@ -71,7 +71,12 @@ let ``groups cover each tensor in blocks and segments cover each group in order,
                 let total = [ for s in first .. first + count - 1 -> int64 layout.SegmentCount[s] ] |> List.sum
                 total = block && starts.Head = layout.GroupLocal[q] * block
                 && [ for s in first .. first + count - 1 -> layout.SegmentGroup[s] = q && layout.SegmentCount[s] <= StructuredLayout.Chunk ] |> List.forall id)
-        layout.Groups = expectedGroups && segmentsCover
+        // Groups of several segments come first (the GPU's three passes), then groups of one (its fused kernel).
+        let splitFirst =
+            Seq.init layout.Groups id
+            |> Seq.forall (fun q -> (q < layout.SplitGroups) = (layout.GroupSegments[q] > 1)
+                                    && (q < layout.SplitGroups) = (layout.GroupFirstSegment[q] < layout.SplitSegments))
+        layout.Groups = expectedGroups && segmentsCover && splitFirst
     Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), Prop.forAll (Arb.fromGen (Gen.listOf (Gen.zip (Gen.choose (0, 100)) (Gen.choose (0, 20000))))) property)
 
 [<Fact>]

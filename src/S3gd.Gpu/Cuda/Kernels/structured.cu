@@ -1,7 +1,8 @@
 // structured.cu: optimizer steps whose update needs a reduction first, StableAdamW (the RMS of g/sqrt(v) over a tensor
 // clips the learning rate) and Adam-mini (one second moment per block, the block's mean of g^2), over many tensors.
 //
-// Three kernels queued on one stream, no host round trip (StructuredLayout.cs cuts the work):
+// Kernels queued on one stream, no host round trip (StructuredLayout.cs cuts the work; groups of several segments, the
+// split groups, come first and take three passes; groups of one segment, the whole groups, take one):
 //   structured_reduce    one warp per segment (at most CHUNK elements of one group), WARPS segments per block: the
 //                        segment's float32 sum of the term (StableAdamW g^2/max(v_new, eps^2), Adam-mini g^2) into
 //                        partials[segment]
@@ -10,6 +11,7 @@
 //                        Adam-mini: vmean <- beta2*vmean + (1-beta2)*sum/L (stored) and the denominator
 //                        sqrt(vmean)/sqrt(1-beta2^t) + eps; both into group_out[2*group .. 2*group+1]
 //   structured_update    one warp per segment again: the elementwise update reading its group's scalars
+//   structured_whole     one warp per whole group: the three in one, the sum kept in the warp (same float32 values)
 // A lane of a segment's warp owns LANE_GROUPS groups of VEC consecutive elements: group u of lane l starts at element
 // (u*WARP + l)*VEC of the segment, so a warp's group u is WARP*VEC consecutive elements, moved as 16-byte vectors where
 // the buffers and the segment are aligned (element by element otherwise, and past the segment's end). Many small groups
@@ -83,16 +85,20 @@ struct alignas(16) Words4 { unsigned int x, y, z, w; };
 #define STREAMING 0
 #endif
 
-// Vector loads and stores, plain or with the streaming (.cs, evict-first) hint.
-__device__ __forceinline__ Words4 load4(const void* p)
+// Vector loads and stores, plain or with the streaming (.cs, evict-first) hint; a load read again soon (the whole-group
+// kernel's first pass) asks for no hint.
+__device__ __forceinline__ Words4 load4(const void* p, bool evict_first)
 {
 #if STREAMING
-    Words4 v;
-    asm volatile("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-    return v;
-#else
-    return *(const Words4*)p;
+    if (evict_first)
+    {
+        Words4 v;
+        asm volatile("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+        return v;
+    }
 #endif
+    (void)evict_first;
+    return *(const Words4*)p;
 }
 __device__ __forceinline__ void store4(void* p, Words4 v)
 {
@@ -108,12 +114,12 @@ __device__ __forceinline__ void store4(void* p, Words4 v)
 template <int DT> struct Io;
 template <> struct Io<DT_FP32>
 {
-    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC])
+    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC], bool evict_first = true)
     {
         const float* q = (const float*)base + i;
         if (full)
         {
-            const Words4 a = load4(q), b = load4(q + 4);
+            const Words4 a = load4(q, evict_first), b = load4(q + 4, evict_first);
             x[0] = __uint_as_float(a.x); x[1] = __uint_as_float(a.y); x[2] = __uint_as_float(a.z); x[3] = __uint_as_float(a.w);
             x[4] = __uint_as_float(b.x); x[5] = __uint_as_float(b.y); x[6] = __uint_as_float(b.z); x[7] = __uint_as_float(b.w);
         }
@@ -141,12 +147,12 @@ template <> struct Io<DT_FP32>
 };
 template <> struct Io<DT_BF16>
 {
-    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC])
+    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC], bool evict_first = true)
     {
         const unsigned short* q = (const unsigned short*)base + i;
         if (full)
         {
-            const Words4 v = load4(q);
+            const Words4 v = load4(q, evict_first);
             const unsigned int w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
             for (int k = 0; k < 4; k++)
@@ -207,20 +213,11 @@ __device__ __forceinline__ float term(const StructuredScalars& sc, float g, floa
 // The first element of group u of a lane (relative to the segment's start).
 __device__ __forceinline__ long long group_at(int u, int lane) { return ((long long)u * WARP + lane) * VEC; }
 
-extern "C" __global__ void __launch_bounds__(THREADS) structured_reduce(
-    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
-    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
-    const int segment_count,
-    const StructuredScalars sc,
-    float* __restrict__ partials)                    // per segment: its sum
+// One warp's sum of its segment's terms, in lane 0 (the other lanes hold partial sums): per lane each group's terms as
+// a halving tree, added in group order, then the lanes halve by shuffles. `evict_first`: the loads' streaming hint.
+__device__ __forceinline__ float reduce_segment(
+    const StructuredScalars& sc, const unsigned long long* row, long long start, int count, int lane, bool evict_first)
 {
-    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
-    const int lane = threadIdx.x % WARP;
-    if (segment >= segment_count) return;  // whole warps leave together: the shuffles below stay within full warps
-    const long long* s = segments + (long long)segment * SEG_WORDS;
-    const unsigned long long* row = tensors + s[0] * ROW;
-    const long long start = s[2];
-    const int count = (int)s[3];
     const long long end = start + count;
     const void* const G = (const void*)row[1];
 #if RULE == RULE_STABLE_ADAMW
@@ -240,9 +237,9 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_reduce(
         {
             at[u] = start + group_at(u0 + u, lane);
             const bool full = aligned && at[u] + VEC <= end;
-            Io<GRAD_T>::load(G, at[u], end, full, g[u]);
+            Io<GRAD_T>::load(G, at[u], end, full, g[u], evict_first);
 #if RULE == RULE_STABLE_ADAMW
-            Io<V_T>::load(V, at[u], end, full, v[u]);
+            Io<V_T>::load(V, at[u], end, full, v[u], evict_first);
 #else
 #pragma unroll
             for (int e = 0; e < VEC; e++) v[u][e] = 0.0f;
@@ -262,7 +259,43 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_reduce(
         }
     }
     for (int offset = WARP / 2; offset > 0; offset /= 2) acc = acc + __shfl_down_sync(FULL_MASK, acc, offset);
-    if (lane == 0) partials[segment] = acc;
+    return acc;
+}
+
+// A group's two scalars from the float32 sum of its terms (lane 0 of its finalize warp): StableAdamW the clipped lr and
+// the decay factor; Adam-mini the denominator (and 0), storing the new vmean[local].
+__device__ __forceinline__ void group_scalars(
+    const StructuredScalars& sc, const unsigned long long* row, long long local, float sum, float& first, float& second)
+{
+#if RULE == RULE_STABLE_ADAMW
+    (void)local;
+    const float rms = sqrtf(sum / (float)(long long)row[5]);
+    const float lr_t = sc.lr / fmaxf(1.0f, rms);
+    first = lr_t;
+    second = fmaf(-lr_t, sc.wd, 1.0f);
+#else
+    float* const vmean = (float*)row[3];
+    const float mean = sum / (float)(long long)row[6];
+    const float vm = fmaf(sc.beta2, vmean[local], sc.one_minus_beta2 * mean);
+    vmean[local] = vm;
+    first = fmaf(sqrtf(vm), sc.inv_sqrt_bc2, sc.eps);
+    second = 0.0f;
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS) structured_reduce(
+    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
+    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
+    const int segment_count,
+    const StructuredScalars sc,
+    float* __restrict__ partials)                    // per segment: its sum
+{
+    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP;
+    if (segment >= segment_count) return;  // whole warps leave together: the shuffles stay within full warps
+    const long long* s = segments + (long long)segment * SEG_WORDS;
+    const float sum = reduce_segment(sc, tensors + s[0] * ROW, s[2], (int)s[3], lane, true);
+    if (lane == 0) partials[segment] = sum;
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS) structured_finalize(
@@ -294,20 +327,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_finalize(
             if (j + u * WARP < count) acc = acc + x[u];
     }
     for (int offset = WARP / 2; offset > 0; offset /= 2) acc = acc + __shfl_down_sync(FULL_MASK, acc, offset);
-    if (lane != 0) return;
-#if RULE == RULE_STABLE_ADAMW
-    const float rms = sqrtf(acc / (float)(long long)row[5]);
-    const float lr_t = sc.lr / fmaxf(1.0f, rms);
-    group_out[2 * group] = lr_t;
-    group_out[2 * group + 1] = fmaf(-lr_t, sc.wd, 1.0f);
-#else
-    float* const vmean = (float*)row[3];
-    const float mean = acc / (float)(long long)row[6];
-    const float vm = fmaf(sc.beta2, vmean[q[1]], sc.one_minus_beta2 * mean);
-    vmean[q[1]] = vm;
-    group_out[2 * group] = fmaf(sqrtf(vm), sc.inv_sqrt_bc2, sc.eps);
-    group_out[2 * group + 1] = 0.0f;
-#endif
+    if (lane == 0) group_scalars(sc, row, q[1], acc, group_out[2 * group], group_out[2 * group + 1]);
 }
 
 // Kahan-compensated bf16 update (optimi), as elementwise.cu's: c <- c + delta; prev = p; p <- bf16(p + c);
@@ -320,23 +340,11 @@ __device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
     c = c + (prev - p);
 }
 
-extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
-    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
-    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
-    const int segment_count,
-    const float* __restrict__ group_out,             // per group: the finalize's two scalars
-    const StructuredScalars sc,
-    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+// One warp's update of its segment, with its group's two scalars (StableAdamW: lr_t, decay; Adam-mini: denominator).
+__device__ __forceinline__ void update_segment(
+    const StructuredScalars& sc, const unsigned long long* row, long long t, long long start, int count, int lane,
+    float first, float second, unsigned int* telemetry)
 {
-    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
-    const int lane = threadIdx.x % WARP;
-    if (segment >= segment_count) return;
-    const long long* s = segments + (long long)segment * SEG_WORDS;
-    const long long t = s[0];
-    const unsigned long long* row = tensors + t * ROW;
-    const long long group = s[1];
-    const long long start = s[2];
-    const int count = (int)s[3];
     const long long end = start + count;
     void* const P = (void*)row[0];
     const void* const G = (const void*)row[1];
@@ -346,10 +354,11 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
 #if RULE == RULE_STABLE_ADAMW
     void* const V = (void*)row[3];
     bases |= row[3];
-    const float lr_t = group_out[2 * group];
-    const float decay = group_out[2 * group + 1];
+    const float lr_t = first;
+    const float decay = second;
 #else
-    const float denom = group_out[2 * group];
+    const float denom = first;
+    (void)second;
     const bool decays = row[7] != 0ull;
 #endif
 #if KAHAN
@@ -362,6 +371,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
     unsigned int nonfinite = 0u;
 #else
     (void)telemetry;
+    (void)t;
 #endif
     // UNROLL groups a turn: their loads are all in flight before any maths.
     for (int u0 = 0; group_at(u0, 0) < count; u0 += UNROLL)
@@ -395,6 +405,8 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
 #if RULE == RULE_STABLE_ADAMW
   #if WEIGHT_DECAY
                 p[u][e] = p[u][e] * decay;
+  #else
+                (void)decay;
   #endif
                 m[u][e] = fmaf(sc.beta1, m[u][e], sc.one_minus_beta1 * g[u][e]);
                 v[u][e] = fmaf(sc.beta2, v[u][e], sc.one_minus_beta2 * (g[u][e] * g[u][e]));
@@ -402,12 +414,14 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
 #else
   #if WEIGHT_DECAY
                 if (decays) p[u][e] = p[u][e] * sc.decay;
+  #else
+                (void)decays;
   #endif
                 m[u][e] = fmaf(sc.beta1, m[u][e], sc.one_minus_beta1 * g[u][e]);
                 p[u][e] = fmaf(-sc.step_size, m[u][e] / denom, p[u][e]);
 #endif
 #if TELEMETRY
-                // Elements past the end read as 0 and update nothing that counts: they are left out here.
+                // Elements past the end read as 0 and are not stored: they are left out here.
                 if (at[u] + e < end)
                 {
                     largest = fmaxf(largest, fabsf(p[u][e] - old));
@@ -437,4 +451,47 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
     if (largest > 0.0f) atomicMax(&telemetry[2 * t], __float_as_uint(largest));
     if (nonfinite != 0u) atomicAdd(&telemetry[2 * t + 1], nonfinite);
 #endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
+    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
+    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
+    const int segment_count,
+    const float* __restrict__ group_out,             // per group: the finalize's two scalars
+    const StructuredScalars sc,
+    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+{
+    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP;
+    if (segment >= segment_count) return;
+    const long long* s = segments + (long long)segment * SEG_WORDS;
+    const long long group = s[1];
+    update_segment(sc, tensors + s[0] * ROW, s[0], s[2], (int)s[3], lane, group_out[2 * group], group_out[2 * group + 1], telemetry);
+}
+
+// A group of one segment in one warp, no partial sums and no second launch: its sum as structured_reduce's, its scalars as
+// structured_finalize's (whose lane 0 adds the one partial sum to 0.0f, and the other lanes' zeros to that: the same
+// float32 value, written out here as 0.0f + sum), then structured_update's update; the gradient (and StableAdamW's v) are
+// read twice, the second time from cache (the first pass leaves them unhinted).
+extern "C" __global__ void __launch_bounds__(THREADS) structured_whole(
+    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
+    const long long* __restrict__ segments,          // per segment: SEG_WORDS words (each a whole group)
+    const int segment_count,
+    const StructuredScalars sc,
+    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+{
+    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP;
+    if (segment >= segment_count) return;  // whole warps leave together: the shuffles stay within full warps
+    const long long* s = segments + (long long)segment * SEG_WORDS;
+    const unsigned long long* row = tensors + s[0] * ROW;
+    const long long start = s[2];
+    const int count = (int)s[3];
+    const float sum = 0.0f + reduce_segment(sc, row, start, count, lane, false);
+    float first = 0.0f, second = 0.0f;
+    // The group's index in its tensor (Adam-mini's vmean element): its start over the block length.
+    if (lane == 0) group_scalars(sc, row, start / (long long)row[6], sum, first, second);
+    first = __shfl_sync(FULL_MASK, first, 0);
+    second = __shfl_sync(FULL_MASK, second, 0);
+    update_segment(sc, row, s[0], start, count, lane, first, second, telemetry);
 }
