@@ -19,7 +19,8 @@ public sealed record CpuStructuredTensor(
 /// <summary>
 /// The CPU twin of <c>Cuda/Kernels/structured.cu</c>: the same float32 operations in the same order, the sums included
 /// (<see cref="StructuredLayout"/> fixes their order), so results are equal bit for bit (NaN payloads aside). Parallel over
-/// segments and groups, each computed as the kernel's block or warp computes it.
+/// segments and groups, each computed as the kernel's warp computes it. A group of one segment, which the GPU reduces,
+/// finalizes and updates in one warp (structured_whole), gives the same values: its finalize's sum is 0 + the segment's.
 /// </summary>
 public static class CpuStructured
 {
@@ -45,8 +46,8 @@ public static class CpuStructured
     }
 
     /// <summary>
-    /// structured_reduce of one segment: per lane, each group's terms as a halving tree (past the end +0) added to the lane's
-    /// running sum in group order, then the warp's shuffle-down halving.
+    /// structured_reduce of one segment: per lane, each run's terms as a halving tree (past the end +0) added to the lane's
+    /// running sum in run order, then the warp's shuffle-down halving.
     /// </summary>
     private static float Reduce(StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, int s)
     {
@@ -58,7 +59,7 @@ public static class CpuStructured
         lanes.Clear();
         var stable = c.Rule == StructuredRule.StableAdamW;
         for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
-            for (var u = 0; u < StructuredLayout.LaneGroups; u++)
+            for (var u = 0; u < StructuredLayout.LaneRuns; u++)
             {
                 var at = (u * StructuredLayout.WarpSize + lane) * StructuredLayout.Vec;
                 if (at >= count) break;

@@ -4,12 +4,12 @@ namespace S3gd.Gpu.Structured;
 /// How the CUDA structured kernels are laid out for a launch; results never depend on it (the sums' order is fixed by
 /// <see cref="StructuredLayout"/>). `s3gd bench --layout tune` measures the <see cref="Candidates"/>.
 /// </summary>
-/// <param name="Unroll">Groups of <see cref="StructuredLayout.Vec"/> elements per lane (1, 2 or 4) whose loads are all in flight before any maths.</param>
+/// <param name="Unroll">Runs of <see cref="StructuredLayout.Vec"/> elements per lane (1, 2 or 4) whose loads are all in flight before any maths.</param>
 /// <param name="Streaming">Vector loads and stores with the evict-first (.cs) cache hint.</param>
 public readonly record struct StructuredLaunch(int Unroll, bool Streaming)
 {
     /// <summary>
-    /// The layout a plan uses unless told: two groups per lane (16 elements, 64 bytes of each fp32 buffer in flight) with
+    /// The layout a plan uses unless told: two runs per lane (16 elements, 64 bytes of each fp32 buffer in flight) with
     /// streaming hints, as the elementwise kernel's tuned default streams; not yet tuned on a GPU (`s3gd bench --layout tune`).
     /// </summary>
     public static StructuredLaunch Default => new(2, true);

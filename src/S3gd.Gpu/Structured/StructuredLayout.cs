@@ -3,10 +3,10 @@ namespace S3gd.Gpu.Structured;
 /// <summary>
 /// How a structured step cuts its tensors into work, mirroring <c>structured.cu</c>. A group is what one reduction covers
 /// (StableAdamW: a tensor; Adam-mini: a block); a segment is at most <see cref="Chunk"/> consecutive elements of one group,
-/// one warp of each pass (<see cref="SegmentsPerBlock"/> to a thread block). Lane l of a segment owns its groups of
-/// <see cref="Vec"/> consecutive elements starting at (u*WarpSize + l)*Vec, u = 0 .. <see cref="LaneGroups"/> - 1. The
-/// reduction's float32 order is fixed by this layout alone: a group's terms are added as a halving tree (elements past the
-/// segment's end count +0), the lane adds its groups' sums in turn, the warp halves over the lanes; then a warp per group
+/// one warp of each pass (<see cref="SegmentsPerBlock"/> to a thread block). Lane l of a segment owns its runs of
+/// <see cref="Vec"/> consecutive elements starting at (u*WarpSize + l)*Vec, u = 0 .. <see cref="LaneRuns"/> - 1. The
+/// reduction's float32 order is fixed by this layout alone: a run's terms are added as a halving tree (elements past the
+/// segment's end count +0), the lane adds its runs' sums in turn, the warp halves over the lanes; then a warp per group
 /// adds its segments' sums (lane j: segments j, j + 32, ...) and halves over the lanes, so CPU and GPU agree bit for bit.
 /// Groups of several segments (split) come first; groups of one segment (whole) take one fused kernel on the GPU.
 /// </summary>
@@ -21,14 +21,14 @@ public sealed class StructuredLayout
     /// <summary>Segments per thread block of the reduce and update kernels (WARPS).</summary>
     public const int SegmentsPerBlock = Threads / WarpSize;
 
-    /// <summary>Consecutive elements of one lane's group (VEC): 16 bytes of bf16, two 16-byte vectors of fp32.</summary>
+    /// <summary>Consecutive elements of one lane's run (VEC): 16 bytes of bf16, two 16-byte vectors of fp32.</summary>
     public const int Vec = 8;
 
-    /// <summary>Groups of <see cref="Vec"/> elements per lane of a whole segment (LANE_GROUPS).</summary>
-    public const int LaneGroups = 16;
+    /// <summary>Runs of <see cref="Vec"/> elements per lane of a whole segment (LANE_RUNS).</summary>
+    public const int LaneRuns = 16;
 
     /// <summary>Most elements of a segment (CHUNK): 4096.</summary>
-    public const int Chunk = WarpSize * Vec * LaneGroups;
+    public const int Chunk = WarpSize * Vec * LaneRuns;
 
     /// <summary>Cuts tensors of the given lengths into groups of the given lengths (each divides its tensor) and segments.</summary>
     public StructuredLayout(IReadOnlyList<long> lengths, IReadOnlyList<long> groupLengths)

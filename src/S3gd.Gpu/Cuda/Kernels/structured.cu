@@ -12,12 +12,12 @@
 //                        sqrt(vmean)/sqrt(1-beta2^t) + eps; both into group_out[2*group .. 2*group+1]
 //   structured_update    one warp per segment again: the elementwise update reading its group's scalars
 //   structured_whole     one warp per whole group: the three in one, the sum kept in the warp (same float32 values)
-// A lane of a segment's warp owns LANE_GROUPS groups of VEC consecutive elements: group u of lane l starts at element
-// (u*WARP + l)*VEC of the segment, so a warp's group u is WARP*VEC consecutive elements, moved as 16-byte vectors where
+// A lane of a segment's warp owns LANE_RUNS runs of VEC consecutive elements: run u of lane l starts at element
+// (u*WARP + l)*VEC of the segment, so the warp's runs u are WARP*VEC consecutive elements, moved as 16-byte vectors where
 // the buffers and the segment are aligned (element by element otherwise, and past the segment's end). Many small groups
 // (Adam-mini's rows) then cost a warp each, not a block with its barriers.
-// The float32 order of every sum is fixed by the layout alone, never by the vector path: a group's VEC terms are added
-// as a halving tree (elements past the segment's end are +0), the lane adds its groups' sums in turn, the warp halves by
+// The float32 order of every sum is fixed by the layout alone, never by the vector path: a run's VEC terms are added
+// as a halving tree (elements past the segment's end are +0), the lane adds its runs' sums in turn, the warp halves by
 // shuffles; the finalize's lane j sums segments j, j+32, ... and the lanes halve by shuffles. So the CPU twin,
 // src/S3gd.Gpu/Cpu/CpuStructured.cs, gives the same bits. Compiled with --fmad=false: fmaf is written out.
 //
@@ -28,7 +28,7 @@
 //   KAHAN           1: bf16 parameter with a bf16 Kahan compensation buffer (optimi's kahan_sum)
 //   TELEMETRY       1: per tensor, the largest |update| (float bits, atomicMax) and the count of non-finite gradients
 // Launch layout (StructuredLaunch.Defines; results do not depend on it):
-//   UNROLL          groups per lane whose loads are all in flight before any maths (1, 2 or 4; default 2)
+//   UNROLL          runs per lane whose loads are all in flight before any maths (1, 2 or 4; default 2)
 //   STREAMING       1: vector loads and stores with the .cs (evict-first) cache hint: data touched once per pass
 
 #define RULE_STABLE_ADAMW 1
@@ -40,9 +40,9 @@
 #define THREADS 256                       // threads per block (StructuredLayout.Threads)
 #define WARP 32                           // lanes of a warp: one segment each (StructuredLayout.WarpSize)
 #define WARPS (THREADS / WARP)            // segments per block of the reduce and the update
-#define VEC 8                             // consecutive elements of a lane's group: 16 bytes of bf16 (StructuredLayout.Vec)
-#define LANE_GROUPS 16                    // groups per lane of a whole segment (StructuredLayout.LaneGroups)
-#define CHUNK (WARP * VEC * LANE_GROUPS)  // most elements of a segment: 4096 (StructuredLayout.Chunk)
+#define VEC 8                             // consecutive elements of a lane's run: 16 bytes of bf16 (StructuredLayout.Vec)
+#define LANE_RUNS 16                      // runs per lane of a whole segment (StructuredLayout.LaneRuns)
+#define CHUNK (WARP * VEC * LANE_RUNS)    // most elements of a segment: 4096 (StructuredLayout.Chunk)
 #define FULL_MASK 0xffffffffu             // every lane of a warp
 #define ROW 8                             // tensor row words: param, grad, m, v, compensation, length, block length, decays
 #define SEG_WORDS 4                       // segment words: tensor, group, start, count
@@ -109,7 +109,7 @@ __device__ __forceinline__ void store4(void* p, Words4 v)
 #endif
 }
 
-// Loads and stores of one group of VEC elements in a storage format (as elementwise.cu's): `full` groups are in range
+// Loads and stores of one run of VEC elements in a storage format (as elementwise.cu's): `full` runs are in range
 // and aligned and move as vectors; others element by element, elements at or past `end` read as 0 and are not written.
 template <int DT> struct Io;
 template <> struct Io<DT_FP32>
@@ -210,11 +210,11 @@ __device__ __forceinline__ float term(const StructuredScalars& sc, float g, floa
 #endif
 }
 
-// The first element of group u of a lane (relative to the segment's start).
-__device__ __forceinline__ long long group_at(int u, int lane) { return ((long long)u * WARP + lane) * VEC; }
+// The first element of run u of a lane (relative to the segment's start).
+__device__ __forceinline__ long long run_at(int u, int lane) { return ((long long)u * WARP + lane) * VEC; }
 
-// One warp's sum of its segment's terms, in lane 0 (the other lanes hold partial sums): per lane each group's terms as
-// a halving tree, added in group order, then the lanes halve by shuffles. `evict_first`: the loads' streaming hint.
+// One warp's sum of its segment's terms, in lane 0 (the other lanes hold partial sums): per lane each run's terms as
+// a halving tree, added in run order, then the lanes halve by shuffles. `evict_first`: the loads' streaming hint.
 __device__ __forceinline__ float reduce_segment(
     const StructuredScalars& sc, const unsigned long long* row, long long start, int count, int lane, bool evict_first)
 {
@@ -227,15 +227,15 @@ __device__ __forceinline__ float reduce_segment(
     const bool aligned = (row[1] & 15ull) == 0ull && start % VEC == 0;
 #endif
     float acc = 0.0f;
-    // UNROLL groups a turn (the loop bound is the same for the whole warp); the sums keep the layout's order.
-    for (int u0 = 0; group_at(u0, 0) < count; u0 += UNROLL)
+    // UNROLL runs a turn (the loop bound is the same for the whole warp); the sums keep the layout's order.
+    for (int u0 = 0; run_at(u0, 0) < count; u0 += UNROLL)
     {
         float g[UNROLL][VEC], v[UNROLL][VEC];
         long long at[UNROLL];
 #pragma unroll
         for (int u = 0; u < UNROLL; u++)
         {
-            at[u] = start + group_at(u0 + u, lane);
+            at[u] = start + run_at(u0 + u, lane);
             const bool full = aligned && at[u] + VEC <= end;
             Io<GRAD_T>::load(G, at[u], end, full, g[u], evict_first);
 #if RULE == RULE_STABLE_ADAMW
@@ -349,7 +349,7 @@ __device__ __forceinline__ void update_segment(
     void* const P = (void*)row[0];
     const void* const G = (const void*)row[1];
     void* const M = (void*)row[2];
-    // Vector moves need 16-byte aligned bases and a segment starting on a whole group; every group offset keeps it.
+    // Vector moves need 16-byte aligned bases and a segment starting on a whole run; every run offset keeps it.
     unsigned long long bases = row[0] | row[1] | row[2];
 #if RULE == RULE_STABLE_ADAMW
     void* const V = (void*)row[3];
@@ -373,8 +373,8 @@ __device__ __forceinline__ void update_segment(
     (void)telemetry;
     (void)t;
 #endif
-    // UNROLL groups a turn: their loads are all in flight before any maths.
-    for (int u0 = 0; group_at(u0, 0) < count; u0 += UNROLL)
+    // UNROLL runs a turn: their loads are all in flight before any maths.
+    for (int u0 = 0; run_at(u0, 0) < count; u0 += UNROLL)
     {
         float p[UNROLL][VEC], g[UNROLL][VEC], m[UNROLL][VEC], v[UNROLL][VEC], c[UNROLL][VEC];
         long long at[UNROLL];
@@ -382,7 +382,7 @@ __device__ __forceinline__ void update_segment(
 #pragma unroll
         for (int u = 0; u < UNROLL; u++)
         {
-            at[u] = start + group_at(u0 + u, lane);
+            at[u] = start + run_at(u0 + u, lane);
             full[u] = aligned && at[u] + VEC <= end;
             Io<PARAM_T>::load(P, at[u], end, full[u], p[u]);
             Io<GRAD_T>::load(G, at[u], end, full[u], g[u]);
