@@ -118,3 +118,20 @@ let ``a StableAdamW step with a large RMS clips the learning rate by it, by hand
         Assert.All(p2, fun x -> Assert.Equal(p2[0], x))
     finally
         for b in [ p; g; m; v ] do b.Dispose()
+
+[<Fact>]
+let ``structured launch layouts parse from their names, reject bad values, and a plan takes one`` () =
+    for c in StructuredLaunch.Candidates do
+        Assert.Equal(c, StructuredLaunch.Parse c.Name)
+    Assert.Contains(StructuredLaunch.Default, StructuredLaunch.Candidates)
+    throwsNaming [ "s3" ] (fun () -> box (StructuredLaunch.Parse "s3"))
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> box (StructuredLaunch(3, false).Validated())) |> ignore
+    use cpu = new CpuBackend()
+    let config = StructuredConfig(rule "stableadamw", Map.empty)
+    let p, g, m, v = cpu.Allocate(ElementType.Float32, 8L), cpu.Allocate(ElementType.Float32, 8L), cpu.Allocate(ElementType.Float32, 8L), cpu.Allocate(ElementType.Float32, 8L)
+    try
+        Assert.Throws<ArgumentOutOfRangeException>(fun () -> box (cpu.PlanStructured(config, [ StructuredTensor(p, g, m, v) ], StructuredLaunch(0, true)))) |> ignore
+        use plan = cpu.PlanStructured(config, [ StructuredTensor(p, g, m, v) ], StructuredLaunch(4, false))
+        Assert.Equal(1, plan.Layout.Groups)
+    finally
+        for b in [ p; g; m; v ] do b.Dispose()
