@@ -116,7 +116,7 @@ type BenchArgs =
         member a.Usage =
             match a with
             | Backend _ -> "the backend: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
-            | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum,laprop,ademamix,sim-ademamix,madam)."
+            | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum,laprop,ademamix,sim-ademamix,madam); muon times Muon over GPT-2 small's 48 block matrices (muon.csv)."
             | State_Dtype _ -> "state formats, comma-separated: fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled), fp8e4m3-unscaled (S3GD) (default fp32)."
             | Param_Dtype _ -> "parameter format: fp32 or bf16 (default fp32)."
             | Grad_Dtype _ -> "gradient format: fp32 or bf16 (default: the parameter's)."
@@ -138,12 +138,13 @@ type TrainArgs =
     | [<Unique>] Seed of seed: int
     | [<Unique>] Hidden of widths: string
     | [<Unique>] Log_Every of steps: int
+    | [<Unique>] Telemetry
     | [<Mandatory; Unique; AltCommandLine("-o")>] Out of dir: string
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Optimizer _ -> "optimizers, comma-separated, as `s3gd list` names them (any rule with a fused kernel: adamw, lion, sgd, ...; default adamw); each trains the same model from the same seed."
+            | Optimizer _ -> "optimizers, comma-separated, as `s3gd list` names them (any rule with an optimizer class: adamw, lion, sgd, stableadamw, adam-mini, ...; default adamw); each trains the same model from the same seed."
             | Backend _ -> "the backend the model and optimizer run on: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
             | Hyper _ -> "hyperparameters as name=value (every optimizer) or rule.name=value (one), torch.optim's names; lr defaults to a rate suited to this model (adam/adamw 0.01, lion 0.003, sgd 0.3, ...)."
             | Steps _ -> "optimizer steps per optimizer (default 2000)."
@@ -151,7 +152,8 @@ type TrainArgs =
             | Seed _ -> "the seed of the data set, the initial parameters and the shuffles (default 1)."
             | Hidden _ -> "hidden layer widths, comma-separated (default 64,64)."
             | Log_Every _ -> "steps per loss report, the mean of their batch losses (default: a twentieth of --steps)."
-            | Out _ -> "the folder (created if missing) that receives loss.csv and loss.svg."
+            | Telemetry -> "every --log-every steps, each param group's step time, max |update|, non-finite gradients and fallbacks (- where the optimizer does not measure it)."
+            | Out _ -> "the folder (created if missing) that receives loss.csv, loss.svg and OPTIMIZER.safetensors (each optimizer's checkpoint with the trained parameters)."
 
 /// Arguments of `s3gd compare`.
 type CompareArgs =

@@ -275,6 +275,8 @@ let command (args: ParseResults<BenchArgs>) =
     match parsed with
     | Error e -> Errors.report e
     | Ok(((param, grad, math, sizes, states, rules), (layouts, structuredLayouts)), update) ->
+        // Muon is not elementwise: its own case (the GPT-2 block matrices) and muon.csv.
+        let muon, rules = rules |> List.partition (fun r -> r.Name = "muon")
         let selection =
             match args.TryGetResult BenchArgs.Backend with
             | Some name ->
@@ -287,7 +289,8 @@ let command (args: ParseResults<BenchArgs>) =
         | Ok selection ->
             use backend = selection.Backend
             printfn "backend: %s (%s)" backend.Device selection.Reason
-            printfn "%s" header
+            if not muon.IsEmpty then MuonBench.run backend iterations (args.TryGetResult BenchArgs.Out)
+            if not rules.IsEmpty then printfn "%s" header
             let cases = [ for n in sizes -> showSize n, [ n ] ] @ (if args.Contains BenchArgs.No_Gpt2 then [] else [ "gpt2", gpt2Lengths ])
             let rows =
                 [ for rule in rules do
@@ -327,10 +330,10 @@ let command (args: ParseResults<BenchArgs>) =
                                   printfn "%s" (row r)
                                   yield r ]
             match args.TryGetResult BenchArgs.Out with
-            | None -> ()
-            | Some dir ->
+            | Some dir when not rules.IsEmpty ->
                 Directory.CreateDirectory dir |> ignore
                 File.WriteAllLines(Path.Combine(dir, "bench.csv"), csv backend.Device rows)
                 svg backend.Device rows |> Option.iter (fun s -> File.WriteAllText(Path.Combine(dir, "bench.svg"), s))
                 printfn "wrote %s" (Path.Combine(dir, "bench.csv"))
+            | _ -> ()
             0

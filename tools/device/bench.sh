@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine from the folder `dotnet fsi build.fsx device-prep` fills (artifacts/device): the CUDA
 # backend verified against the spec (every check, the fused elementwise steps included), then `s3gd bench` over the
-# elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours.
+# elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours, then
+# Muon (`s3gd bench --rule muon`) and tools/device/bench_muon.py timing torch.optim.Muon beside it.
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
 # cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
 # S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate); S3GD_PARTS the
-# parts to run, of: verify elementwise structured train soak torch (default: all of them).
+# parts to run, of: verify elementwise structured muon train soak torch (default: all of them).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -19,7 +20,7 @@ results="$work/results"
 mkdir -p "$results"
 status=0
 
-parts=" ${S3GD_PARTS:-verify elementwise structured train soak torch} "
+parts=" ${S3GD_PARTS:-verify elementwise structured muon train soak torch} "
 part() { [[ "$parts" == *" $1 "* ]]; } # part NAME: whether S3GD_PARTS has it
 
 run() { # run LIMIT LOG COMMAND...: appends to LOG, records a failure
@@ -60,6 +61,11 @@ run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 1000
 run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 10000 --every 1000 --param-dtype bf16 --state-dtype fp8e4m3 --param-update kahan --alternate --out "$results/soak-bf16-fp8-cross"
 fi
 part torch && part elementwise && run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
+# Muon over GPT-2 small's 48 block matrices, then torch.optim.Muon on the same shapes beside it (the bar: a third).
+if part muon; then
+run 60 bench.log "$work/s3gd" bench --backend cuda --rule muon --iterations 20 --out "$results/muon"
+part torch && run 60 torch.log python3 "$work/bench_muon.py" --ours "$results/muon/muon.csv" --out "$results/muon"
+fi
 tar -czf "$out/results.tgz" -C "$results" .
 rm -rf "$work"
 echo "bench.sh: exit $status" | tee -a "$out/bench.log"

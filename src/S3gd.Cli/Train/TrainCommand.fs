@@ -1,6 +1,7 @@
 /// `s3gd train`: trains the spiral MLP with each optimizer named, on one backend, from the same seed; shows progress
-/// and the loss as it goes, then each optimizer's final loss and accuracy, and writes DIR/loss.csv (every step's
-/// batch loss) and DIR/loss.svg (one line per optimizer).
+/// and the loss as it goes, then each optimizer's final loss and accuracy (and with --telemetry each group's step
+/// readings every --log-every steps), and writes DIR/loss.csv (every step's batch loss), DIR/loss.svg (one line per
+/// optimizer) and DIR/OPTIMIZER.safetensors (each optimizer's checkpoint with the trained parameters as param.NAME).
 module S3gd.Cli.TrainCommand
 
 open System
@@ -47,7 +48,13 @@ let options (args: ParseResults<TrainArgs>) : Result<Options, string> =
         resolve (args.GetResult(TrainArgs.Optimizer, "adamw")) (args.GetResult(TrainArgs.Hyper, []))
         |> Result.map (fun candidates ->
             { Candidates = candidates
-              Settings = { d with Steps = steps; Batch = batch; Hidden = hidden; Seed = args.GetResult(TrainArgs.Seed, d.Seed) }
+              Settings =
+                { d with
+                    Steps = steps
+                    Batch = batch
+                    Hidden = hidden
+                    Seed = args.GetResult(TrainArgs.Seed, d.Seed)
+                    Telemetry = args.Contains TrainArgs.Telemetry }
               LogEvery = logEvery
               Backend = args.TryGetResult TrainArgs.Backend
               Out = args.GetResult TrainArgs.Out }))
@@ -76,6 +83,20 @@ let svg (device: string) (every: int) (outcomes: Outcome list) : string option =
           XTicks = ticks
           Series = [ for o in outcomes -> ({ Name = o.Optimizer; Points = [ for s, l in windows every o.Losses -> float s, l ]; Colour = None; Dashed = false }: Chart.Line) ] }
 
+/// The checkpoint `s3gd train` writes for an optimizer: DIR/<optimizer>.safetensors.
+let checkpointPath (out: string) (optimizer: string) = Path.Combine(out, optimizer + ".safetensors")
+
+/// The telemetry lines of a run: every `every` steps, one line per param group (a reading the optimizer does not
+/// measure shows as "-").
+let telemetryLines (every: int) (outcome: Outcome) : string list =
+    let show (v: Nullable<'T>) (format: 'T -> string) = if v.HasValue then format v.Value else "-"
+    let inv (x: float) = x.ToString("G6", CultureInfo.InvariantCulture)
+    sprintf "%-12s %6s %5s %10s %14s %10s %9s" "optimizer" "step" "group" "time ms" "max |update|" "non-finite" "fallbacks"
+    :: [ for step in every .. every .. outcome.Telemetry.Length do
+             for t in outcome.Telemetry[step - 1] ->
+                 sprintf "%-12s %6d %5d %10s %14s %10s %9s" outcome.Optimizer t.Step t.Group (t.WallMilliseconds.ToString("F3", CultureInfo.InvariantCulture))
+                     (show t.MaxAbsUpdate inv) (show t.NonFiniteGrads string) (show t.Fallbacks string) ]
+
 /// Writes a file whole or not at all: a temporary file beside it, then renamed over it.
 let private writeAtomically (path: string) (text: string) =
     let temp = Path.Combine(Path.GetDirectoryName path, sprintf ".%s.tmp-%s" (Path.GetFileName path) (Guid.NewGuid().ToString "N"))
@@ -86,7 +107,7 @@ let private writeAtomically (path: string) (text: string) =
 let private trainAll (backend: Backend) (o: Options) : Result<Outcome list, string> =
     let runOne (candidate: Candidate) (report: int -> float -> unit) =
         let recent = Array.zeroCreate o.LogEvery
-        Training.run backend o.Settings candidate (fun step loss ->
+        Training.run backend o.Settings candidate (Some(checkpointPath o.Out candidate.Rule.Name)) (fun step loss ->
             recent[(step - 1) % o.LogEvery] <- loss
             if step % o.LogEvery = 0 then report step (Array.average recent))
     let line (c: Candidate) step loss = sprintf "%-12s step %6d/%d  loss %.4f" c.Rule.Name step o.Settings.Steps loss
@@ -118,12 +139,15 @@ let execute (o: Options) : int =
         printfn "backend: %s (%s)" backend.Device selection.Reason
         printfn "data: %d spiral arms of %d points (noise %g, seed %d); model: %O, tanh; %d steps of %d rows"
             s.Classes s.PointsPerClass s.Noise s.Seed (S3gd.Gpu.Training.MlpShape(S3gd.Gpu.Training.Spirals.Features, s.Hidden, s.Classes)) s.Steps s.Batch
+        Directory.CreateDirectory o.Out |> ignore
         match (try trainAll backend o with :? ArgumentException as e -> Error e.Message) with
         | Error e -> Errors.report e
         | Ok outcomes ->
             for r in outcomes do
                 printfn "%-12s final loss %.4f  accuracy %.4f  (%.1f s)" r.Optimizer r.Final.Loss r.Final.Accuracy r.Seconds
-            Directory.CreateDirectory o.Out |> ignore
+            if o.Settings.Telemetry then
+                for r in outcomes do
+                    for line in telemetryLines o.LogEvery r do printfn "%s" line
             let csvPath, svgPath = Path.Combine(o.Out, "loss.csv"), Path.Combine(o.Out, "loss.svg")
             writeAtomically csvPath (String.Join("\n", csv outcomes) + "\n")
             match svg backend.Device o.LogEvery outcomes with
@@ -131,6 +155,7 @@ let execute (o: Options) : int =
                 writeAtomically svgPath chart
                 printfn "wrote %s and %s" csvPath svgPath
             | None -> printfn "wrote %s (no finite loss to chart: no %s)" csvPath svgPath
+            for r in outcomes do printfn "wrote %s" (checkpointPath o.Out r.Optimizer)
             0
 
 /// Runs `s3gd train`.

@@ -1,45 +1,25 @@
-/// The optimizer `s3gd train` steps, isolated here: for now the fused elementwise step (one plan over every parameter
-/// of the model, float32 parameters, gradients and state) of any rule with a kernel, `StepScalars.For` giving each
-/// step's scalars. The public optimizer API (S3gd.Gpu.Optimizers) will take this file's place.
+/// The optimizer `s3gd train` steps: the public API's class of the rule (OptimizerCatalog) over the MLP's parameters,
+/// named and shaped as torch.nn.Sequential's Linear layers ("0.weight" [out; in], "0.bias" [out], "2.weight", ...), in
+/// one param group whose values are the run's resolved hyperparameters. Adam-mini's partition (the Hessian-aware one,
+/// by name and shape) matches none of these names to a per-head or per-row fragment, so each tensor of the MLP is one
+/// block: one vmean per weight matrix and one per bias.
 module S3gd.Cli.TrainOptimizer
 
 open System
 open S3gd.Spec.Rules
 open S3gd.Gpu
-open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Optimizers
+open S3gd.Gpu.Training
 
-/// One optimizer over a model's parameters: its state, the prepared step and the step count.
-type TrainOptimizer private (config: ElementwiseConfig, tensors: ElementwiseTensor list, plan: ElementwisePlan) =
-    let mutable step = 0
+/// The MLP's parameters over its (parameter, gradient) buffers, which stay the caller's.
+let parameters (shape: MlpShape) (values: DeviceBuffer[]) (gradients: DeviceBuffer[]) : Parameter list =
+    [ for i, name in Seq.indexed shape.ParameterNames ->
+          let layer = i / 2
+          let dims = if i % 2 = 0 then [ shape.Widths[layer + 1]; shape.Widths[layer] ] else [ shape.Widths[layer + 1] ]
+          new Parameter(name, dims, values[i], gradients[i]) ]
 
-    /// Prepares the rule with its resolved hyperparameters over (parameter, gradient) buffers of the backend; the
-    /// state starts at zero, as torch.optim's. An error names the rule and what is wrong.
-    static member Create(backend: Backend, rule: RuleInfo, hypers: Hypers, parameters: (DeviceBuffer * DeviceBuffer) list) : Result<TrainOptimizer, string> =
-        // The configuration checks the rule (it must have a fused kernel) and the hyperparameters, naming them.
-        match (try Ok(ElementwiseConfig(rule, hypers)) with :? ArgumentException as e -> Error e.Message) with
-        | Error e -> Error e
-        | Ok config ->
-            let tensors =
-                [ for p, g in parameters ->
-                      let struct (states, scales) = backend.AllocateElementwiseState(config, p.Length)
-                      ElementwiseTensor(p, g, states, scales) ]
-            Ok(new TrainOptimizer(config, tensors, backend.PlanElementwise(config, tensors)))
-
-    /// The rule's name.
-    member _.Name = config.RuleInfo.Name
-
-    /// Steps taken so far.
-    member _.Steps = step
-
-    /// Applies one step to every parameter from its gradient (queued on the backend).
-    member _.Step() =
-        step <- step + 1
-        plan.Step(StepScalars.For(config, step))
-
-    interface IDisposable with
-        /// Frees the plan and the state buffers (the parameters and gradients belong to the caller).
-        member _.Dispose() =
-            plan.Dispose()
-            for t in tensors do
-                for b in Seq.append t.States t.Scales do
-                    if not (isNull b) then b.Dispose()
+/// The rule's optimizer class over the parameters with every hyperparameter set to the resolved value; an error names
+/// the rule and what is wrong.
+let create (rule: RuleInfo) (hypers: Hypers) (ps: Parameter list) : Result<Optimizer, string> =
+    let group = hypers |> Map.fold (fun (g: ParamGroup) name value -> g.With(name, value)) (ParamGroup ps)
+    try Ok(OptimizerCatalog.Create(rule.Name, [ group ])) with :? ArgumentException as e -> Error e.Message

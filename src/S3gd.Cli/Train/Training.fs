@@ -1,6 +1,7 @@
 /// `s3gd train`'s run: the spiral data set (Spirals: `classes` arms of `pointsPerClass` noisy 2-D points, from the
 /// seed), an MLP of tanh layers whose hand-written forward and backward passes run on the chosen backend (Mlp), the
-/// rows reshuffled every epoch and cut into batches, one optimizer step (TrainOptimizer) per batch.
+/// rows reshuffled every epoch and cut into batches, one optimizer step (TrainOptimizer: the public optimizer API) per
+/// batch; at the end the optimizer's checkpoint, with the trained parameters, can be saved.
 module S3gd.Cli.Training
 
 open System
@@ -8,7 +9,7 @@ open System.Diagnostics
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Training
-open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Optimizers
 
 /// What a run trains on and how long.
 type Settings =
@@ -20,18 +21,20 @@ type Settings =
       Classes: int
       PointsPerClass: int
       /// The standard deviation of the angle noise of the spirals, radians.
-      Noise: float }
+      Noise: float
+      /// Whether every step records the optimizer's telemetry (Outcome.Telemetry).
+      Telemetry: bool }
 
 /// `s3gd train`'s defaults: 2000 steps of 128 rows over 3 spiral arms of 1000 points (noise 0.2), a 2 -> 64 -> 64 -> 3 MLP.
 let defaults =
-    { Steps = 2000; Batch = 128; Seed = 1; Hidden = [ 64; 64 ]; Classes = 3; PointsPerClass = 1000; Noise = 0.2 }
+    { Steps = 2000; Batch = 128; Seed = 1; Hidden = [ 64; 64 ]; Classes = 3; PointsPerClass = 1000; Noise = 0.2; Telemetry = false }
 
 /// The learning rate a rule trains with unless `--hyper` sets lr: torch.optim's defaults (1e-3 for most rules) are
 /// made for long runs of large models; this small model in a few thousand steps wants larger steps for the
 /// adaptive rules and plain SGD, and the sign rules (whose every step moves each weight by about lr) smaller ones.
 let trainingLr (rule: string) : float option =
     match rule with
-    | "adam" | "adamw" | "laprop" | "ademamix" | "madam" -> Some 1e-2
+    | "adam" | "adamw" | "laprop" | "ademamix" | "madam" | "stableadamw" | "adam-mini" -> Some 1e-2
     | "sim-ademamix" -> Some 1e-3
     | "rmsprop" -> Some 3e-3
     | "sgd" -> Some 0.3
@@ -64,8 +67,8 @@ let resolve (names: string) (assignments: string list) : Result<Candidate list, 
                 Registry.find name
                 |> Result.mapError (fun e -> "--optimizer: " + e)
                 |> Result.bind (fun rule ->
-                    if ElementwiseRules.ByName.ContainsKey name then Ok rule
-                    else Error(sprintf "--optimizer %s has no fused kernel to train with (these do: %s)" name (String.Join(", ", ElementwiseRules.ByName.Keys))))
+                    if OptimizerCatalog.ByName.ContainsKey name then Ok rule
+                    else Error(sprintf "--optimizer %s has no fused kernel or optimizer class to train with (these do: %s)" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
                 |> Result.bind (fun rule ->
                     let own = targeted |> List.choose (fun (t, a) -> if t.IsNone || t = Some name then Some a else None)
                     let setsLr = own |> List.exists (fun a -> a.Split('=').[0].Trim() = "lr")
@@ -73,8 +76,9 @@ let resolve (names: string) (assignments: string list) : Result<Candidate list, 
                     Hypers.parse rule (lr @ own) |> Result.map (fun h -> { Rule = rule; Hypers = h })))
             |> Errors.sequence
 
-/// What one optimizer's run gave: the loss of every step's batch, then the loss and accuracy over the whole data set.
-type Outcome = { Optimizer: string; Losses: float[]; Final: MlpEvaluation; Seconds: float }
+/// What one optimizer's run gave: the loss of every step's batch, then the loss and accuracy over the whole data set,
+/// and with Settings.Telemetry each step's records (one per param group; empty otherwise).
+type Outcome = { Optimizer: string; Losses: float[]; Final: MlpEvaluation; Seconds: float; Telemetry: StepTelemetry list[] }
 
 /// A float32 buffer of the backend holding the values.
 let private upload (backend: Backend) (values: float32[]) =
@@ -82,8 +86,9 @@ let private upload (backend: Backend) (values: float32[]) =
     backend.Upload<float32>(b, ReadOnlySpan values)
     b
 
-/// Trains a fresh model with one optimizer; `progress step loss` is called after every step.
-let run (backend: Backend) (settings: Settings) (candidate: Candidate) (progress: int -> float -> unit) : Result<Outcome, string> =
+/// Trains a fresh model with one optimizer; `progress step loss` is called after every step. With `checkpoint`, the
+/// trained optimizer's state and parameters are saved there (OptimizerCheckpoint, atomically).
+let run (backend: Backend) (settings: Settings) (candidate: Candidate) (checkpoint: string option) (progress: int -> float -> unit) : Result<Outcome, string> =
     let data = Spirals.Generate(settings.Classes, settings.PointsPerClass, settings.Seed, settings.Noise)
     let shape = MlpShape(data.Features, settings.Hidden, settings.Classes)
     let parameters = shape.Initialize settings.Seed |> Array.map (upload backend)
@@ -92,10 +97,11 @@ let run (backend: Backend) (settings: Settings) (candidate: Candidate) (progress
     let labels = backend.Allocate(ElementType.Float32, data.Labels.LongLength)
     try
         use mlp = backend.CreateMlp(shape, min settings.Batch data.Count)
-        match TrainOptimizer.TrainOptimizer.Create(backend, candidate.Rule, candidate.Hypers, List.zip (List.ofArray parameters) (List.ofArray gradients)) with
+        match TrainOptimizer.create candidate.Rule candidate.Hypers (TrainOptimizer.parameters shape parameters gradients) with
         | Error e -> Error e
         | Ok optimizer ->
             use optimizer = optimizer
+            optimizer.TelemetryEnabled <- settings.Telemetry
             let random = Random settings.Seed
             let order = Array.init data.Count id
             // Each epoch: a fresh permutation of the rows, uploaded, then read in consecutive batches.
@@ -105,6 +111,7 @@ let run (backend: Backend) (settings: Settings) (candidate: Candidate) (progress
                 backend.Upload<float32>(labels, ReadOnlySpan(order |> Array.map (fun r -> data.Labels[r])))
             let watch = Stopwatch.StartNew()
             let losses = Array.zeroCreate settings.Steps
+            let telemetry = Array.create settings.Steps []
             let mutable start = data.Count
             for step in 1 .. settings.Steps do
                 if start >= data.Count then
@@ -115,9 +122,12 @@ let run (backend: Backend) (settings: Settings) (candidate: Candidate) (progress
                 optimizer.Step()
                 start <- start + count
                 losses[step - 1] <- float loss
+                telemetry[step - 1] <- List.ofSeq optimizer.Telemetry
                 progress step (float loss)
             let final = mlp.Evaluate(parameters, inputs, labels)
-            Ok { Optimizer = optimizer.Name; Losses = losses; Final = final; Seconds = watch.Elapsed.TotalSeconds }
+            let seconds = watch.Elapsed.TotalSeconds
+            checkpoint |> Option.iter (fun path -> optimizer.Save(path, includeParams = true))
+            Ok { Optimizer = candidate.Rule.Name; Losses = losses; Final = final; Seconds = seconds; Telemetry = telemetry }
     finally
         for b in Seq.concat [ parameters; gradients; [| inputs; labels |] ] do
             b.Dispose()

@@ -193,6 +193,7 @@ public sealed partial class CudaBackend : Backend
     {
         context.MakeCurrent();
         stream.Synchronize();
+        DisposeCublas();
         foreach (var (module, _) in kernels.Values) module.Dispose();
         kernels.Clear();
         staging?.Dispose();

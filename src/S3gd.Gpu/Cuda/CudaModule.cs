@@ -51,4 +51,8 @@ public sealed class CudaKernel
     /// </summary>
     internal unsafe void Launch(CudaStream stream, uint blocks, uint threadsPerBlock, void** arguments, uint sharedBytes = 0) =>
         ThrowIfFailed(cuLaunchKernel(function, blocks, 1, 1, threadsPerBlock, 1, 1, sharedBytes, stream.Handle, arguments, null));
+
+    /// <summary>Queues the kernel on <paramref name="stream"/> over a <paramref name="blocksX"/> x <paramref name="blocksY"/> grid.</summary>
+    internal unsafe void Launch(CudaStream stream, uint blocksX, uint blocksY, uint threadsPerBlock, void** arguments) =>
+        ThrowIfFailed(cuLaunchKernel(function, blocksX, blocksY, 1, threadsPerBlock, 1, 1, 0, stream.Handle, arguments, null));
 }

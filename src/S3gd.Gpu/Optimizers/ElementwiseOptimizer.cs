@@ -1,5 +1,3 @@
-using S3gd.Spec.Rules;
-
 namespace S3gd.Gpu.Optimizers;
 
 /// <summary>
@@ -11,13 +9,6 @@ public abstract class ElementwiseOptimizer : Optimizer
 {
     /// <summary>An optimizer of type <paramref name="typeName"/> with the rule and values in <paramref name="hypers"/>.</summary>
     protected ElementwiseOptimizer(string typeName, HyperArgs hypers, IEnumerable<ParamGroup> groups) : base(typeName, hypers, groups) { }
-
-    /// <summary>The spec's rule of a command-line name (sgd, adamw, ...); an unknown name is an error listing the known ones.</summary>
-    protected static RuleInfo RuleNamed(string name)
-    {
-        var found = Registry.find(name);
-        return found.IsError ? throw new ArgumentException(found.ErrorValue, nameof(name)) : found.ResultValue;
-    }
 
     /// <inheritdoc />
     protected override GroupStepper CreateStepper(OptimizerGroup group) => new ElementwiseGroupStepper(group, Rule);

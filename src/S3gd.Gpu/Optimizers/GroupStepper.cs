@@ -31,6 +31,9 @@ public abstract class GroupStepper : IDisposable
     /// <summary>Steps parameter <paramref name="index"/> of the group alone.</summary>
     public abstract void Step(int index, int step, double lr);
 
+    /// <summary>Whether steps measure what <see cref="Readings"/> reports (the optimizer sets it from <see cref="Optimizer.TelemetryEnabled"/>).</summary>
+    public bool Measure { get; set; }
+
     /// <summary>What the last step's plan exposes (unavailable unless a plan measures it).</summary>
     public virtual GroupReadings Readings => GroupReadings.Unavailable;
 

@@ -38,6 +38,9 @@ public sealed class HyperArgs
     /// <summary>Adds a whole number (warm-up steps, ...).</summary>
     public HyperArgs Whole(string name, int value) => Add(name, HyperValue.NewWhole(value));
 
+    /// <summary>Adds one of a fixed set of words (Adam-mini's partition, ...).</summary>
+    public HyperArgs Word(string name, string value) => Add(name, HyperValue.NewWord(value));
+
     /// <summary>Adds a value of any kind, checked against the rule's definition of <paramref name="name"/>.</summary>
     public HyperArgs Add(string name, HyperValue value)
     {

@@ -17,6 +17,7 @@ public abstract class Optimizer : IDisposable
     private readonly int[][] steps;
     private readonly List<StepTelemetry> telemetry = [];
     private bool disposed;
+    private bool telemetryEnabled;
 
     /// <summary>
     /// Resolves the groups (the optimizer's <paramref name="hypers"/>, overlaid by each group's overrides, checked) and
@@ -84,7 +85,15 @@ public abstract class Optimizer : IDisposable
     public IEnumerable<Parameter> Parameters => Groups.SelectMany(g => g.Parameters);
 
     /// <summary>Whether each step records <see cref="Telemetry"/> (off by default: it waits for each group's step to time it).</summary>
-    public bool TelemetryEnabled { get; set; }
+    public bool TelemetryEnabled
+    {
+        get => telemetryEnabled;
+        set
+        {
+            telemetryEnabled = value;
+            foreach (var s in steppers) s.Measure = value;
+        }
+    }
 
     /// <summary>One record per group stepped by the latest <see cref="Step()"/> or <see cref="Step(Parameter)"/> (empty with telemetry off).</summary>
     public IReadOnlyList<StepTelemetry> Telemetry => telemetry;
@@ -176,6 +185,13 @@ public abstract class Optimizer : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>The spec's rule of a command-line name (sgd, adamw, ...); an unknown name is an error listing the known ones.</summary>
+    protected static RuleInfo RuleNamed(string name)
+    {
+        var found = Registry.find(name);
+        return found.IsError ? throw new ArgumentException(found.ErrorValue, nameof(name)) : found.ResultValue;
+    }
+
     /// <summary>The state and plan of one resolved group (called once per group by the constructor).</summary>
     protected abstract GroupStepper CreateStepper(OptimizerGroup group);
 
@@ -204,7 +220,7 @@ public abstract class Optimizer : IDisposable
         work();
         Backend.Synchronize();
         var r = steppers[g].Readings;
-        telemetry.Add(new StepTelemetry(step, g, clock.Elapsed.TotalMilliseconds, r.MaxAbsUpdate, r.NonFiniteSkipped, r.Fallbacks));
+        telemetry.Add(new StepTelemetry(step, g, clock.Elapsed.TotalMilliseconds, r.MaxAbsUpdate, r.NonFiniteGrads, r.Fallbacks));
     }
 
     private (int Group, int Index) Locate(Parameter parameter)

@@ -18,6 +18,8 @@ public static class OptimizerCatalog
             ["ademamix"] = g => new AdEMAMix(g),
             ["sim-ademamix"] = g => new SimplifiedAdEMAMix(g),
             ["madam"] = g => new MAdam(g),
+            ["stableadamw"] = g => new StableAdamW(g),
+            ["adam-mini"] = g => new AdamMini(g),
         };
 
     /// <summary>The optimizer named <paramref name="name"/> over <paramref name="groups"/>; an unknown name is an error listing the known ones.</summary>

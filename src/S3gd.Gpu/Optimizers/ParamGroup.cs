@@ -60,4 +60,7 @@ public sealed class ParamGroup
 
     /// <summary>This group with a whole-number hyperparameter set (warm-up steps, ...).</summary>
     public ParamGroup With(string name, int value) => new(this, name, HyperValue.NewWhole(value));
+
+    /// <summary>This group with a hyperparameter of any kind set (a value resolved from a command line, ...).</summary>
+    public ParamGroup With(string name, HyperValue value) => new(this, name, value ?? throw new ArgumentNullException(nameof(value)));
 }

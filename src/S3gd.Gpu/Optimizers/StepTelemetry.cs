@@ -10,24 +10,24 @@ namespace S3gd.Gpu.Optimizers;
 /// <param name="Group">The param group's index.</param>
 /// <param name="WallMilliseconds">Host wall time of the step, waited for (telemetry synchronizes after each group).</param>
 /// <param name="MaxAbsUpdate">The largest |update| of the step, where the plan measures it.</param>
-/// <param name="NonFiniteSkipped">Steps skipped for a non-finite gradient, where the plan reads a found-inf flag.</param>
+/// <param name="NonFiniteGrads">Non-finite (NaN or infinite) gradient elements the step read, where the plan counts them (the step is not skipped).</param>
 /// <param name="Fallbacks">Blocks that fell back to a wider format, where the plan has a fallback.</param>
-public sealed record StepTelemetry(int Step, int Group, double WallMilliseconds, double? MaxAbsUpdate, long? NonFiniteSkipped, long? Fallbacks)
+public sealed record StepTelemetry(int Step, int Group, double WallMilliseconds, double? MaxAbsUpdate, long? NonFiniteGrads, long? Fallbacks)
 {
     /// <inheritdoc />
     public override string ToString()
     {
         static string Show<T>(T? v) where T : struct, IFormattable => v is { } x ? x.ToString(null, CultureInfo.InvariantCulture) : "unavailable";
         return string.Create(CultureInfo.InvariantCulture,
-            $"step {Step} group {Group}: {WallMilliseconds:F3} ms, max |update| {Show(MaxAbsUpdate)}, non-finite skipped {Show(NonFiniteSkipped)}, fallbacks {Show(Fallbacks)}");
+            $"step {Step} group {Group}: {WallMilliseconds:F3} ms, max |update| {Show(MaxAbsUpdate)}, non-finite grads {Show(NonFiniteGrads)}, fallbacks {Show(Fallbacks)}");
     }
 }
 
 /// <summary>The readings a group's plan exposes after a step; null where it exposes nothing.</summary>
 /// <param name="MaxAbsUpdate">The largest |update|.</param>
-/// <param name="NonFiniteSkipped">Steps skipped for non-finite gradients.</param>
+/// <param name="NonFiniteGrads">Non-finite gradient elements read.</param>
 /// <param name="Fallbacks">Blocks that fell back to a wider format.</param>
-public readonly record struct GroupReadings(double? MaxAbsUpdate, long? NonFiniteSkipped, long? Fallbacks)
+public readonly record struct GroupReadings(double? MaxAbsUpdate, long? NonFiniteGrads, long? Fallbacks)
 {
     /// <summary>A plan that exposes no readings.</summary>
     public static GroupReadings Unavailable => new(null, null, null);

@@ -53,6 +53,19 @@ let step (h: Hyper) (block: int) (wd: float) (s: State) (g: Vec) (p: Vec) : Vec 
 let layout (h: Hyper) (p: Param) : int * float =
     AdamMiniPartition.blockLength h.Partition h.Model p, (if AdamMiniPartition.decays p.Name then h.WeightDecay else 0.0)
 
+/// Adam-mini hyperparameters from resolved values (n_kv_heads 0 means n_heads); an n_kv_heads that does not divide
+/// n_heads is an error naming both.
+let ofHypers (v: Hypers) : Result<Hyper, string> =
+    let nHeads, nKv = Hyper.getWhole v "n_heads", Hyper.getWhole v "n_kv_heads"
+    let nKv = if nKv = 0 then nHeads else nKv
+    if nHeads % nKv <> 0 then Error(sprintf "n_kv_heads=%d must divide n_heads=%d" nKv nHeads)
+    else
+        Ok
+            { Lr = Hyper.getReal v "lr"; Beta1 = Hyper.getReal v "beta1"; Beta2 = Hyper.getReal v "beta2"
+              Eps = Hyper.getReal v "eps"; WeightDecay = Hyper.getReal v "weight_decay"
+              Model = { Dim = Hyper.getWhole v "dim"; NHeads = nHeads; NKvHeads = nKv }
+              Partition = if Hyper.getWord v "partition" = "hessian" then AdamMiniPartition.Hessian else AdamMiniPartition.Reference }
+
 /// The registry entry: names, ranges and the adapter to named state.
 let info: RuleInfo =
     { Name = "adam-mini"
@@ -71,15 +84,9 @@ let info: RuleInfo =
       Pairs = [ "betas", "beta1", "beta2" ]
       Create =
         fun v ->
-            let nHeads, nKv = Hyper.getWhole v "n_heads", Hyper.getWhole v "n_kv_heads"
-            let nKv = if nKv = 0 then nHeads else nKv
-            if nHeads % nKv <> 0 then Error(sprintf "n_kv_heads=%d must divide n_heads=%d" nKv nHeads)
-            else
-                let h =
-                    { Lr = Hyper.getReal v "lr"; Beta1 = Hyper.getReal v "beta1"; Beta2 = Hyper.getReal v "beta2"
-                      Eps = Hyper.getReal v "eps"; WeightDecay = Hyper.getReal v "weight_decay"
-                      Model = { Dim = Hyper.getWhole v "dim"; NHeads = nHeads; NKvHeads = nKv }
-                      Partition = if Hyper.getWord v "partition" = "hessian" then AdamMiniPartition.Hessian else AdamMiniPartition.Reference }
+            match ofHypers v with
+            | Error e -> Error e
+            | Ok h ->
                 let toNamed (s: State) = { Step = s.Step; Buffers = Map [ "m", s.M; "vmean", s.VMean ] }
                 Ok
                     { Init = fun p -> toNamed (init p.Value.Count (fst (layout h p)))

@@ -44,27 +44,33 @@ let private matches (fragments: string list) (name: string) = fragments |> List.
 /// Whether Adam-mini applies weight decay to the named parameter (not to "norm"/"ln_f" names).
 let decays (name: string) = not (matches noDecayNames name)
 
-/// The block kind of a parameter under a scheme.
-let kind (scheme: Scheme) (p: Param) : BlockKind =
-    let isMatrix = List.length p.Shape >= 2
+/// The block kind of a parameter, by its name and shape, under a scheme.
+let kindOf (scheme: Scheme) (name: string) (shape: int list) : BlockKind =
+    let isMatrix = List.length shape >= 2
     match scheme with
-    | _ when matches queryKeyNames p.Name -> PerHead
-    | Reference when matches embeddingNames p.Name -> PerElement
-    | Hessian when isMatrix && (matches embeddingNames p.Name || matches rowNames p.Name) -> PerRow
+    | _ when matches queryKeyNames name -> PerHead
+    | Reference when matches embeddingNames name -> PerElement
+    | Hessian when isMatrix && (matches embeddingNames name || matches rowNames name) -> PerRow
     | _ -> Whole
 
-/// The block length for a parameter; a head size that does not divide the parameter is an error naming both.
-let blockLength (scheme: Scheme) (m: Model) (p: Param) : int =
-    let n = p.Value.Count
-    match kind scheme p with
+/// The block kind of a parameter under a scheme.
+let kind (scheme: Scheme) (p: Param) : BlockKind = kindOf scheme p.Name p.Shape
+
+/// The block length of a parameter given by name, shape and element count `n` (no values needed, so a large tensor
+/// costs nothing); a head size that does not divide the parameter is an error naming both.
+let blockLengthOf (scheme: Scheme) (m: Model) (name: string) (shape: int list) (n: int64) : int64 =
+    match kindOf scheme name shape with
     | PerHead ->
         if (m.Dim * m.Dim) % m.NHeads <> 0 then invalidArg "n_heads" (sprintf "dim*dim = %d is not divisible by n_heads = %d" (m.Dim * m.Dim) m.NHeads)
-        let head = m.Dim * m.Dim / m.NHeads
-        if n % head <> 0 then invalidArg "dim" (sprintf "'%s' has %d elements, not a multiple of the head size dim*dim/n_heads = %d" p.Name n head)
+        let head = int64 (m.Dim * m.Dim / m.NHeads)
+        if n % head <> 0L then invalidArg "dim" (sprintf "'%s' has %d elements, not a multiple of the head size dim*dim/n_heads = %d" name n head)
         head
-    | PerRow -> n / List.head p.Shape
-    | PerElement -> 1
-    | Whole -> max n 1
+    | PerRow -> n / int64 (List.head shape)
+    | PerElement -> 1L
+    | Whole -> max n 1L
+
+/// The block length for a parameter; a head size that does not divide the parameter is an error naming both.
+let blockLength (scheme: Scheme) (m: Model) (p: Param) : int = int (blockLengthOf scheme m p.Name p.Shape (int64 p.Value.Count))
 
 /// One line describing the partition of a parameter, for printing.
 let describe (scheme: Scheme) (m: Model) (p: Param) : string =

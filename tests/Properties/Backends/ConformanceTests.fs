@@ -39,4 +39,5 @@ let ``only the CPU-twin and broken-kernel checks need a GPU backend`` () =
     let missing = Suite.all |> List.map Checks.name |> List.except cpuOnly
     Assert.Equal<string list>(
         [ "CPU twin, bit for bit"; "broken kernel source"; "elementwise CPU twin, bit for bit"; "bf16 param updates: CPU twin, bit for bit"
-          "structured CPU twin, bit for bit"; "optimizer checkpoint CPU to GPU and back, bit for bit" ], missing)
+          "structured CPU twin, bit for bit"; "optimizer checkpoint CPU to GPU and back, bit for bit"
+          "muon momentum: CPU twin, bit for bit" ], missing)

@@ -12,7 +12,7 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
-struct Dim { unsigned x; };
+struct Dim { unsigned x, y; };
 extern thread_local Dim threadIdx;
 extern Dim blockIdx;
 inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }

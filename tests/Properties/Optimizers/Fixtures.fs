@@ -34,6 +34,9 @@ let regrad (seed: int) (ps: Parameter list) =
 /// The shapes most tests use: a vector longer than a chunk and not a multiple of the scale block, a matrix, a scalar.
 let shapes = [ "embed.weight", [ 4099 ]; "block.0.proj", [ 37; 11 ]; "block.0.scale", [ 1 ] ]
 
+/// The catalog's optimizers over fused elementwise rules (every format and parameter update); the others are structured.
+let elementwiseNames = OptimizerCatalog.ByName.Keys |> Seq.filter S3gd.Gpu.Elementwise.ElementwiseRules.ByName.ContainsKey |> List.ofSeq
+
 /// Every parameter's bytes, every state buffer's bytes by name, and every step count.
 let snapshot (o: Optimizer) =
     [ for p in o.Parameters ->

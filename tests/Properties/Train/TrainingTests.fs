@@ -26,7 +26,7 @@ let private candidate (rule: string) =
 
 let private train (kind: BackendKind) (settings: Training.Settings) (rule: string) =
     use backend = Backends.Create kind
-    match Training.run backend settings (candidate rule) (fun _ _ -> ()) with
+    match Training.run backend settings (candidate rule) None (fun _ _ -> ()) with
     | Ok o -> o
     | Error e -> failwithf "%s: %s" rule e
 
@@ -36,10 +36,10 @@ let private reaches (kind: BackendKind) (rule: string) =
     Assert.InRange(o.Losses[0], 1.0, 1.2)
     Assert.True(o.Final.Loss <= maxLoss && o.Final.Accuracy >= minAccuracy, sprintf "%s on %O: loss %g, accuracy %g after %d steps" rule kind o.Final.Loss o.Final.Accuracy ci.Steps)
 
-[<Theory; InlineData "adamw"; InlineData "lion">]
+[<Theory; InlineData "adamw"; InlineData "lion"; InlineData "stableadamw"; InlineData "adam-mini">]
 let ``on the CPU the spiral MLP trains to loss 0.1 and accuracy 0.97 in 600 steps`` (rule: string) = reaches BackendKind.Cpu rule
 
-[<CudaTheory; InlineData "adamw"; InlineData "lion">]
+[<CudaTheory; InlineData "adamw"; InlineData "lion"; InlineData "stableadamw"; InlineData "adam-mini">]
 let ``on CUDA the spiral MLP trains to loss 0.1 and accuracy 0.97 in 600 steps`` (rule: string) = reaches BackendKind.Cuda rule
 
 [<Fact>]
@@ -86,8 +86,10 @@ let ``the command writes every step's loss to loss.csv and one line per optimize
     Assert.Equal(2, svg.Split("<polyline").Length - 1)
     Assert.Contains(">adamw<", svg)
     Assert.Contains(">s3gd<", svg)
-    // Nothing but the two files: no temporary file left behind.
-    Assert.Equal<string[]>([| "loss.csv"; "loss.svg" |], Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort)
+    // Nothing but the two files and each optimizer's checkpoint: no temporary file left behind.
+    Assert.Equal<string[]>(
+        [| "adamw.safetensors"; "loss.csv"; "loss.svg"; "s3gd.safetensors" |],
+        Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort)
 
 [<Theory>]
 [<InlineData("--steps", "0")>]
@@ -105,3 +107,44 @@ let ``bad options exit with code 2 and write nothing`` (option: string, value: s
     Assert.Equal(Errors.usage, code)
     Assert.Contains(value, err.ToString())
     Assert.False(Directory.Exists out)
+
+[<Fact>]
+let ``the trained checkpoint loads into a fresh optimizer of the same shape, not into another type, and --telemetry prints each group's readings`` () =
+    use folder = new Folder()
+    let out = folder.File "out"
+    let printed = new StringWriter()
+    let saved = Console.Out
+    Console.SetOut printed
+    let code =
+        try Program.main [| "train"; "--backend"; "cpu"; "--optimizer"; "adam-mini,lion"; "--steps"; "20"; "--batch"; "32"; "--hidden"; "8"; "--log-every"; "10"; "--telemetry"; "--out"; out |]
+        finally Console.SetOut saved
+    Assert.Equal(0, code)
+    let lines = printed.ToString().Split('\n') |> Array.map (fun l -> l.TrimEnd())
+    // Every 10 steps, one line per group: Adam-mini measures max |update| and non-finite gradients, Lion does not.
+    let rows (name: string) = lines |> Array.filter (fun l -> l.StartsWith(name + " ") && not (l.Contains "loss")) |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+    Assert.Equal<string list>([ "10"; "20" ], [ for r in rows "adam-mini" -> r[1] ])
+    for r in rows "adam-mini" do
+        Assert.True(Double.Parse(r[4], Globalization.CultureInfo.InvariantCulture) > 0.0, String.Join(" ", r))
+        Assert.Equal<string list>([ "0"; "-" ], [ r[5]; r[6] ])
+    for r in rows "lion" do Assert.Equal<string list>([ "-"; "-"; "-" ], [ r[4]; r[5]; r[6] ])
+    let path = Path.Combine(out, "adam-mini.safetensors")
+    let checkpoint = S3gd.Gpu.Checkpoints.SafeTensorsReader.Read path
+    use cpu = Backends.Create BackendKind.Cpu
+    let shape = S3gd.Gpu.Training.MlpShape(2, [ 8 ], 3)
+    let buffers () = [| for n in shape.ParameterLengths -> cpu.Allocate(ElementType.Float32, n) |]
+    let values, grads = buffers (), buffers ()
+    let fresh (name: string) =
+        match TrainOptimizer.create (candidate name).Rule (candidate name).Hypers (TrainOptimizer.parameters shape values grads) with
+        | Ok o -> o
+        | Error e -> failwith e
+    use o = fresh "adam-mini"
+    o.Load path
+    for p in o.Parameters do
+        Assert.Equal(20, o.StepCount p)
+        let stored = checkpoint.Tensors |> Seq.find (fun t -> t.Name = "param." + p.Name)
+        Assert.Equal<byte>(stored.Data, S3gd.Gpu.Optimizers.BufferBytes.Read p.Param)
+    use other = fresh "adamw"
+    let e = Assert.Throws<S3gd.Gpu.Checkpoints.CheckpointMismatchException>(fun () -> other.Load path)
+    Assert.Contains("AdamMini", e.Message)
+    Assert.Contains("AdamW", e.Message)
+    for b in Array.append values grads do b.Dispose()

@@ -1,0 +1,100 @@
+/// OAdamW's matrix path (Backend.PlanOAdamWProjection) against the spec's MuonProjector (S3gd.Spec.Rules.OAdamW.project)
+/// for every backend: random lists of matrices (shapes 1 x 1 to 40 x 40, some sharing a shape), ns_steps, scale and
+/// update_proj_gap in range, 1 to 4 steps. A step recomputes exactly where the spec's does; then every output is within
+/// scale times MuonBound's Newton–Schulz bound (float32 on the CPU, bf16 on CUDA, against the spec's models with
+/// X / (||X||_F + eps)) plus the float32 rounding of the scaling; in between, the outputs keep their bits.
+module S3gd.Conformance.OAdamWChecks
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open MathNet.Numerics.LinearAlgebra
+open S3gd.Spec.Rules
+open S3gd.Gpu
+open S3gd.Gpu.Muon
+
+/// One case: the matrix-path keys, the shapes and per step the gradients.
+type Case = { Config: OAdamWMatrixConfig; Shapes: (int * int) list; Grads: float32[] list list }
+
+let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map (fun k -> lo + (hi - lo) * float k / 1e6)
+
+let private shape = Gen.zip (Gen.choose (1, 40)) (Gen.choose (1, 40))
+
+/// A random case: 1 to 4 matrices, a drawn shape repeated half of the time, 1 to 4 steps.
+let case : Gen<Case> =
+    gen {
+        let! first = shape
+        let! count = Gen.choose (1, 4)
+        let! shapes = Gen.listOfLength count (Gen.frequency [ 1, Gen.constant first; 1, shape ])
+        let! steps = Gen.choose (1, 4)
+        let! nsSteps = Gen.choose (1, 5)
+        let! gap = Gen.choose (1, 3)
+        let! scale = Gen.frequency [ 1, Gen.constant 1.0; 2, real 0.25 4.0 ]
+        let matrix (r, c) = Gen.arrayOfLength (r * c) (real -1.0 1.0 |> Gen.map float32)
+        let! grads = Gen.listOfLength steps (shapes |> List.map matrix |> Gen.sequenceToList)
+        return { Config = OAdamWMatrixConfig(NsSteps = nsSteps, UpdateProjGap = gap, Scale = scale); Shapes = shapes; Grads = grads }
+    }
+
+/// float32's unit roundoff.
+let private u32 = 2.0 ** -24.0
+
+/// The failures of one output against the spec's projection of its gradient.
+let private compare (backend: Backend) (config: OAdamWMatrixConfig) (step: int) (k: int) (rows: int, cols: int) (g: float32[]) (actual: float32[]) =
+    let h = { OAdamW.defaults with NsSteps = config.NsSteps; Scale = config.Scale }
+    let gv = Vector<float>.Build.DenseOfArray(Array.map float g)
+    let expected = OAdamW.project h [ rows; cols ] gv
+    let ns precision =
+        NewtonSchulz.orthogonalize precision NewtonSchulz.AddEps NewtonSchulz.quintic config.NsSteps OAdamW.projectorEps (NewtonSchulz.toMatrix rows cols gv)
+        |> NewtonSchulz.ofMatrix |> Seq.toArray
+    let exact, model = ns NewtonSchulz.Float64, ns NewtonSchulz.Bf16
+    let nsBound = if backend.Kind = BackendKind.Cpu then MuonBound.float32 model exact else MuonBound.bf16 model exact
+    // scale * x rounds once in float32.
+    let allowed i = config.Scale * nsBound + u32 * (abs expected[i] + config.Scale * nsBound)
+    Seq.init actual.Length id
+    |> Seq.tryFind (fun i -> not (abs (float actual[i] - expected[i]) <= allowed i))
+    |> Option.map (fun i ->
+        sprintf "step %d, matrix %d (%d x %d), output[%d]: %g, the spec gives %g (error %g, allowed %g)"
+            step k rows cols i actual[i] expected[i] (abs (float actual[i] - expected[i])) (allowed i))
+
+/// Runs a case on a backend; returns the failures.
+let run (backend: Backend) (c: Case) : string list =
+    let gs = c.Shapes |> List.map (fun (r, cl) -> backend.Allocate(ElementType.Float32, int64 (r * cl)))
+    let outs = c.Shapes |> List.map (fun (r, cl) -> backend.AllocateMuonMomentum(int64 (r * cl)))
+    try
+        let tensors = List.map3 (fun g o (r, cl) -> OAdamWProjection(g, o, r, cl)) gs outs c.Shapes |> List.toArray
+        use plan = backend.PlanOAdamWProjection(c.Config, tensors)
+        c.Grads
+        |> List.mapi (fun i grads ->
+            let step = i + 1
+            List.iter2 (fun (g: DeviceBuffer) (xs: float32[]) -> backend.Upload<float32>(g, ReadOnlySpan xs)) gs grads
+            let before = outs |> List.map backend.Download<float32>
+            let fresh = plan.Step step
+            let after = outs |> List.map backend.Download<float32>
+            if fresh <> c.Config.Projects(step, step > 1) then
+                [ sprintf "step %d: recomputed %b, the spec recomputes %b" step fresh (not fresh) ]
+            elif not fresh then
+                List.zip before after
+                |> List.indexed
+                |> List.choose (fun (k, (b, a)) ->
+                    Array.tryFindIndex id (Array.map2 (fun (x: float32) (y: float32) -> BitConverter.SingleToUInt32Bits x <> BitConverter.SingleToUInt32Bits y) b a)
+                    |> Option.map (fun e -> sprintf "step %d kept the projection but matrix %d element %d changed" step k e))
+            else
+                List.zip3 c.Shapes grads after |> List.indexed |> List.choose (fun (k, (s, g, a)) -> compare backend c.Config step k s g a))
+        |> List.concat
+    finally
+        for b in gs @ outs do b.Dispose()
+
+/// The projection on the backend agrees with the spec's MuonProjector within MuonBound and recomputes where the spec does.
+let matchesSpec : Checks.Check =
+    { Property = "oadamw projection = spec"
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun config backend ->
+          Check.One(config, Prop.forAll (Arb.fromGen case) (fun c ->
+              let failures = run backend c
+              List.isEmpty failures
+              |> Prop.label (sprintf "shapes %A, ns_steps %d, gap %d, scale %g: %s" c.Shapes c.Config.NsSteps c.Config.UpdateProjGap c.Config.Scale
+                                 (String.Join("; ", List.truncate 3 failures))))) }
+
+/// Every OAdamW check.
+let all : Checks.Check list = [ matchesSpec ]
