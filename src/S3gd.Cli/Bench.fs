@@ -139,8 +139,11 @@ let structuredTensors (rule: string) (caseName: string) (lengths: int64 list) : 
         | Error e -> invalidOp e
     else lengths |> List.map (fun n -> n, (if n % miniRow = 0L then miniRow else n), true)
 
-/// Measures one structured configuration (reduce, finalize and update kernels per step) on a list of tensors.
-let measureStructured (backend: Backend) (config: Structured.StructuredConfig) (caseName: string) (tensors: (int64 * int64 * bool) list) (iterations: int) : Row =
+/// Measures one structured configuration (reduce, finalize and update kernels per step) on a list of tensors, with each of
+/// the launch layouts given; reports the fastest.
+let measureStructured
+    (backend: Backend) (config: Structured.StructuredConfig) (caseName: string) (tensors: (int64 * int64 * bool) list) (iterations: int)
+    (layouts: Structured.StructuredLaunch list) : Row =
     let makeSet () =
         tensors
         |> List.map (fun (n, block, decays) ->
@@ -152,10 +155,19 @@ let measureStructured (backend: Backend) (config: Structured.StructuredConfig) (
     let all = first :: List.init (sets - 1) (fun _ -> makeSet ())
     try
         let scalars = Structured.StructuredScalars.For(config, 10)
-        let plans = all |> List.map (fun t -> backend.PlanStructured(config, t)) |> List.toArray
-        let ms =
-            try timeRotating backend sets iterations (fun k -> plans[k].Step scalars)
+        let timeLayout (layout: Structured.StructuredLaunch) =
+            let plans = all |> List.map (fun t -> backend.PlanStructured(config, t, layout)) |> List.toArray
+            try layout, timeRotating backend sets iterations (fun k -> plans[k].Step scalars)
             finally plans |> Array.iter (fun p -> p.Dispose())
+        // As measure: a layout that cannot run is reported and left out while tuning, unless it is the only one.
+        let tryLayout (layout: Structured.StructuredLaunch) =
+            if layouts.Length = 1 then Some(timeLayout layout)
+            else
+                try Some(timeLayout layout)
+                with e ->
+                    eprintfn "layout %s of %O failed: %s" layout.Name config e.Message
+                    None
+        let layout, ms = layouts |> List.choose tryLayout |> List.minBy snd
         // The copy moves the same bytes: it reads and writes half of them each.
         let copyWords = max 1L (bytes / 2L / 4L)
         let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
@@ -165,7 +177,7 @@ let measureStructured (backend: Backend) (config: Structured.StructuredConfig) (
         let gbps (b: int64) (t: float) = float b / (t * 1e-3) / 1e9
         { Rule = config.RuleInfo.Name; State = StorageFormat.name config.Moment + "/" + StorageFormat.name config.SecondMoment
           Param = StorageFormat.name config.Param; Grad = StorageFormat.name config.Grad; Math = "fp32"; Case = caseName
-          Params = tensors |> List.sumBy (fun (n, _, _) -> n); Tensors = tensors.Length; Layout = "structured"; Ms = ms; Bytes = bytes
+          Params = tensors |> List.sumBy (fun (n, _, _) -> n); Tensors = tensors.Length; Layout = layout.Name; Ms = ms; Bytes = bytes
           GBps = gbps bytes ms; CopyGBps = gbps (2L * 4L * copyWords) copyMs; Update = (if config.HasCompensation then "kahan" else "nearest") }
     finally
         all |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
@@ -230,11 +242,19 @@ let command (args: ParseResults<BenchArgs>) =
     let iterations = args.GetResult(BenchArgs.Iterations, 50)
     let update =
         try Ok(ParamUpdates.Parse(args.GetResult(BenchArgs.Param_Update, "nearest"))) with :? ArgumentException as e -> Error("--param-update: " + e.Message)
+    // Elementwise and structured layouts per --layout: the plans' own (None), every candidate, or the one named (its
+    // kind's rules take it, the other kind keeps its own).
     let layouts =
         match args.GetResult(BenchArgs.Layout, "default") with
-        | "default" -> Ok None
-        | "tune" -> Ok(Some(List.ofSeq ElementwiseLaunch.Candidates))
-        | name -> try Ok(Some [ ElementwiseLaunch.Parse name ]) with :? ArgumentException as e -> Error("--layout: " + e.Message)
+        | "default" -> Ok(None, None)
+        | "tune" -> Ok(Some(List.ofSeq ElementwiseLaunch.Candidates), Some(List.ofSeq Structured.StructuredLaunch.Candidates))
+        | name when Seq.exists (fun (c: ElementwiseLaunch) -> c.Name = name) (Seq.append ElementwiseLaunch.Candidates [ ElementwiseLaunch.Default ]) ->
+            Ok(Some [ ElementwiseLaunch.Parse name ], None)
+        | name when Seq.exists (fun (c: Structured.StructuredLaunch) -> c.Name = name) Structured.StructuredLaunch.Candidates ->
+            Ok(None, Some [ Structured.StructuredLaunch.Parse name ])
+        | name ->
+            let known = Seq.append (ElementwiseLaunch.Candidates |> Seq.map (fun c -> c.Name)) (Structured.StructuredLaunch.Candidates |> Seq.map (fun c -> c.Name))
+            Error(sprintf "--layout: unknown layout '%s' (known: default, tune, %s)" name (String.Join(", ", known)))
     let parsed =
         formatArg "--param-dtype" (args.TryGetResult BenchArgs.Param_Dtype) Fp32
         |> Result.bind (fun param -> formatArg "--grad-dtype" (args.TryGetResult BenchArgs.Grad_Dtype) param |> Result.map (fun grad -> param, grad))
@@ -254,7 +274,7 @@ let command (args: ParseResults<BenchArgs>) =
             else Ok t)
     match parsed with
     | Error e -> Errors.report e
-    | Ok(((param, grad, math, sizes, states, rules), layouts), update) ->
+    | Ok(((param, grad, math, sizes, states, rules), (layouts, structuredLayouts)), update) ->
         // Muon is not elementwise: its own case (the GPT-2 block matrices) and muon.csv.
         let muon, rules = rules |> List.partition (fun r -> r.Name = "muon")
         let selection =
@@ -291,7 +311,8 @@ let command (args: ParseResults<BenchArgs>) =
                           | Error e -> eprintfn "skipped %s with state %s: %s" rule.Name state.Name e
                           | Ok config ->
                               for name, lengths in cases do
-                                  let r = measureStructured backend config name (structuredTensors rule.Name name lengths) iterations
+                                  let candidates = structuredLayouts |> Option.defaultValue [ Structured.StructuredLaunch.Default ]
+                                  let r = measureStructured backend config name (structuredTensors rule.Name name lengths) iterations candidates
                                   printfn "%s" (row r)
                                   yield r
                         else

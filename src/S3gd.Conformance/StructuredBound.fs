@@ -8,11 +8,12 @@ open System
 open S3gd.Gpu.Structured
 open S3gd.Conformance.MathBound
 
-/// The most additions any term passes through in a group of `segments` segments: PerThread in its thread's running sum,
-/// log2(Threads) in the block's tree, ceil(segments/32) in its lane's running sum and log2(32) in the warp's halving.
+/// The most additions any term passes through in a group of `segments` segments: log2(Vec) in its lane run's tree,
+/// LaneRuns in the lane's running sum, log2(32) in the segment warp's halving, ceil(segments/32) in the finalize lane's
+/// running sum and log2(32) in the finalize warp's halving.
 let additions (segments: int) =
-    StructuredLayout.PerThread + int (Math.Log2(float StructuredLayout.Threads)) + (segments + StructuredLayout.WarpSize - 1) / StructuredLayout.WarpSize
-    + int (Math.Log2(float StructuredLayout.WarpSize))
+    int (Math.Log2(float StructuredLayout.Vec)) + StructuredLayout.LaneRuns + int (Math.Log2(float StructuredLayout.WarpSize))
+    + (segments + StructuredLayout.WarpSize - 1) / StructuredLayout.WarpSize + int (Math.Log2(float StructuredLayout.WarpSize))
 
 /// The float32 sum of bounded terms, in any order of at most `k` additions per term.
 let sum (k: int) (terms: Bounded seq) =

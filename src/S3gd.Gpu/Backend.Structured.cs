@@ -32,9 +32,10 @@ public abstract partial class Backend
 
     /// <summary>
     /// Checks a list of tensors against a structured configuration (formats, lengths, owners, Adam-mini's block lengths,
-    /// the compensation buffers) and prepares the step.
+    /// the compensation buffers) and prepares the step, on a GPU laid out as <paramref name="launch"/> says (default
+    /// <see cref="StructuredLaunch.Default"/>; the CPU ignores it).
     /// </summary>
-    public StructuredPlan PlanStructured(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors)
+    public StructuredPlan PlanStructured(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch? launch = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(tensors);
@@ -75,11 +76,11 @@ public abstract partial class Backend
             else if (t.Compensation is not null)
                 throw new ArgumentException($"{where}.Compensation was given but the configuration keeps none (kahan_sum=false)", nameof(tensors));
         }
-        return PlanStructuredInternal(config, tensors);
+        return PlanStructuredInternal(config, tensors, (launch ?? StructuredLaunch.Default).Validated());
     }
 
     /// <summary>Prepares a checked structured step.</summary>
-    protected abstract StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors);
+    protected abstract StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch);
 
     private static long CheckBlock(long length, long blockLength, string name)
     {

@@ -49,8 +49,9 @@ fi
 if part structured; then
 # The structured steps (a reduction, then the update): StableAdamW and Adam-mini, fp32 and bf16 moments, and StableAdamW
 # with Kahan-compensated bf16 parameters (the bar: 64M and GPT-2 at 0.85 of the copy).
-run 90 bench.log "$work/s3gd" bench --backend cuda --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
-run 45 bench.log "$work/s3gd" bench --backend cuda --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
+# --layout tune times the six structured layouts per case, hence the longer limits.
+run 180 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
+run 90 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
 fi
 # The training example on the GPU (the done-bar of the CI test: loss <= 0.1, accuracy >= 0.97 for each optimizer).
 part train && run 60 train.log "$work/s3gd" train --backend cuda --optimizer adamw,lion --hidden 32,32 --steps 600 --batch 64 --out "$results/train"

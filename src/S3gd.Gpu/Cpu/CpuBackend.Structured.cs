@@ -6,7 +6,7 @@ namespace S3gd.Gpu.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc />
-    protected override StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors) =>
+    protected override StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch) =>
         new CpuStructuredPlan(config, tensors);
 
     private sealed class CpuStructuredPlan : StructuredPlan

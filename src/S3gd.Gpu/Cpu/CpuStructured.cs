@@ -19,7 +19,8 @@ public sealed record CpuStructuredTensor(
 /// <summary>
 /// The CPU twin of <c>Cuda/Kernels/structured.cu</c>: the same float32 operations in the same order, the sums included
 /// (<see cref="StructuredLayout"/> fixes their order), so results are equal bit for bit (NaN payloads aside). Parallel over
-/// segments and groups, each computed as the kernel's block or warp computes it.
+/// segments and groups, each computed as the kernel's warp computes it. A group of one segment, which the GPU reduces,
+/// finalizes and updates in one warp (structured_whole), gives the same values: its finalize's sum is 0 + the segment's.
 /// </summary>
 public static class CpuStructured
 {
@@ -44,34 +45,50 @@ public static class CpuStructured
         Parallel.For(0, layout.Segments, s => Update(config, sc, layout, tensors, groupOut, s, telemetry, locks));
     }
 
-    /// <summary>structured_reduce of one segment: per-thread sums in element order, then the halving tree.</summary>
+    /// <summary>
+    /// structured_reduce of one segment: per lane, each run's terms as a halving tree (past the end +0) added to the lane's
+    /// running sum in run order, then the warp's shuffle-down halving.
+    /// </summary>
     private static float Reduce(StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, int s)
     {
         var t = tensors[layout.SegmentTensor[s]];
         var start = layout.SegmentStart[s];
         var count = layout.SegmentCount[s];
-        Span<float> tree = stackalloc float[StructuredLayout.Threads];
-        tree.Clear();
+        Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
+        Span<float> x = stackalloc float[StructuredLayout.Vec];
+        lanes.Clear();
         var stable = c.Rule == StructuredRule.StableAdamW;
-        for (var k = 0; k < StructuredLayout.PerThread; k++)
-            for (var thread = 0; thread < StructuredLayout.Threads; thread++)
+        for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
+            for (var u = 0; u < StructuredLayout.LaneRuns; u++)
             {
-                var j = k * StructuredLayout.Threads + thread;
-                if (j >= count) break;
-                var g = Load(c.Grad, t.Grad, start + j);
-                float term;
-                if (stable)
+                var at = (u * StructuredLayout.WarpSize + lane) * StructuredLayout.Vec;
+                if (at >= count) break;
+                for (var e = 0; e < StructuredLayout.Vec; e++)
                 {
-                    var gg = g * g;
-                    var vn = MathF.FusedMultiplyAdd(sc.Beta2, Load(c.SecondMoment, t.SecondMoment, start + j), sc.OneMinusBeta2 * gg);
-                    term = gg / float.MaxNumber(vn, sc.EpsSquared);
+                    var j = at + e;
+                    if (j >= count) { x[e] = 0.0f; continue; }
+                    var g = Load(c.Grad, t.Grad, start + j);
+                    if (stable)
+                    {
+                        var gg = g * g;
+                        var vn = MathF.FusedMultiplyAdd(sc.Beta2, Load(c.SecondMoment, t.SecondMoment, start + j), sc.OneMinusBeta2 * gg);
+                        x[e] = gg / float.MaxNumber(vn, sc.EpsSquared);
+                    }
+                    else x[e] = g * g;
                 }
-                else term = g * g;
-                tree[thread] = tree[thread] + term;
+                for (var half = StructuredLayout.Vec / 2; half > 0; half /= 2)
+                    for (var e = 0; e < half; e++) x[e] = x[e] + x[e + half];
+                lanes[lane] = lanes[lane] + x[0];
             }
-        for (var half = StructuredLayout.Threads / 2; half > 0; half /= 2)
-            for (var thread = 0; thread < half; thread++) tree[thread] = tree[thread] + tree[thread + half];
-        return tree[0];
+        return HalveLanes(lanes);
+    }
+
+    /// <summary>The warp's shuffle-down halving (offsets 16, 8, ..., 1): lane 0's sum.</summary>
+    private static float HalveLanes(Span<float> lanes)
+    {
+        for (var offset = StructuredLayout.WarpSize / 2; offset > 0; offset /= 2)
+            for (var lane = 0; lane < offset; lane++) lanes[lane] = lanes[lane] + lanes[lane + offset];
+        return lanes[0];
     }
 
     /// <summary>structured_finalize of one group: lane sums of its segments, the shuffle-down halving, the group's scalars.</summary>
@@ -84,9 +101,7 @@ public static class CpuStructured
         var count = layout.GroupSegments[q];
         for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
             for (var j = lane; j < count; j += StructuredLayout.WarpSize) lanes[lane] = lanes[lane] + partials[first + j];
-        for (var offset = StructuredLayout.WarpSize / 2; offset > 0; offset /= 2)
-            for (var lane = 0; lane < offset; lane++) lanes[lane] = lanes[lane] + lanes[lane + offset];
-        var sum = lanes[0];
+        var sum = HalveLanes(lanes);
         var t = tensors[layout.GroupTensor[q]];
         if (c.Rule == StructuredRule.StableAdamW)
         {

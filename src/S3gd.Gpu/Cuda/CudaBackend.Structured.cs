@@ -10,8 +10,8 @@ public sealed partial class CudaBackend
     private const string StructuredSource = "structured.cu";
 
     /// <inheritdoc />
-    protected override StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors) =>
-        new CudaStructuredPlan(this, config, tensors);
+    protected override StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch) =>
+        new CudaStructuredPlan(this, config, tensors, launch);
 
     /// <summary>
     /// The device table of a plan, one buffer of 64-bit words: per tensor the ROW words of <c>structured.cu</c> (param,
@@ -27,18 +27,20 @@ public sealed partial class CudaBackend
         private const int EntryWords = 4;
 
         private readonly CudaBackend backend;
-        private readonly CudaKernel reduce, finalize, update;
+        private readonly CudaKernel reduce, finalize, update, whole;
         private readonly DeviceBuffer table, partials, groupOut;
         private readonly DeviceBuffer? telemetry;
         private readonly ulong rows, segments, groups;
 
-        public CudaStructuredPlan(CudaBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors) : base(config, tensors)
+        public CudaStructuredPlan(CudaBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
+            : base(config, tensors)
         {
             this.backend = backend;
-            var defines = config.Defines();
+            IReadOnlyList<string> defines = [.. config.Defines(), .. launch.Defines()];
             reduce = backend.GetKernel(StructuredSource, "structured_reduce", defines);
             finalize = backend.GetKernel(StructuredSource, "structured_finalize", defines);
             update = backend.GetKernel(StructuredSource, "structured_update", defines);
+            whole = backend.GetKernel(StructuredSource, "structured_whole", defines);
             var words = new List<ulong>();
             foreach (var t in tensors)
             {
@@ -75,16 +77,27 @@ public sealed partial class CudaBackend
         {
             var l = Layout;
             if (l.Segments == 0) return;
-            var (r, s, q, count) = (rows, segments, groups, l.Groups);
+            var (r, s, q, segmentCount, count) = (rows, segments, groups, l.SplitSegments, l.SplitGroups);
+            var (wholeSegments, wholeCount) = (segments + (ulong)(l.SplitSegments * EntryWords * sizeof(ulong)), l.Segments - l.SplitSegments);
             var (sums, outs, counters) = (((CudaBuffer)partials).Pointer, ((CudaBuffer)groupOut).Pointer, telemetry is null ? 0ul : ((CudaBuffer)telemetry).Pointer);
             backend.context.MakeCurrent();
-            void** reduceArguments = stackalloc void*[] { &r, &s, &scalars, &sums };
-            reduce.Launch(backend.stream, (uint)l.Segments, StructuredLayout.Threads, reduceArguments);
-            void** finalizeArguments = stackalloc void*[] { &r, &q, &count, &sums, &scalars, &outs };
-            const int warpsPerBlock = StructuredLayout.Threads / StructuredLayout.WarpSize;
-            finalize.Launch(backend.stream, (uint)((count + warpsPerBlock - 1) / warpsPerBlock), StructuredLayout.Threads, finalizeArguments);
-            void** updateArguments = stackalloc void*[] { &r, &s, &outs, &scalars, &counters };
-            update.Launch(backend.stream, (uint)l.Segments, StructuredLayout.Threads, updateArguments);
+            // One warp per segment (reduce, update, whole) and per group (finalize); split groups first, then whole ones.
+            const int warps = StructuredLayout.SegmentsPerBlock;
+            if (segmentCount > 0)
+            {
+                var segmentBlocks = (uint)((segmentCount + warps - 1) / warps);
+                void** reduceArguments = stackalloc void*[] { &r, &s, &segmentCount, &scalars, &sums };
+                reduce.Launch(backend.stream, segmentBlocks, StructuredLayout.Threads, reduceArguments);
+                void** finalizeArguments = stackalloc void*[] { &r, &q, &count, &sums, &scalars, &outs };
+                finalize.Launch(backend.stream, (uint)((count + warps - 1) / warps), StructuredLayout.Threads, finalizeArguments);
+                void** updateArguments = stackalloc void*[] { &r, &s, &segmentCount, &outs, &scalars, &counters };
+                update.Launch(backend.stream, segmentBlocks, StructuredLayout.Threads, updateArguments);
+            }
+            if (wholeCount > 0)
+            {
+                void** wholeArguments = stackalloc void*[] { &r, &wholeSegments, &wholeCount, &scalars, &counters };
+                whole.Launch(backend.stream, (uint)((wholeCount + warps - 1) / warps), StructuredLayout.Threads, wholeArguments);
+            }
         }
 
         protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()

@@ -30,16 +30,19 @@ public abstract class StructuredPlan : IDisposable
     /// <summary>
     /// Bytes one step must move: the reduction reads the gradient (and StableAdamW's exp_avg_sq); the update reads param,
     /// gradient, moments and compensation and writes param, moments and compensation; Adam-mini's vmean is read and written
-    /// once per block; each segment's partial sum is written and read once.
+    /// once per block; each split segment's partial sum is written and read once. A tensor of whole groups (at most
+    /// <see cref="StructuredLayout.Chunk"/> elements each) is reduced and updated by one warp per group, whose second read
+    /// of the gradient (and exp_avg_sq) comes from the cache, so its reduction moves nothing more.
     /// </summary>
     public long BytesPerStep => Tensors.Sum(t =>
     {
         var stable = Config.Rule == StructuredRule.StableAdamW;
-        var reduce = t.Grad.SizeInBytes + (stable ? t.SecondMoment.SizeInBytes : 0);
+        var whole = StructuredLayout.IsWhole(stable ? t.Param.Length : t.BlockLength);
+        var reduce = whole ? 0 : t.Grad.SizeInBytes + (stable ? t.SecondMoment.SizeInBytes : 0);
         var update = 2 * t.Param.SizeInBytes + t.Grad.SizeInBytes + 2 * t.Moment.SizeInBytes + 2 * t.SecondMoment.SizeInBytes
             + (t.Compensation is null ? 0 : 2 * t.Compensation.SizeInBytes);
         return reduce + update;
-    }) + 2L * sizeof(float) * Layout.Segments;
+    }) + 2L * sizeof(float) * Layout.SplitSegments;
 
     /// <summary>Queues one step with the given scalars (<see cref="StructuredScalars.For"/>).</summary>
     public void Step(StructuredScalars scalars)

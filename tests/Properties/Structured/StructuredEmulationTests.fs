@@ -31,8 +31,8 @@ let private exec (file: string) (args: string list) (dir: string) =
         Some(p.ExitCode, out.Result + err)
     with :? ComponentModel.Win32Exception -> None
 
-/// Segments of the large case: more than one batch of the finalize's loads per lane (BATCH 16 x 32 lanes), plus a tail.
-let private largeSegments = 16 * 32 + 1
+/// Segments of the large case: more than one batch of the finalize's loads per lane (BATCH 32 x 32 lanes), plus a tail.
+let private largeSegments = 32 * 32 + 1
 
 /// Tensors of a case: (length, block length, decays); StableAdamW ignores the block length. `large` is one tensor of
 /// `largeSegments` segments and a few elements more.
@@ -41,16 +41,18 @@ let private tensorsOf (rule: string) (large: bool) =
     elif rule = "stableadamw" then [| 1, 1, true; 4097, 4097, true; 9000, 9000, false; 300, 300, true |]
     else [| 7, 1, true; 4096 * 2 + 10, 4106, false; 3000, 3000, true; 1536, 768, true; 40, 4, true |]
 
-/// One case per rule and format mix, Kahan and telemetry switched on in some; one large group per rule.
+/// One case per rule and format mix, Kahan and telemetry switched on in some; one large group per rule; each launch
+/// layout's runs in flight per lane (1, 2, 4: results must not depend on it; the streaming hints are PTX, left out here).
 let cases () : obj[] seq =
-    [ "stableadamw", [ "weight_decay", Real 0.1 ], Fp32, Fp32, Fp32, Fp32, true, false
-      "stableadamw", [], Fp32, Fp32, Fp32, Fp32, false, true
-      "adam-mini", [], Fp32, Fp32, Fp32, Fp32, false, true
-      "stableadamw", [ "weight_decay", Real 0.01; "decouple_lr", Flag true; "kahan_sum", Flag true ], Bf16, Bf16, Bf16, Fp32, false, false
-      "stableadamw", [ "weight_decay", Real 0.0 ], Bf16, Fp32, Fp32, Bf16, true, false
-      "adam-mini", [ "weight_decay", Real 0.1 ], Fp32, Bf16, Fp32, Fp32, true, false
-      "adam-mini", [], Bf16, Bf16, Bf16, Fp32, false, false ]
-    |> Seq.map (fun (r, h, p, g, m, v, telemetry, large) -> [| box r; box (Map.ofList h); box p; box g; box m; box v; box telemetry; box large |])
+    [ "stableadamw", [ "weight_decay", Real 0.1 ], Fp32, Fp32, Fp32, Fp32, true, false, 1
+      "stableadamw", [], Fp32, Fp32, Fp32, Fp32, false, true, 2
+      "adam-mini", [], Fp32, Fp32, Fp32, Fp32, false, true, 4
+      "stableadamw", [ "weight_decay", Real 0.01; "decouple_lr", Flag true; "kahan_sum", Flag true ], Bf16, Bf16, Bf16, Fp32, false, false, 4
+      "stableadamw", [ "weight_decay", Real 0.0 ], Bf16, Fp32, Fp32, Bf16, true, false, 2
+      "adam-mini", [ "weight_decay", Real 0.1 ], Fp32, Bf16, Fp32, Fp32, true, false, 1
+      "adam-mini", [], Bf16, Bf16, Bf16, Fp32, false, false, 2 ]
+    |> Seq.map (fun (r, h, p, g, m, v, telemetry, large, unroll) ->
+        [| box r; box (Map.ofList h); box p; box g; box m; box v; box telemetry; box large; box unroll |])
 
 let private codes (format: StorageFormat) (xs: float32[]) : byte[] =
     match format with
@@ -61,7 +63,8 @@ let private int64Bytes (xs: int64 seq) = xs |> Seq.collect BitConverter.GetBytes
 
 [<GxxTheory; MemberData(nameof cases)>]
 let ``structured.cu compiled for the host equals the CPU twin bit for bit``
-    (ruleName: string, hypers: Hypers, param: StorageFormat, grad: StorageFormat, moment: StorageFormat, second: StorageFormat, telemetry: bool, large: bool) =
+    (ruleName: string, hypers: Hypers, param: StorageFormat, grad: StorageFormat, moment: StorageFormat, second: StorageFormat, telemetry: bool, large: bool,
+     unroll: int) =
     let info = match Registry.find ruleName with Ok r -> r | Error e -> failwith e
     let config = StructuredConfig(info, hypers, param, grad, moment, second, telemetry)
     // The large case takes two steps: the second is the first whose clip can engage.
@@ -85,7 +88,7 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
         tensors |> Array.iteri (fun t x ->
             slots x |> Array.iteri (fun k b -> if not (isNull b) then File.WriteAllBytes(Path.Combine(dir, sprintf "in_%d_%d.bin" t k), b)))
         let layout = StructuredLayout(tensors |> Array.map (fun x -> x.Length), tensors |> Array.map (fun x -> x.BlockLength))
-        File.WriteAllBytes(Path.Combine(dir, "meta.bin"), int64Bytes [ int64 tensors.Length; int64 layout.Segments; int64 layout.Groups ])
+        File.WriteAllBytes(Path.Combine(dir, "meta.bin"), int64Bytes [ int64 tensors.Length; int64 layout.Segments; int64 layout.Groups; int64 layout.SplitSegments; int64 layout.SplitGroups ])
         File.WriteAllBytes(Path.Combine(dir, "tensors.bin"),
             int64Bytes [ for x in tensors do yield x.Length; yield x.BlockLength; yield (if x.Decays then 1L else 0L) ])
         File.WriteAllBytes(Path.Combine(dir, "layout.bin"),
@@ -109,7 +112,7 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
         File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (File.ReadAllText kernelPath))
         File.Copy(shimPath, Path.Combine(dir, "shim.h"))
         File.Copy(Path.Combine(here, "Emulation", "structured_harness.cpp"), Path.Combine(dir, "harness.cpp"))
-        let defines = List.ofSeq (config.Defines())
+        let defines = List.ofSeq (config.Defines()) @ List.ofSeq (StructuredLaunch(unroll, false).Defines())
         match exec "g++" ([ "-std=c++20"; "-O1"; "-pthread"; "-w" ] @ defines @ [ "harness.cpp"; "-o"; "emulated" ]) dir with
         | Some(0, _) -> ()
         | Some(code, log) -> failwithf "g++ failed (%d) with %s: %s" code (String.Join(" ", defines)) log

@@ -57,7 +57,7 @@ let ``a plan rejects block lengths, lengths and buffers that do not fit, naming 
         for b in [ p; g; m; v ] do b.Dispose()
 
 [<Fact>]
-let ``groups cover each tensor in blocks and segments cover each group in order, none longer than a chunk`` () =
+let ``groups cover each tensor in blocks and segments cover each group in order, none longer than a chunk, split groups first`` () =
     let property (pairs: (int * int) list) =
         let tensors = pairs |> List.map (fun (blocks, block) -> int64 (blocks % 5 + 1) * int64 (block % 9000 + 1), int64 (block % 9000 + 1))
         let layout = StructuredLayout(tensors |> List.map fst |> List.toArray, tensors |> List.map snd |> List.toArray)
@@ -71,7 +71,12 @@ let ``groups cover each tensor in blocks and segments cover each group in order,
                 let total = [ for s in first .. first + count - 1 -> int64 layout.SegmentCount[s] ] |> List.sum
                 total = block && starts.Head = layout.GroupLocal[q] * block
                 && [ for s in first .. first + count - 1 -> layout.SegmentGroup[s] = q && layout.SegmentCount[s] <= StructuredLayout.Chunk ] |> List.forall id)
-        layout.Groups = expectedGroups && segmentsCover
+        // Groups of several segments come first (the GPU's three passes), then groups of one (its fused kernel).
+        let splitFirst =
+            Seq.init layout.Groups id
+            |> Seq.forall (fun q -> (q < layout.SplitGroups) = (layout.GroupSegments[q] > 1)
+                                    && (q < layout.SplitGroups) = (layout.GroupFirstSegment[q] < layout.SplitSegments))
+        layout.Groups = expectedGroups && segmentsCover && splitFirst
     Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), Prop.forAll (Arb.fromGen (Gen.listOf (Gen.zip (Gen.choose (0, 100)) (Gen.choose (0, 20000))))) property)
 
 [<Fact>]
@@ -111,5 +116,22 @@ let ``a StableAdamW step with a large RMS clips the learning rate by it, by hand
         let expected = float p1[0] - lrT / (sqrt v2 + 1e-8)
         Assert.InRange(float p2[0], expected - 1e-6, expected + 1e-6)
         Assert.All(p2, fun x -> Assert.Equal(p2[0], x))
+    finally
+        for b in [ p; g; m; v ] do b.Dispose()
+
+[<Fact>]
+let ``structured launch layouts parse from their names, reject bad values, and a plan takes one`` () =
+    for c in StructuredLaunch.Candidates do
+        Assert.Equal(c, StructuredLaunch.Parse c.Name)
+    Assert.Contains(StructuredLaunch.Default, StructuredLaunch.Candidates)
+    throwsNaming [ "s3" ] (fun () -> box (StructuredLaunch.Parse "s3"))
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> box (StructuredLaunch(3, false).Validated())) |> ignore
+    use cpu = new CpuBackend()
+    let config = StructuredConfig(rule "stableadamw", Map.empty)
+    let p, g, m, v = cpu.Allocate(ElementType.Float32, 8L), cpu.Allocate(ElementType.Float32, 8L), cpu.Allocate(ElementType.Float32, 8L), cpu.Allocate(ElementType.Float32, 8L)
+    try
+        Assert.Throws<ArgumentOutOfRangeException>(fun () -> box (cpu.PlanStructured(config, [ StructuredTensor(p, g, m, v) ], StructuredLaunch(0, true)))) |> ignore
+        use plan = cpu.PlanStructured(config, [ StructuredTensor(p, g, m, v) ], StructuredLaunch(4, false))
+        Assert.Equal(1, plan.Layout.Groups)
     finally
         for b in [ p; g; m; v ] do b.Dispose()

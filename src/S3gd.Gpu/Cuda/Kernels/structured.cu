@@ -1,17 +1,25 @@
 // structured.cu: optimizer steps whose update needs a reduction first, StableAdamW (the RMS of g/sqrt(v) over a tensor
 // clips the learning rate) and Adam-mini (one second moment per block, the block's mean of g^2), over many tensors.
 //
-// Three kernels queued on one stream, no host round trip (StructuredLayout.cs cuts the work):
-//   structured_reduce    one block per segment (at most CHUNK elements of one group): the segment's float32 sum of the
-//                        term (StableAdamW g^2/max(v_new, eps^2), Adam-mini g^2) into partials[segment]
+// Kernels queued on one stream, no host round trip (StructuredLayout.cs cuts the work; groups of several segments, the
+// split groups, come first and take three passes; groups of one segment, the whole groups, take one):
+//   structured_reduce    one warp per segment (at most CHUNK elements of one group), WARPS segments per block: the
+//                        segment's float32 sum of the term (StableAdamW g^2/max(v_new, eps^2), Adam-mini g^2) into
+//                        partials[segment]
 //   structured_finalize  one warp per group (a StableAdamW tensor, an Adam-mini block): adds its segments' sums, then
 //                        StableAdamW: lr_t = lr/max(1, sqrt(sum/n)) and the decay factor 1 - lr_t*wd;
 //                        Adam-mini: vmean <- beta2*vmean + (1-beta2)*sum/L (stored) and the denominator
 //                        sqrt(vmean)/sqrt(1-beta2^t) + eps; both into group_out[2*group .. 2*group+1]
-//   structured_update    one block per segment again: the elementwise update reading its group's scalars
-// The float32 order of every sum is fixed by the layout alone (thread k sums elements k, k+THREADS, ... of its segment;
-// the block halves a shared tree; the warp's lane j sums segments j, j+32, ... and the lanes halve by shuffles), so the
-// CPU twin, src/S3gd.Gpu/Cpu/CpuStructured.cs, gives the same bits. Compiled with --fmad=false: fmaf is written out.
+//   structured_update    one warp per segment again: the elementwise update reading its group's scalars
+//   structured_whole     one warp per whole group: the three in one, the sum kept in the warp (same float32 values)
+// A lane of a segment's warp owns LANE_RUNS runs of VEC consecutive elements: run u of lane l starts at element
+// (u*WARP + l)*VEC of the segment, so the warp's runs u are WARP*VEC consecutive elements, moved as 16-byte vectors where
+// the buffers and the segment are aligned (element by element otherwise, and past the segment's end). Many small groups
+// (Adam-mini's rows) then cost a warp each, not a block with its barriers.
+// The float32 order of every sum is fixed by the layout alone, never by the vector path: a run's VEC terms are added
+// as a halving tree (elements past the segment's end are +0), the lane adds its runs' sums in turn, the warp halves by
+// shuffles; the finalize's lane j sums segments j, j+32, ... and the lanes halve by shuffles. So the CPU twin,
+// src/S3gd.Gpu/Cpu/CpuStructured.cs, gives the same bits. Compiled with --fmad=false: fmaf is written out.
 //
 // Defines (StructuredConfig.Defines):
 //   RULE            RULE_STABLE_ADAMW | RULE_ADAM_MINI
@@ -19,6 +27,9 @@
 //   WEIGHT_DECAY    1: p <- p*decay (StableAdamW: 1 - lr_t*wd from the finalize; Adam-mini: 1 - lr*wd where the tensor decays)
 //   KAHAN           1: bf16 parameter with a bf16 Kahan compensation buffer (optimi's kahan_sum)
 //   TELEMETRY       1: per tensor, the largest |update| (float bits, atomicMax) and the count of non-finite gradients
+// Launch layout (StructuredLaunch.Defines; results do not depend on it):
+//   UNROLL          runs per lane whose loads are all in flight before any maths (1, 2 or 4; default 2)
+//   STREAMING       1: vector loads and stores with the .cs (evict-first) cache hint: data touched once per pass
 
 #define RULE_STABLE_ADAMW 1
 #define RULE_ADAM_MINI 2
@@ -27,14 +38,16 @@
 #define DT_BF16 1
 
 #define THREADS 256                       // threads per block (StructuredLayout.Threads)
-#define PER_THREAD 16                     // elements per thread of a segment (StructuredLayout.PerThread)
-#define WARP 32                           // lanes of a warp
+#define WARP 32                           // lanes of a warp: one segment each (StructuredLayout.WarpSize)
+#define WARPS (THREADS / WARP)            // segments per block of the reduce and the update
+#define VEC 8                             // consecutive elements of a lane's run: 16 bytes of bf16 (StructuredLayout.Vec)
+#define LANE_RUNS 16                      // runs per lane of a whole segment (StructuredLayout.LaneRuns)
+#define CHUNK (WARP * VEC * LANE_RUNS)    // most elements of a segment: 4096 (StructuredLayout.Chunk)
 #define FULL_MASK 0xffffffffu             // every lane of a warp
 #define ROW 8                             // tensor row words: param, grad, m, v, compensation, length, block length, decays
 #define SEG_WORDS 4                       // segment words: tensor, group, start, count
 #define GROUP_WORDS 4                     // group words: tensor, local index, first segment, segments
-#define UNROLL 4                          // elements per thread whose loads the update issues together
-#define BATCH 16                          // partial sums per lane whose loads the finalize issues together
+#define BATCH 32                          // partial sums per lane whose loads the finalize issues together
 #define FLOAT_MAX 3.40282347e38f          // the largest finite float32: |g| above it (or NaN) is not finite
 
 // Per-step scalars, computed on the host in float64 and rounded once to float32 (StructuredScalars.cs).
@@ -62,17 +75,116 @@ __device__ __forceinline__ unsigned short float_to_bf16(float x)
     return h;
 }
 
-// One element in a storage format.
+// 16-byte vectors of our own (no CUDA headers needed): one ld/st.global.v4 each.
+struct alignas(16) Words4 { unsigned int x, y, z, w; };
+
+#ifndef UNROLL
+#define UNROLL 2
+#endif
+#ifndef STREAMING
+#define STREAMING 0
+#endif
+
+// Vector loads and stores, plain or with the streaming (.cs, evict-first) hint; a load read again soon (the whole-group
+// kernel's first pass) asks for no hint.
+__device__ __forceinline__ Words4 load4(const void* p, bool evict_first)
+{
+#if STREAMING
+    if (evict_first)
+    {
+        Words4 v;
+        asm volatile("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+        return v;
+    }
+#endif
+    (void)evict_first;
+    return *(const Words4*)p;
+}
+__device__ __forceinline__ void store4(void* p, Words4 v)
+{
+#if STREAMING
+    asm volatile("st.global.cs.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+#else
+    *(Words4*)p = v;
+#endif
+}
+
+// Loads and stores of one run of VEC elements in a storage format (as elementwise.cu's): `full` runs are in range
+// and aligned and move as vectors; others element by element, elements at or past `end` read as 0 and are not written.
 template <int DT> struct Io;
 template <> struct Io<DT_FP32>
 {
-    static __device__ __forceinline__ float load(const void* base, long long i) { return ((const float*)base)[i]; }
-    static __device__ __forceinline__ void store(void* base, long long i, float x) { ((float*)base)[i] = x; }
+    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC], bool evict_first = true)
+    {
+        const float* q = (const float*)base + i;
+        if (full)
+        {
+            const Words4 a = load4(q, evict_first), b = load4(q + 4, evict_first);
+            x[0] = __uint_as_float(a.x); x[1] = __uint_as_float(a.y); x[2] = __uint_as_float(a.z); x[3] = __uint_as_float(a.w);
+            x[4] = __uint_as_float(b.x); x[5] = __uint_as_float(b.y); x[6] = __uint_as_float(b.z); x[7] = __uint_as_float(b.w);
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++) x[e] = i + e < end ? q[e] : 0.0f;
+        }
+    }
+    static __device__ __forceinline__ void store(void* base, long long i, long long end, bool full, const float (&x)[VEC])
+    {
+        float* q = (float*)base + i;
+        if (full)
+        {
+            store4(q, Words4{__float_as_uint(x[0]), __float_as_uint(x[1]), __float_as_uint(x[2]), __float_as_uint(x[3])});
+            store4(q + 4, Words4{__float_as_uint(x[4]), __float_as_uint(x[5]), __float_as_uint(x[6]), __float_as_uint(x[7])});
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+                if (i + e < end) q[e] = x[e];
+        }
+    }
 };
 template <> struct Io<DT_BF16>
 {
-    static __device__ __forceinline__ float load(const void* base, long long i) { return bf16_to_float(((const unsigned short*)base)[i]); }
-    static __device__ __forceinline__ void store(void* base, long long i, float x) { ((unsigned short*)base)[i] = float_to_bf16(x); }
+    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC], bool evict_first = true)
+    {
+        const unsigned short* q = (const unsigned short*)base + i;
+        if (full)
+        {
+            const Words4 v = load4(q, evict_first);
+            const unsigned int w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+            for (int k = 0; k < 4; k++)
+            {
+                x[2 * k] = __uint_as_float(w[k] << 16);
+                x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
+            }
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++) x[e] = i + e < end ? bf16_to_float(q[e]) : 0.0f;
+        }
+    }
+    static __device__ __forceinline__ void store(void* base, long long i, long long end, bool full, const float (&x)[VEC])
+    {
+        unsigned short* q = (unsigned short*)base + i;
+        if (full)
+        {
+            unsigned int w[4];
+#pragma unroll
+            for (int k = 0; k < 4; k++)
+                w[k] = (unsigned int)float_to_bf16(x[2 * k]) | ((unsigned int)float_to_bf16(x[2 * k + 1]) << 16);
+            store4(q, Words4{w[0], w[1], w[2], w[3]});
+        }
+        else
+        {
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+                if (i + e < end) q[e] = float_to_bf16(x[e]);
+        }
+    }
 };
 
 #ifndef KAHAN
@@ -98,45 +210,92 @@ __device__ __forceinline__ float term(const StructuredScalars& sc, float g, floa
 #endif
 }
 
-extern "C" __global__ void __launch_bounds__(THREADS) structured_reduce(
-    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
-    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
-    const StructuredScalars sc,
-    float* __restrict__ partials)                    // per segment: its sum
+// The first element of run u of a lane (relative to the segment's start).
+__device__ __forceinline__ long long run_at(int u, int lane) { return ((long long)u * WARP + lane) * VEC; }
+
+// One warp's sum of its segment's terms, in lane 0 (the other lanes hold partial sums): per lane each run's terms as
+// a halving tree, added in run order, then the lanes halve by shuffles. `evict_first`: the loads' streaming hint.
+__device__ __forceinline__ float reduce_segment(
+    const StructuredScalars& sc, const unsigned long long* row, long long start, int count, int lane, bool evict_first)
 {
-    __shared__ float tree[THREADS];
-    const long long* s = segments + (long long)blockIdx.x * SEG_WORDS;
-    const unsigned long long* row = tensors + s[0] * ROW;
-    const long long start = s[2];
-    const int count = (int)s[3];
+    const long long end = start + count;
     const void* const G = (const void*)row[1];
 #if RULE == RULE_STABLE_ADAMW
     const void* const V = (const void*)row[3];
-#endif
-    float g[PER_THREAD], v[PER_THREAD];
-#pragma unroll
-    for (int k = 0; k < PER_THREAD; k++)
-    {
-        const int j = k * THREADS + threadIdx.x;
-        g[k] = j < count ? Io<GRAD_T>::load(G, start + j) : 0.0f;
-#if RULE == RULE_STABLE_ADAMW
-        v[k] = j < count ? Io<V_T>::load(V, start + j) : 0.0f;
+    const bool aligned = ((row[1] | row[3]) & 15ull) == 0ull && start % VEC == 0;
 #else
-        v[k] = 0.0f;
+    const bool aligned = (row[1] & 15ull) == 0ull && start % VEC == 0;
 #endif
-    }
     float acc = 0.0f;
-#pragma unroll
-    for (int k = 0; k < PER_THREAD; k++)
-        if (k * THREADS + (int)threadIdx.x < count) acc = acc + term(sc, g[k], v[k]);
-    tree[threadIdx.x] = acc;
-    __syncthreads();
-    for (int half = THREADS / 2; half > 0; half /= 2)
+    // UNROLL runs a turn (the loop bound is the same for the whole warp); the sums keep the layout's order.
+    for (int u0 = 0; run_at(u0, 0) < count; u0 += UNROLL)
     {
-        if ((int)threadIdx.x < half) tree[threadIdx.x] = tree[threadIdx.x] + tree[threadIdx.x + half];
-        __syncthreads();
+        float g[UNROLL][VEC], v[UNROLL][VEC];
+        long long at[UNROLL];
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++)
+        {
+            at[u] = start + run_at(u0 + u, lane);
+            const bool full = aligned && at[u] + VEC <= end;
+            Io<GRAD_T>::load(G, at[u], end, full, g[u], evict_first);
+#if RULE == RULE_STABLE_ADAMW
+            Io<V_T>::load(V, at[u], end, full, v[u], evict_first);
+#else
+#pragma unroll
+            for (int e = 0; e < VEC; e++) v[u][e] = 0.0f;
+#endif
+        }
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++)
+        {
+            float x[VEC];
+#pragma unroll
+            for (int e = 0; e < VEC; e++) x[e] = at[u] + e < end ? term(sc, g[u][e], v[u][e]) : 0.0f;
+#pragma unroll
+            for (int half = VEC / 2; half > 0; half /= 2)
+#pragma unroll
+                for (int e = 0; e < half; e++) x[e] = x[e] + x[e + half];
+            if (at[u] < end) acc = acc + x[0];
+        }
     }
-    if (threadIdx.x == 0) partials[blockIdx.x] = tree[0];
+    for (int offset = WARP / 2; offset > 0; offset /= 2) acc = acc + __shfl_down_sync(FULL_MASK, acc, offset);
+    return acc;
+}
+
+// A group's two scalars from the float32 sum of its terms (lane 0 of its finalize warp): StableAdamW the clipped lr and
+// the decay factor; Adam-mini the denominator (and 0), storing the new vmean[local].
+__device__ __forceinline__ void group_scalars(
+    const StructuredScalars& sc, const unsigned long long* row, long long local, float sum, float& first, float& second)
+{
+#if RULE == RULE_STABLE_ADAMW
+    (void)local;
+    const float rms = sqrtf(sum / (float)(long long)row[5]);
+    const float lr_t = sc.lr / fmaxf(1.0f, rms);
+    first = lr_t;
+    second = fmaf(-lr_t, sc.wd, 1.0f);
+#else
+    float* const vmean = (float*)row[3];
+    const float mean = sum / (float)(long long)row[6];
+    const float vm = fmaf(sc.beta2, vmean[local], sc.one_minus_beta2 * mean);
+    vmean[local] = vm;
+    first = fmaf(sqrtf(vm), sc.inv_sqrt_bc2, sc.eps);
+    second = 0.0f;
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS) structured_reduce(
+    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
+    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
+    const int segment_count,
+    const StructuredScalars sc,
+    float* __restrict__ partials)                    // per segment: its sum
+{
+    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP;
+    if (segment >= segment_count) return;  // whole warps leave together: the shuffles stay within full warps
+    const long long* s = segments + (long long)segment * SEG_WORDS;
+    const float sum = reduce_segment(sc, tensors + s[0] * ROW, s[2], (int)s[3], lane, true);
+    if (lane == 0) partials[segment] = sum;
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS) structured_finalize(
@@ -155,33 +314,20 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_finalize(
     const long long first = q[2];
     const int count = (int)q[3];
     float acc = 0.0f;
-    // The lane's segments in order; loads BATCH at a time, so a group of thousands of segments (a whole 64M tensor:
-    // 16384) is not one L2 round trip per segment. The additions keep their order.
-    int j = lane;
-    for (; j + (BATCH - 1) * WARP < count; j += BATCH * WARP)
+    // The lane's segments in order; loads BATCH at a time (the last batch too, its loads past the group's end skipped),
+    // so a group of thousands of segments (a whole 64M tensor: 16384) is 16 L2 round trips, not one per segment. The
+    // additions keep their order.
+    for (int j = lane; j < count; j += BATCH * WARP)
     {
         float x[BATCH];
 #pragma unroll
-        for (int u = 0; u < BATCH; u++) x[u] = partials[first + j + u * WARP];
+        for (int u = 0; u < BATCH; u++) x[u] = j + u * WARP < count ? partials[first + j + u * WARP] : 0.0f;
 #pragma unroll
-        for (int u = 0; u < BATCH; u++) acc = acc + x[u];
+        for (int u = 0; u < BATCH; u++)
+            if (j + u * WARP < count) acc = acc + x[u];
     }
-    for (; j < count; j += WARP) acc = acc + partials[first + j];
     for (int offset = WARP / 2; offset > 0; offset /= 2) acc = acc + __shfl_down_sync(FULL_MASK, acc, offset);
-    if (lane != 0) return;
-#if RULE == RULE_STABLE_ADAMW
-    const float rms = sqrtf(acc / (float)(long long)row[5]);
-    const float lr_t = sc.lr / fmaxf(1.0f, rms);
-    group_out[2 * group] = lr_t;
-    group_out[2 * group + 1] = fmaf(-lr_t, sc.wd, 1.0f);
-#else
-    float* const vmean = (float*)row[3];
-    const float mean = acc / (float)(long long)row[6];
-    const float vm = fmaf(sc.beta2, vmean[q[1]], sc.one_minus_beta2 * mean);
-    vmean[q[1]] = vm;
-    group_out[2 * group] = fmaf(sqrtf(vm), sc.inv_sqrt_bc2, sc.eps);
-    group_out[2 * group + 1] = 0.0f;
-#endif
+    if (lane == 0) group_scalars(sc, row, q[1], acc, group_out[2 * group], group_out[2 * group + 1]);
 }
 
 // Kahan-compensated bf16 update (optimi), as elementwise.cu's: c <- c + delta; prev = p; p <- bf16(p + c);
@@ -194,103 +340,158 @@ __device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
     c = c + (prev - p);
 }
 
-extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
-    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
-    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
-    const float* __restrict__ group_out,             // per group: the finalize's two scalars
-    const StructuredScalars sc,
-    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+// One warp's update of its segment, with its group's two scalars (StableAdamW: lr_t, decay; Adam-mini: denominator).
+__device__ __forceinline__ void update_segment(
+    const StructuredScalars& sc, const unsigned long long* row, long long t, long long start, int count, int lane,
+    float first, float second, unsigned int* telemetry)
 {
-    const long long* s = segments + (long long)blockIdx.x * SEG_WORDS;
-    const long long t = s[0];
-    const unsigned long long* row = tensors + t * ROW;
-    const long long group = s[1];
-    const long long start = s[2];
-    const int count = (int)s[3];
+    const long long end = start + count;
     void* const P = (void*)row[0];
     const void* const G = (const void*)row[1];
     void* const M = (void*)row[2];
+    // Vector moves need 16-byte aligned bases and a segment starting on a whole run; every run offset keeps it.
+    unsigned long long bases = row[0] | row[1] | row[2];
 #if RULE == RULE_STABLE_ADAMW
     void* const V = (void*)row[3];
-    const float lr_t = group_out[2 * group];
-    const float decay = group_out[2 * group + 1];
+    bases |= row[3];
+    const float lr_t = first;
+    const float decay = second;
 #else
-    const float denom = group_out[2 * group];
+    const float denom = first;
+    (void)second;
     const bool decays = row[7] != 0ull;
 #endif
 #if KAHAN
     void* const C = (void*)row[4];
+    bases |= row[4];
 #endif
+    const bool aligned = (bases & 15ull) == 0ull && start % VEC == 0;
 #if TELEMETRY
     float largest = 0.0f;
     unsigned int nonfinite = 0u;
 #else
     (void)telemetry;
+    (void)t;
 #endif
-    // Groups of UNROLL elements per thread: their loads are all in flight before any maths.
-    for (int k0 = 0; k0 < PER_THREAD; k0 += UNROLL)
+    // UNROLL runs a turn: their loads are all in flight before any maths.
+    for (int u0 = 0; run_at(u0, 0) < count; u0 += UNROLL)
     {
-        float p[UNROLL], g[UNROLL], m[UNROLL], v[UNROLL], c[UNROLL];
+        float p[UNROLL][VEC], g[UNROLL][VEC], m[UNROLL][VEC], v[UNROLL][VEC], c[UNROLL][VEC];
         long long at[UNROLL];
-        bool in[UNROLL];
+        bool full[UNROLL];
 #pragma unroll
         for (int u = 0; u < UNROLL; u++)
         {
-            const int j = (k0 + u) * THREADS + threadIdx.x;
-            in[u] = j < count;
-            at[u] = start + j;
-            p[u] = in[u] ? Io<PARAM_T>::load(P, at[u]) : 0.0f;
-            g[u] = in[u] ? Io<GRAD_T>::load(G, at[u]) : 0.0f;
-            m[u] = in[u] ? Io<M_T>::load(M, at[u]) : 0.0f;
+            at[u] = start + run_at(u0 + u, lane);
+            full[u] = aligned && at[u] + VEC <= end;
+            Io<PARAM_T>::load(P, at[u], end, full[u], p[u]);
+            Io<GRAD_T>::load(G, at[u], end, full[u], g[u]);
+            Io<M_T>::load(M, at[u], end, full[u], m[u]);
 #if RULE == RULE_STABLE_ADAMW
-            v[u] = in[u] ? Io<V_T>::load(V, at[u]) : 0.0f;
-#else
-            v[u] = 0.0f;
+            Io<V_T>::load(V, at[u], end, full[u], v[u]);
 #endif
 #if KAHAN
-            c[u] = in[u] ? Io<DT_BF16>::load(C, at[u]) : 0.0f;
-#else
-            c[u] = 0.0f;
+            Io<DT_BF16>::load(C, at[u], end, full[u], c[u]);
 #endif
         }
 #pragma unroll
         for (int u = 0; u < UNROLL; u++)
         {
-            if (!in[u]) continue;
-            const float old = p[u];
+            if (at[u] >= end) continue;
+#pragma unroll
+            for (int e = 0; e < VEC; e++)
+            {
+                const float old = p[u][e];
 #if RULE == RULE_STABLE_ADAMW
   #if WEIGHT_DECAY
-            p[u] = p[u] * decay;
+                p[u][e] = p[u][e] * decay;
+  #else
+                (void)decay;
   #endif
-            m[u] = fmaf(sc.beta1, m[u], sc.one_minus_beta1 * g[u]);
-            v[u] = fmaf(sc.beta2, v[u], sc.one_minus_beta2 * (g[u] * g[u]));
-            p[u] = fmaf(-lr_t, m[u] / (sqrtf(v[u]) + sc.eps), p[u]);
-            Io<V_T>::store(V, at[u], v[u]);
+                m[u][e] = fmaf(sc.beta1, m[u][e], sc.one_minus_beta1 * g[u][e]);
+                v[u][e] = fmaf(sc.beta2, v[u][e], sc.one_minus_beta2 * (g[u][e] * g[u][e]));
+                p[u][e] = fmaf(-lr_t, m[u][e] / (sqrtf(v[u][e]) + sc.eps), p[u][e]);
 #else
   #if WEIGHT_DECAY
-            if (decays) p[u] = p[u] * sc.decay;
+                if (decays) p[u][e] = p[u][e] * sc.decay;
+  #else
+                (void)decays;
   #endif
-            m[u] = fmaf(sc.beta1, m[u], sc.one_minus_beta1 * g[u]);
-            p[u] = fmaf(-sc.step_size, m[u] / denom, p[u]);
+                m[u][e] = fmaf(sc.beta1, m[u][e], sc.one_minus_beta1 * g[u][e]);
+                p[u][e] = fmaf(-sc.step_size, m[u][e] / denom, p[u][e]);
 #endif
 #if TELEMETRY
-            largest = fmaxf(largest, fabsf(p[u] - old));
-            if (!(fabsf(g[u]) <= FLOAT_MAX)) nonfinite++;
+                // Elements past the end read as 0 and are not stored: they are left out here.
+                if (at[u] + e < end)
+                {
+                    largest = fmaxf(largest, fabsf(p[u][e] - old));
+                    if (!(fabsf(g[u][e]) <= FLOAT_MAX)) nonfinite++;
+                }
 #endif
 #if KAHAN
-            const float updated = p[u];
-            p[u] = old;
-            kahan_update(p[u], c[u], updated - old);
-            Io<DT_BF16>::store(C, at[u], c[u]);
+                const float updated = p[u][e];
+                p[u][e] = old;
+                kahan_update(p[u][e], c[u][e], updated - old);
 #endif
-            (void)old;
-            (void)c[u];
-            Io<PARAM_T>::store(P, at[u], p[u]);
-            Io<M_T>::store(M, at[u], m[u]);
+                (void)old;
+            }
+            Io<PARAM_T>::store(P, at[u], end, full[u], p[u]);
+            Io<M_T>::store(M, at[u], end, full[u], m[u]);
+#if RULE == RULE_STABLE_ADAMW
+            Io<V_T>::store(V, at[u], end, full[u], v[u]);
+#endif
+#if KAHAN
+            Io<DT_BF16>::store(C, at[u], end, full[u], c[u]);
+#endif
         }
+        (void)v;
+        (void)c;
     }
 #if TELEMETRY
     if (largest > 0.0f) atomicMax(&telemetry[2 * t], __float_as_uint(largest));
     if (nonfinite != 0u) atomicAdd(&telemetry[2 * t + 1], nonfinite);
 #endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
+    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
+    const long long* __restrict__ segments,          // per segment: SEG_WORDS words
+    const int segment_count,
+    const float* __restrict__ group_out,             // per group: the finalize's two scalars
+    const StructuredScalars sc,
+    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+{
+    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP;
+    if (segment >= segment_count) return;
+    const long long* s = segments + (long long)segment * SEG_WORDS;
+    const long long group = s[1];
+    update_segment(sc, tensors + s[0] * ROW, s[0], s[2], (int)s[3], lane, group_out[2 * group], group_out[2 * group + 1], telemetry);
+}
+
+// A group of one segment in one warp, no partial sums and no second launch: its sum as structured_reduce's, its scalars as
+// structured_finalize's (whose lane 0 adds the one partial sum to 0.0f, and the other lanes' zeros to that: the same
+// float32 value, written out here as 0.0f + sum), then structured_update's update; the gradient (and StableAdamW's v) are
+// read twice, the second time from cache (the first pass leaves them unhinted).
+extern "C" __global__ void __launch_bounds__(THREADS) structured_whole(
+    const unsigned long long* __restrict__ tensors,  // per tensor: ROW words
+    const long long* __restrict__ segments,          // per segment: SEG_WORDS words (each a whole group)
+    const int segment_count,
+    const StructuredScalars sc,
+    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+{
+    const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP;
+    if (segment >= segment_count) return;  // whole warps leave together: the shuffles stay within full warps
+    const long long* s = segments + (long long)segment * SEG_WORDS;
+    const unsigned long long* row = tensors + s[0] * ROW;
+    const long long start = s[2];
+    const int count = (int)s[3];
+    const float sum = 0.0f + reduce_segment(sc, row, start, count, lane, false);
+    float first = 0.0f, second = 0.0f;
+    // The group's index in its tensor (Adam-mini's vmean element): its start over the block length.
+    if (lane == 0) group_scalars(sc, row, start / (long long)row[6], sum, first, second);
+    first = __shfl_sync(FULL_MASK, first, 0);
+    second = __shfl_sync(FULL_MASK, second, 0);
+    update_segment(sc, row, s[0], start, count, lane, first, second, telemetry);
 }

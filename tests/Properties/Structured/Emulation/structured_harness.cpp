@@ -1,5 +1,5 @@
 // Runs structured.cu (rewritten to kernel.cpp, PTX conversions emulated by the elementwise shim.h) over a case folder
-// that StructuredEmulationTests writes: meta.bin (tensors, segments, groups as int64), tensors.bin (per tensor: length,
+// that StructuredEmulationTests writes: meta.bin (tensors, segments, groups, split segments, split groups as int64), tensors.bin (per tensor: length,
 // block length, decays), layout.bin (segment then group words, as the CUDA plan's table), scalars<step>.bin,
 // grad<step>_<tensor>.bin (each step's gradient) and in_<tensor>_<slot>.bin (param, grad, m, v, compensation); writes
 // out_<tensor>_<slot>.bin and telemetry.bin.
@@ -11,17 +11,22 @@
 #include <thread>
 #include <vector>
 
-// What structured.cu uses beyond elementwise.cu: shared memory (one static array, the blocks run one at a time), the
-// block barrier, the warp's shuffle-down and 32-bit atomics.
-#define __shared__ static
-extern std::barrier<>* block_barrier;
-inline void __syncthreads() { block_barrier->arrive_and_wait(); }
+// What structured.cu uses beyond elementwise.cu: the warp's shuffle-down and broadcast and 32-bit atomics.
 inline float __shfl_down_sync(unsigned, float v, int offset)
 {
     const unsigned t = threadIdx.x, w = t / 32;
     warp_slots[t] = v;
     warp_barrier[w]->arrive_and_wait();
     const float r = (t & 31u) + (unsigned)offset < 32u ? warp_slots[t + (unsigned)offset] : v;
+    warp_barrier[w]->arrive_and_wait();
+    return r;
+}
+inline float __shfl_sync(unsigned, float v, int src)
+{
+    const unsigned t = threadIdx.x, w = t / 32;
+    warp_slots[t] = v;
+    warp_barrier[w]->arrive_and_wait();
+    const float r = warp_slots[(t & ~31u) | (unsigned)src];
     warp_barrier[w]->arrive_and_wait();
     return r;
 }
@@ -40,7 +45,6 @@ thread_local Dim threadIdx;
 Dim blockIdx;
 std::barrier<>* warp_barrier[8];
 float warp_slots[256];
-std::barrier<>* block_barrier;
 
 static std::vector<char> slurp(const std::string& path)
 {
@@ -74,6 +78,7 @@ int main(int argc, char** argv)
     const auto meta = slurp(dir + "/meta.bin");
     const long long* counts = (const long long*)meta.data();
     const int tensors = (int)counts[0], segments = (int)counts[1], groups = (int)counts[2];
+    const int split_segments = (int)counts[3], split_groups = (int)counts[4];
     const auto info = slurp(dir + "/tensors.bin");
     const long long* fields = (const long long*)info.data();
     const int slots = 5;  // param, grad, m, v, compensation
@@ -95,7 +100,6 @@ int main(int argc, char** argv)
     std::vector<float> partials(segments > 0 ? segments : 1), group_out(2 * (groups > 0 ? groups : 1));
     std::vector<unsigned> telemetry(2 * tensors, 0u);
     for (int w = 0; w < 8; w++) warp_barrier[w] = new std::barrier<>(32);
-    block_barrier = new std::barrier<>(THREADS);
     for (int step = 1; step <= steps; step++)
     {
         const auto bytes = slurp(dir + "/scalars" + std::to_string(step) + ".bin");
@@ -107,10 +111,14 @@ int main(int argc, char** argv)
             std::memcpy(buffers[t * slots + 1].data(), g.data(), g.size());
         }
         if (segments == 0) continue;
-        launch(segments, [&] { structured_reduce(table.data(), segment_words, sc, partials.data()); });
-        const unsigned warps = THREADS / WARP;
-        launch((groups + warps - 1) / warps, [&] { structured_finalize(table.data(), group_words, groups, partials.data(), sc, group_out.data()); });
-        launch(segments, [&] { structured_update(table.data(), segment_words, group_out.data(), sc, telemetry.data()); });
+        // As CudaStructuredPlan: split groups in three passes, then whole groups in one.
+        const unsigned split_blocks = (split_segments + WARPS - 1) / WARPS, group_blocks = (split_groups + WARPS - 1) / WARPS;
+        launch(split_blocks, [&] { structured_reduce(table.data(), segment_words, split_segments, sc, partials.data()); });
+        launch(group_blocks, [&] { structured_finalize(table.data(), group_words, split_groups, partials.data(), sc, group_out.data()); });
+        launch(split_blocks, [&] { structured_update(table.data(), segment_words, split_segments, group_out.data(), sc, telemetry.data()); });
+        const int whole = segments - split_segments;
+        const long long* whole_words = segment_words + (long long)split_segments * SEG_WORDS;
+        launch((whole + WARPS - 1) / WARPS, [&] { structured_whole(table.data(), whole_words, whole, sc, telemetry.data()); });
     }
     for (int t = 0; t < tensors; t++)
         for (int k = 0; k < slots; k++)
