@@ -54,7 +54,7 @@ run 180 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 1
 run 90 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
 fi
 # The training example on the GPU (the done-bar of the CI test: loss <= 0.1, accuracy >= 0.97 for each optimizer).
-part train && run 60 train.log "$work/s3gd" train --backend cuda --optimizer adamw,lion --hidden 32,32 --steps 600 --batch 64 --out "$results/train"
+part train && run 60 train.log "$work/s3gd" train --backend cuda --optimizer adamw,lion,stableadamw,adam-mini --hidden 32,32 --steps 600 --batch 64 --out "$results/train"
 # Checkpoint-and-reload every 1000 steps against an uninterrupted run, bit for bit; the second crosses to the CPU and back.
 if part soak; then
 run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 10000 --every 1000 --out "$results/soak-adamw"
