@@ -28,19 +28,28 @@ public abstract partial class Backend
         for (var i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"tensors[{i}] is null");
-            var where = $"{nameof(tensors)}[{i}]";
-            if (t.Rows < 1 || t.Cols < 1)
-                throw new ArgumentException($"{where} has shape {t.Rows} x {t.Cols}; Muon needs at least 1 x 1", nameof(tensors));
-            foreach (var (buffer, name) in new[] { (t.Param, "Param"), (t.Grad, "Grad"), (t.MomentumBuffer, "MomentumBuffer") })
-            {
-                CheckBuffer(buffer, $"{where}.{name}");
-                CheckType(buffer, ElementType.Float32, $"{where}.{name}");
-                if (buffer.Length != t.Length)
-                    throw new ArgumentException($"{where}.{name} has {buffer.Length} elements, the shape {t.Rows} x {t.Cols} needs {t.Length}", nameof(tensors));
-                if (!seen.Add(buffer)) throw new ArgumentException($"{where}.{name} is a buffer given twice in the list", nameof(tensors));
-            }
+            CheckMatrixBuffers($"{nameof(tensors)}[{i}]", t.Rows, t.Cols, "Muon", seen, (t.Param, "Param"), (t.Grad, "Grad"), (t.MomentumBuffer, "MomentumBuffer"));
         }
         return PlanMuonInternal(config, tensors);
+    }
+
+    /// <summary>
+    /// Checks one matrix's float32 buffers of <paramref name="rows"/> x <paramref name="cols"/> elements on this backend,
+    /// none given before in the list (<paramref name="seen"/>); errors name <paramref name="where"/> and the buffer.
+    /// </summary>
+    private void CheckMatrixBuffers(string where, int rows, int cols, string what, HashSet<DeviceBuffer> seen, params (DeviceBuffer Buffer, string Name)[] buffers)
+    {
+        if (rows < 1 || cols < 1)
+            throw new ArgumentException($"{where} has shape {rows} x {cols}; {what} needs at least 1 x 1", "tensors");
+        var length = (long)rows * cols;
+        foreach (var (buffer, name) in buffers)
+        {
+            CheckBuffer(buffer, $"{where}.{name}");
+            CheckType(buffer, ElementType.Float32, $"{where}.{name}");
+            if (buffer.Length != length)
+                throw new ArgumentException($"{where}.{name} has {buffer.Length} elements, the shape {rows} x {cols} needs {length}", "tensors");
+            if (!seen.Add(buffer)) throw new ArgumentException($"{where}.{name} is a buffer given twice in the list", "tensors");
+        }
     }
 
     /// <summary>Prepares a checked Muon step.</summary>

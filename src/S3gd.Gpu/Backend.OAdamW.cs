@@ -19,17 +19,7 @@ public abstract partial class Backend
         for (var i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"tensors[{i}] is null");
-            var where = $"{nameof(tensors)}[{i}]";
-            if (t.Rows < 1 || t.Cols < 1)
-                throw new ArgumentException($"{where} has shape {t.Rows} x {t.Cols}; the projection needs at least 1 x 1", nameof(tensors));
-            foreach (var (buffer, name) in new[] { (t.Grad, "Grad"), (t.Output, "Output") })
-            {
-                CheckBuffer(buffer, $"{where}.{name}");
-                CheckType(buffer, ElementType.Float32, $"{where}.{name}");
-                if (buffer.Length != t.Length)
-                    throw new ArgumentException($"{where}.{name} has {buffer.Length} elements, the shape {t.Rows} x {t.Cols} needs {t.Length}", nameof(tensors));
-                if (!seen.Add(buffer)) throw new ArgumentException($"{where}.{name} is a buffer given twice in the list", nameof(tensors));
-            }
+            CheckMatrixBuffers($"{nameof(tensors)}[{i}]", t.Rows, t.Cols, "the projection", seen, (t.Grad, "Grad"), (t.Output, "Output"));
         }
         return PlanOAdamWProjectionInternal(config, tensors);
     }
