@@ -33,35 +33,9 @@ let private groups (states: StateFormat[]) (update: ParamUpdate) (ps: Parameter 
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit`` () =
     let property name (paramType, states, update) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
-        use folder = new Temp.Folder()
-        let path = folder.File "opt.safetensors"
-        let a = parameters cpu seed paramType ElementType.Float32 shapes
-        let b = parameters cpu seed paramType ElementType.Float32 shapes
-        let oa = OptimizerCatalog.Create(name, groups states update a)
-        let ob = OptimizerCatalog.Create(name, groups states update b)
-        for t in 1..k do
-            regrad (seed + t) a
-            regrad (seed + t) b
-            oa.Step()
-            ob.Step()
-        ob.Save path
-        let saved = File.ReadAllBytes path
-        release ob b
-        // Fresh parameters with other values: the checkpoint must bring back the parameters too.
-        let c = parameters cpu (seed + 999) paramType ElementType.Float32 shapes
-        let oc = OptimizerCatalog.Create(name, groups states update c)
-        oc.Load path
-        oc.Save(folder.File "again.safetensors")
-        let resaved = File.ReadAllBytes(folder.File "again.safetensors")
-        for t in k + 1 .. k + m do
-            regrad (seed + t) a
-            regrad (seed + t) c
-            oa.Step()
-            oc.Step()
-        let same = snapshot oa = snapshot oc
-        release oa a
-        release oc c
-        (same && saved = resaved) |> Prop.label (sprintf "%s %A %A %A after %d+%d steps" name paramType states update k m)
+        resumesExactly (fun sd -> parameters cpu sd paramType ElementType.Float32 shapes)
+                       (fun ps -> OptimizerCatalog.Create(name, groups states update ps)) k m seed
+        |> Prop.label (sprintf "%s %A %A %A after %d+%d steps" name paramType states update k m)
     let arb =
         Arb.fromGen (
             gen {

@@ -52,3 +52,37 @@ let snapshot (o: Optimizer) =
 let release (o: Optimizer) (ps: Parameter list) =
     o.Dispose()
     for p in ps do p.Dispose()
+
+/// Steps `k` times, saves a checkpoint, loads it into a fresh optimizer over parameters drawn from another seed, and
+/// steps both `m` more times: whether that equals the uninterrupted run bit for bit, and whether saving the loaded
+/// optimizer again writes the same file. `make seed` draws the parameters; `create` builds the optimizer over them.
+let resumesExactly (make: int -> Parameter list) (create: Parameter list -> Optimizer) (k: int) (m: int) (seed: int) =
+    use folder = new S3gd.Properties.Cli.Temp.Folder()
+    let path = folder.File "opt.safetensors"
+    let a = make seed
+    let b = make seed
+    let oa = create a
+    let ob = create b
+    for t in 1..k do
+        regrad (seed + t) a
+        regrad (seed + t) b
+        oa.Step()
+        ob.Step()
+    ob.Save path
+    let saved = IO.File.ReadAllBytes path
+    release ob b
+    // Fresh parameters with other values: the checkpoint must bring back the parameters too.
+    let c = make (seed + 999)
+    let oc = create c
+    oc.Load path
+    oc.Save(folder.File "again.safetensors")
+    let resaved = IO.File.ReadAllBytes(folder.File "again.safetensors")
+    for t in k + 1 .. k + m do
+        regrad (seed + t) a
+        regrad (seed + t) c
+        oa.Step()
+        oc.Step()
+    let same = snapshot oa = snapshot oc
+    release oa a
+    release oc c
+    same && saved = resaved

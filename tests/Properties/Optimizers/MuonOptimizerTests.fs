@@ -86,31 +86,8 @@ let ``the state is torch's momentum_buffer, float32, one per parameter`` () =
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit`` () =
     let property (s: Setup) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
-        use folder = new Temp.Folder()
-        let path = folder.File "opt.safetensors"
-        let a = parameters cpu seed ElementType.Float32 ElementType.Float32 named
-        let b = parameters cpu seed ElementType.Float32 ElementType.Float32 named
-        let oa = OptimizerCatalog.Create("muon", groups s a)
-        let ob = OptimizerCatalog.Create("muon", groups s b)
-        for t in 1..k do
-            regrad (seed + t) a
-            regrad (seed + t) b
-            oa.Step()
-            ob.Step()
-        ob.Save path
-        release ob b
-        let c = parameters cpu (seed + 999) ElementType.Float32 ElementType.Float32 named
-        let oc = OptimizerCatalog.Create("muon", groups s c)
-        oc.Load path
-        for t in k + 1 .. k + m do
-            regrad (seed + t) a
-            regrad (seed + t) c
-            oa.Step()
-            oc.Step()
-        let same = snapshot oa = snapshot oc
-        release oa a
-        release oc c
-        same |> Prop.label (sprintf "%A after %d+%d steps" s.Hypers k m)
+        resumesExactly (fun sd -> parameters cpu sd ElementType.Float32 ElementType.Float32 named) (fun ps -> OptimizerCatalog.Create("muon", groups s ps)) k m seed
+        |> Prop.label (sprintf "%A after %d+%d steps" s.Hypers k m)
     let arb =
         Arb.fromGen (
             gen {

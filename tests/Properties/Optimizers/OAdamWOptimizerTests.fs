@@ -104,32 +104,9 @@ let ``the state is StableAdamW's and, for 2-D and larger parameters, the ns_cach
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit, the loaded ns_cache reused`` () =
     let property (gap: int) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
-        use folder = new Temp.Folder()
-        let path = folder.File "opt.safetensors"
         let values = hypers gap 1.0
-        let a = parameters cpu seed ElementType.Float32 ElementType.Float32 named
-        let b = parameters cpu seed ElementType.Float32 ElementType.Float32 named
-        let oa = OptimizerCatalog.Create("oadamw", groups values a)
-        let ob = OptimizerCatalog.Create("oadamw", groups values b)
-        for t in 1..k do
-            regrad (seed + t) a
-            regrad (seed + t) b
-            oa.Step()
-            ob.Step()
-        ob.Save path
-        release ob b
-        let c = parameters cpu (seed + 999) ElementType.Float32 ElementType.Float32 named
-        let oc = OptimizerCatalog.Create("oadamw", groups values c)
-        oc.Load path
-        for t in k + 1 .. k + m do
-            regrad (seed + t) a
-            regrad (seed + t) c
-            oa.Step()
-            oc.Step()
-        let same = snapshot oa = snapshot oc
-        release oa a
-        release oc c
-        same |> Prop.label (sprintf "gap %d after %d+%d steps" gap k m)
+        resumesExactly (fun sd -> parameters cpu sd ElementType.Float32 ElementType.Float32 named) (fun ps -> OptimizerCatalog.Create("oadamw", groups values ps)) k m seed
+        |> Prop.label (sprintf "gap %d after %d+%d steps" gap k m)
     let arb =
         Arb.fromGen (
             gen {
