@@ -81,6 +81,17 @@ let private timeRotating (backend: Backend) (sets: int) (iterations: int) (run: 
     backend.Synchronize()
     median [ for i in 0 .. iterations - 1 -> backend.TimeMilliseconds(fun () -> run (i % sets)) ]
 
+/// The device-to-device copy's GB/s over `sets` rotating pairs of buffers that together move `bytes` (each copy reads and
+/// writes half of them). The buffers are written before timing: on the CPU an array never written reads from the
+/// kernel's shared zero page, in cache, which doubled the copy's apparent speed in about half of the runs.
+let private copyGBps (backend: Backend) (sets: int) (iterations: int) (bytes: int64) =
+    let words = max 1L (bytes / 2L / 4L)
+    let copies = Array.init sets (fun _ -> zeros backend StorageFormat.Fp32 words, zeros backend StorageFormat.Fp32 words)
+    try
+        let ms = timeRotating backend sets iterations (fun k -> backend.Copy(fst copies[k], snd copies[k]))
+        float (2L * 4L * words) / (ms * 1e-3) / 1e9
+    finally copies |> Array.iter (fun (a, b) -> a.Dispose(); b.Dispose())
+
 /// Measures one configuration on one list of tensor lengths, with each of the launch layouts given; reports the fastest.
 let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (lengths: int64 list) (iterations: int) (layouts: ElementwiseLaunch list) : Row =
     let makeSet () =
@@ -107,18 +118,12 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
                     eprintfn "layout %s of %O failed: %s" layout.Name config e.Message
                     None
         let layout, ms = layouts |> List.choose tryLayout |> List.minBy snd
-        // The copy moves the same bytes: it reads and writes half of them each.
-        let copyWords = max 1L (bytes / 2L / 4L)
-        let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
-        let copyMs =
-            try timeRotating backend sets iterations (fun k -> backend.Copy(fst copies[k], snd copies[k]))
-            finally copies |> Array.iter (fun (a, b) -> a.Dispose(); b.Dispose())
         let gbps (b: int64) (t: float) = float b / (t * 1e-3) / 1e9
         let states = config.States |> Seq.filter (fun s -> s.HasValue) |> Seq.map (fun s -> s.Value.Name) |> Seq.distinct |> String.concat "/"
         { Rule = config.RuleInfo.Name; State = (if states = "" then "none" else states); Param = StorageFormat.name config.Param
           Grad = StorageFormat.name config.Grad; Math = (if config.MathBf16 then "bf16" else "fp32"); Case = caseName
           Params = List.sum lengths; Tensors = lengths.Length; Layout = layout.Name; Ms = ms; Bytes = bytes; GBps = gbps bytes ms
-          CopyGBps = gbps (2L * 4L * copyWords) copyMs; Update = config.ParamUpdate.Name() }
+          CopyGBps = copyGBps backend sets iterations bytes; Update = config.ParamUpdate.Name() }
     finally
         tensors |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
 
@@ -168,17 +173,11 @@ let measureStructured
                     eprintfn "layout %s of %O failed: %s" layout.Name config e.Message
                     None
         let layout, ms = layouts |> List.choose tryLayout |> List.minBy snd
-        // The copy moves the same bytes: it reads and writes half of them each.
-        let copyWords = max 1L (bytes / 2L / 4L)
-        let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, copyWords), backend.Allocate(ElementType.Float32, copyWords))
-        let copyMs =
-            try timeRotating backend sets iterations (fun k -> backend.Copy(fst copies[k], snd copies[k]))
-            finally copies |> Array.iter (fun (a, b) -> a.Dispose(); b.Dispose())
         let gbps (b: int64) (t: float) = float b / (t * 1e-3) / 1e9
         { Rule = config.RuleInfo.Name; State = StorageFormat.name config.Moment + "/" + StorageFormat.name config.SecondMoment
           Param = StorageFormat.name config.Param; Grad = StorageFormat.name config.Grad; Math = "fp32"; Case = caseName
           Params = tensors |> List.sumBy (fun (n, _, _) -> n); Tensors = tensors.Length; Layout = layout.Name; Ms = ms; Bytes = bytes
-          GBps = gbps bytes ms; CopyGBps = gbps (2L * 4L * copyWords) copyMs; Update = (if config.HasCompensation then "kahan" else "nearest") }
+          GBps = gbps bytes ms; CopyGBps = copyGBps backend sets iterations bytes; Update = (if config.HasCompensation then "kahan" else "nearest") }
     finally
         all |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
 

@@ -79,8 +79,9 @@ public static class CpuElementwise
         var s0 = Slot(0);
         var s1 = Slot(1);
         var s2 = Slot(2);
+        // Kahan compensation needs the parameter before the step; the other updates do not.
         var old = w.Old.AsSpan(0, count);
-        p.CopyTo(old);
+        if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
         if (c.MathBf16) StepSpan<Bf16Maths>(c, sc, p, g, s0, s1, s2);
         else
         {
