@@ -55,6 +55,7 @@ type RunArgs =
     | [<Unique>] Steps of count: int
     | [<Mandatory; Unique; AltCommandLine("-o")>] Out of dir: string
     | [<Unique>] Name of name: string
+    | [<Unique>] Telemetry
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -67,6 +68,7 @@ type RunArgs =
             | Steps _ -> "the number of steps (default: one per gradient in --grads)."
             | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer."
             | Name _ -> "the parameter's name as the rule sees it (default: the --param file's stem)."
+            | Telemetry -> "measure each step: print its time, max |update|, non-finite gradients and fallbacks (- where not measured) and write telemetry.csv into --out."
 
 /// Arguments of `s3gd soak`.
 type SoakArgs =

@@ -6,6 +6,29 @@ module S3gd.Cli.Backend
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 
+/// What one step measured (`s3gd run --telemetry`); None where the backend does not measure it (printed "-", not 0).
+type StepReading =
+    { /// The step (1-based).
+      Step: int
+      /// The step's time in milliseconds: the device backend's `TimeMilliseconds` (CUDA events on the GPU), the host's
+      /// wall clock for the spec.
+      Milliseconds: float
+      /// The largest |p_new - p_old| of the step.
+      MaxAbsUpdate: float option
+      /// Gradient elements of the step that were NaN or infinite (as stored: a finite float64 beyond the format's range
+      /// stored as infinity counts).
+      NonFiniteGrads: int64 option
+      /// Blocks that fell back to a wider format (no rule `run` steps has a fallback yet: Adam-mini's fp8 first moment
+      /// will report its bf16 fallbacks here).
+      Fallbacks: int64 option }
+
+/// The largest |b - a| over two vectors of one length (0 for empty ones); NaN differences are skipped.
+let maxAbsChange (a: Vec) (b: Vec) : float =
+    Seq.fold2 (fun m (x: float) (y: float) -> let d = abs (y - x) in if d > m then d else m) 0.0 a b
+
+/// The number of NaN or infinite elements.
+let countNonFinite (v: Vec) : int64 = v |> Seq.sumBy (fun x -> if System.Double.IsFinite x then 0L else 1L)
+
 /// The storage formats a backend keeps the parameter, the gradients and the state in.
 type Dtypes =
     { /// The parameter's storage format.
@@ -31,14 +54,18 @@ type Request =
       /// The number of steps to take.
       Steps: int
       /// The storage formats to keep the parameter, gradients and state in (a float64 backend ignores them).
-      Dtypes: Dtypes }
+      Dtypes: Dtypes
+      /// Whether each step is measured (Outcome.Telemetry); off, nothing is timed, copied or counted.
+      Telemetry: bool }
 
 /// What a backend returns after the last step.
 type Outcome =
     { /// The final parameter values, row-major.
       Param: Vec
       /// Every state buffer by the name the rule gives it (exp_avg, momentum_buffer, ...).
-      Buffers: Map<string, Vec> }
+      Buffers: Map<string, Vec>
+      /// One reading per step when the request asked for telemetry; empty otherwise.
+      Telemetry: StepReading list }
 
 /// A backend that runs rules.
 type Backend =

@@ -112,7 +112,7 @@ let execute (backends: Backend list) (o: Options) : Result<BufferReport list, st
                 backend "--against" o.Against
                 |> Result.bind (fun reference ->
                     let param, grads = inputs o.Name o.Shape o.Steps o.Seed o.Dtypes
-                    let request = { Rule = rule; Hypers = hypers; Param = param; Grads = grads; Steps = o.Steps; Dtypes = o.Dtypes }
+                    let request = { Rule = rule; Hypers = hypers; Param = param; Grads = grads; Steps = o.Steps; Dtypes = o.Dtypes; Telemetry = false }
                     run tested request
                     |> Result.bind (fun a -> run reference request |> Result.map (compareOutcomes o.Steps o.Dtypes a)))))
 

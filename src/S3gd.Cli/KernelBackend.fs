@@ -1,6 +1,7 @@
-/// The fused elementwise kernels as backends of `run` and `compare`: `cpu` (the CPU twin) and `cuda`, each storing the
-/// parameter, gradients and state in the requested formats (fp8 state block-scaled, except S3GD's bounded momentum,
-/// which is stored unscaled as the S3GD reference stores it), with float32 maths.
+/// The fused kernels as backends of `run` and `compare`: `cpu` (the CPU twin) and `cuda`, each storing the parameter,
+/// gradients and state in the requested formats, with float32 maths: the elementwise rules (fp8 state block-scaled,
+/// except S3GD's bounded momentum, which is stored unscaled as the S3GD reference stores it) and the structured ones,
+/// StableAdamW and Adam-mini (fp32 or bf16 moments; Adam-mini's vmean fp32).
 module S3gd.Cli.KernelBackend
 
 open System
@@ -8,6 +9,7 @@ open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Structured
 open S3gd.Cli.Backend
 
 /// The state format the backend keeps a rule's state in for a requested storage format.
@@ -35,33 +37,101 @@ let private download (backend: S3gd.Gpu.Backend) (format: StorageFormat) (buffer
             BlockScaled.decode block |> Array.map float
     Vec.Build.DenseOfArray values
 
+/// The gradient's non-finite elements as the backend stores it (a float64 beyond the format's range stored as infinity
+/// counts): counted on the host from the values uploaded, exactly.
+let private storedNonFinite (format: StorageFormat) (g: Vec) = countNonFinite (g.Map(fun x -> StorageFormat.round format x))
+
+/// Steps an elementwise rule. Its kernel measures nothing, so telemetry reads the parameter before and after each step
+/// (the largest change, exact) and counts the gradient's non-finite elements on the host.
+let private runElementwise (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
+    let config = ElementwiseConfig(r.Rule, r.Hypers, r.Dtypes.Param, r.Dtypes.Grad, Fp32, [| stateFormat r.Rule.Name r.Dtypes.State |])
+    let n = int64 r.Param.Value.Count
+    let p = backend.Allocate(r.Dtypes.Param, n)
+    let g = backend.Allocate(r.Dtypes.Grad, n)
+    let struct (states, scales) = backend.AllocateElementwiseState(config, n)
+    let tensor = ElementwiseTensor(p, g, states, scales)
+    try
+        upload backend r.Dtypes.Param p r.Param.Value
+        use plan = backend.PlanElementwise(config, [ tensor ])
+        let readings = ResizeArray<StepReading>()
+        for step in 1 .. r.Steps do
+            upload backend r.Dtypes.Grad g r.Grads[step - 1]
+            let scalars = StepScalars.For(config, step)
+            if not r.Telemetry then plan.Step scalars
+            else
+                let before = download backend r.Dtypes.Param p null
+                let ms = backend.TimeMilliseconds(fun () -> plan.Step scalars)
+                readings.Add
+                    { Step = step; Milliseconds = ms; MaxAbsUpdate = Some(maxAbsChange before (download backend r.Dtypes.Param p null))
+                      NonFiniteGrads = Some(storedNonFinite r.Dtypes.Grad r.Grads[step - 1]); Fallbacks = None }
+        let slotNames = ElementwiseRules.SlotNames config.Rule
+        let buffers =
+            Map [ for k in 0..2 do
+                      if not (isNull states[k]) then
+                          yield slotNames[k], download backend config.States[k].Value.Format states[k] scales[k] ]
+        { Param = download backend r.Dtypes.Param p null; Buffers = buffers; Telemetry = List.ofSeq readings }
+    finally
+        tensor.Buffers |> Seq.iter (fun b -> b.Dispose())
+
+/// The rules with a structured kernel (structured.cu), by the spec's names.
+let structuredRules = [ "stableadamw"; "adam-mini" ]
+
+/// Adam-mini's block length and decay of the request's parameter (the spec's partition of its name and shape);
+/// StableAdamW's group is the whole tensor (0) and it always decays.
+let private structuredLayout (r: Request) : int64 * bool =
+    if r.Rule.Name <> "adam-mini" then 0L, true
+    else
+        match AdamMini.ofHypers r.Hypers with
+        | Ok h -> int64 (fst (AdamMini.layout h r.Param)), AdamMiniPartition.decays r.Param.Name
+        | Error e -> invalidArg "hypers" e
+
+/// Steps a structured rule; with telemetry the plan counts on the device (the largest |update| before the parameter is
+/// stored, and the non-finite gradient elements read).
+let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
+    // Adam-mini's vmean (one per block) is float32 whatever the state format.
+    let second = if r.Rule.Name = "stableadamw" then r.Dtypes.State else Fp32
+    let config = StructuredConfig(r.Rule, r.Hypers, r.Dtypes.Param, r.Dtypes.Grad, r.Dtypes.State, second, r.Telemetry)
+    let block, decays = structuredLayout r
+    let n = int64 r.Param.Value.Count
+    let p = backend.Allocate(r.Dtypes.Param, n)
+    let g = backend.Allocate(r.Dtypes.Grad, n)
+    let struct (moment, secondMoment, compensation) = backend.AllocateStructuredState(config, n, block)
+    let tensor = StructuredTensor(p, g, moment, secondMoment, block, decays, compensation)
+    try
+        upload backend r.Dtypes.Param p r.Param.Value
+        use plan = backend.PlanStructured(config, [ tensor ])
+        let readings = ResizeArray<StepReading>()
+        for step in 1 .. r.Steps do
+            upload backend r.Dtypes.Grad g r.Grads[step - 1]
+            let scalars = StructuredScalars.For(config, step)
+            if not r.Telemetry then plan.Step scalars
+            else
+                let ms = backend.TimeMilliseconds(fun () -> plan.Step scalars)
+                let counters = plan.ReadTelemetry()[0]
+                // StructuredTelemetry has no fallback count yet (moments are fp32 or bf16); Adam-mini's fp8 first moment
+                // with its bf16 fallback will add one, to be reported here.
+                readings.Add
+                    { Step = step; Milliseconds = ms; MaxAbsUpdate = Some(float counters.MaxAbsUpdate)
+                      NonFiniteGrads = Some counters.NonFiniteGrads; Fallbacks = None }
+        let names = config.StateNames
+        let buffers =
+            Map [ yield names[0], download backend config.Moment moment null
+                  yield names[1], download backend config.SecondMoment secondMoment null
+                  if not (isNull compensation) then yield "kahan_comp", download backend Bf16 compensation null ]
+        { Param = download backend r.Dtypes.Param p null; Buffers = buffers; Telemetry = List.ofSeq readings }
+    finally
+        tensor.Buffers |> Seq.iter (fun b -> b.Dispose())
+
 /// Runs the request's steps on a backend of the given kind.
 let private run (kind: BackendKind) (r: Request) : Result<Outcome, string> =
-    if not (ElementwiseRules.ByName.ContainsKey r.Rule.Name) then
-        Error(sprintf "rule %s has no fused kernel (the %O backend runs: %s)" r.Rule.Name kind (String.Join(", ", ElementwiseRules.ByName.Keys)))
+    let elementwise = ElementwiseRules.ByName.ContainsKey r.Rule.Name
+    if not elementwise && not (List.contains r.Rule.Name structuredRules) then
+        let known = Seq.append ElementwiseRules.ByName.Keys structuredRules
+        Error(sprintf "rule %s has no fused kernel (the %O backend runs: %s)" r.Rule.Name kind (String.Join(", ", known)))
     else
         try
             use backend: S3gd.Gpu.Backend = S3gd.Gpu.Backends.Create kind
-            let config = ElementwiseConfig(r.Rule, r.Hypers, r.Dtypes.Param, r.Dtypes.Grad, Fp32, [| stateFormat r.Rule.Name r.Dtypes.State |])
-            let n = int64 r.Param.Value.Count
-            let p = backend.Allocate(r.Dtypes.Param, n)
-            let g = backend.Allocate(r.Dtypes.Grad, n)
-            let struct (states, scales) = backend.AllocateElementwiseState(config, n)
-            let tensor = ElementwiseTensor(p, g, states, scales)
-            try
-                upload backend r.Dtypes.Param p r.Param.Value
-                use plan = backend.PlanElementwise(config, [ tensor ])
-                for step in 1 .. r.Steps do
-                    upload backend r.Dtypes.Grad g r.Grads[step - 1]
-                    plan.Step(StepScalars.For(config, step))
-                let slotNames = ElementwiseRules.SlotNames config.Rule
-                let buffers =
-                    Map [ for k in 0..2 do
-                              if not (isNull states[k]) then
-                                  yield slotNames[k], download backend config.States[k].Value.Format states[k] scales[k] ]
-                Ok { Param = download backend r.Dtypes.Param p null; Buffers = buffers }
-            finally
-                tensor.Buffers |> Seq.iter (fun b -> b.Dispose())
+            Ok(if elementwise then runElementwise backend r else runStructured backend r)
         with
         | :? BackendUnavailableException as e -> Error e.Message
         | :? UnsupportedFormatException as e -> Error e.Message
@@ -69,8 +139,8 @@ let private run (kind: BackendKind) (r: Request) : Result<Outcome, string> =
 
 /// The CPU twin of the fused kernels.
 let cpu: Backend =
-    { Name = "cpu"; Summary = "the fused elementwise kernels' CPU twin (float32 maths, storage in the requested dtypes)"; Run = run BackendKind.Cpu }
+    { Name = "cpu"; Summary = "the fused kernels' CPU twin (float32 maths, storage in the requested dtypes)"; Run = run BackendKind.Cpu }
 
 /// The fused CUDA kernels.
 let cuda: Backend =
-    { Name = "cuda"; Summary = "the fused elementwise CUDA kernels (float32 maths, storage in the requested dtypes)"; Run = run BackendKind.Cuda }
+    { Name = "cuda"; Summary = "the fused CUDA kernels (float32 maths, storage in the requested dtypes)"; Run = run BackendKind.Cuda }

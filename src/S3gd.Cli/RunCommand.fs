@@ -1,5 +1,6 @@
 /// `s3gd run`: applies a rule to a parameter and gradients read from .npy files and writes the final
-/// parameter and every state buffer as .npy into a folder, which is never left half-written.
+/// parameter and every state buffer as .npy into a folder, which is never left half-written; with --telemetry it
+/// prints each step's reading and writes them to telemetry.csv in the same folder, in the same write.
 module S3gd.Cli.RunCommand
 
 open System
@@ -28,7 +29,9 @@ type Options =
       /// The output folder.
       Out: string
       /// The parameter's name; the --param file's stem when absent.
-      Name: string option }
+      Name: string option
+      /// Whether each step is measured, printed and written to telemetry.csv.
+      Telemetry: bool }
 
 /// What `run` did.
 type Summary =
@@ -81,17 +84,17 @@ let checkSteps (path: string) (available: int) (steps: int option) : Result<int,
     | Some s when s > available -> Error(sprintf "--steps %d exceeds the %d gradients in --grads %s" s available path)
     | Some s -> Ok s
 
-/// Writes the files into a temporary sibling of `dir`, then moves them in (or renames the whole folder
-/// when `dir` does not exist yet), so `dir` never holds a partial result.
-let writeAll (dir: string) (files: (string * Npy.NpyArray) list) : Result<string, string> =
+/// Writes the files (each a name and what writes it to a path) into a temporary sibling of `dir`, then moves them in
+/// (or renames the whole folder when `dir` does not exist yet), so `dir` never holds a partial result.
+let writeAll (dir: string) (files: (string * (string -> unit)) list) : Result<string, string> =
     let full = Path.TrimEndingDirectorySeparator(Path.GetFullPath dir)
     let temp = Path.Combine(Path.GetDirectoryName full, sprintf ".%s.tmp-%s" (Path.GetFileName full) (Guid.NewGuid().ToString "N"))
     try
         try
             if File.Exists full then raise (IOException(sprintf "%s is a file, not a folder" full))
             Directory.CreateDirectory temp |> ignore
-            for name, a in files do
-                Npy.write (Path.Combine(temp, name)) a
+            for name, write in files do
+                write (Path.Combine(temp, name))
             if Directory.Exists full then
                 for name, _ in files do
                     File.Move(Path.Combine(temp, name), Path.Combine(full, name), true)
@@ -126,9 +129,12 @@ let execute (backends: Backend list) (o: Options) : Result<Summary, string> =
                 |> Result.bind (fun steps ->
                     let name = defaultArg o.Name (Path.GetFileNameWithoutExtension o.Param)
                     let param = { Name = name; Shape = shape; Value = Vector<float>.Build.DenseOfArray values }
-                    backend.Run { Rule = rule; Hypers = hypers; Param = param; Grads = grads; Steps = steps; Dtypes = fp32 }
+                    backend.Run { Rule = rule; Hypers = hypers; Param = param; Grads = grads; Steps = steps; Dtypes = fp32; Telemetry = o.Telemetry }
                     |> Result.bind (fun outcome ->
-                        let files = outcomeFiles shape outcome
+                        let npy = outcomeFiles shape outcome |> List.map (fun (file, a) -> file, fun path -> Npy.write path a)
+                        let telemetry =
+                            if o.Telemetry then [ RunTelemetry.fileName, fun path -> File.WriteAllText(path, RunTelemetry.csv outcome.Telemetry) ] else []
+                        let files = npy @ telemetry
                         writeAll o.Out files
                         |> Result.map (fun full -> { Param = param; Steps = steps; Outcome = outcome; Out = full; Files = List.map fst files }))))))
 
@@ -141,7 +147,8 @@ let options (args: ParseResults<RunArgs>) : Options =
       Grads = args.GetResult RunArgs.Grads
       Steps = args.TryGetResult RunArgs.Steps
       Out = args.GetResult RunArgs.Out
-      Name = args.TryGetResult RunArgs.Name }
+      Name = args.TryGetResult RunArgs.Name
+      Telemetry = args.Contains RunArgs.Telemetry }
 
 /// `run` on the given backends: prints a summary and returns 0, or one error line and the bad-input exit code.
 let runOn (backends: Backend list) (args: ParseResults<RunArgs>) : int =
@@ -150,6 +157,8 @@ let runOn (backends: Backend list) (args: ParseResults<RunArgs>) : int =
     | Ok s ->
         let change = (s.Outcome.Param - s.Param.Value).InfinityNorm()
         printfn "%s on %s: %d steps on '%s' (%s); largest parameter change %g" o.Rule o.Backend s.Steps s.Param.Name (showShape s.Param.Shape) change
+        if o.Telemetry then
+            for line in RunTelemetry.tableLines s.Outcome.Telemetry do printfn "%s" line
         printfn "wrote %s into %s" (String.Join(", ", s.Files)) s.Out
         0
     | Error e -> Errors.report e

@@ -49,7 +49,7 @@ let private wrong (ulps: float) (dropBuffers: bool) : Backend =
             |> Result.map (fun o ->
                 let p = o.Param.Clone()
                 p[0] <- p[0] + ulps * StorageFormat.ulp request.Dtypes.Param (o.Param.InfinityNorm())
-                { Param = p; Buffers = if dropBuffers then Map.empty else o.Buffers }) }
+                { o with Param = p; Buffers = if dropBuffers then Map.empty else o.Buffers }) }
 
 [<Fact>]
 let ``an injected error beyond the tolerance is outside and gives exit code 1`` () =

@@ -24,7 +24,7 @@ let private writeInputs (folder: Folder) (rng: Random) (shape: int list) (gradSh
     param, grads
 
 let private options (param: string) (grads: string) (out: string) (hypers: string list) : RunCommand.Options =
-    { Rule = "sgd"; Backend = "spec"; Hypers = hypers; Param = param; Grads = grads; Steps = None; Out = out; Name = None }
+    { Rule = "sgd"; Backend = "spec"; Hypers = hypers; Param = param; Grads = grads; Steps = None; Out = out; Name = None; Telemetry = false }
 
 /// The final parameter and state of stepping the rule directly through `RuleInfo.Create`, `Init` and `Step`.
 let private stepDirectly (rule: RuleInfo) (hypers: string list) (param: Param) (grads: Vec list) =

@@ -23,7 +23,7 @@ let ``spec-rounded returns a parameter and state that their storage formats hold
         (Registry.all |> List.map (fun r -> r, [])) @ [ Sgd.info, [ "momentum=0.9" ] ]
         |> List.forall (fun (rule, assignments) ->
             let param, grads = Compare.inputs "weight" [ 6; 5 ] 3 seed dtypes
-            let request (h: Hypers) = { Rule = rule; Hypers = h; Param = param; Grads = grads; Steps = 3; Dtypes = dtypes }
+            let request (h: Hypers) = { Rule = rule; Hypers = h; Param = param; Grads = grads; Steps = 3; Dtypes = dtypes; Telemetry = false }
             match Hypers.parse rule assignments |> Result.bind (request >> SpecBackend.specRounded.Run) with
             | Error e -> failwithf "%s: %s" rule.Name e
             | Ok o ->
