@@ -38,18 +38,24 @@ let case : Gen<Case> =
 /// float32's unit roundoff.
 let private u32 = 2.0 ** -24.0
 
-/// The failures of one output against the spec's projection of its gradient.
-let private compare (backend: Backend) (config: OAdamWMatrixConfig) (step: int) (k: int) (rows: int, cols: int) (g: float32[]) (actual: float32[]) =
-    let h = { OAdamW.defaults with NsSteps = config.NsSteps; Scale = config.Scale }
-    let gv = Vector<float>.Build.DenseOfArray(Array.map float g)
-    let expected = OAdamW.project h [ rows; cols ] gv
+/// The spec's projection scale * NS(g) of a rows x cols gradient, and per element how far a backend's may be from it:
+/// scale times MuonBound's Newton–Schulz bound (float32 on the CPU, bf16 on CUDA, against the spec's models with
+/// X / (||X||_F + eps)) plus the float32 rounding of the scaling.
+let projectionBound (backend: Backend) (nsSteps: int) (scale: float) (rows: int, cols: int) (g: float[]) : float[] * (int -> float) =
+    let h = { OAdamW.defaults with NsSteps = nsSteps; Scale = scale }
+    let gv = Vector<float>.Build.DenseOfArray g
+    let expected = OAdamW.project h [ rows; cols ] gv |> Seq.toArray
     let ns precision =
-        NewtonSchulz.orthogonalize precision NewtonSchulz.AddEps NewtonSchulz.quintic config.NsSteps OAdamW.projectorEps (NewtonSchulz.toMatrix rows cols gv)
+        NewtonSchulz.orthogonalize precision NewtonSchulz.AddEps NewtonSchulz.quintic nsSteps OAdamW.projectorEps (NewtonSchulz.toMatrix rows cols gv)
         |> NewtonSchulz.ofMatrix |> Seq.toArray
     let exact, model = ns NewtonSchulz.Float64, ns NewtonSchulz.Bf16
     let nsBound = if backend.Kind = BackendKind.Cpu then MuonBound.float32 model exact else MuonBound.bf16 model exact
     // scale * x rounds once in float32.
-    let allowed i = config.Scale * nsBound + u32 * (abs expected[i] + config.Scale * nsBound)
+    expected, fun i -> scale * nsBound + u32 * (abs expected[i] + scale * nsBound)
+
+/// The failures of one output against the spec's projection of its gradient.
+let private compare (backend: Backend) (config: OAdamWMatrixConfig) (step: int) (k: int) (rows: int, cols: int) (g: float32[]) (actual: float32[]) =
+    let expected, allowed = projectionBound backend config.NsSteps config.Scale (rows, cols) (Array.map float g)
     Seq.init actual.Length id
     |> Seq.tryFind (fun i -> not (abs (float actual[i] - expected[i]) <= allowed i))
     |> Option.map (fun i ->

@@ -37,6 +37,17 @@ let stableTerm (sc: StructuredScalars) (g: float) (v: float) =
     let vn = madd m (k sc.Beta2) (exact v) (mul m (k sc.OneMinusBeta2) gg)
     divAtLeast m (float sc.EpsSquared * (1.0 - m.U)) gg (maximum vn (k sc.EpsSquared))
 
+/// StableAdamW's summed term for a gradient known only to lie within g.E of g.V (OAdamW's projected gradient, within
+/// the Newton–Schulz bound of the spec's). The exact term x / max(b2 v + (1 - b2) x, eps^2) is nondecreasing in x = g^2
+/// (its derivative is b2 v / den^2 >= 0, and x / eps^2 where clamped), so over the interval it moves from its value at
+/// g.V by at most its change to the smallest or the largest |g|; the float32 rounding bound is the one at the largest
+/// |g|, as every part of it grows with the term's operands. (Interval arithmetic on g would lose that the numerator and
+/// the denominator move together, and give a useless bound for every g whose interval reaches zero.)
+let stableTermWithin (sc: StructuredScalars) (g: Bounded) (v: float) =
+    let at x = stableTerm sc x v
+    let centre, low, high = at g.V, at (max 0.0 (abs g.V - g.E)), at (abs g.V + g.E)
+    { V = centre.V; E = max (high.V - centre.V) (centre.V - low.V) + high.E }
+
 /// lr / max(1, rms): exact lr where rms is surely at most 1, a rounded division where surely above, else the whole range.
 let clippedLr (sc: StructuredScalars) (rms: Bounded) =
     let lr = k sc.Lr
@@ -46,21 +57,28 @@ let clippedLr (sc: StructuredScalars) (rms: Bounded) =
         let v = lr.V / max 1.0 rms.V
         round m { V = v; E = lr.E + max (lr.V - lr.V / (rms.V + rms.E)) (abs (v - lr.V)) }
 
-/// StableAdamW's clipped lr and decay factor of a tensor from its elements' (g, v) before the step.
-let stableScalars (sc: StructuredScalars) (g: float[]) (v: float[]) =
+/// StableAdamW's clipped lr and decay factor of a tensor from its elements' bounded gradients and v before the step.
+let stableScalarsWithin (sc: StructuredScalars) (g: Bounded[]) (v: float[]) =
     let n = int64 g.Length
-    let total = sum (additions (segments n)) (Seq.map2 (stableTerm sc) g v)
+    let total = sum (additions (segments n)) (Seq.map2 (stableTermWithin sc) g v)
     let lrT = clippedLr sc (sqrt m (div m total (k (float32 n))))
     lrT, madd m (neg lrT) (k sc.WeightDecay) (exact 1.0)
 
-/// StableAdamW's element update: (p, exp_avg, exp_avg_sq) after the step, from the tensor's clipped lr and decay.
-let stableElement (c: StructuredConfig) (sc: StructuredScalars) (lrT: Bounded, decay: Bounded) (p: float) (g: float) (m0: float) (v0: float) =
-    let g = exact g
+/// StableAdamW's clipped lr and decay factor of a tensor from its elements' (g, v) before the step.
+let stableScalars (sc: StructuredScalars) (g: float[]) (v: float[]) = stableScalarsWithin sc (Array.map exact g) v
+
+/// StableAdamW's element update for a bounded gradient (its error carried through every operation): (p, exp_avg,
+/// exp_avg_sq) after the step, from the tensor's clipped lr and decay.
+let stableElementWithin (c: StructuredConfig) (sc: StructuredScalars) (lrT: Bounded, decay: Bounded) (p: float) (g: Bounded) (m0: float) (v0: float) =
     let p = if c.WeightDecay then mul m (exact p) decay else exact p
     let m1 = madd m (k sc.Beta1) (exact m0) (mul m (k sc.OneMinusBeta1) g)
     let v1 = madd m (k sc.Beta2) (exact v0) (mul m (k sc.OneMinusBeta2) (mul m g g))
     let u = divAtLeast m (epsFloor sc) m1 (add m (sqrt m v1) (k sc.Eps))
     madd m (neg lrT) u p, m1, v1
+
+/// StableAdamW's element update: (p, exp_avg, exp_avg_sq) after the step, from the tensor's clipped lr and decay.
+let stableElement (c: StructuredConfig) (sc: StructuredScalars) (lrT: Bounded, decay: Bounded) (p: float) (g: float) (m0: float) (v0: float) =
+    stableElementWithin c sc (lrT, decay) p (exact g) m0 v0
 
 /// Adam-mini's block: the new vmean and the denominator sqrt(vmean)/sqrt(1 - beta2^t) + eps, from the block's gradients.
 let miniBlock (sc: StructuredScalars) (g: float[]) (vmean: float) =

@@ -102,7 +102,7 @@ let private decodeAll (backend: Backend) (f: StorageFormat) (b: DeviceBuffer) = 
 let private vec (xs: float[]) = Vector<float>.Build.DenseOfArray xs
 
 /// The first element where stored values differ from the spec's by more than the bound plus half an ulp of storage.
-let private compare (what: string) (f: StorageFormat) (got: float[]) (want: float[]) (bound: int -> float) =
+let compareStored (what: string) (f: StorageFormat) (got: float[]) (want: float[]) (bound: int -> float) =
     let sf = StateFormat(f, false)
     Seq.init got.Length id
     |> Seq.tryFind (fun i -> not (ElementwiseChecks.bothNaN got[i] want[i] || abs (got[i] - want[i]) <= ElementwiseChecks.allowed sf 1.0 want[i] (bound i)))
@@ -134,9 +134,9 @@ let private checkStable (cfg: StructuredConfig) (sc: StructuredScalars) (h: Stab
     let pGot = match c1 with Some c -> Array.map2 (+) p1 c | None -> p1
     // p + c is compared in float64: no storage rounding of its own beyond the bound's.
     let pFormat = if c1.IsSome then Fp32 else cfg.Param
-    [ compare "param" pFormat pGot (pSpec.ToArray()) pBound
-      compare "exp_avg" cfg.Moment m1 (sSpec.ExpAvg.ToArray()) (fun i -> let _, (y: Bounded), _ = ys[i] in y.E)
-      compare "exp_avg_sq" cfg.SecondMoment v1 (sSpec.ExpAvgSq.ToArray()) (fun i -> let _, _, (y: Bounded) = ys[i] in y.E) ]
+    [ compareStored "param" pFormat pGot (pSpec.ToArray()) pBound
+      compareStored "exp_avg" cfg.Moment m1 (sSpec.ExpAvg.ToArray()) (fun i -> let _, (y: Bounded), _ = ys[i] in y.E)
+      compareStored "exp_avg_sq" cfg.SecondMoment v1 (sSpec.ExpAvgSq.ToArray()) (fun i -> let _, _, (y: Bounded) = ys[i] in y.E) ]
     |> List.tryPick id
 
 /// Checks one Adam-mini tensor's step against the spec; None when it agrees.
@@ -147,9 +147,9 @@ let private checkMini (cfg: StructuredConfig) (sc: StructuredScalars) (h: AdamMi
     let pSpec, sSpec = AdamMini.step h t.Block wd state (vec g0) (vec p0)
     let blocks = Array.init vm0.Length (fun b -> StructuredBound.miniBlock sc g0[b * t.Block .. (b + 1) * t.Block - 1] vm0[b])
     let ys = Array.init p0.Length (fun i -> StructuredBound.miniElement cfg sc t.Decays (snd blocks[i / t.Block]) p0[i] g0[i] m0[i])
-    [ compare "vmean" Fp32 vm1 (sSpec.VMean.ToArray()) (fun b -> (fst blocks[b]).E)
-      compare "param" cfg.Param p1 (pSpec.ToArray()) (fun i -> (fst ys[i]).E)
-      compare "m" cfg.Moment m1 (sSpec.M.ToArray()) (fun i -> (snd ys[i]).E) ]
+    [ compareStored "vmean" Fp32 vm1 (sSpec.VMean.ToArray()) (fun b -> (fst blocks[b]).E)
+      compareStored "param" cfg.Param p1 (pSpec.ToArray()) (fun i -> (fst ys[i]).E)
+      compareStored "m" cfg.Moment m1 (sSpec.M.ToArray()) (fun i -> (snd ys[i]).E) ]
     |> List.tryPick id
 
 /// Runs a case on a backend and compares every step with the spec; returns the failures (empty: passed).
