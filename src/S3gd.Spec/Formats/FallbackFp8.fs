@@ -2,7 +2,7 @@
 /// codes and one float32 scale, amax / max_finite, as BlockScaled does, unless that scale cannot represent the block:
 /// - every element ±0: the block is kept as bf16 zeros, which need no codes;
 /// - a non-finite amax (an infinity: fp8 e4m3fn has none), or a quotient amax/scale that saturates (past the midpoint
-///   between max_finite and the next power step: a scale that underflowed to a subnormal or to zero);
+///   between max_finite and the next step: a scale that underflowed to zero, or to a subnormal too coarse for it);
 /// - a non-zero element that the scale flushes to ±0 (the block's range is wider than fp8's, as when one huge value
 ///   sits among ordinary ones);
 /// then the block is kept in bf16 (round to nearest even). All arithmetic is float32, as a kernel does it; the amax
