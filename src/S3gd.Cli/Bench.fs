@@ -153,7 +153,8 @@ let measureStructured
         tensors
         |> List.map (fun (n, block, decays) ->
             let struct (moment, second, comp) = backend.AllocateStructuredState(config, n, block)
-            Structured.StructuredTensor(zeros backend config.Param n, zeros backend config.Grad n, moment, second, block, decays, comp))
+            let fallback = backend.AllocateMomentFallback(config, n, block)
+            Structured.StructuredTensor(zeros backend config.Param n, zeros backend config.Grad n, moment, second, block, decays, comp, fallback))
     let first = makeSet ()
     let bytes = (using (backend.PlanStructured(config, first)) (fun p -> p.BytesPerStep))
     let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))
@@ -298,7 +299,8 @@ let command (args: ParseResults<BenchArgs>) =
                           // StableAdamW's Kahan summation is its kahan_sum hyperparameter; Adam-mini has none.
                           let hypers = benchHypers rule.Name |> (if update = ParamUpdate.Kahan && rule.Name = "stableadamw" then Map.add "kahan_sum" (Flag true) else id)
                           let config =
-                              if state.IsFp8 then Error(sprintf "state %s: the structured step keeps fp32 or bf16 moments" state.Name)
+                              if state.IsFp8 && not (rule.Name = "adam-mini" && state.BlockScaled && state.Format = Fp8E4M3) then
+                                  Error(sprintf "state %s: the structured step keeps fp32 or bf16 moments (adam-mini also fp8e4m3)" state.Name)
                               elif math <> Fp32 then Error "the structured step computes in fp32 (--math-dtype bf16)"
                               elif update = ParamUpdate.Stochastic || (update = ParamUpdate.Kahan && rule.Name <> "stableadamw") then
                                   Error(sprintf "--param-update %s is not a mode of %s" (update.Name()) rule.Name)

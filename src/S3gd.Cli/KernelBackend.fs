@@ -96,7 +96,8 @@ let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
     let p = backend.Allocate(r.Dtypes.Param, n)
     let g = backend.Allocate(r.Dtypes.Grad, n)
     let struct (moment, secondMoment, compensation) = backend.AllocateStructuredState(config, n, block)
-    let tensor = StructuredTensor(p, g, moment, secondMoment, block, decays, compensation)
+    // Adam-mini's fp8 first moment keeps block words and bf16 slots beside its codes.
+    let tensor = StructuredTensor(p, g, moment, secondMoment, block, decays, compensation, backend.AllocateMomentFallback(config, n, block))
     try
         upload backend r.Dtypes.Param p r.Param.Value
         use plan = backend.PlanStructured(config, [ tensor ])
@@ -108,14 +109,14 @@ let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
             else
                 let ms = backend.TimeMilliseconds(fun () -> plan.Step scalars)
                 let counters = plan.ReadTelemetry()[0]
-                // StructuredTelemetry has no fallback count yet (moments are fp32 or bf16); Adam-mini's fp8 first moment
-                // with its bf16 fallback will add one, to be reported here.
+                // Fallbacks exist only with an fp8 first moment.
                 readings.Add
                     { Step = step; Milliseconds = ms; MaxAbsUpdate = Some(float counters.MaxAbsUpdate)
-                      NonFiniteGrads = Some counters.NonFiniteGrads; Fallbacks = None }
+                      NonFiniteGrads = Some counters.NonFiniteGrads
+                      Fallbacks = if config.MomentIsFp8 then Some counters.Fallbacks else None }
         let names = config.StateNames
         let buffers =
-            Map [ yield names[0], download backend config.Moment moment null
+            Map [ yield names[0], Vec.Build.DenseOfArray(fst (S3gd.Conformance.StructuredChecks.decodeMoment backend config tensor))
                   yield names[1], download backend config.SecondMoment secondMoment null
                   if not (isNull compensation) then yield "kahan_comp", download backend Bf16 compensation null ]
         { Param = download backend r.Dtypes.Param p null; Buffers = buffers; Telemetry = List.ofSeq readings }

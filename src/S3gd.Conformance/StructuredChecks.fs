@@ -59,12 +59,13 @@ let tensorCase (rule: string) : Gen<TensorCase> =
             return { Length = block * blocks; Block = block; Decays = decays }
     }
 
-let private case (rule: string) : Gen<Case> =
+/// A random case; Adam-mini's first moment also fp8 (with bf16 fallback) where the backend has fp8.
+let private case (rule: string) (fp8: bool) : Gen<Case> =
     gen {
         let! p = wide
         let! h = hypers rule p
         let! g = wide
-        let! moment = wide
+        let! moment = if rule = "adam-mini" && fp8 then Gen.elements [ Fp32; Bf16; Fp8E4M3 ] else wide
         let! second = if rule = "stableadamw" then wide else Gen.constant Fp32
         let! count = Gen.choose (1, 3)
         let! tensors = Gen.listOfLength count (tensorCase rule)
@@ -85,7 +86,8 @@ let private allocate (backend: Backend) (cfg: StructuredConfig) (c: Case) (gen: 
         let p = ElementwiseChecks.upload backend c.Param (gen t.Length 1.0)
         let g = ElementwiseChecks.upload backend c.Grad (gen t.Length 1.0)
         let struct (moment, second, comp) = backend.AllocateStructuredState(cfg, int64 t.Length, int64 t.Block)
-        StructuredTensor(p, g, moment, second, (if c.Rule = "stableadamw" then 0L else int64 t.Block), t.Decays, comp))
+        let fallback = backend.AllocateMomentFallback(cfg, int64 t.Length, int64 t.Block)
+        StructuredTensor(p, g, moment, second, (if c.Rule = "stableadamw" then 0L else int64 t.Block), t.Decays, comp, fallback))
 
 /// The values generator of a case: zeros now and then, else uniform in [-scale, scale].
 let private values (seed: int) =
@@ -99,17 +101,57 @@ let private gradScale (c: Case) (rnd: Random) (step: int) =
 
 let private decodeAll (backend: Backend) (f: StorageFormat) (b: DeviceBuffer) = ElementwiseChecks.decode backend f b None
 
+/// A first moment's values and, per element, the storage it was read from (the format and its block scale): fp32 or
+/// bf16 as configured, or for fp8 each block's storage by its word (MomentFallback: fp8 with its scale, zeros exact,
+/// bf16 in the slot).
+let decodeMoment (backend: Backend) (cfg: StructuredConfig) (t: StructuredTensor) : float[] * (int -> StateFormat * float) =
+    match t.Fallback with
+    | null -> decodeAll backend cfg.Moment t.Moment, (fun _ -> StateFormat(cfg.Moment, false), 1.0)
+    | f ->
+        let codes = Transfer.downloadCodes backend t.Moment
+        let words = backend.Download<float32> f.Scales
+        let pool = backend.Download<uint16> f.Pool
+        let n = codes.Length
+        let groupLength = int t.BlockLength
+        let perGroup = int (MomentFallback.ScaleCount(t.BlockLength, t.BlockLength))
+        let slotsPerGroup = int (MomentFallback.PoolCount(t.BlockLength, t.BlockLength))
+        let where i =
+            let group, inGroup = i / groupLength, i % groupLength
+            group * perGroup + inGroup / MomentFallback.BlockSize,
+            group * slotsPerGroup + inGroup / StructuredLayout.Chunk * MomentFallback.BlockSize + inGroup % MomentFallback.BlockSize
+        let values =
+            Array.init n (fun i ->
+                let word, slot = where i
+                let w = words[word]
+                if w = MomentFallback.SlotWord then float (Bf16.decode32 pool[slot])
+                elif w = MomentFallback.ZerosWord then 0.0
+                else float (float32 (StorageFormat.decode Fp8E4M3 codes[i]) * w))
+        let storage i =
+            let w = words[fst (where i)]
+            if w = MomentFallback.SlotWord then StateFormat(Bf16, false), 1.0
+            elif w = MomentFallback.ZerosWord then StateFormat(Fp32, false), 1.0
+            else StateFormat(Fp8E4M3, true), float w
+        values, storage
+
 let private vec (xs: float[]) = Vector<float>.Build.DenseOfArray xs
 
-/// The first element where stored values differ from the spec's by more than the bound plus half an ulp of storage.
-let compareStored (what: string) (f: StorageFormat) (got: float[]) (want: float[]) (bound: int -> float) =
-    let sf = StateFormat(f, false)
+/// The first element where stored values differ from the spec's by more than the bound plus half an ulp of the storage
+/// each was read from (its format and block scale).
+let private compareIn (what: string) (storage: int -> StateFormat * float) (got: float[]) (want: float[]) (bound: int -> float) =
     Seq.init got.Length id
-    |> Seq.tryFind (fun i -> not (ElementwiseChecks.bothNaN got[i] want[i] || abs (got[i] - want[i]) <= ElementwiseChecks.allowed sf 1.0 want[i] (bound i)))
+    |> Seq.tryFind (fun i ->
+        let sf, scale = storage i
+        not (ElementwiseChecks.bothNaN got[i] want[i] || abs (got[i] - want[i]) <= ElementwiseChecks.allowed sf scale want[i] (bound i)))
     |> Option.map (fun i ->
+        let sf, scale = storage i
         let err = abs (got[i] - want[i])
-        sprintf "%s element %d of %d: got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"
-            what i got.Length got[i] want[i] (ElementwiseChecks.ulps sf 1.0 want[i] err) (ElementwiseChecks.ulps sf 1.0 want[i] (ElementwiseChecks.allowed sf 1.0 want[i] (bound i))))
+        sprintf "%s element %d of %d (%s): got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"
+            what i got.Length sf.Name got[i] want[i] (ElementwiseChecks.ulps sf scale want[i] err)
+            (ElementwiseChecks.ulps sf scale want[i] (ElementwiseChecks.allowed sf scale want[i] (bound i))))
+
+/// The first element where stored values differ from the spec's by more than the bound plus half an ulp of one plain
+/// storage format.
+let compareStored (what: string) (f: StorageFormat) = compareIn what (fun _ -> StateFormat(f, false), 1.0)
 
 /// Checks one StableAdamW tensor's step against the spec; None when it agrees.
 let private checkStable (cfg: StructuredConfig) (sc: StructuredScalars) (h: StableAdamW.Hyper) step (p0: float[]) (g0: float[]) (m0: float[]) (v0: float[])
@@ -141,7 +183,7 @@ let private checkStable (cfg: StructuredConfig) (sc: StructuredScalars) (h: Stab
 
 /// Checks one Adam-mini tensor's step against the spec; None when it agrees.
 let private checkMini (cfg: StructuredConfig) (sc: StructuredScalars) (h: AdamMini.Hyper) (t: TensorCase) step (p0: float[]) (g0: float[]) (m0: float[])
-                      (vm0: float[]) (p1: float[]) (m1: float[]) (vm1: float[]) =
+                      (vm0: float[]) (p1: float[]) (m1: float[], mStorage: int -> StateFormat * float) (vm1: float[]) =
     let wd = if t.Decays then h.WeightDecay else 0.0
     let state: AdamMini.State = { Step = step - 1; M = vec m0; VMean = vec vm0 }
     let pSpec, sSpec = AdamMini.step h t.Block wd state (vec g0) (vec p0)
@@ -149,12 +191,14 @@ let private checkMini (cfg: StructuredConfig) (sc: StructuredScalars) (h: AdamMi
     let ys = Array.init p0.Length (fun i -> StructuredBound.miniElement cfg sc t.Decays (snd blocks[i / t.Block]) p0[i] g0[i] m0[i])
     [ compareStored "vmean" Fp32 vm1 (sSpec.VMean.ToArray()) (fun b -> (fst blocks[b]).E)
       compareStored "param" cfg.Param p1 (pSpec.ToArray()) (fun i -> (fst ys[i]).E)
-      compareStored "m" cfg.Moment m1 (sSpec.M.ToArray()) (fun i -> (snd ys[i]).E) ]
+      compareIn "m" mStorage m1 (sSpec.M.ToArray()) (fun i -> (snd ys[i]).E) ]
     |> List.tryPick id
 
-/// Runs a case on a backend and compares every step with the spec; returns the failures (empty: passed).
-let runCase (backend: Backend) (c: Case) : string list =
-    let cfg = config c false
+/// Runs a case as runCase does, with `shape step tensor g` changing each step's gradient values before they are stored and
+/// `inspect step plan tensors` called after each step's comparison (it may fail by raising).
+let runCaseWith (backend: Backend) (c: Case) (telemetry: bool) (shape: int -> int -> float32[] -> unit)
+                (inspect: int -> StructuredPlan -> StructuredTensor list -> unit) : string list =
+    let cfg = config c telemetry
     let rnd, gen = values c.Seed
     let tensors = allocate backend cfg c gen
     let failures = ResizeArray<string>()
@@ -168,24 +212,31 @@ let runCase (backend: Backend) (c: Case) : string list =
             if failures.Count = 0 then
                 // Fresh gradients each step, in magnitudes from 1e-3 to 10 unless the case gives them.
                 let scale = gradScale c rnd step
-                tensors |> List.iter (fun t -> ElementwiseChecks.overwrite backend c.Grad t.Grad (gen (int t.Param.Length) scale))
+                tensors |> List.iteri (fun ti t ->
+                    let g = gen (int t.Param.Length) scale
+                    shape step ti g
+                    ElementwiseChecks.overwrite backend c.Grad t.Grad g)
                 let read (t: StructuredTensor) =
-                    decodeAll backend c.Param t.Param, decodeAll backend c.Grad t.Grad, decodeAll backend c.Moment t.Moment,
+                    decodeAll backend c.Param t.Param, decodeAll backend c.Grad t.Grad, decodeMoment backend cfg t,
                     decodeAll backend c.Second t.SecondMoment, t.Compensation |> Option.ofObj |> Option.map (decodeAll backend Bf16)
                 let before = tensors |> List.map read
                 let sc = StructuredScalars.For(cfg, step)
                 plan.Step sc
                 List.zip3 tensors c.Tensors before
-                |> List.iteri (fun ti (t, tc, (p0, g0, m0, v0, c0)) ->
+                |> List.iteri (fun ti (t, tc, (p0, g0, (m0, _), v0, c0)) ->
                     if failures.Count = 0 then
                         let p1, _, m1, v1, c1 = read t
                         let failure =
-                            if c.Rule = "stableadamw" then checkStable cfg sc (StableAdamW.ofHypers resolved) step p0 g0 m0 v0 c0 p1 m1 v1 c1
+                            if c.Rule = "stableadamw" then checkStable cfg sc (StableAdamW.ofHypers resolved) step p0 g0 m0 v0 c0 p1 (fst m1) v1 c1
                             else checkMini cfg sc miniHyper tc step p0 g0 m0 v0 p1 m1 v1
                         failure |> Option.iter (fun f -> failures.Add(sprintf "step %d tensor %d (n=%d, block %d): %s" step ti tc.Length tc.Block f)))
+                if failures.Count = 0 then inspect step plan tensors
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
     failures |> Seq.map (fun f -> sprintf "%O, %A: %s" cfg c f) |> List.ofSeq
+
+/// Runs a case on a backend and compares every step with the spec; returns the failures (empty: passed).
+let runCase (backend: Backend) (c: Case) : string list = runCaseWith backend c false (fun _ _ _ -> ()) (fun _ _ _ -> ())
 
 /// The check of one rule: random cases, each stepped and compared with the spec.
 let stepMatchesSpec (rule: string) : Checks.Check =
@@ -193,7 +244,7 @@ let stepMatchesSpec (rule: string) : Checks.Check =
       Format = None
       AppliesTo = fun _ -> true
       Run = fun config backend ->
-          Check.One(config, Prop.forAll (Arb.fromGen (case rule)) (fun c -> let f = runCase backend c in List.isEmpty f |> Prop.label (String.Join("; ", f)))) }
+          Check.One(config, Prop.forAll (Arb.fromGen (case rule backend.SupportsFp8)) (fun c -> let f = runCase backend c in List.isEmpty f |> Prop.label (String.Join("; ", f)))) }
 
 /// Elements of the large-group check: more segments than one batch of the finalize's loads per lane (16 x 32) and a tail.
 let largeLength = 3_000_001
@@ -231,7 +282,12 @@ let private finalCodes (backend: Backend) (c: Case) : (StorageFormat * uint32[])
               yield c.Second, Transfer.downloadCodes backend t.SecondMoment
               match t.Compensation with
               | null -> ()
-              | comp -> yield Bf16, Transfer.downloadCodes backend comp ]
+              | comp -> yield Bf16, Transfer.downloadCodes backend comp
+              match t.Fallback with
+              | null -> ()
+              | f ->
+                  yield Fp32, Transfer.downloadCodes backend f.Scales
+                  yield Bf16, Transfer.downloadCodes backend f.Pool ]
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
 
@@ -253,7 +309,7 @@ let cpuTwin : Checks.Check =
                       |> Option.map (fun i -> sprintf "buffer %d (%s) element %d: CPU 0x%x, %O 0x%x; %A" b (StorageFormat.name f) i e[i] backend.Kind a[i] c))
               Option.isNone mismatch |> Prop.label (defaultArg mismatch "")
           for rule in [ "stableadamw"; "adam-mini" ] do
-              Check.One(config, Prop.forAll (Arb.fromGen (case rule)) property) }
+              Check.One(config, Prop.forAll (Arb.fromGen (case rule backend.SupportsFp8)) property) }
 
 /// Telemetry: the non-finite gradients of each tensor are counted exactly, and the largest |update| of a clean tensor is
 /// the largest |p_new - p_old| (fp32 parameters: the float32 difference the kernel takes); a second
@@ -293,5 +349,52 @@ let telemetryCounts : Checks.Check =
               finally
                   tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())) }
 
+/// Adam-mini's fp8 first moment falls back where the spec says, counted: one tensor of three 4096-element groups (one
+/// segment each), 1e15 among ordinary gradients in block 3 of group 0 (the others of that block would flush to zero: it
+/// takes its segment's slot) and in blocks 2 and 6 of group 1 (2 takes the slot, 6 overflows: plain fp8, its small
+/// elements flushed), and block 4 of group 2 all zero at the first step (a block of zeros). Both steps equal the spec
+/// within each block's own storage (the second reads the slots back); the block words, telemetry counts and the kept
+/// and flushed elements are checked after the first.
+let fallbackForced : Checks.Check =
+    { Property = "adam-mini fp8 first moment: forced fallbacks"
+      Format = Some Fp8E4M3
+      AppliesTo = fun backend -> backend.SupportsFp8
+      Run = fun _ backend ->
+          let group = 4096
+          let c = { Rule = "adam-mini"; Hypers = Map [ "lr", Real 1e-3 ]; Param = Fp32; Grad = Fp32; Moment = Fp8E4M3; Second = Fp32
+                    Tensors = [ { Length = 3 * group; Block = group; Decays = true } ]; Steps = 2; Seed = 5; GradScales = [ 1.0; 1.0 ] }
+          let at g b k = g * group + b * MomentFallback.BlockSize + k
+          let huge = 1e15f
+          let shape step _ (g: float32[]) =
+              g[at 0 3 5] <- huge
+              g[at 1 2 9] <- huge
+              g[at 1 6 100] <- huge
+              if step = 1 then for k in 0 .. MomentFallback.BlockSize - 1 do g[at 2 4 k] <- 0.0f
+          let inspect step (plan: StructuredPlan) (tensors: StructuredTensor list) =
+              let counters = plan.ReadTelemetry()
+              if step = 1 then
+                  let t = tensors[0]
+                  let words = backend.Download<float32> t.Fallback.Scales
+                  let perGroup = group / MomentFallback.BlockSize
+                  let word g b = words[g * perGroup + b]
+                  let expect what (w: float32) ok = if not ok then failwithf "block word of %s is %g" what w
+                  expect "group 0 block 3" (word 0 3) (word 0 3 = MomentFallback.SlotWord)
+                  expect "group 1 block 2" (word 1 2) (word 1 2 = MomentFallback.SlotWord)
+                  expect "group 1 block 6 (overflowed)" (word 1 6) (word 1 6 > 0.0f)
+                  expect "group 2 block 4 (zeros)" (word 2 4) (word 2 4 = MomentFallback.ZerosWord)
+                  expect "group 0 block 0" (word 0 0) (word 0 0 > 0.0f)
+                  if counters[0].Fallbacks <> 4L || counters[0].Overflows <> 1L then
+                      failwithf "telemetry: %d fallbacks and %d overflows, expected 4 and 1" counters[0].Fallbacks counters[0].Overflows
+                  let m, _ = decodeMoment backend (config c false) t
+                  let kept = [ 0 .. 127 ] |> List.filter (fun k -> k <> 5 && m[at 0 3 k] <> 0.0) |> List.length
+                  let flushed = [ 0 .. 127 ] |> List.filter (fun k -> k <> 100 && m[at 1 6 k] = 0.0) |> List.length
+                  // The generator's values are zero at every 17th element only: most of the slot block's survive, most of
+                  // the overflowed block's flush.
+                  if kept < 100 || flushed < 100 then failwithf "slot block kept %d small elements, overflowed block flushed %d" kept flushed
+          match runCaseWith backend c true shape inspect with
+          | [] -> ()
+          | failures -> failwith (String.Join("; ", failures)) }
+
 /// Every structured check.
-let all : Checks.Check list = [ stepMatchesSpec "stableadamw"; stepMatchesSpec "adam-mini"; largeGroup; telemetryCounts; cpuTwin ]
+let all : Checks.Check list =
+    [ stepMatchesSpec "stableadamw"; stepMatchesSpec "adam-mini"; largeGroup; telemetryCounts; fallbackForced; cpuTwin ]

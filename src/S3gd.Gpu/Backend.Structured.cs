@@ -1,4 +1,5 @@
 using S3gd.Gpu.Structured;
+using S3gd.Spec.Formats;
 
 namespace S3gd.Gpu;
 
@@ -28,6 +29,34 @@ public abstract partial class Backend
             UploadZeros(compensation);
         }
         return (moment, secondMoment, compensation);
+    }
+
+    /// <summary>
+    /// Allocates the block words and slots of an fp8 first moment (<see cref="MomentFallback"/>) for a parameter of
+    /// <paramref name="length"/> elements in Adam-mini blocks of <paramref name="blockLength"/>: every block word
+    /// <see cref="MomentFallback.ZerosWord"/> (the first moment starts at zero), slots zero. Null when the configuration's
+    /// moment is not fp8.
+    /// </summary>
+    public MomentFallback? AllocateMomentFallback(StructuredConfig config, long length, long blockLength)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (!config.MomentIsFp8) return null;
+        var block = length == 0 ? 1 : CheckBlock(length, blockLength, nameof(blockLength));
+        CheckFp8(config);
+        var scales = Allocate(ElementType.Float32, MomentFallback.ScaleCount(length, block));
+        UploadZeros(scales);
+        try
+        {
+            var pool = Allocate(ElementType.BFloat16, MomentFallback.PoolCount(length, block));
+            UploadZeros(pool);
+            return new MomentFallback(scales, pool);
+        }
+        catch
+        {
+            scales.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -75,12 +104,40 @@ public abstract partial class Backend
             }
             else if (t.Compensation is not null)
                 throw new ArgumentException($"{where}.Compensation was given but the configuration keeps none (kahan_sum=false)", nameof(tensors));
+            CheckFallback(config, t, n, where);
         }
+        if (config.MomentIsFp8) CheckFp8(config);
         return PlanStructuredInternal(config, tensors, (launch ?? StructuredLaunch.Default).Validated());
     }
 
     /// <summary>Prepares a checked structured step.</summary>
     protected abstract StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch);
+
+    private void CheckFp8(StructuredConfig config)
+    {
+        if (!SupportsFp8)
+            throw new UnsupportedFormatException($"{config}: an fp8 first moment needs fp8 conversion instructions (sm_89+), which {Device} lacks");
+    }
+
+    private void CheckFallback(StructuredConfig config, StructuredTensor t, long n, string where)
+    {
+        if (!config.MomentIsFp8)
+        {
+            if (t.Fallback is not null)
+                throw new ArgumentException($"{where}.Fallback was given but the first moment is {StorageFormatModule.name(config.Moment)}, not fp8", "tensors");
+            return;
+        }
+        var f = t.Fallback ?? throw new ArgumentException($"{where}.Fallback is missing: an fp8 first moment keeps block words and slots", "tensors");
+        CheckBuffer(f.Scales, $"{where}.Fallback.Scales");
+        CheckBuffer(f.Pool, $"{where}.Fallback.Pool");
+        CheckType(f.Scales, ElementType.Float32, $"{where}.Fallback.Scales");
+        CheckType(f.Pool, ElementType.BFloat16, $"{where}.Fallback.Pool");
+        var block = n == 0 ? 1 : t.BlockLength;
+        if (f.Scales.Length != MomentFallback.ScaleCount(n, block))
+            throw new ArgumentException($"{where}.Fallback.Scales has {f.Scales.Length} elements, {MomentFallback.ScaleCount(n, block)} needed", "tensors");
+        if (f.Pool.Length != MomentFallback.PoolCount(n, block))
+            throw new ArgumentException($"{where}.Fallback.Pool has {f.Pool.Length} elements, {MomentFallback.PoolCount(n, block)} needed", "tensors");
+    }
 
     private static long CheckBlock(long length, long blockLength, string name)
     {

@@ -19,8 +19,9 @@ public sealed partial class CpuBackend
             views = tensors.Select(t => new CpuStructuredTensor(
                 Data(t.Param), Data(t.Grad), Data(t.Moment), Data(t.SecondMoment), t.Param.Length,
                 config.Rule == StructuredRule.StableAdamW ? t.Param.Length : t.BlockLength, t.Decays,
-                t.Compensation is null ? null : Data(t.Compensation))).ToArray();
-            telemetry = config.Telemetry ? new uint[2 * tensors.Count] : null;
+                t.Compensation is null ? null : Data(t.Compensation), t.Fallback is null ? null : Data(t.Fallback.Scales),
+                t.Fallback is null ? null : Data(t.Fallback.Pool))).ToArray();
+            telemetry = config.Telemetry ? new uint[StructuredTelemetry.Words * tensors.Count] : null;
         }
 
         protected override void StepInternal(StructuredScalars scalars) => CpuStructured.Step(Config, scalars, Layout, views, telemetry);
@@ -28,8 +29,7 @@ public sealed partial class CpuBackend
         protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()
         {
             var counters = telemetry!;
-            var result = Enumerable.Range(0, Tensors.Count)
-                .Select(t => new StructuredTelemetry(BitConverter.UInt32BitsToSingle(counters[2 * t]), counters[2 * t + 1])).ToArray();
+            var result = Enumerable.Range(0, Tensors.Count).Select(t => StructuredTelemetry.Read(counters, t)).ToArray();
             Array.Clear(counters);
             return result;
         }

@@ -13,8 +13,11 @@ namespace S3gd.Gpu.Cpu;
 /// <param name="BlockLength">Adam-mini's block length (StableAdamW: the length).</param>
 /// <param name="Decays">Whether weight decay applies to the tensor.</param>
 /// <param name="Compensation">The bf16 Kahan compensation codes, or null.</param>
+/// <param name="MomentScales">An fp8 first moment's block words (float32, <see cref="MomentFallback"/>), or null.</param>
+/// <param name="MomentPool">An fp8 first moment's bf16 slots, one per segment, or null.</param>
 public sealed record CpuStructuredTensor(
-    byte[] Param, byte[] Grad, byte[] Moment, byte[] SecondMoment, long Length, long BlockLength, bool Decays, byte[]? Compensation);
+    byte[] Param, byte[] Grad, byte[] Moment, byte[] SecondMoment, long Length, long BlockLength, bool Decays, byte[]? Compensation,
+    byte[]? MomentScales = null, byte[]? MomentPool = null);
 
 /// <summary>
 /// The CPU twin of <c>Cuda/Kernels/structured.cu</c>: the same float32 operations in the same order, the sums included
@@ -28,8 +31,9 @@ public static class CpuStructured
     private const float FloatMax = float.MaxValue;
 
     /// <summary>
-    /// One step over every tensor; with <paramref name="telemetry"/> (two words per tensor: the largest |update|'s float
-    /// bits and the count of non-finite gradients) the counters are raised as the kernel's atomics raise them.
+    /// One step over every tensor; with <paramref name="telemetry"/> (<see cref="StructuredTelemetry.Words"/> per tensor:
+    /// the largest |update|'s float bits, the count of non-finite gradients, fp8 fallbacks and overflows) the counters are
+    /// raised as the kernel's atomics raise them.
     /// </summary>
     public static void Step(
         StructuredConfig config, StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, uint[]? telemetry = null)
@@ -135,12 +139,15 @@ public static class CpuStructured
         var stable = c.Rule == StructuredRule.StableAdamW;
         var largest = 0.0f;
         var nonfinite = 0u;
+        // An fp8 first moment is decoded for the whole segment first (its slot is read before any block may take it)
+        // and encoded block by block at the end, as the kernel's warp does.
+        var fp8 = c.MomentIsFp8 ? new CpuMomentFp8(t, start, count) : null;
         for (var j = 0; j < count; j++)
         {
             var i = start + j;
             var p = Load(c.Param, t.Param, i);
             var g = Load(c.Grad, t.Grad, i);
-            var m = Load(c.Moment, t.Moment, i);
+            var m = fp8 is null ? Load(c.Moment, t.Moment, i) : fp8.Values[j];
             var old = p;
             if (stable)
             {
@@ -175,13 +182,18 @@ public static class CpuStructured
                 Store(StorageFormat.Bf16, t.Compensation!, i, comp);
             }
             Store(c.Param, t.Param, i, p);
-            Store(c.Moment, t.Moment, i, m);
+            if (fp8 is null) Store(c.Moment, t.Moment, i, m);
+            else fp8.Values[j] = m;
         }
-        if (telemetry is null || (largest == 0.0f && nonfinite == 0u)) return;
+        var (fallbacks, overflows) = fp8?.Store() ?? (0u, 0u);
+        if (telemetry is null || (largest == 0.0f && nonfinite == 0u && fallbacks == 0u)) return;
+        const int words = StructuredTelemetry.Words;
         lock (locks[index])
         {
-            if (largest > 0.0f) telemetry[2 * index] = Math.Max(telemetry[2 * index], BitConverter.SingleToUInt32Bits(largest));
-            telemetry[2 * index + 1] += nonfinite;
+            if (largest > 0.0f) telemetry[words * index] = Math.Max(telemetry[words * index], BitConverter.SingleToUInt32Bits(largest));
+            telemetry[words * index + 1] += nonfinite;
+            telemetry[words * index + 2] += fallbacks;
+            telemetry[words * index + 3] += overflows;
         }
     }
 

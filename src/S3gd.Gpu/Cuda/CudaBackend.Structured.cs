@@ -15,13 +15,14 @@ public sealed partial class CudaBackend
 
     /// <summary>
     /// The device table of a plan, one buffer of 64-bit words: per tensor the ROW words of <c>structured.cu</c> (param,
-    /// grad, m, v, compensation pointers, length, block length, decays), then per segment and per group four words; beside
-    /// it the partial sums, the groups' scalars and (with telemetry) two counters per tensor.
+    /// grad, m, v, compensation pointers, length, block length, decays, an fp8 moment's block words and slots), then per
+    /// segment and per group four words; beside it the partial sums, the groups' scalars and (with telemetry)
+    /// <see cref="StructuredTelemetry.Words"/> counters per tensor.
     /// </summary>
     private sealed class CudaStructuredPlan : StructuredPlan
     {
         /// <summary>Words per tensor row (ROW).</summary>
-        private const int RowWords = 8;
+        private const int RowWords = 10;
 
         /// <summary>Words per segment and per group (SEG_WORDS, GROUP_WORDS).</summary>
         private const int EntryWords = 4;
@@ -52,6 +53,8 @@ public sealed partial class CudaBackend
                 words.Add((ulong)t.Param.Length);
                 words.Add((ulong)(config.Rule == StructuredRule.StableAdamW ? t.Param.Length : t.BlockLength));
                 words.Add(t.Decays ? 1ul : 0ul);
+                words.Add(Pointer(t.Fallback?.Scales));
+                words.Add(Pointer(t.Fallback?.Pool));
             }
             var l = Layout;
             for (var s = 0; s < l.Segments; s++)
@@ -68,7 +71,7 @@ public sealed partial class CudaBackend
             groupOut = backend.Allocate(ElementType.Float32, Math.Max(1, 2 * l.Groups));
             if (config.Telemetry)
             {
-                telemetry = backend.Allocate(ElementType.Float32, Math.Max(1, 2 * tensors.Count));
+                telemetry = backend.Allocate(ElementType.Float32, Math.Max(1, StructuredTelemetry.Words * tensors.Count));
                 backend.Upload<uint>(telemetry, new uint[telemetry.Length]);
             }
         }
@@ -104,8 +107,7 @@ public sealed partial class CudaBackend
         {
             var counters = backend.Download<uint>(telemetry!);
             backend.Upload<uint>(telemetry!, new uint[counters.Length]);
-            return Enumerable.Range(0, Tensors.Count)
-                .Select(t => new StructuredTelemetry(BitConverter.UInt32BitsToSingle(counters[2 * t]), counters[2 * t + 1])).ToArray();
+            return Enumerable.Range(0, Tensors.Count).Select(t => StructuredTelemetry.Read(counters, t)).ToArray();
         }
 
         protected override void DisposeInternal()

@@ -29,7 +29,8 @@ public sealed class StructuredGroupStepper : GroupStepper
     /// <summary>
     /// Checks the group (one param and one grad format, float32 maths, nearest parameter update; state formats fp32 or
     /// bf16: one for both moments or one each, Adam-mini's vmean always fp32), fixes its configuration, cuts each Adam-mini
-    /// parameter into blocks by its name and shape (<c>AdamMiniPartition</c>) and allocates the state.
+    /// parameter into blocks by its name and shape (<c>AdamMiniPartition</c>) and allocates the state. Adam-mini's first
+    /// moment may also be block-scaled fp8e4m3 with bf16 fallback.
     /// </summary>
     public StructuredGroupStepper(OptimizerGroup group, RuleInfo rule) : base(group)
     {
@@ -50,11 +51,14 @@ public sealed class StructuredGroupStepper : GroupStepper
                 $"{where}: {rule.Name} rounds parameters to nearest, ParamUpdate was {source.ParamUpdate.Name()} (StableAdamW's Kahan compensation is its kahan_sum)",
                 nameof(group));
         var states = source.States ?? [StateFormat.Fp32];
-        if (states.Count is < 1 or > 2 || states.Any(s => s.BlockScaled))
-            throw new ArgumentException(
-                $"{where}: {rule.Name} takes one or two plain state formats (moment, second moment), was [{string.Join(", ", states.Select(s => s.Name))}]",
-                nameof(group));
         var stable = rule.Name == "stableadamw";
+        // Adam-mini's first moment may be fp8 e4m3, block-scaled with bf16 fallback (MomentFallback).
+        var fp8Moment = !stable && states.Count >= 1 && states[0] == new StateFormat(StorageFormat.Fp8E4M3, true);
+        if (states.Count is < 1 or > 2 || states.Skip(fp8Moment ? 1 : 0).Any(s => s.BlockScaled) || (states[0].IsFp8 && !fp8Moment))
+            throw new ArgumentException(
+                $"{where}: {rule.Name} takes one or two plain state formats (moment, second moment){(stable ? "" : "; the moment may be fp8e4m3 (block-scaled, bf16 fallback)")}, " +
+                $"was [{string.Join(", ", states.Select(s => s.Name))}]",
+                nameof(group));
         // Adam-mini's vmean is fp32 whatever the first moment's format; a second format given must say so.
         StorageFormat? second = states.Count == 2 ? states[1].Format : stable ? states[0].Format : null;
         config = new StructuredConfig(rule, group.Hypers, first.Param.ElementType.ToFormat(), first.Grad.ElementType.ToFormat(), states[0].Format, second);
@@ -77,7 +81,9 @@ public sealed class StructuredGroupStepper : GroupStepper
                 var block = mini is null ? 0 : AdamMiniPartition.blockLengthOf(mini.Partition, mini.Model, p.Name, ListModule.OfSeq(p.Shape), p.Length);
                 var decays = mini is null || AdamMiniPartition.decays(p.Name);
                 var (moment, secondMoment, compensation) = backend.AllocateStructuredState(config, p.Length, block);
+                // Stored before the fallback buffers are allocated, so that a failure there frees the moments too.
                 tensors[i] = new StructuredTensor(p.Param, p.Grad, moment, secondMoment, block, decays, compensation);
+                tensors[i] = tensors[i] with { Fallback = backend.AllocateMomentFallback(config, p.Length, block) };
             }
         }
         catch
@@ -101,10 +107,18 @@ public sealed class StructuredGroupStepper : GroupStepper
         var named = new List<NamedBuffer> { new(names[0], t.Moment), new(names[1], t.SecondMoment) };
         // optimi's name for StableAdamW's compensation buffer.
         if (t.Compensation is { } c) named.Add(new NamedBuffer("kahan_comp", c));
+        if (t.Fallback is { } f)
+        {
+            named.Add(new NamedBuffer(names[0] + ".scales", f.Scales));
+            named.Add(new NamedBuffer(names[0] + ".slots", f.Pool));
+        }
         return named;
     }
 
-    /// <summary>The largest |update| and the non-finite gradient elements of the last step taken with <see cref="GroupStepper.Measure"/> on; fallbacks: none exist.</summary>
+    /// <summary>
+    /// The largest |update| and the non-finite gradient elements of the last step taken with <see cref="GroupStepper.Measure"/>
+    /// on, and with an fp8 first moment its blocks that fell back (else unavailable: no fallback exists).
+    /// </summary>
     public override GroupReadings Readings => readings;
 
     /// <inheritdoc />
@@ -141,7 +155,8 @@ public sealed class StructuredGroupStepper : GroupStepper
             return;
         }
         var counters = p.ReadTelemetry();
-        readings = new GroupReadings(counters.Max(c => (double)c.MaxAbsUpdate), counters.Sum(c => c.NonFiniteGrads), null);
+        readings = new GroupReadings(
+            counters.Max(c => (double)c.MaxAbsUpdate), counters.Sum(c => c.NonFiniteGrads), p.Config.MomentIsFp8 ? counters.Sum(c => c.Fallbacks) : null);
     }
 
     private void FreeState()
@@ -152,6 +167,7 @@ public sealed class StructuredGroupStepper : GroupStepper
             t.Moment.Dispose();
             t.SecondMoment.Dispose();
             t.Compensation?.Dispose();
+            if (t.Fallback is { } f) foreach (var b in f.Buffers) b.Dispose();
         }
     }
 }

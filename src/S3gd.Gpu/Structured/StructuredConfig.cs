@@ -45,7 +45,9 @@ public sealed class StructuredConfig
         Hypers = resolved.ResultValue;
         Param = CheckWide(param ?? StorageFormat.Fp32, nameof(param));
         Grad = CheckWide(grad ?? StorageFormat.Fp32, nameof(grad));
-        Moment = CheckWide(moment ?? StorageFormat.Fp32, nameof(moment));
+        Moment = moment is not null && moment.IsFp8E4M3 && Rule == StructuredRule.AdamMini
+            ? moment
+            : CheckWide(moment ?? StorageFormat.Fp32, nameof(moment), Rule == StructuredRule.AdamMini ? " (adam-mini: or fp8e4m3, block-scaled with bf16 fallback)" : "");
         if (Rule == StructuredRule.AdamMini && secondMoment is not null && !secondMoment.IsFp32)
             throw new ArgumentException(
                 $"adam-mini keeps vmean (one per block) in fp32; secondMoment was {StorageFormatModule.name(secondMoment)}", nameof(secondMoment));
@@ -77,8 +79,11 @@ public sealed class StructuredConfig
     /// <summary>The gradient format: fp32 or bf16.</summary>
     public StorageFormat Grad { get; }
 
-    /// <summary>The per-element first moment's format (exp_avg, m): fp32 or bf16.</summary>
+    /// <summary>The per-element first moment's format (exp_avg, m): fp32 or bf16; Adam-mini's also fp8e4m3 (<see cref="MomentFallback"/>).</summary>
     public StorageFormat Moment { get; }
+
+    /// <summary>Whether the first moment is fp8 with bf16 fallback (Adam-mini only), keeping a <see cref="MomentFallback"/> per tensor.</summary>
+    public bool MomentIsFp8 => Moment.IsFp8E4M3;
 
     /// <summary>The second moment's format: StableAdamW's exp_avg_sq fp32 or bf16; Adam-mini's vmean fp32.</summary>
     public StorageFormat SecondMoment { get; }
@@ -117,11 +122,11 @@ public sealed class StructuredConfig
         string.Create(CultureInfo.InvariantCulture,
             $"{RuleInfo.Name} p={StorageFormatModule.name(Param)} g={StorageFormatModule.name(Grad)} state={StorageFormatModule.name(Moment)}/{StorageFormatModule.name(SecondMoment)}{(HasCompensation ? " update=kahan" : "")}");
 
-    private static StorageFormat CheckWide(StorageFormat format, string name)
+    private static StorageFormat CheckWide(StorageFormat format, string name, string alternative = "")
     {
         ArgumentNullException.ThrowIfNull(format, name);
         if (!format.IsFp32 && !format.IsBf16)
-            throw new ArgumentException($"{name} must be fp32 or bf16, was {StorageFormatModule.name(format)}", name);
+            throw new ArgumentException($"{name} must be fp32 or bf16{alternative}, was {StorageFormatModule.name(format)}", name);
         return format;
     }
 }

@@ -30,7 +30,8 @@ public abstract class StructuredPlan : IDisposable
     /// <summary>
     /// Bytes one step must move: the reduction reads the gradient (and StableAdamW's exp_avg_sq); the update reads param,
     /// gradient, moments and compensation and writes param, moments and compensation; Adam-mini's vmean is read and written
-    /// once per block; each split segment's partial sum is written and read once. A tensor of whole groups (at most
+    /// once per block; an fp8 first moment's block words are read and written and its slots read; each split segment's
+    /// partial sum is written and read once. A tensor of whole groups (at most
     /// <see cref="StructuredLayout.Chunk"/> elements each) is reduced and updated by one warp per group, whose second read
     /// of the gradient (and exp_avg_sq) comes from the cache, so its reduction moves nothing more.
     /// </summary>
@@ -40,7 +41,8 @@ public abstract class StructuredPlan : IDisposable
         var whole = StructuredLayout.IsWhole(stable ? t.Param.Length : t.BlockLength);
         var reduce = whole ? 0 : t.Grad.SizeInBytes + (stable ? t.SecondMoment.SizeInBytes : 0);
         var update = 2 * t.Param.SizeInBytes + t.Grad.SizeInBytes + 2 * t.Moment.SizeInBytes + 2 * t.SecondMoment.SizeInBytes
-            + (t.Compensation is null ? 0 : 2 * t.Compensation.SizeInBytes);
+            + (t.Compensation is null ? 0 : 2 * t.Compensation.SizeInBytes)
+            + (t.Fallback is null ? 0 : 2 * t.Fallback.Scales.SizeInBytes + t.Fallback.Pool.SizeInBytes);
         return reduce + update;
     }) + 2L * sizeof(float) * Layout.SplitSegments;
 

@@ -9,6 +9,7 @@ open System.IO
 open Xunit
 open FsCheck
 open FsCheck.FSharp
+open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Cpu
@@ -38,7 +39,8 @@ let private setups =
       { Rule = "stableadamw"; Param = ElementType.BFloat16; State = StateFormat.Bf16; Hypers = [ "kahan_sum", Flag true ] }
       { Rule = "stableadamw"; Param = ElementType.Float32; State = StateFormat.Bf16; Hypers = [ "decouple_lr", Flag true; "max_lr", Real 0.01 ] }
       { Rule = "adam-mini"; Param = ElementType.Float32; State = StateFormat.Fp32; Hypers = model @ [ "weight_decay", Real 0.1 ] }
-      { Rule = "adam-mini"; Param = ElementType.BFloat16; State = StateFormat.Bf16; Hypers = model } ]
+      { Rule = "adam-mini"; Param = ElementType.BFloat16; State = StateFormat.Bf16; Hypers = model }
+      { Rule = "adam-mini"; Param = ElementType.Float32; State = StateFormat(Fp8E4M3, true); Hypers = model } ]
 
 /// The second group's learning rate.
 let private lr1 = 3e-4
@@ -64,7 +66,7 @@ let ``the API's steps equal the structured plan's bit for bit, Adam-mini's block
                       [ for p, (block, decays) in List.zip ps blocks ->
                             let block = if s.Rule = "adam-mini" then block else 0L
                             let struct (m, v, c) = cpu.AllocateStructuredState(cfg, p.Length, block)
-                            StructuredTensor(p.Param, p.Grad, m, v, block, (s.Rule <> "adam-mini" || decays), c) ]
+                            StructuredTensor(p.Param, p.Grad, m, v, block, (s.Rule <> "adam-mini" || decays), c, cpu.AllocateMomentFallback(cfg, p.Length, block)) ]
                   cfg, tensors, cpu.PlanStructured(cfg, tensors) ]
         for t in 1..steps do
             regrad (seed + t) psApi
@@ -73,13 +75,16 @@ let ``the API's steps equal the structured plan's bit for bit, Adam-mini's block
             for cfg, _, plan in plans do plan.Step(StructuredScalars.For(cfg, t))
         let planBytes =
             [ for _, ts, _ in plans do
-                  for t in ts -> BufferBytes.Read t.Param, [ for b in [ t.Moment; t.SecondMoment; t.Compensation ] do if not (isNull b) then BufferBytes.Read b ] ]
+                  for t in ts ->
+                      let fallback = if isNull t.Fallback then [] else [ t.Fallback.Scales; t.Fallback.Pool ]
+                      BufferBytes.Read t.Param, [ for b in [ t.Moment; t.SecondMoment; t.Compensation ] @ fallback do if not (isNull b) then BufferBytes.Read b ] ]
         let apiBytes = [ for p in o.Parameters -> BufferBytes.Read p.Param, [ for st in o.State p -> BufferBytes.Read st.Buffer ] ]
         let same = planBytes = apiBytes
         for _, ts, plan in plans do
             plan.Dispose()
             for t in ts do
                 for b in [ t.Moment; t.SecondMoment; t.Compensation ] do if not (isNull b) then b.Dispose()
+                if not (isNull t.Fallback) then for b in t.Fallback.Buffers do b.Dispose()
         release o psApi
         for p in psPlan do p.Dispose()
         same |> Prop.label (sprintf "%A, %d steps, seed %d" s steps seed)
@@ -99,6 +104,13 @@ let ``the state is named as the references and Adam-mini keeps one vmean per blo
         let state = mini.State p
         Assert.Equal(p.Length / block, state[1].Buffer.Length)
     release mini ps
+    // An fp8 first moment also keeps its block words and slots.
+    let ps = parameters cpu 1 ElementType.Float32 ElementType.Float32 named
+    let fp8 = new AdamMini([ ParamGroup(ps, States = [| StateFormat(Fp8E4M3, true) |]) ], dim = 8, nHeads = 2)
+    Assert.Equal<string list>([ "m"; "vmean"; "m.scales"; "m.slots" ], [ for s in fp8.State ps[3] -> s.Name ])
+    let st = fp8.State ps[3]
+    Assert.Equal(ElementType.Fp8E4M3, st[0].Buffer.ElementType)
+    release fp8 ps
     Assert.Equal(0, cpu.LiveBuffers)
 
 [<Fact>]
@@ -138,6 +150,8 @@ let ``bad hyperparameters, formats and shapes are argument errors naming them`` 
     throwsNaming [ "param group 0"; "fp8e4m3" ] (fun () -> box (new StableAdamW([ ParamGroup(ps, States = [| StateFormat.Parse "fp8e4m3" |]) ])))
     throwsNaming [ "param group 0"; "stochastic" ] (fun () -> box (new StableAdamW([ ParamGroup(ps, ParamUpdate = ParamUpdate.Stochastic) ])))
     throwsNaming [ "param group 0"; "bf16" ] (fun () -> box (new AdamMini([ ParamGroup(ps, Math = ElementType.BFloat16) ], dim = 8, nHeads = 2)))
+    throwsNaming [ "param group 0"; "fp8e5m2" ] (fun () -> box (new AdamMini([ ParamGroup(ps, States = [| StateFormat.Parse "fp8e5m2" |]) ], dim = 8, nHeads = 2)))
+    throwsNaming [ "param group 0"; "fp8e4m3-unscaled" ] (fun () -> box (new AdamMini([ ParamGroup(ps, States = [| StateFormat.Parse "fp8e4m3-unscaled" |]) ], dim = 8, nHeads = 2)))
     throwsNaming [ "secondMoment"; "bf16" ] (fun () -> box (new AdamMini([ ParamGroup(ps, States = [| StateFormat.Fp32; StateFormat.Bf16 |]) ], dim = 8, nHeads = 2)))
     for p in ps do p.Dispose()
     Assert.Equal(0, cpu.LiveBuffers)
@@ -189,6 +203,21 @@ let ``telemetry counts a gradient's NaN and infinity and reports the largest fin
         Assert.All(oa.Telemetry, fun t -> Assert.Equal(Nullable 0L, t.NonFiniteGrads))
         release oa a
         release ob b
+
+[<Fact>]
+let ``with an fp8 first moment telemetry counts the blocks that fell back`` () =
+    use cpu = new CpuBackend()
+    let ps = parameters cpu 5 ElementType.Float32 ElementType.Float32 named
+    let o = new AdamMini([ ParamGroup(ps, States = [| StateFormat(Fp8E4M3, true) |]) ], dim = 8, nHeads = 2)
+    o.TelemetryEnabled <- true
+    o.Step()
+    let ordinary = o.Telemetry[0].Fallbacks
+    // 1e15 among ordinary gradients: the rest of its 128-element block would flush to zero under its scale.
+    poke ps[3].Grad 200 1e15f
+    o.Step()
+    Assert.True(ordinary.HasValue, "fallbacks unavailable with an fp8 first moment")
+    Assert.True(o.Telemetry[0].Fallbacks.Value >= ordinary.Value + 1L, sprintf "fallbacks %A then %A" ordinary o.Telemetry[0].Fallbacks)
+    release o ps
 
 [<Fact>]
 let ``s3gd soak --optimizer stableadamw and adam-mini end bit-identical`` () =

@@ -50,14 +50,19 @@ let cases () : obj[] seq =
       "stableadamw", [ "weight_decay", Real 0.01; "decouple_lr", Flag true; "kahan_sum", Flag true ], Bf16, Bf16, Bf16, Fp32, false, false, 4
       "stableadamw", [ "weight_decay", Real 0.0 ], Bf16, Fp32, Fp32, Bf16, true, false, 2
       "adam-mini", [ "weight_decay", Real 0.1 ], Fp32, Bf16, Fp32, Fp32, true, false, 1
-      "adam-mini", [], Bf16, Bf16, Bf16, Fp32, false, false, 2 ]
+      "adam-mini", [], Bf16, Bf16, Bf16, Fp32, false, false, 2
+      "adam-mini", [ "weight_decay", Real 0.1 ], Fp32, Fp32, Fp8E4M3, Fp32, true, false, 2
+      "adam-mini", [], Bf16, Bf16, Fp8E4M3, Fp32, true, false, 1
+      "adam-mini", [], Fp32, Bf16, Fp8E4M3, Fp32, false, false, 4 ]
     |> Seq.map (fun (r, h, p, g, m, v, telemetry, large, unroll) ->
         [| box r; box (Map.ofList h); box p; box g; box m; box v; box telemetry; box large; box unroll |])
 
 let private codes (format: StorageFormat) (xs: float32[]) : byte[] =
     match format with
     | Fp32 -> MemoryMarshal.AsBytes(xs.AsSpan()).ToArray()
-    | _ -> xs |> Array.collect (fun x -> BitConverter.GetBytes(Bf16.encode32 x))
+    | Bf16 -> xs |> Array.collect (fun x -> BitConverter.GetBytes(Bf16.encode32 x))
+    // An fp8 moment starts at zero (its block words say so); the codes are overwritten by the first step.
+    | _ -> Array.zeroCreate xs.Length
 
 let private int64Bytes (xs: int64 seq) = xs |> Seq.collect BitConverter.GetBytes |> Array.ofSeq
 
@@ -71,6 +76,7 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
     let steps = if large then 2 else 3
     let specs = tensorsOf ruleName large
     let stable = config.Rule = StructuredRule.StableAdamW
+    let fp8 = config.MomentIsFp8
     let dir = Directory.CreateTempSubdirectory("s3gd-structured-").FullName
     try
         let rnd = Random 11
@@ -83,8 +89,10 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
                 CpuStructuredTensor(
                     codes param (values n 1.0 false), codes grad (values n 4.0 false), codes moment (values n 0.5 false),
                     codes second (values vLength 0.5 true), int64 n, int64 blockLength, decays,
-                    (if config.HasCompensation then codes Bf16 (values n 4e-3 false) else null)))
-        let slots (x: CpuStructuredTensor) = [| x.Param; x.Grad; x.Moment; x.SecondMoment; x.Compensation |]
+                    (if config.HasCompensation then codes Bf16 (values n 4e-3 false) else null),
+                    (if fp8 then Array.zeroCreate (4 * int (MomentFallback.ScaleCount(int64 n, int64 blockLength))) else null),
+                    (if fp8 then Array.zeroCreate (2 * int (MomentFallback.PoolCount(int64 n, int64 blockLength))) else null)))
+        let slots (x: CpuStructuredTensor) = [| x.Param; x.Grad; x.Moment; x.SecondMoment; x.Compensation; x.MomentScales; x.MomentPool |]
         tensors |> Array.iteri (fun t x ->
             slots x |> Array.iteri (fun k b -> if not (isNull b) then File.WriteAllBytes(Path.Combine(dir, sprintf "in_%d_%d.bin" t k), b)))
         let layout = StructuredLayout(tensors |> Array.map (fun x -> x.Length), tensors |> Array.map (fun x -> x.BlockLength))
@@ -96,13 +104,18 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
                              yield! [ int64 layout.SegmentTensor[s]; int64 layout.SegmentGroup[s]; layout.SegmentStart[s]; int64 layout.SegmentCount[s] ]
                          for q in 0 .. layout.Groups - 1 do
                              yield! [ int64 layout.GroupTensor[q]; layout.GroupLocal[q]; int64 layout.GroupFirstSegment[q]; int64 layout.GroupSegments[q] ] ])
-        let counters = if telemetry then Array.zeroCreate<uint32> (2 * tensors.Length) else null
+        let counters = if telemetry then Array.zeroCreate<uint32> (StructuredTelemetry.Words * tensors.Length) else null
         for step in 1..steps do
             let sc = StructuredScalars.For(config, step)
             // Gradients change size from step to step (1/8, 1, 8 times), so the RMS of StableAdamW's update exceeds 1
             // and clips the learning rate.
             tensors |> Array.iteri (fun t x ->
-                let g = codes grad (values (int x.Length) (Math.Pow(8.0, float (step - 2))) false)
+                let raw = values (int x.Length) (Math.Pow(8.0, float (step - 2))) false
+                if fp8 then
+                    // Outliers (1e15: the other elements of their block flush to zero under its scale) take the slot
+                    // or overflow; elements 256-383 are zero in the first step, a block of zeros.
+                    raw |> Array.iteri (fun i _ -> if i % 1000 = 7 then raw[i] <- 1e15f elif step = 1 && i >= 256 && i < 384 then raw[i] <- 0.0f)
+                let g = codes grad raw
                 g.CopyTo(x.Grad, 0)
                 File.WriteAllBytes(Path.Combine(dir, sprintf "grad%d_%d.bin" step t), g))
             let bytes = Array.zeroCreate<byte> (Marshal.SizeOf<StructuredScalars>())
@@ -120,7 +133,7 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
         match exec (Path.Combine(dir, "emulated")) [ dir; string steps ] dir with
         | Some(0, _) -> ()
         | other -> failwithf "the emulated kernel failed: %A" other
-        let formats = [| param; grad; moment; second; Bf16 |]
+        let formats = [| param; grad; moment; second; Bf16; Fp32; Bf16 |]
         tensors |> Array.iteri (fun t x ->
             slots x |> Array.iteri (fun k expected ->
                 if not (isNull expected) then
@@ -136,5 +149,9 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
             let kernel = MemoryMarshal.Cast<byte, uint32>(File.ReadAllBytes(Path.Combine(dir, "telemetry.bin")).AsSpan()).ToArray()
             Assert.Equal<uint32>(counters, kernel)
             Assert.True(counters |> Array.exists (fun c -> c <> 0u), "telemetry stayed zero")
+            if fp8 then
+                // The outliers and the zero block must have driven both fallback paths.
+                let total k = Seq.init tensors.Length (fun t -> counters[StructuredTelemetry.Words * t + k]) |> Seq.sum
+                Assert.True(total 2 > 0u && total 3 > 0u, sprintf "fallbacks %d, overflows %d: a path was not taken" (total 2) (total 3))
     finally
         Directory.Delete(dir, true)

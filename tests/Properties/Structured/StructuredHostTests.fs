@@ -29,7 +29,9 @@ let private floats (backend: Backend) (xs: float32[]) =
 let ``a structured configuration rejects bad input with an error naming the argument and value`` () =
     throwsNaming [ "adamw"; "stableadamw, adam-mini" ] (fun () -> box (StructuredConfig(rule "adamw", Map.empty)))
     throwsNaming [ "param"; "fp8e4m3" ] (fun () -> box (StructuredConfig(rule "stableadamw", Map.empty, param = Fp8E4M3)))
-    throwsNaming [ "moment"; "fp8e5m2" ] (fun () -> box (StructuredConfig(rule "adam-mini", Map.empty, moment = Fp8E5M2)))
+    throwsNaming [ "moment"; "fp8e5m2"; "fp8e4m3" ] (fun () -> box (StructuredConfig(rule "adam-mini", Map.empty, moment = Fp8E5M2)))
+    throwsNaming [ "moment"; "fp8e4m3" ] (fun () -> box (StructuredConfig(rule "stableadamw", Map.empty, moment = Fp8E4M3)))
+    Assert.Contains("-DM_T=2", StructuredConfig(rule "adam-mini", Map.empty, moment = Fp8E4M3).Defines())
     throwsNaming [ "secondMoment"; "bf16" ] (fun () -> box (StructuredConfig(rule "adam-mini", Map.empty, secondMoment = Bf16)))
     throwsNaming [ "kahan_sum"; "fp32" ] (fun () -> box (StructuredConfig(rule "stableadamw", Map [ "kahan_sum", Flag true ])))
     throwsNaming [ "lr"; "-1" ] (fun () -> box (StructuredConfig(rule "stableadamw", Map [ "lr", Real -1.0 ])))
@@ -53,6 +55,21 @@ let ``a plan rejects block lengths, lengths and buffers that do not fit, naming 
         throwsNaming [ "tensors[0].SecondMoment"; "exp_avg_sq"; "100" ] (fun () -> box (cpu.PlanStructured(stable, [ StructuredTensor(p, g, m, v) ])))
         use plan = cpu.PlanStructured(mini, [ StructuredTensor(p, g, m, v, 10L) ])
         Assert.Throws<InvalidOperationException>(fun () -> plan.ReadTelemetry() |> ignore) |> ignore
+        // An fp8 first moment needs its block words and slots, of the right sizes; other moments take none.
+        let fp8 = StructuredConfig(rule "adam-mini", Map.empty, moment = Fp8E4M3)
+        let struct (m8, v8, _) = cpu.AllocateStructuredState(fp8, 100L, 10L)
+        let fallback = cpu.AllocateMomentFallback(fp8, 100L, 10L)
+        Assert.Null(cpu.AllocateMomentFallback(mini, 100L, 10L))
+        // Ten groups of ten: one block word and one slot (128 bf16) each.
+        Assert.Equal(10L, fallback.Scales.Length)
+        Assert.Equal(1280L, fallback.Pool.Length)
+        try
+            throwsNaming [ "tensors[0].Fallback"; "missing" ] (fun () -> box (cpu.PlanStructured(fp8, [ StructuredTensor(p, g, m8, v8, 10L) ])))
+            throwsNaming [ "tensors[0].Fallback"; "fp32" ] (fun () -> box (cpu.PlanStructured(mini, [ StructuredTensor(p, g, m, v, 10L, true, null, fallback) ])))
+            throwsNaming [ "tensors[0].Fallback.Scales"; "10"; "20" ] (fun () ->
+                box (cpu.PlanStructured(fp8, [ StructuredTensor(p, g, m8, cpu.AllocateStructuredState(fp8, 100L, 5L) |> (fun struct (_, v5, _) -> v5), 5L, true, null, fallback) ])))
+        finally
+            for b in [ m8; v8 ] @ List.ofSeq fallback.Buffers do b.Dispose()
     finally
         for b in [ p; g; m; v ] do b.Dispose()
 

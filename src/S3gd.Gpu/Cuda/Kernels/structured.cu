@@ -23,10 +23,15 @@
 //
 // Defines (StructuredConfig.Defines):
 //   RULE            RULE_STABLE_ADAMW | RULE_ADAM_MINI
-//   PARAM_T, GRAD_T, M_T, V_T   DT_FP32 | DT_BF16 (Adam-mini's vmean, V_T, is fp32)
+//   PARAM_T, GRAD_T, V_T        DT_FP32 | DT_BF16 (Adam-mini's vmean, V_T, is fp32)
+//   M_T             DT_FP32 | DT_BF16, or for Adam-mini DT_E4M3: fp8 with bf16 fallback (MomentFallback.cs, the spec's
+//                   FallbackFp8): per block of SCALE_BLOCK elements of a group a word (its scale, ZEROS_WORD or
+//                   SLOT_WORD), per segment one bf16 slot, taken by the segment's first block in element order that the
+//                   fp8 scale cannot represent; a later one keeps the plain scaled codes and counts as overflowed
 //   WEIGHT_DECAY    1: p <- p*decay (StableAdamW: 1 - lr_t*wd from the finalize; Adam-mini: 1 - lr*wd where the tensor decays)
 //   KAHAN           1: bf16 parameter with a bf16 Kahan compensation buffer (optimi's kahan_sum)
-//   TELEMETRY       1: per tensor, the largest |update| (float bits, atomicMax) and the count of non-finite gradients
+//   TELEMETRY       1: per tensor TELEMETRY_WORDS counters: the largest |update| (float bits, atomicMax), the count of
+//                   non-finite gradients, the fp8 moment's fallback blocks and overflowed ones
 // Launch layout (StructuredLaunch.Defines; results do not depend on it):
 //   UNROLL          runs per lane whose loads are all in flight before any maths (1, 2 or 4; default 2)
 //   STREAMING       1: vector loads and stores with the .cs (evict-first) cache hint: data touched once per pass
@@ -36,6 +41,7 @@
 
 #define DT_FP32 0
 #define DT_BF16 1
+#define DT_E4M3 2
 
 #define THREADS 256                       // threads per block (StructuredLayout.Threads)
 #define WARP 32                           // lanes of a warp: one segment each (StructuredLayout.WarpSize)
@@ -44,7 +50,15 @@
 #define LANE_RUNS 16                      // runs per lane of a whole segment (StructuredLayout.LaneRuns)
 #define CHUNK (WARP * VEC * LANE_RUNS)    // most elements of a segment: 4096 (StructuredLayout.Chunk)
 #define FULL_MASK 0xffffffffu             // every lane of a warp
-#define ROW 8                             // tensor row words: param, grad, m, v, compensation, length, block length, decays
+#define ROW 10                            // tensor row words: param, grad, m, v, compensation, length, block length, decays,
+                                          // fp8 m's block words, fp8 m's slots
+#define HALF 16                           // lanes of half a warp: one fp8 block of a run (SCALE_BLOCK / VEC)
+#define SCALE_BLOCK 128                   // elements per fp8 block (MomentFallback.BlockSize)
+#define E4M3_MAX 448.0f                   // the largest finite fp8 e4m3fn
+#define E4M3_SATURATION 464.0f            // E4M3_MAX plus half its ulp: a larger |x/scale| saturates (FallbackFp8.saturation)
+#define ZEROS_WORD 0.0f                   // block word of a block of zeros (MomentFallback.ZerosWord)
+#define SLOT_WORD (-1.0f)                 // block word of a block kept in its segment's bf16 slot (MomentFallback.SlotWord)
+#define TELEMETRY_WORDS 4                 // counters per tensor (StructuredTelemetry.Words)
 #define SEG_WORDS 4                       // segment words: tensor, group, start, count
 #define GROUP_WORDS 4                     // group words: tensor, local index, first segment, segments
 #define BATCH 32                          // partial sums per lane whose loads the finalize issues together
@@ -186,6 +200,72 @@ template <> struct Io<DT_BF16>
         }
     }
 };
+
+// fp8 e4m3 codes of an fp8 first moment (M_T == DT_E4M3), with elementwise.cu's conversions: 8 codes move as one
+// 8-byte vector where `full`, else byte by byte (codes at or past `end` read as 0 and are not written).
+struct alignas(8) Words2 { unsigned int x, y; };
+
+__device__ __forceinline__ float half_to_float(unsigned short h)
+{
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+// Two codes (low byte: first element) to two floats, through f16x2 (exact).
+__device__ __forceinline__ void e4m3x2_to_floats(unsigned short codes, float& first, float& second)
+{
+    unsigned int h2;
+    asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h2) : "h"(codes));
+    first = half_to_float((unsigned short)(h2 & 0xffffu));
+    second = half_to_float((unsigned short)(h2 >> 16));
+}
+
+// Two floats to two codes, round to nearest even, saturating (the PTX operand a goes to the high byte).
+__device__ __forceinline__ unsigned short floats_to_e4m3x2(float first, float second)
+{
+    unsigned short codes;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
+    return codes;
+}
+
+__device__ __forceinline__ void load_codes(const void* base, long long i, long long end, bool full, unsigned int (&w)[2])
+{
+    const unsigned char* q = (const unsigned char*)base + i;
+    if (full)
+    {
+        const Words2 v = *(const Words2*)q;
+        w[0] = v.x;
+        w[1] = v.y;
+    }
+    else
+    {
+        w[0] = w[1] = 0u;
+#pragma unroll
+        for (int e = 0; e < VEC; e++)
+            if (i + e < end) w[e / 4] |= (unsigned int)q[e] << (8 * (e % 4));
+    }
+}
+
+__device__ __forceinline__ void store_codes(void* base, long long i, long long end, bool full, const unsigned int (&w)[2])
+{
+    unsigned char* q = (unsigned char*)base + i;
+    if (full)
+        *(Words2*)q = Words2{w[0], w[1]};
+    else
+    {
+#pragma unroll
+        for (int e = 0; e < VEC; e++)
+            if (i + e < end) q[e] = (unsigned char)(w[e / 4] >> (8 * (e % 4)));
+    }
+}
+
+// The largest of a value over the lanes of each half warp (every lane gets its half's; fmaxf ignores NaN).
+__device__ __forceinline__ float half_max(float x)
+{
+    for (int offset = HALF / 2; offset > 0; offset /= 2) x = fmaxf(x, __shfl_xor_sync(FULL_MASK, x, offset));
+    return x;
+}
 
 #ifndef KAHAN
 #define KAHAN 0
@@ -340,6 +420,99 @@ __device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
     c = c + (prev - p);
 }
 
+#if M_T == DT_E4M3
+// An fp8 first moment's segment: its first block word, its slot (read whole when the segment starts, before any block
+// may take it: lane l holds elements (l % HALF)*VEC.. of it), whether a block took the slot this step, and the counts.
+struct MomentFp8
+{
+    float* words;
+    unsigned short* slot;
+    float old[VEC];
+    bool taken;
+    unsigned int fallbacks, overflows;
+};
+
+__device__ __forceinline__ MomentFp8 moment_fp8(const unsigned long long* row, long long start, int lane)
+{
+    MomentFp8 f;
+    const long long group_length = (long long)row[6];
+    const long long group = start / group_length, in_group = start - group * group_length;
+    // Block words: ceil(L/SCALE_BLOCK) per group; slots: ceil(L/CHUNK) per group (MomentFallback.ScaleCount, PoolCount).
+    f.words = (float*)row[8] + group * ((group_length + SCALE_BLOCK - 1) / SCALE_BLOCK) + in_group / SCALE_BLOCK;
+    f.slot = (unsigned short*)row[9] + (group * ((group_length + CHUNK - 1) / CHUNK) + in_group / CHUNK) * SCALE_BLOCK;
+    Io<DT_BF16>::load(f.slot, (lane % HALF) * VEC, SCALE_BLOCK, true, f.old, false);
+    f.taken = false;
+    f.fallbacks = f.overflows = 0u;
+    return f;
+}
+
+// A lane's run (first element `at`, `rel` into the segment) of the fp8 moment, decoded by its block's word; elements
+// past the end are 0.
+__device__ __forceinline__ void load_moment(const MomentFp8& f, const void* M, long long at, long long rel, long long end, bool full, float (&m)[VEC])
+{
+    unsigned int w[2];
+    load_codes(M, at, end, full, w);
+    const float word = at < end ? f.words[rel / SCALE_BLOCK] : ZEROS_WORD;
+#pragma unroll
+    for (int k = 0; k < 4; k++) e4m3x2_to_floats((unsigned short)(w[k / 2] >> (16 * (k % 2))), m[2 * k], m[2 * k + 1]);
+#pragma unroll
+    for (int e = 0; e < VEC; e++)
+        m[e] = at + e >= end ? 0.0f : word == SLOT_WORD ? f.old[e] : word == ZEROS_WORD ? 0.0f : m[e] * word;
+}
+
+// Stores a lane's run of the new fp8 moment: each half warp holds one block (FallbackFp8.encode): its amax, scale and
+// codes; zeros (every element ±0), or kept in bf16 when the scale cannot represent it (non-finite amax, a saturating
+// quotient, an element flushed to ±0), in the segment's slot if no earlier block took it, else the plain codes
+// (overflowed). Every lane of the warp calls it: the shuffles span the warp.
+__device__ __forceinline__ void store_moment(
+    MomentFp8& f, void* M, long long at, long long rel, long long start, long long end, bool full, int lane, const float (&m)[VEC])
+{
+    float a = 0.0f;
+#pragma unroll
+    for (int e = 0; e < VEC; e++) a = fmaxf(a, fabsf(m[e]));
+    a = half_max(a);
+    const float scale = a / E4M3_MAX;
+    unsigned int w[2] = {0u, 0u};
+#pragma unroll
+    for (int k = 0; k < 4; k++) w[k / 2] |= (unsigned int)floats_to_e4m3x2(m[2 * k] / scale, m[2 * k + 1] / scale) << (16 * (k % 2));
+    float nonzero = 0.0f, flushed = 0.0f;
+#pragma unroll
+    for (int e = 0; e < VEC; e++)
+    {
+        const unsigned int code = (w[e / 4] >> (8 * (e % 4))) & 0xffu;
+        if (m[e] != 0.0f) nonzero = 1.0f;  // NaN too
+        if (m[e] != 0.0f && m[e] == m[e] && (code & 0x7fu) == 0u) flushed = 1.0f;
+    }
+    nonzero = half_max(nonzero);
+    flushed = half_max(flushed);
+    const bool zeros = nonzero == 0.0f;
+    const bool wide = !zeros && (!(a <= FLOAT_MAX) || !(a / scale < E4M3_SATURATION) || flushed != 0.0f);
+    // The half's block exists when its first element is in the segment; the low half's block comes first.
+    const bool valid = start + rel / SCALE_BLOCK * SCALE_BLOCK < end;
+    const float low = __shfl_sync(FULL_MASK, wide && valid ? 1.0f : 0.0f, 0);
+    const float high = __shfl_sync(FULL_MASK, wide && valid ? 1.0f : 0.0f, HALF);
+    const bool take_low = low != 0.0f && !f.taken;
+    const bool take_high = high != 0.0f && !f.taken && !take_low;
+    f.taken = f.taken || take_low || take_high;
+    const bool mine = lane < HALF ? take_low : take_high;
+    float word = scale;
+    if (zeros || (wide && mine))
+    {
+        w[0] = w[1] = 0u;
+        word = zeros ? ZEROS_WORD : SLOT_WORD;
+    }
+    // The whole slot is written, elements past a short block as bf16 +0 (their m is 0).
+    if (wide && mine) Io<DT_BF16>::store(f.slot, (lane % HALF) * VEC, SCALE_BLOCK, true, m);
+    store_codes(M, at, end, full, w);
+    if (valid && lane % HALF == 0)
+    {
+        f.words[rel / SCALE_BLOCK] = word;
+        if (zeros || wide) f.fallbacks++;
+        if (wide && !mine) f.overflows++;
+    }
+}
+#endif
+
 // One warp's update of its segment, with its group's two scalars (StableAdamW: lr_t, decay; Adam-mini: denominator).
 __device__ __forceinline__ void update_segment(
     const StructuredScalars& sc, const unsigned long long* row, long long t, long long start, int count, int lane,
@@ -366,6 +539,9 @@ __device__ __forceinline__ void update_segment(
     bases |= row[4];
 #endif
     const bool aligned = (bases & 15ull) == 0ull && start % VEC == 0;
+#if M_T == DT_E4M3
+    MomentFp8 fp8 = moment_fp8(row, start, lane);
+#endif
 #if TELEMETRY
     float largest = 0.0f;
     unsigned int nonfinite = 0u;
@@ -386,7 +562,11 @@ __device__ __forceinline__ void update_segment(
             full[u] = aligned && at[u] + VEC <= end;
             Io<PARAM_T>::load(P, at[u], end, full[u], p[u]);
             Io<GRAD_T>::load(G, at[u], end, full[u], g[u]);
+#if M_T == DT_E4M3
+            load_moment(fp8, M, at[u], run_at(u0 + u, lane), end, full[u], m[u]);
+#else
             Io<M_T>::load(M, at[u], end, full[u], m[u]);
+#endif
 #if RULE == RULE_STABLE_ADAMW
             Io<V_T>::load(V, at[u], end, full[u], v[u]);
 #endif
@@ -397,7 +577,9 @@ __device__ __forceinline__ void update_segment(
 #pragma unroll
         for (int u = 0; u < UNROLL; u++)
         {
+#if M_T != DT_E4M3
             if (at[u] >= end) continue;
+#endif
 #pragma unroll
             for (int e = 0; e < VEC; e++)
             {
@@ -436,7 +618,12 @@ __device__ __forceinline__ void update_segment(
                 (void)old;
             }
             Io<PARAM_T>::store(P, at[u], end, full[u], p[u]);
+#if M_T == DT_E4M3
+            // Lanes past the end come too (their stores are skipped): the block's shuffles need the whole warp.
+            store_moment(fp8, M, at[u], run_at(u0 + u, lane), start, end, full[u], lane, m[u]);
+#else
             Io<M_T>::store(M, at[u], end, full[u], m[u]);
+#endif
 #if RULE == RULE_STABLE_ADAMW
             Io<V_T>::store(V, at[u], end, full[u], v[u]);
 #endif
@@ -448,8 +635,12 @@ __device__ __forceinline__ void update_segment(
         (void)c;
     }
 #if TELEMETRY
-    if (largest > 0.0f) atomicMax(&telemetry[2 * t], __float_as_uint(largest));
-    if (nonfinite != 0u) atomicAdd(&telemetry[2 * t + 1], nonfinite);
+    if (largest > 0.0f) atomicMax(&telemetry[TELEMETRY_WORDS * t], __float_as_uint(largest));
+    if (nonfinite != 0u) atomicAdd(&telemetry[TELEMETRY_WORDS * t + 1], nonfinite);
+  #if M_T == DT_E4M3
+    if (fp8.fallbacks != 0u) atomicAdd(&telemetry[TELEMETRY_WORDS * t + 2], fp8.fallbacks);
+    if (fp8.overflows != 0u) atomicAdd(&telemetry[TELEMETRY_WORDS * t + 3], fp8.overflows);
+  #endif
 #endif
 }
 
@@ -459,7 +650,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_update(
     const int segment_count,
     const float* __restrict__ group_out,             // per group: the finalize's two scalars
     const StructuredScalars sc,
-    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: TELEMETRY_WORDS counters
 {
     const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
     const int lane = threadIdx.x % WARP;
@@ -478,7 +669,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_whole(
     const long long* __restrict__ segments,          // per segment: SEG_WORDS words (each a whole group)
     const int segment_count,
     const StructuredScalars sc,
-    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: max |update| bits, non-finite count
+    unsigned int* __restrict__ telemetry)            // with TELEMETRY, per tensor: TELEMETRY_WORDS counters
 {
     const int segment = blockIdx.x * WARPS + threadIdx.x / WARP;
     const int lane = threadIdx.x % WARP;

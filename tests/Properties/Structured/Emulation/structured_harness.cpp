@@ -1,7 +1,8 @@
 // Runs structured.cu (rewritten to kernel.cpp, PTX conversions emulated by the elementwise shim.h) over a case folder
 // that StructuredEmulationTests writes: meta.bin (tensors, segments, groups, split segments, split groups as int64), tensors.bin (per tensor: length,
 // block length, decays), layout.bin (segment then group words, as the CUDA plan's table), scalars<step>.bin,
-// grad<step>_<tensor>.bin (each step's gradient) and in_<tensor>_<slot>.bin (param, grad, m, v, compensation); writes
+// grad<step>_<tensor>.bin (each step's gradient) and in_<tensor>_<slot>.bin (param, grad, m, v, compensation, an fp8
+// moment's block words and slots); writes
 // out_<tensor>_<slot>.bin and telemetry.bin.
 // Blocks run one after another, the threads of a block at once (std::thread), as many steps as asked.
 #include "shim.h"
@@ -81,7 +82,8 @@ int main(int argc, char** argv)
     const int split_segments = (int)counts[3], split_groups = (int)counts[4];
     const auto info = slurp(dir + "/tensors.bin");
     const long long* fields = (const long long*)info.data();
-    const int slots = 5;  // param, grad, m, v, compensation
+    const int slots = 7;  // param, grad, m, v, compensation, fp8 m's block words, fp8 m's slots
+    const int row_word[slots] = {0, 1, 2, 3, 4, 8, 9};  // each slot's word in the tensor's row (ROW)
     std::vector<std::vector<char>> buffers(tensors * slots);
     std::vector<unsigned long long> table(tensors * ROW, 0ull);
     for (int t = 0; t < tensors; t++)
@@ -90,7 +92,7 @@ int main(int argc, char** argv)
         {
             auto& b = buffers[t * slots + k];
             b = slurp(dir + "/in_" + std::to_string(t) + "_" + std::to_string(k) + ".bin");
-            if (!b.empty()) table[t * ROW + k] = (unsigned long long)b.data();
+            if (!b.empty()) table[t * ROW + row_word[k]] = (unsigned long long)b.data();
         }
         for (int f = 0; f < 3; f++) table[t * ROW + 5 + f] = (unsigned long long)fields[t * 3 + f];
     }
@@ -98,7 +100,7 @@ int main(int argc, char** argv)
     const long long* segment_words = (const long long*)layout.data();
     const long long* group_words = segment_words + (long long)segments * SEG_WORDS;
     std::vector<float> partials(segments > 0 ? segments : 1), group_out(2 * (groups > 0 ? groups : 1));
-    std::vector<unsigned> telemetry(2 * tensors, 0u);
+    std::vector<unsigned> telemetry(TELEMETRY_WORDS * tensors, 0u);
     for (int w = 0; w < 8; w++) warp_barrier[w] = new std::barrier<>(32);
     for (int step = 1; step <= steps; step++)
     {
