@@ -6,7 +6,7 @@
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
 # cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
 # S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate); S3GD_PARTS the
-# parts to run, of: verify elementwise structured muon train soak torch (default: all of them).
+# parts to run, of: verify elementwise structured fp8moment run muon train soak torch (default: all of them).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -20,7 +20,7 @@ results="$work/results"
 mkdir -p "$results"
 status=0
 
-parts=" ${S3GD_PARTS:-verify elementwise structured muon train soak torch} "
+parts=" ${S3GD_PARTS:-verify elementwise structured fp8moment run muon train soak torch} "
 part() { [[ "$parts" == *" $1 "* ]]; } # part NAME: whether S3GD_PARTS has it
 
 run() { # run LIMIT LOG COMMAND...: appends to LOG, records a failure
@@ -52,6 +52,27 @@ if part structured; then
 # --layout tune times the six structured layouts per case, hence the longer limits.
 run 180 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
 run 90 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
+fi
+# Adam-mini's fp8 first moment with bf16 fallback beside its fp32 one, and a soak whose checkpoints cross to the CPU
+# twin and back (bit for bit, the fallback slots included).
+if part fp8moment; then
+run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --rule adam-mini --state-dtype fp32,fp8e4m3 --out "$results/adam-mini-fp8"
+run 180 soak.log "$work/s3gd" soak --backend cuda --optimizer adam-mini --state-dtype fp8e4m3 --steps 4000 --every 500 --alternate --out "$results/soak-adam-mini-fp8"
+fi
+# `s3gd run --telemetry` on the GPU: per step time (CUDA events), max |update|, non-finite gradients (three put into step 2).
+if part run; then
+python3 - "$work/npy" <<'PY'
+import sys, os, numpy as np
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+rng = np.random.default_rng(1)
+np.save(f"{d}/param.npy", rng.standard_normal((256, 128)).astype(np.float32))
+g = rng.standard_normal((5, 256, 128)).astype(np.float32)
+g[1, 0, :3] = [np.nan, np.inf, -np.inf]
+np.save(f"{d}/grads.npy", g)
+PY
+for r in adamw stableadamw adam-mini; do
+  run 60 run.log "$work/s3gd" run --rule "$r" --backend cuda --param "$work/npy/param.npy" --grads "$work/npy/grads.npy" --out "$results/run-$r" --telemetry
+done
 fi
 # The training example on the GPU (the done-bar of the CI test: loss <= 0.1, accuracy >= 0.97 for each optimizer).
 part train && run 60 train.log "$work/s3gd" train --backend cuda --optimizer adamw,lion,stableadamw,adam-mini --hidden 32,32 --steps 600 --batch 64 --out "$results/train"
