@@ -89,10 +89,10 @@ type SoakArgs =
             match a with
             | Backend _ -> "the backend: cpu or cuda (default: the best available)."
             | Param_Dtype _ -> "parameter format: fp32 (default) or bf16."
-            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled), or fp8e4m3-unscaled for s3gd."
+            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled), or fp8e4m3-unscaled for s3gd; adam-mini's first moment: fp32, bf16 or fp8e4m3 (bf16 fallback)."
             | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic."
             | Alternate -> "reload the second run alternately onto the CPU and back onto --backend: checkpoints cross backends, and the CPU twin must match bit for bit."
-            | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam."
+            | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam, stableadamw, adam-mini, muon, oadamw."
             | Steps _ -> "steps of each run (default 10000)."
             | Every _ -> "steps between checkpoint-and-reload in the second run (default 1000)."
             | Size _ -> "elements of the largest parameter (default 65536; three parameters in two groups)."
