@@ -40,7 +40,11 @@ type GxxTheoryAttribute() as this =
     do gxxUnavailable.Force() |> Option.iter (fun reason -> this.Skip <- reason)
 
 let private here = __SOURCE_DIRECTORY__
-let private kernelPath = Path.Combine(here, "..", "..", "..", "src", "S3gd.Gpu", "Cuda", "Kernels", "elementwise.cu")
+/// The folder of the kernel sources on disk.
+let kernelsFolder = Path.Combine(here, "..", "..", "..", "src", "S3gd.Gpu", "Cuda", "Kernels")
+
+/// The kernel file `name` as NVRTC gets it: its `#include "common.cuh"` expanded by the backend's own KernelSources.
+let kernelSource (name: string) = S3gd.Gpu.Cuda.KernelSources.LoadFrom(kernelsFolder, name)
 
 /// The emulation each PTX conversion becomes (shim.h).
 let private emulations =
@@ -55,7 +59,7 @@ let rewrite (source: string) =
             let instruction = m.Groups[1].Value.Split(' ')[0]
             let operands = Regex.Matches(m.Groups[3].Value, @"""\w""\(([^)]*)\)") |> Seq.map (fun o -> o.Groups[1].Value)
             sprintf "%s = %s(%s);" m.Groups[2].Value emulations[instruction] (String.Join(", ", operands)))
-    if replaced.Contains "asm(" then failwith "elementwise.cu has an inline PTX statement the emulation does not know"
+    if replaced.Contains "asm(" then failwith "the kernel source has an inline PTX statement the emulation does not know"
     replaced
 
 /// Tensor lengths: 1, odd, around the vector width (8), the scale block (128) and the chunk (4096 at unroll 2).
@@ -140,7 +144,7 @@ let ``the kernel source compiled for the host equals the CPU twin bit for bit``
             MemoryMarshal.Write(bytes.AsSpan(), &sc)
             File.WriteAllBytes(Path.Combine(dir, sprintf "scalars%d.bin" step), bytes)
             CpuElementwise.Step(config, sc, tensors)
-        File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (File.ReadAllText kernelPath))
+        File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (kernelSource "elementwise.cu"))
         for file in [ "shim.h"; "harness.cpp" ] do
             File.Copy(Path.Combine(here, file), Path.Combine(dir, file))
         let defines = [ yield! config.Defines(); yield! ElementwiseLaunch(unroll, 0, false).Defines() ]

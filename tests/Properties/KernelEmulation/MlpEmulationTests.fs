@@ -45,7 +45,6 @@ type private RecordingMlp(backend: Backend, shape: MlpShape, maxBatch: int, dir:
         ops.Add(sprintf "colsum %d %d %d %d" (id x) (id output) rows cols)
 
 let private here = __SOURCE_DIRECTORY__
-let private kernelPath = Path.Combine(here, "..", "..", "..", "src", "S3gd.Gpu", "Cuda", "Kernels", "mlp.cu")
 
 [<GxxTheory>]
 [<InlineData("2,8,3", 5, 0, 1)>]
@@ -74,7 +73,7 @@ let ``the kernels compiled for the host give the CPU twin's loss and gradients b
         let recorder, _, recGrads, recBuffers = run (fun () -> new RecordingMlp(backend, shape, rows, dir))
         let recorder = recorder :?> RecordingMlp
         File.WriteAllLines(Path.Combine(dir, "ops.txt"), recorder.Ops)
-        File.Copy(kernelPath, Path.Combine(dir, "mlp_kernel.cpp"))
+        File.WriteAllText(Path.Combine(dir, "mlp_kernel.cpp"), kernelSource "mlp.cu")
         for file in [ "shim.h"; "mlp_harness.cpp" ] do
             File.Copy(Path.Combine(here, file), Path.Combine(dir, file))
         // -ffp-contract=off: no a*b+c becomes an fma, as NVRTC's --fmad=false.

@@ -18,7 +18,6 @@ open S3gd.Properties.KernelEmulation.KernelEmulationTests
 
 let private here = __SOURCE_DIRECTORY__
 let private emulation = Path.Combine(here, "..", "KernelEmulation")
-let private kernelPath = Path.Combine(here, "..", "..", "..", "src", "S3gd.Gpu", "Cuda", "Kernels", "muon.cu")
 
 let private bf (x: float32) = Bf16.decode32 (Bf16.encode32 x)
 
@@ -39,7 +38,7 @@ let private emulate (mode: string) (defines: string list) (count: int) (n: int) 
     File.WriteAllBytes(Path.Combine(dir, "scalars.bin"), bytes scalars)
     for name, xs in [ "grads", grads; "bufs", bufs; "params", ps ] do
         File.WriteAllBytes(Path.Combine(dir, name + ".bin"), bytes xs)
-    File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (File.ReadAllText kernelPath))
+    File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (kernelSource "muon.cu"))
     for file in [ "shim.h"; "muon_harness.cpp" ] do
         File.Copy(Path.Combine(emulation, file), Path.Combine(dir, file))
     match exec "g++" ([ "-std=c++20"; "-O1"; "-pthread"; "-w" ] @ defines @ [ "muon_harness.cpp"; "-o"; "emulated" ]) dir with

@@ -17,7 +17,6 @@ open S3gd.Gpu.Structured
 open S3gd.Properties.KernelEmulation.KernelEmulationTests
 
 let private here = __SOURCE_DIRECTORY__
-let private kernelPath = Path.Combine(here, "..", "..", "..", "src", "S3gd.Gpu", "Cuda", "Kernels", "structured.cu")
 let private shimPath = Path.Combine(here, "..", "KernelEmulation", "shim.h")
 
 /// Runs a program in a folder; its exit code and output, or None when it cannot start.
@@ -122,7 +121,7 @@ let ``structured.cu compiled for the host equals the CPU twin bit for bit``
             MemoryMarshal.Write(bytes.AsSpan(), &sc)
             File.WriteAllBytes(Path.Combine(dir, sprintf "scalars%d.bin" step), bytes)
             CpuStructured.Step(config, sc, layout, tensors, counters)
-        File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (File.ReadAllText kernelPath))
+        File.WriteAllText(Path.Combine(dir, "kernel.cpp"), rewrite (kernelSource "structured.cu"))
         File.Copy(shimPath, Path.Combine(dir, "shim.h"))
         File.Copy(Path.Combine(here, "Emulation", "structured_harness.cpp"), Path.Combine(dir, "harness.cpp"))
         let defines = List.ofSeq (config.Defines()) @ List.ofSeq (StructuredLaunch(unroll, false).Defines())

@@ -36,11 +36,6 @@
 #define RULE_SIM_ADEMAMIX 9
 #define RULE_MADAM 10
 
-#define DT_FP32 0
-#define DT_BF16 1
-#define DT_E4M3 2
-#define DT_E5M2 3
-
 #define PU_NEAREST 0
 #define PU_KAHAN 1
 #define PU_STOCHASTIC 2
@@ -54,8 +49,8 @@
 #define SCALE_BLOCK 128                    // elements per block scale (BlockScaled.DefaultBlockSize)
 #define SLOTS 9                            // table row: param, grad, s0, s1, s2, scale0, scale1, scale2, compensation
 #define FULL_MASK 0xffffffffu              // every lane of a warp
-#define E4M3_MAX 448.0f                    // largest finite fp8 e4m3fn
-#define E5M2_MAX 57344.0f                  // largest finite fp8 e5m2
+
+#include "common.cuh"                      // DT_* formats, conversions, vector loads and stores, Io<DT>, kahan_update
 
 // Per-step scalars, computed on the host in float64 and rounded once to float32 (StepScalars.cs).
 struct StepScalars
@@ -83,15 +78,6 @@ struct StepScalars
     unsigned int step;      // stochastic rounding: the step number (1-based), so every step draws afresh
 };
 
-// ---- storage formats ----
-
-// 16- and 8-byte vectors of our own (no CUDA headers needed): one ld/st.global.v4 or .v2 each.
-struct alignas(16) Words4 { unsigned int x, y, z, w; };
-struct alignas(8) Words2 { unsigned int x, y; };
-
-#ifndef STREAMING
-#define STREAMING 0
-#endif
 #ifndef FAST_IS_GRAD
 #define FAST_IS_GRAD 0
 #endif
@@ -99,220 +85,7 @@ struct alignas(8) Words2 { unsigned int x, y; };
 #define PARAM_UPDATE PU_NEAREST
 #endif
 
-// Vector loads and stores, plain or with the streaming (.cs, evict-first) hint.
-__device__ __forceinline__ Words4 load4(const void* p)
-{
-#if STREAMING
-    Words4 v;
-    asm volatile("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-    return v;
-#else
-    return *(const Words4*)p;
-#endif
-}
-__device__ __forceinline__ void store4(void* p, Words4 v)
-{
-#if STREAMING
-    asm volatile("st.global.cs.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
-#else
-    *(Words4*)p = v;
-#endif
-}
-__device__ __forceinline__ Words2 load2(const void* p)
-{
-#if STREAMING
-    Words2 v;
-    asm volatile("ld.global.cs.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
-    return v;
-#else
-    return *(const Words2*)p;
-#endif
-}
-__device__ __forceinline__ void store2(void* p, Words2 v)
-{
-#if STREAMING
-    asm volatile("st.global.cs.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(v.x), "r"(v.y) : "memory");
-#else
-    *(Words2*)p = v;
-#endif
-}
-
-__device__ __forceinline__ float bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }
-
-__device__ __forceinline__ unsigned short float_to_bf16(float x)
-{
-    unsigned short h;
-    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(x));
-    return h;
-}
-
-__device__ __forceinline__ float half_to_float(unsigned short h)
-{
-    float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
-}
-
-// Two fp8 codes (low byte: first element) to two floats, through f16x2 (exact for both fp8 formats).
-template <int DT> __device__ __forceinline__ void fp8x2_to_floats(unsigned short codes, float& first, float& second);
-template <> __device__ __forceinline__ void fp8x2_to_floats<DT_E4M3>(unsigned short codes, float& first, float& second)
-{
-    unsigned int h2;
-    asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h2) : "h"(codes));
-    first = half_to_float((unsigned short)(h2 & 0xffffu));
-    second = half_to_float((unsigned short)(h2 >> 16));
-}
-template <> __device__ __forceinline__ void fp8x2_to_floats<DT_E5M2>(unsigned short codes, float& first, float& second)
-{
-    unsigned int h2;
-    asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(h2) : "h"(codes));
-    first = half_to_float((unsigned short)(h2 & 0xffffu));
-    second = half_to_float((unsigned short)(h2 >> 16));
-}
-
-// Two floats to two fp8 codes, round to nearest even, saturating (the PTX operand a goes to the high byte).
-template <int DT> __device__ __forceinline__ unsigned short floats_to_fp8x2(float first, float second);
-template <> __device__ __forceinline__ unsigned short floats_to_fp8x2<DT_E4M3>(float first, float second)
-{
-    unsigned short codes;
-    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
-    return codes;
-}
-template <> __device__ __forceinline__ unsigned short floats_to_fp8x2<DT_E5M2>(float first, float second)
-{
-    unsigned short codes;
-    asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
-    return codes;
-}
-
-template <int DT> __device__ __forceinline__ float fp8_max();
-template <> __device__ __forceinline__ float fp8_max<DT_E4M3>() { return E4M3_MAX; }
-template <> __device__ __forceinline__ float fp8_max<DT_E5M2>() { return E5M2_MAX; }
-
-// Loads and stores of one group of VEC elements in a storage format: `full` groups are in range and aligned and
-// move as vectors; others element by element, out-of-range elements read as 0 and are not written.
-template <int DT> struct Io;
-
-template <> struct Io<DT_FP32>
-{
-    static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
-    {
-        const float* q = (const float*)base + i;
-        if (full)
-        {
-            const Words4 a = load4(q), b = load4(q + 4);
-            x[0] = __uint_as_float(a.x); x[1] = __uint_as_float(a.y); x[2] = __uint_as_float(a.z); x[3] = __uint_as_float(a.w);
-            x[4] = __uint_as_float(b.x); x[5] = __uint_as_float(b.y); x[6] = __uint_as_float(b.z); x[7] = __uint_as_float(b.w);
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++) x[e] = i + e < n ? q[e] : 0.0f;
-        }
-    }
-    static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
-    {
-        float* q = (float*)base + i;
-        if (full)
-        {
-            store4(q, Words4{__float_as_uint(x[0]), __float_as_uint(x[1]), __float_as_uint(x[2]), __float_as_uint(x[3])});
-            store4(q + 4, Words4{__float_as_uint(x[4]), __float_as_uint(x[5]), __float_as_uint(x[6]), __float_as_uint(x[7])});
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++)
-                if (i + e < n) q[e] = x[e];
-        }
-    }
-};
-
-template <> struct Io<DT_BF16>
-{
-    static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
-    {
-        const unsigned short* q = (const unsigned short*)base + i;
-        if (full)
-        {
-            const Words4 v = load4(q);
-            const unsigned int w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-            for (int k = 0; k < 4; k++)
-            {
-                x[2 * k] = __uint_as_float(w[k] << 16);
-                x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
-            }
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++) x[e] = i + e < n ? bf16_to_float(q[e]) : 0.0f;
-        }
-    }
-    static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
-    {
-        unsigned short* q = (unsigned short*)base + i;
-        if (full)
-        {
-            unsigned int w[4];
-#pragma unroll
-            for (int k = 0; k < 4; k++)
-                w[k] = (unsigned int)float_to_bf16(x[2 * k]) | ((unsigned int)float_to_bf16(x[2 * k + 1]) << 16);
-            store4(q, Words4{w[0], w[1], w[2], w[3]});
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++)
-                if (i + e < n) q[e] = float_to_bf16(x[e]);
-        }
-    }
-};
-
-// fp8 e4m3 and e5m2: 8 codes are 8 bytes, moved as one Words2.
-template <int DT> struct Fp8Io
-{
-    static __device__ __forceinline__ void load(const void* base, long long i, long long n, bool full, float (&x)[VEC])
-    {
-        const unsigned char* q = (const unsigned char*)base + i;
-        unsigned int w[2];
-        if (full)
-        {
-            const Words2 v = load2(q);
-            w[0] = v.x; w[1] = v.y;
-        }
-        else
-        {
-            w[0] = w[1] = 0u;
-#pragma unroll
-            for (int e = 0; e < VEC; e++)
-                if (i + e < n) w[e / 4] |= (unsigned int)q[e] << (8 * (e % 4));
-        }
-#pragma unroll
-        for (int k = 0; k < 4; k++)
-        {
-            fp8x2_to_floats<DT>((unsigned short)(w[k / 2] >> (16 * (k % 2))), x[2 * k], x[2 * k + 1]);
-        }
-    }
-    static __device__ __forceinline__ void store(void* base, long long i, long long n, bool full, const float (&x)[VEC])
-    {
-        unsigned char* q = (unsigned char*)base + i;
-        unsigned int w[2] = {0u, 0u};
-#pragma unroll
-        for (int k = 0; k < 4; k++)
-            w[k / 2] |= (unsigned int)floats_to_fp8x2<DT>(x[2 * k], x[2 * k + 1]) << (16 * (k % 2));
-        if (full)
-            store2(q, Words2{w[0], w[1]});
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++)
-                if (i + e < n) q[e] = (unsigned char)(w[e / 4] >> (8 * (e % 4)));
-        }
-    }
-};
-template <> struct Io<DT_E4M3> : Fp8Io<DT_E4M3> {};
-template <> struct Io<DT_E5M2> : Fp8Io<DT_E5M2> {};
+// ---- block-scaled fp8 ----
 
 // Block-scaled fp8: a block of SCALE_BLOCK elements is SCALE_BLOCK/VEC consecutive lanes of a warp (chunks start at
 // multiples of SCALE_BLOCK within their tensor), so the block's absmax is a shuffle reduction over those lanes.
@@ -520,7 +293,7 @@ template <int DT> struct StateIo<DT, 1>
 #define S2_SCALED 0
 #endif
 
-// ---- bf16 parameter updates: Kahan compensation and stochastic rounding ----
+// ---- bf16 parameter updates: stochastic rounding (Kahan compensation: common.cuh's kahan_update) ----
 
 // murmur3's 32-bit finalizer: a bijection of 32-bit words whose every output bit depends on every input bit.
 __device__ __forceinline__ unsigned int mix32(unsigned int x)
@@ -551,17 +324,6 @@ __device__ __forceinline__ float stochastic_bf16(float x, unsigned int random)
 {
     if (x != x) return bf16_to_float(float_to_bf16(x));
     return __uint_as_float((__float_as_uint(x) + (random & 0xffffu)) & 0xffff0000u);
-}
-
-// Kahan-compensated bf16 update (optimi): c <- c + delta; prev = p; p <- bf16(p + c); c <- c + (prev - p), the new c
-// rounded to bf16 when it is stored. p is the old bf16 parameter, delta the float32 update the rule made of it (weight
-// decay included: optimi rounds the decay into p directly; here it is compensated too).
-__device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
-{
-    c = c + delta;
-    const float prev = p;
-    p = bf16_to_float(float_to_bf16(p + c));
-    c = c + (prev - p);
 }
 
 // At least MIN_BLOCKS blocks per SM: with 2, the register cap (128 a thread) keeps two blocks' loads in flight per SM.

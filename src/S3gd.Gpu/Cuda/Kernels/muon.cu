@@ -18,14 +18,7 @@
 #define WARPS (THREADS / 32)  // warps per block
 #define FULL_MASK 0xffffffffu // every lane of a warp
 
-__device__ __forceinline__ float bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }
-
-__device__ __forceinline__ unsigned short float_to_bf16(float x)
-{
-    unsigned short h;
-    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(x));
-    return h;
-}
+#include "common.cuh"     // bf16_to_float, float_to_bf16
 
 // torch.lerp on one float32 (ATen's Lerp.h); 0.5 is where ATen switches formula so both ends are exact.
 __device__ __forceinline__ float torch_lerp(float start, float end, float weight)

@@ -39,10 +39,6 @@
 #define RULE_STABLE_ADAMW 1
 #define RULE_ADAM_MINI 2
 
-#define DT_FP32 0
-#define DT_BF16 1
-#define DT_E4M3 2
-
 #define THREADS 256                       // threads per block (StructuredLayout.Threads)
 #define WARP 32                           // lanes of a warp: one segment each (StructuredLayout.WarpSize)
 #define WARPS (THREADS / WARP)            // segments per block of the reduce and the update
@@ -54,7 +50,6 @@
                                           // fp8 m's block words, fp8 m's slots
 #define HALF 16                           // lanes of half a warp: one fp8 block of a run (SCALE_BLOCK / VEC)
 #define SCALE_BLOCK 128                   // elements per fp8 block (MomentFallback.BlockSize)
-#define E4M3_MAX 448.0f                   // the largest finite fp8 e4m3fn
 #define E4M3_SATURATION 464.0f            // E4M3_MAX plus half its ulp: a larger |x/scale| saturates (FallbackFp8.saturation)
 #define ZEROS_WORD 0.0f                   // block word of a block of zeros (MomentFallback.ZerosWord)
 #define SLOT_WORD (-1.0f)                 // block word of a block kept in its segment's bf16 slot (MomentFallback.SlotWord)
@@ -63,6 +58,8 @@
 #define GROUP_WORDS 4                     // group words: tensor, local index, first segment, segments
 #define BATCH 32                          // partial sums per lane whose loads the finalize issues together
 #define FLOAT_MAX 3.40282347e38f          // the largest finite float32: |g| above it (or NaN) is not finite
+
+#include "common.cuh"                     // DT_* formats, conversions, vector loads and stores, Io<DT>, kahan_update
 
 // Per-step scalars, computed on the host in float64 and rounded once to float32 (StructuredScalars.cs).
 struct StructuredScalars
@@ -80,185 +77,9 @@ struct StructuredScalars
     float inv_sqrt_bc2;     // Adam-mini: 1 / sqrt(1 - beta2^t)
 };
 
-__device__ __forceinline__ float bf16_to_float(unsigned short h) { return __uint_as_float(((unsigned int)h) << 16); }
-
-__device__ __forceinline__ unsigned short float_to_bf16(float x)
-{
-    unsigned short h;
-    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(x));
-    return h;
-}
-
-// 16-byte vectors of our own (no CUDA headers needed): one ld/st.global.v4 each.
-struct alignas(16) Words4 { unsigned int x, y, z, w; };
-
 #ifndef UNROLL
 #define UNROLL 2
 #endif
-#ifndef STREAMING
-#define STREAMING 0
-#endif
-
-// Vector loads and stores, plain or with the streaming (.cs, evict-first) hint; a load read again soon (the whole-group
-// kernel's first pass) asks for no hint.
-__device__ __forceinline__ Words4 load4(const void* p, bool evict_first)
-{
-#if STREAMING
-    if (evict_first)
-    {
-        Words4 v;
-        asm volatile("ld.global.cs.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-        return v;
-    }
-#endif
-    (void)evict_first;
-    return *(const Words4*)p;
-}
-__device__ __forceinline__ void store4(void* p, Words4 v)
-{
-#if STREAMING
-    asm volatile("st.global.cs.v4.u32 [%0], {%1, %2, %3, %4};" :: "l"(p), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
-#else
-    *(Words4*)p = v;
-#endif
-}
-
-// Loads and stores of one run of VEC elements in a storage format (as elementwise.cu's): `full` runs are in range
-// and aligned and move as vectors; others element by element, elements at or past `end` read as 0 and are not written.
-template <int DT> struct Io;
-template <> struct Io<DT_FP32>
-{
-    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC], bool evict_first = true)
-    {
-        const float* q = (const float*)base + i;
-        if (full)
-        {
-            const Words4 a = load4(q, evict_first), b = load4(q + 4, evict_first);
-            x[0] = __uint_as_float(a.x); x[1] = __uint_as_float(a.y); x[2] = __uint_as_float(a.z); x[3] = __uint_as_float(a.w);
-            x[4] = __uint_as_float(b.x); x[5] = __uint_as_float(b.y); x[6] = __uint_as_float(b.z); x[7] = __uint_as_float(b.w);
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++) x[e] = i + e < end ? q[e] : 0.0f;
-        }
-    }
-    static __device__ __forceinline__ void store(void* base, long long i, long long end, bool full, const float (&x)[VEC])
-    {
-        float* q = (float*)base + i;
-        if (full)
-        {
-            store4(q, Words4{__float_as_uint(x[0]), __float_as_uint(x[1]), __float_as_uint(x[2]), __float_as_uint(x[3])});
-            store4(q + 4, Words4{__float_as_uint(x[4]), __float_as_uint(x[5]), __float_as_uint(x[6]), __float_as_uint(x[7])});
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++)
-                if (i + e < end) q[e] = x[e];
-        }
-    }
-};
-template <> struct Io<DT_BF16>
-{
-    static __device__ __forceinline__ void load(const void* base, long long i, long long end, bool full, float (&x)[VEC], bool evict_first = true)
-    {
-        const unsigned short* q = (const unsigned short*)base + i;
-        if (full)
-        {
-            const Words4 v = load4(q, evict_first);
-            const unsigned int w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-            for (int k = 0; k < 4; k++)
-            {
-                x[2 * k] = __uint_as_float(w[k] << 16);
-                x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
-            }
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++) x[e] = i + e < end ? bf16_to_float(q[e]) : 0.0f;
-        }
-    }
-    static __device__ __forceinline__ void store(void* base, long long i, long long end, bool full, const float (&x)[VEC])
-    {
-        unsigned short* q = (unsigned short*)base + i;
-        if (full)
-        {
-            unsigned int w[4];
-#pragma unroll
-            for (int k = 0; k < 4; k++)
-                w[k] = (unsigned int)float_to_bf16(x[2 * k]) | ((unsigned int)float_to_bf16(x[2 * k + 1]) << 16);
-            store4(q, Words4{w[0], w[1], w[2], w[3]});
-        }
-        else
-        {
-#pragma unroll
-            for (int e = 0; e < VEC; e++)
-                if (i + e < end) q[e] = float_to_bf16(x[e]);
-        }
-    }
-};
-
-// fp8 e4m3 codes of an fp8 first moment (M_T == DT_E4M3), with elementwise.cu's conversions: 8 codes move as one
-// 8-byte vector where `full`, else byte by byte (codes at or past `end` read as 0 and are not written).
-struct alignas(8) Words2 { unsigned int x, y; };
-
-__device__ __forceinline__ float half_to_float(unsigned short h)
-{
-    float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
-}
-
-// Two codes (low byte: first element) to two floats, through f16x2 (exact).
-__device__ __forceinline__ void e4m3x2_to_floats(unsigned short codes, float& first, float& second)
-{
-    unsigned int h2;
-    asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h2) : "h"(codes));
-    first = half_to_float((unsigned short)(h2 & 0xffffu));
-    second = half_to_float((unsigned short)(h2 >> 16));
-}
-
-// Two floats to two codes, round to nearest even, saturating (the PTX operand a goes to the high byte).
-__device__ __forceinline__ unsigned short floats_to_e4m3x2(float first, float second)
-{
-    unsigned short codes;
-    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(codes) : "f"(second), "f"(first));
-    return codes;
-}
-
-__device__ __forceinline__ void load_codes(const void* base, long long i, long long end, bool full, unsigned int (&w)[2])
-{
-    const unsigned char* q = (const unsigned char*)base + i;
-    if (full)
-    {
-        const Words2 v = *(const Words2*)q;
-        w[0] = v.x;
-        w[1] = v.y;
-    }
-    else
-    {
-        w[0] = w[1] = 0u;
-#pragma unroll
-        for (int e = 0; e < VEC; e++)
-            if (i + e < end) w[e / 4] |= (unsigned int)q[e] << (8 * (e % 4));
-    }
-}
-
-__device__ __forceinline__ void store_codes(void* base, long long i, long long end, bool full, const unsigned int (&w)[2])
-{
-    unsigned char* q = (unsigned char*)base + i;
-    if (full)
-        *(Words2*)q = Words2{w[0], w[1]};
-    else
-    {
-#pragma unroll
-        for (int e = 0; e < VEC; e++)
-            if (i + e < end) q[e] = (unsigned char)(w[e / 4] >> (8 * (e % 4)));
-    }
-}
 
 // The largest of a value over the lanes of each half warp (every lane gets its half's; fmaxf ignores NaN).
 __device__ __forceinline__ float half_max(float x)
@@ -410,16 +231,6 @@ extern "C" __global__ void __launch_bounds__(THREADS) structured_finalize(
     if (lane == 0) group_scalars(sc, row, q[1], acc, group_out[2 * group], group_out[2 * group + 1]);
 }
 
-// Kahan-compensated bf16 update (optimi), as elementwise.cu's: c <- c + delta; prev = p; p <- bf16(p + c);
-// c <- c + (prev - p), rounded to bf16 when stored. delta is the whole float32 update of p, weight decay included.
-__device__ __forceinline__ void kahan_update(float& p, float& c, float delta)
-{
-    c = c + delta;
-    const float prev = p;
-    p = bf16_to_float(float_to_bf16(p + c));
-    c = c + (prev - p);
-}
-
 #if M_T == DT_E4M3
 // An fp8 first moment's segment: its first block word, its slot (read whole when the segment starts, before any block
 // may take it: lane l holds elements (l % HALF)*VEC.. of it), whether a block took the slot this step, and the counts.
@@ -447,14 +258,13 @@ __device__ __forceinline__ MomentFp8 moment_fp8(const unsigned long long* row, l
 }
 
 // A lane's run (first element `at`, `rel` into the segment) of the fp8 moment, decoded by its block's word; elements
-// past the end are 0.
+// past the end are 0. The moment's codes move without the streaming hint (load_codes, store_codes: evict_first false).
 __device__ __forceinline__ void load_moment(const MomentFp8& f, const void* M, long long at, long long rel, long long end, bool full, float (&m)[VEC])
 {
     unsigned int w[2];
-    load_codes(M, at, end, full, w);
+    load_codes(M, at, end, full, w, false);
     const float word = at < end ? f.words[rel / SCALE_BLOCK] : ZEROS_WORD;
-#pragma unroll
-    for (int k = 0; k < 4; k++) e4m3x2_to_floats((unsigned short)(w[k / 2] >> (16 * (k % 2))), m[2 * k], m[2 * k + 1]);
+    codes_to_floats<DT_E4M3>(w, m);
 #pragma unroll
     for (int e = 0; e < VEC; e++)
         m[e] = at + e >= end ? 0.0f : word == SLOT_WORD ? f.old[e] : word == ZEROS_WORD ? 0.0f : m[e] * word;
@@ -472,9 +282,11 @@ __device__ __forceinline__ void store_moment(
     for (int e = 0; e < VEC; e++) a = fmaxf(a, fabsf(m[e]));
     a = half_max(a);
     const float scale = a / E4M3_MAX;
-    unsigned int w[2] = {0u, 0u};
+    float q[VEC];
 #pragma unroll
-    for (int k = 0; k < 4; k++) w[k / 2] |= (unsigned int)floats_to_e4m3x2(m[2 * k] / scale, m[2 * k + 1] / scale) << (16 * (k % 2));
+    for (int e = 0; e < VEC; e++) q[e] = m[e] / scale;
+    unsigned int w[2];
+    floats_to_codes<DT_E4M3>(q, w);
     float nonzero = 0.0f, flushed = 0.0f;
 #pragma unroll
     for (int e = 0; e < VEC; e++)
@@ -503,7 +315,7 @@ __device__ __forceinline__ void store_moment(
     }
     // The whole slot is written, elements past a short block as bf16 +0 (their m is 0).
     if (wide && mine) Io<DT_BF16>::store(f.slot, (lane % HALF) * VEC, SCALE_BLOCK, true, m);
-    store_codes(M, at, end, full, w);
+    store_codes(M, at, end, full, w, false);
     if (valid && lane % HALF == 0)
     {
         f.words[rel / SCALE_BLOCK] = word;
