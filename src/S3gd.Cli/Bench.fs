@@ -82,12 +82,14 @@ let private timeRotating (backend: Backend) (sets: int) (iterations: int) (run: 
     median [ for i in 0 .. iterations - 1 -> backend.TimeMilliseconds(fun () -> run (i % sets)) ]
 
 /// The device-to-device copy's GB/s over `sets` rotating pairs of buffers that together move `bytes` (each copy reads and
-/// writes half of them). The buffers are written before timing: on the CPU an array never written reads from the
-/// kernel's shared zero page, in cache, which doubled the copy's apparent speed in about half of the runs.
+/// writes half of them). Each source is written (by a copy the other way) before timing, each destination by the warm-up
+/// copies: on the CPU an array never written reads from the kernel's shared zero page, in cache, which doubled the
+/// copy's apparent speed in about half of the runs.
 let private copyGBps (backend: Backend) (sets: int) (iterations: int) (bytes: int64) =
     let words = max 1L (bytes / 2L / 4L)
-    let copies = Array.init sets (fun _ -> zeros backend StorageFormat.Fp32 words, zeros backend StorageFormat.Fp32 words)
+    let copies = Array.init sets (fun _ -> backend.Allocate(ElementType.Float32, words), backend.Allocate(ElementType.Float32, words))
     try
+        for source, destination in copies do backend.Copy(destination, source)
         let ms = timeRotating backend sets iterations (fun k -> backend.Copy(fst copies[k], snd copies[k]))
         float (2L * 4L * words) / (ms * 1e-3) / 1e9
     finally copies |> Array.iter (fun (a, b) -> a.Dispose(); b.Dispose())
