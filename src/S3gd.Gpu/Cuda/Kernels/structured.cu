@@ -81,12 +81,6 @@ struct StructuredScalars
 #define UNROLL 2
 #endif
 
-// The largest of a value over the lanes of each half warp (every lane gets its half's; fmaxf ignores NaN).
-__device__ __forceinline__ float half_max(float x)
-{
-    for (int offset = HALF / 2; offset > 0; offset /= 2) x = fmaxf(x, __shfl_xor_sync(FULL_MASK, x, offset));
-    return x;
-}
 
 #ifndef KAHAN
 #define KAHAN 0
@@ -277,36 +271,45 @@ __device__ __forceinline__ void load_moment(const MomentFp8& f, const void* M, l
 __device__ __forceinline__ void store_moment(
     MomentFp8& f, void* M, long long at, long long rel, long long start, long long end, bool full, int lane, const float (&m)[VEC])
 {
-    float a = 0.0f;
+    // The half's amax: |m| as float bits (NaN left out, as fmaxf leaves it out) order as unsigned integers, so one
+    // warp reduction per half gives it.
+    unsigned int bits = 0u;
 #pragma unroll
-    for (int e = 0; e < VEC; e++) a = fmaxf(a, fabsf(m[e]));
-    a = half_max(a);
+    for (int e = 0; e < VEC; e++)
+    {
+        const unsigned int b = m[e] == m[e] ? __float_as_uint(fabsf(m[e])) : 0u;
+        bits = b > bits ? b : bits;
+    }
+    const bool low_half = lane < HALF;
+    const unsigned int low = __reduce_max_sync(FULL_MASK, low_half ? bits : 0u);
+    const unsigned int high = __reduce_max_sync(FULL_MASK, low_half ? 0u : bits);
+    const float a = __uint_as_float(low_half ? low : high);
     const float scale = a / E4M3_MAX;
     float q[VEC];
 #pragma unroll
     for (int e = 0; e < VEC; e++) q[e] = m[e] / scale;
     unsigned int w[2];
     floats_to_codes<DT_E4M3>(q, w);
-    float nonzero = 0.0f, flushed = 0.0f;
+    bool nonzero = false, flushed = false;
 #pragma unroll
     for (int e = 0; e < VEC; e++)
     {
         const unsigned int code = (w[e / 4] >> (8 * (e % 4))) & 0xffu;
-        if (m[e] != 0.0f) nonzero = 1.0f;  // NaN too
-        if (m[e] != 0.0f && m[e] == m[e] && (code & 0x7fu) == 0u) flushed = 1.0f;
+        nonzero = nonzero || m[e] != 0.0f;  // NaN too
+        flushed = flushed || (m[e] != 0.0f && m[e] == m[e] && (code & 0x7fu) == 0u);
     }
-    nonzero = half_max(nonzero);
-    flushed = half_max(flushed);
-    const bool zeros = nonzero == 0.0f;
-    const bool wide = !zeros && (!(a <= FLOAT_MAX) || !(a / scale < E4M3_SATURATION) || flushed != 0.0f);
+    // Votes of the warp's lanes, read for this lane's half.
+    const unsigned int half_lanes = low_half ? 0x0000ffffu : 0xffff0000u;
+    const bool zeros = (__ballot_sync(FULL_MASK, nonzero) & half_lanes) == 0u;
+    const bool any_flushed = (__ballot_sync(FULL_MASK, flushed) & half_lanes) != 0u;
+    const bool wide = !zeros && (!(a <= FLOAT_MAX) || !(a / scale < E4M3_SATURATION) || any_flushed);
     // The half's block exists when its first element is in the segment; the low half's block comes first.
     const bool valid = start + rel / SCALE_BLOCK * SCALE_BLOCK < end;
-    const float low = __shfl_sync(FULL_MASK, wide && valid ? 1.0f : 0.0f, 0);
-    const float high = __shfl_sync(FULL_MASK, wide && valid ? 1.0f : 0.0f, HALF);
-    const bool take_low = low != 0.0f && !f.taken;
-    const bool take_high = high != 0.0f && !f.taken && !take_low;
+    const unsigned int needs = __ballot_sync(FULL_MASK, wide && valid);
+    const bool take_low = (needs & 1u) != 0u && !f.taken;
+    const bool take_high = (needs >> HALF & 1u) != 0u && !f.taken && !take_low;
     f.taken = f.taken || take_low || take_high;
-    const bool mine = lane < HALF ? take_low : take_high;
+    const bool mine = low_half ? take_low : take_high;
     float word = scale;
     if (zeros || (wide && mine))
     {

@@ -12,7 +12,8 @@
 #include <thread>
 #include <vector>
 
-// What structured.cu uses beyond elementwise.cu: the warp's shuffle-down and broadcast and 32-bit atomics.
+// What structured.cu uses beyond elementwise.cu: the warp's shuffle-down and broadcast, votes, the max reduction and
+// 32-bit atomics.
 inline float __shfl_down_sync(unsigned, float v, int offset)
 {
     const unsigned t = threadIdx.x, w = t / 32;
@@ -28,6 +29,33 @@ inline float __shfl_sync(unsigned, float v, int src)
     warp_slots[t] = v;
     warp_barrier[w]->arrive_and_wait();
     const float r = warp_slots[(t & ~31u) | (unsigned)src];
+    warp_barrier[w]->arrive_and_wait();
+    return r;
+}
+// __ballot_sync and __reduce_max_sync (sm_80's redux.sync.max.u32) over the whole warp, through the same slots.
+inline unsigned __ballot_sync(unsigned, bool predicate)
+{
+    const unsigned t = threadIdx.x, w = t / 32;
+    warp_slots[t] = predicate ? 1.0f : 0.0f;
+    warp_barrier[w]->arrive_and_wait();
+    unsigned votes = 0u;
+    for (unsigned l = 0; l < 32u; l++)
+        if (warp_slots[(t & ~31u) | l] != 0.0f) votes |= 1u << l;
+    warp_barrier[w]->arrive_and_wait();
+    return votes;
+}
+inline unsigned __reduce_max_sync(unsigned, unsigned v)
+{
+    const unsigned t = threadIdx.x, w = t / 32;
+    std::memcpy(&warp_slots[t], &v, sizeof v);
+    warp_barrier[w]->arrive_and_wait();
+    unsigned r = 0u;
+    for (unsigned l = 0; l < 32u; l++)
+    {
+        unsigned x;
+        std::memcpy(&x, &warp_slots[(t & ~31u) | l], sizeof x);
+        r = x > r ? x : r;
+    }
     warp_barrier[w]->arrive_and_wait();
     return r;
 }
