@@ -53,10 +53,10 @@ if part structured; then
 run 180 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
 run 90 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
 fi
-# Adam-mini's fp8 first moment with bf16 fallback beside its fp32 one, and a soak whose checkpoints cross to the CPU
+# Adam-mini's fp8 first moment with bf16 fallback beside its fp32 one (every launch layout tried), and a soak whose checkpoints cross to the CPU
 # twin and back (bit for bit, the fallback slots included).
 if part fp8moment; then
-run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --rule adam-mini --state-dtype fp32,fp8e4m3 --out "$results/adam-mini-fp8"
+run 180 bench.log "$work/s3gd" bench --backend cuda --layout tune --sizes 64M --rule adam-mini --state-dtype fp32,fp8e4m3 --out "$results/adam-mini-fp8"
 run 180 soak.log "$work/s3gd" soak --backend cuda --optimizer adam-mini --state-dtype fp8e4m3 --steps 4000 --every 500 --alternate --out "$results/soak-adam-mini-fp8"
 fi
 # `s3gd run --telemetry` on the GPU: per step time (CUDA events), max |update|, non-finite gradients (three put into step 2).
