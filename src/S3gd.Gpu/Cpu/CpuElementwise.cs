@@ -82,13 +82,16 @@ public static class CpuElementwise
         // Kahan compensation needs the parameter before the step; the other updates do not.
         var old = w.Old.AsSpan(0, count);
         if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
-        if (c.MathBf16) StepSpan<Bf16Maths>(c, sc, p, g, s0, s1, s2);
+        // Whole vectors of eight lanes, then the tail one element at a time: the same operations either way.
+        var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
+        if (c.MathBf16)
+        {
+            if (whole > 0) StepVectors<VectorBf16Maths>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<Bf16Maths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+        }
         else
         {
-            // Whole vectors of eight lanes, then the tail one element at a time: the same operations either way.
-            var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
-            if (whole > 0)
-                StepVectors(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            if (whole > 0) StepVectors<VectorMaths>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
             StepSpan<ScalarMaths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
         }
         switch (c.ParamUpdate)
@@ -96,21 +99,13 @@ public static class CpuElementwise
             case ParamUpdate.Kahan:
             {
                 var comp = View(StorageFormat.Bf16, t.Compensation!, null, start, w.C.AsSpan(0, count));
-                for (var i = 0; i < count; i++)
-                {
-                    var updated = p[i];
-                    p[i] = old[i];
-                    KahanUpdate(ref p[i], ref comp[i], updated - old[i]);
-                }
+                CpuKahan.Update(p, old, comp);
                 Store(StorageFormat.Bf16, t.Compensation!, null, start, comp);
                 break;
             }
             case ParamUpdate.Stochastic:
-            {
-                var stream = StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor);
-                for (var i = 0; i < count; i++) p[i] = StochasticRounding.Round(p[i], StochasticRounding.Element(stream, start + i));
+                StochasticRounding.Round(p, StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor), start);
                 break;
-            }
         }
         Store(c.Param, t.Param, null, start, p);
         for (var k = 0; k < 3; k++)
@@ -131,16 +126,23 @@ public static class CpuElementwise
         }
     }
 
-    private static void StepVectors(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepVectors<M>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        where M : ICpuMaths<Vector256<float>>
     {
-        var k = new Scalars<Vector256<float>>(sc, VectorMaths.Broadcast);
+        var k = new Scalars<Vector256<float>>(sc, M.Broadcast);
         var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
         var vg = MemoryMarshal.Cast<float, Vector256<float>>(g);
         var v0 = MemoryMarshal.Cast<float, Vector256<float>>(s0);
         var v1 = MemoryMarshal.Cast<float, Vector256<float>>(s1);
         var v2 = MemoryMarshal.Cast<float, Vector256<float>>(s2);
         for (var i = 0; i < vp.Length; i++)
-            StepElement<Vector256<float>, VectorMaths>(c, k, ref vp[i], vg[i], ref v0[i], ref v1[i], ref v2[i]);
+        {
+            vp[i] = M.Load(vp[i]);
+            v0[i] = M.Load(v0[i]);
+            v1[i] = M.Load(v1[i]);
+            v2[i] = M.Load(v2[i]);
+            StepElement<Vector256<float>, M>(c, k, ref vp[i], M.Load(vg[i]), ref v0[i], ref v1[i], ref v2[i]);
+        }
     }
 
     /// <summary>The per-step scalars in the maths' type.</summary>
@@ -268,20 +270,6 @@ public static class CpuElementwise
         }
     }
 
-    /// <summary>The kernel's kahan_update: c += delta; prev = p; p = bf16(p + c); c += prev - p (c rounds to bf16 when stored).</summary>
-    private static void KahanUpdate(ref float p, ref float c, float delta)
-    {
-        c += delta;
-        var prev = p;
-        p = DecodeBf16(EncodeBf16(p + c));
-        c += prev - p;
-    }
-
-    /// <summary>float32 to bf16 as the kernel's cvt.rn.bf16.f32 (round to nearest even, as the spec).</summary>
-    private static ushort EncodeBf16(float x) => CpuConvert.EncodeBf16(x);
-
-    private static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
-
     /// <summary>
     /// Elements [start, start+scratch.Length) of a buffer as float32: the buffer itself when it is float32 (stepped in
     /// place), else decoded into the scratch, times their block scale where <paramref name="scales"/> is given.
@@ -294,20 +282,22 @@ public static class CpuElementwise
             case StorageFormat.Tags.Fp32:
                 return MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice(start, scratch.Length);
             case StorageFormat.Tags.Bf16:
-            {
-                var codes = MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length);
-                for (var i = 0; i < x.Length; i++) x[i] = DecodeBf16(codes[i]);
+                CpuConvert.DecodeBf16(MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length), x);
                 return x;
-            }
             default:
             {
-                var table = f.IsFp8E4M3 ? DecodeE4M3 : DecodeE5M2;
-                var codes = data.AsSpan(start, x.Length);
-                for (var i = 0; i < x.Length; i++) x[i] = table[codes[i]];
+                CpuConvert.DecodeFp8(f.IsFp8E4M3 ? DecodeE4M3 : DecodeE5M2, data.AsSpan(start, x.Length), x);
                 if (scales is not null)
                 {
                     var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
-                    for (var i = 0; i < x.Length; i++) x[i] *= s[(start + i) / ElementwiseLayout.ScaleBlock];
+                    // Runs of elements under one scale: x[i] *= s[(start + i) / ScaleBlock].
+                    for (var i = 0; i < x.Length;)
+                    {
+                        var block = (start + i) / ElementwiseLayout.ScaleBlock;
+                        var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
+                        CpuConvert.Multiply(x[i..end], s[block]);
+                        i = end;
+                    }
                 }
                 return x;
             }
@@ -323,37 +313,30 @@ public static class CpuElementwise
                 // A float32 buffer was stepped in place (View).
                 break;
             case StorageFormat.Tags.Bf16:
-            {
-                var codes = MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length);
-                for (var i = 0; i < x.Length; i++) codes[i] = EncodeBf16(x[i]);
+                CpuConvert.EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length));
                 break;
-            }
             default:
             {
                 var e4m3 = f.IsFp8E4M3;
                 var codes = data.AsSpan(start, x.Length);
                 if (scales is null)
                 {
-                    for (var i = 0; i < x.Length; i++) codes[i] = EncodeFp8(e4m3, x[i]);
+                    CpuConvert.EncodeFp8(e4m3, x, 1.0f, codes);
                     break;
                 }
                 var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
                 for (var b = 0; b < x.Length; b += ElementwiseLayout.ScaleBlock)
                 {
                     var block = x.Slice(b, Math.Min(ElementwiseLayout.ScaleBlock, x.Length - b));
-                    var absmax = 0.0f;
-                    foreach (var v in block) absmax = float.MaxNumber(absmax, MathF.Abs(v));
+                    var absmax = CpuConvert.AbsMax(block);
                     var scale = absmax == 0.0f ? 1.0f : absmax / (e4m3 ? E4M3Max : E5M2Max);
-                    for (var i = 0; i < block.Length; i++) codes[b + i] = EncodeFp8(e4m3, block[i] / scale);
+                    CpuConvert.EncodeFp8(e4m3, block, scale, codes.Slice(b, block.Length));
                     s[(start + b) / ElementwiseLayout.ScaleBlock] = scale;
                 }
                 break;
             }
         }
     }
-
-    /// <summary>float32 to fp8 as cvt.rn.satfinite (round to nearest even, saturating, as the spec).</summary>
-    private static byte EncodeFp8(bool e4m3, float x) => e4m3 ? CpuConvert.EncodeE4M3(x) : CpuConvert.EncodeE5M2(x);
 
     private static float[] Table(StorageFormat f) =>
         Enumerable.Range(0, 256).Select(code => (float)StorageFormatModule.decode(f, (uint)code)).ToArray();

@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>
+/// Whole spans of conversions, eight float32 lanes at a time (Vector256; AVX2 for fp8's per-lane shifts and table
+/// gathers), each lane computing the same integer steps as the one-value methods, which also take the tail and every
+/// element where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties
+/// checks every code and the boundaries).
+/// </summary>
+public static partial class CpuConvert
+{
+    /// <summary>float32 lanes of a Vector256.</summary>
+    private const int Lanes = 8;
+
+    /// <summary>Elements of one fp8 store: four vectors of eight codes narrowed into one vector of 32 bytes.</summary>
+    private const int Fp8Run = 4 * Lanes;
+
+    /// <summary>The float32 mantissa field's width and mask.</summary>
+    private const int Float32MantissaBits = 23;
+
+    /// <summary>The float32 mantissa field (below the exponent).</summary>
+    private const uint Float32Mantissa = 0x7FFFFF;
+
+    /// <summary>The float32 implicit leading bit of a normal significand.</summary>
+    private const uint Float32Implicit = 0x800000;
+
+    /// <summary>The float32 exponent bias.</summary>
+    private const int Float32Bias = 127;
+
+    /// <summary>
+    /// The largest count of significand bits an fp8 rounding needs to drop: from 25 on, the 24-bit significand is below
+    /// half a quantum and rounds to 0, as the one-value encode's drop of 32 or more does.
+    /// </summary>
+    private const int Fp8MaxDrop = 25;
+
+    /// <summary>bf16 codes to float32: each code is the upper half of its float32.</summary>
+    internal static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<float> y)
+    {
+        SameLength(codes.Length, y.Length);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            ref var w = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(y));
+            for (; i + 2 * Lanes <= codes.Length; i += 2 * Lanes)
+            {
+                var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref c, (nuint)i));
+                Vector256.ShiftLeft(low, 16).StoreUnsafe(ref w, (nuint)i);
+                Vector256.ShiftLeft(high, 16).StoreUnsafe(ref w, (nuint)(i + Lanes));
+            }
+        }
+        for (; i < codes.Length; i++) y[i] = DecodeBf16(codes[i]);
+    }
+
+    /// <summary>float32 to bf16 codes, as <see cref="EncodeBf16(float)"/>.</summary>
+    internal static void EncodeBf16(ReadOnlySpan<float> x, Span<ushort> codes)
+    {
+        SameLength(x.Length, codes.Length);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            for (; i + 2 * Lanes <= x.Length; i += 2 * Lanes)
+            {
+                var low = Bf16Codes(Vector256.LoadUnsafe(ref v, (nuint)i));
+                var high = Bf16Codes(Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes)));
+                Vector256.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) codes[i] = EncodeBf16(x[i]);
+    }
+
+    /// <summary>Each lane rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
+    internal static Vector256<float> RoundBf16(Vector256<float> x) => Vector256.ShiftLeft(Bf16Codes(x), 16).AsSingle();
+
+    /// <summary>One value rounded to the nearest bf16 value, as float32.</summary>
+    internal static float RoundBf16(float x) => DecodeBf16(EncodeBf16(x));
+
+    /// <summary>A bf16 code's float32.</summary>
+    internal static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
+
+    /// <summary><see cref="EncodeBf16(float)"/> in every lane: the code in the low half of each 32-bit lane.</summary>
+    private static Vector256<uint> Bf16Codes(Vector256<float> x)
+    {
+        var b = x.AsUInt32();
+        var upper = Vector256.ShiftRightLogical(b, 16);
+        var rounded = Vector256.ShiftRightLogical(b + Vector256.Create(0x7FFFu) + (upper & Vector256<uint>.One), 16);
+        var isNaN = ~Vector256.Equals(x, x).AsUInt32();
+        return Vector256.ConditionalSelect(isNaN, upper | Vector256.Create(Bf16QuietBit), rounded);
+    }
+
+    /// <summary>fp8 codes to float32 through a 256-entry decode table (a gather per eight codes).</summary>
+    internal static unsafe void DecodeFp8(float[] table, ReadOnlySpan<byte> codes, Span<float> y)
+    {
+        SameLength(codes.Length, y.Length);
+        // Codes index the table: it must hold every one of the 256.
+        if (table.Length != 256) throw new ArgumentException($"an fp8 decode table has 256 entries, this one {table.Length}", nameof(table));
+        var i = 0;
+        if (Avx2.IsSupported)
+        {
+            fixed (float* t = table)
+            fixed (byte* c = codes)
+            fixed (float* w = y)
+            {
+                for (; i + Lanes <= codes.Length; i += Lanes)
+                    Avx.Store(w + i, Avx2.GatherVector256(t, Avx2.ConvertToVector256Int32(c + i), sizeof(float)));
+            }
+        }
+        for (; i < codes.Length; i++) y[i] = table[codes[i]];
+    }
+
+    /// <summary>
+    /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first divided by <paramref name="divisor"/> (a block's
+    /// scale; exact float32 division as the kernel's; 1 divides nothing: x / 1 is x, and every NaN encodes alike).
+    /// </summary>
+    internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float divisor, Span<byte> codes) =>
+        EncodeFp8(e4m3 ? E4M3 : E5M2, x, divisor, codes);
+
+    private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float divisor, Span<byte> codes)
+    {
+        SameLength(x.Length, codes.Length);
+        var divide = divisor != 1.0f;
+        var i = 0;
+        if (Avx2.IsSupported)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            var d = Vector256.Create(divisor);
+            for (; i + Fp8Run <= x.Length; i += Fp8Run)
+            {
+                var x0 = Vector256.LoadUnsafe(ref v, (nuint)i);
+                var x1 = Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes));
+                var x2 = Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes));
+                var x3 = Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes));
+                if (divide) (x0, x1, x2, x3) = (x0 / d, x1 / d, x2 / d, x3 / d);
+                var low = Vector256.Narrow(Fp8Codes(layout, x0), Fp8Codes(layout, x1));
+                var high = Vector256.Narrow(Fp8Codes(layout, x2), Fp8Codes(layout, x3));
+                Vector256.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) codes[i] = EncodeFp8(layout, divide ? x[i] / divisor : x[i]);
+    }
+
+    /// <summary>
+    /// The one-value fp8 encode in every lane (AVX2): the same exponent, kept exponent, dropped bits and code; the
+    /// round to nearest even adds half a quantum less one plus the kept lowest bit, then shifts (the same result as
+    /// comparing the dropped bits with half; no carry leaves the 32 bits, the significand having 24).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Fp8Codes(Fp8Layout layout, Vector256<float> x)
+    {
+        var bits = x.AsUInt32();
+        var sign = Vector256.ShiftRightLogical(bits, 24) & Vector256.Create(0x80u);
+        var field = Vector256.ShiftRightLogical(bits, Float32MantissaBits) & Vector256.Create(0xFFu);
+        var exponent = field.AsInt32() - Vector256.Create(Float32Bias);
+        var minExponent = 1 - layout.Bias;
+        var kept = Vector256.Max(exponent, Vector256.Create(minExponent));
+        var drop = Vector256.Min(Vector256.Create(Float32MantissaBits - layout.MantissaBits) + (kept - exponent), Vector256.Create(Fp8MaxDrop)).AsUInt32();
+        var significand = (bits & Vector256.Create(Float32Mantissa)) | Vector256.Create(Float32Implicit);
+        var one = Vector256<uint>.One;
+        var halfLessOne = Avx2.ShiftLeftLogicalVariable(one, drop - one) - one;
+        var lowest = Avx2.ShiftRightLogicalVariable(significand, drop) & one;
+        var rounded = Avx2.ShiftRightLogicalVariable(significand + halfLessOne + lowest, drop);
+        // Subnormal codes are the rounded quantum count; a float32 zero or subnormal rounds to 0 (drop 25); infinity saturates.
+        var code = Vector256.ShiftLeft((kept - Vector256.Create(minExponent)).AsUInt32(), layout.MantissaBits) + rounded;
+        var finite = Vector256.Min(code, Vector256.Create(layout.MaxCode)) | sign;
+        return Vector256.ConditionalSelect(~Vector256.Equals(x, x).AsUInt32(), Vector256.Create((uint)Fp8NaN), finite);
+    }
+
+    /// <summary>The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter).</summary>
+    internal static float AbsMax(ReadOnlySpan<float> x)
+    {
+        var absmax = 0.0f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= Lanes)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            var lanes = Vector256<float>.Zero;
+            for (; i + Lanes <= x.Length; i += Lanes) lanes = Vector256.MaxNumber(lanes, Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)i)));
+            for (var k = 0; k < Lanes; k++) absmax = float.MaxNumber(absmax, lanes[k]);
+        }
+        for (; i < x.Length; i++) absmax = float.MaxNumber(absmax, MathF.Abs(x[i]));
+        return absmax;
+    }
+
+    /// <summary>Every element times <paramref name="scale"/> (one float32 multiply each).</summary>
+    internal static void Multiply(Span<float> x, float scale)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            var s = Vector256.Create(scale);
+            for (; i + Lanes <= x.Length; i += Lanes) (Vector256.LoadUnsafe(ref v, (nuint)i) * s).StoreUnsafe(ref v, (nuint)i);
+        }
+        for (; i < x.Length; i++) x[i] *= scale;
+    }
+
+    private static void SameLength(int source, int destination)
+    {
+        if (source != destination)
+            throw new ArgumentException($"a conversion writes as many elements as it reads: {source} read, room for {destination}", nameof(destination));
+    }
+}
