@@ -76,6 +76,7 @@ public static partial class CpuConvert
     }
 
     /// <summary>Each lane rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> RoundBf16(Vector256<float> x) => Vector256.ShiftLeft(Bf16Codes(x), 16).AsSingle();
 
     /// <summary>One value rounded to the nearest bf16 value, as float32.</summary>
@@ -85,6 +86,7 @@ public static partial class CpuConvert
     internal static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
 
     /// <summary><see cref="EncodeBf16(float)"/> in every lane: the code in the low half of each 32-bit lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Bf16Codes(Vector256<float> x)
     {
         var b = x.AsUInt32();
@@ -94,24 +96,32 @@ public static partial class CpuConvert
         return Vector256.ConditionalSelect(isNaN, upper | Vector256.Create(Bf16QuietBit), rounded);
     }
 
-    /// <summary>fp8 codes to float32 through a 256-entry decode table (a gather per eight codes).</summary>
-    internal static unsafe void DecodeFp8(float[] table, ReadOnlySpan<byte> codes, Span<float> y)
+    /// <summary>
+    /// fp8 codes to float32 through a 256-entry decode table (a gather per eight codes), each times <paramref name="scale"/>
+    /// (a block's scale; one float32 multiply; 1 multiplies nothing: x * 1 is x, a NaN included).
+    /// </summary>
+    internal static unsafe void DecodeFp8(float[] table, ReadOnlySpan<byte> codes, float scale, Span<float> y)
     {
         SameLength(codes.Length, y.Length);
         // Codes index the table: it must hold every one of the 256.
         if (table.Length != 256) throw new ArgumentException($"an fp8 decode table has 256 entries, this one {table.Length}", nameof(table));
+        var multiply = scale != 1.0f;
         var i = 0;
         if (Avx2.IsSupported)
         {
+            var s = Vector256.Create(scale);
             fixed (float* t = table)
             fixed (byte* c = codes)
             fixed (float* w = y)
             {
                 for (; i + Lanes <= codes.Length; i += Lanes)
-                    Avx.Store(w + i, Avx2.GatherVector256(t, Avx2.ConvertToVector256Int32(c + i), sizeof(float)));
+                {
+                    var x = Avx2.GatherVector256(t, Avx2.ConvertToVector256Int32(c + i), sizeof(float));
+                    Avx.Store(w + i, multiply ? x * s : x);
+                }
             }
         }
-        for (; i < codes.Length; i++) y[i] = table[codes[i]];
+        for (; i < codes.Length; i++) y[i] = multiply ? table[codes[i]] * scale : table[codes[i]];
     }
 
     /// <summary>
@@ -172,33 +182,33 @@ public static partial class CpuConvert
         return Vector256.ConditionalSelect(~Vector256.Equals(x, x).AsUInt32(), Vector256.Create((uint)Fp8NaN), finite);
     }
 
-    /// <summary>The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter).</summary>
+    /// <summary>
+    /// The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter, so
+    /// four vectors of lanes take turns, and AVX's max, which returns its second operand where the first is NaN, serves).
+    /// </summary>
     internal static float AbsMax(ReadOnlySpan<float> x)
     {
         var absmax = 0.0f;
         var i = 0;
-        if (Vector256.IsHardwareAccelerated && x.Length >= Lanes)
+        if (Avx.IsSupported && x.Length >= 4 * Lanes)
         {
             ref var v = ref MemoryMarshal.GetReference(x);
-            var lanes = Vector256<float>.Zero;
-            for (; i + Lanes <= x.Length; i += Lanes) lanes = Vector256.MaxNumber(lanes, Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)i)));
+            var a = Vector256<float>.Zero;
+            var b = a;
+            var c = a;
+            var d = a;
+            for (; i + 4 * Lanes <= x.Length; i += 4 * Lanes)
+            {
+                a = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)i)), a);
+                b = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes))), b);
+                c = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes))), c);
+                d = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes))), d);
+            }
+            var lanes = Avx.Max(Avx.Max(a, b), Avx.Max(c, d));
             for (var k = 0; k < Lanes; k++) absmax = float.MaxNumber(absmax, lanes[k]);
         }
         for (; i < x.Length; i++) absmax = float.MaxNumber(absmax, MathF.Abs(x[i]));
         return absmax;
-    }
-
-    /// <summary>Every element times <paramref name="scale"/> (one float32 multiply each).</summary>
-    internal static void Multiply(Span<float> x, float scale)
-    {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref var v = ref MemoryMarshal.GetReference(x);
-            var s = Vector256.Create(scale);
-            for (; i + Lanes <= x.Length; i += Lanes) (Vector256.LoadUnsafe(ref v, (nuint)i) * s).StoreUnsafe(ref v, (nuint)i);
-        }
-        for (; i < x.Length; i++) x[i] *= scale;
     }
 
     private static void SameLength(int source, int destination)

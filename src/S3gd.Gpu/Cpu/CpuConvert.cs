@@ -51,8 +51,8 @@ public static partial class CpuConvert
         {
             case ElementType.Float32: MemoryMarshal.Cast<byte, float>(source.AsSpan()).Slice(start, count).CopyTo(y); break;
             case ElementType.BFloat16: DecodeBf16(MemoryMarshal.Cast<byte, ushort>(source.AsSpan()).Slice(start, count), y); break;
-            case ElementType.Fp8E4M3: DecodeFp8(DecodeE4M3, source.AsSpan(start, count), y); break;
-            case ElementType.Fp8E5M2: DecodeFp8(DecodeE5M2, source.AsSpan(start, count), y); break;
+            case ElementType.Fp8E4M3: DecodeFp8(DecodeE4M3, source.AsSpan(start, count), 1.0f, y); break;
+            case ElementType.Fp8E5M2: DecodeFp8(DecodeE5M2, source.AsSpan(start, count), 1.0f, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(format), format, "unknown element type");
         }
     }

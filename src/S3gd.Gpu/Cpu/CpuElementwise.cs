@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using S3gd.Gpu.Elementwise;
@@ -20,7 +21,7 @@ public sealed record CpuElementwiseTensor(
 /// where the kernel has fmaf, nothing else fused), the same conversions and block scales, so results are equal bit for bit
 /// (NaN payloads aside). Parallel over the kernel's chunks.
 /// </summary>
-public static class CpuElementwise
+public static partial class CpuElementwise
 {
     /// <summary>The largest finite fp8 e4m3fn (E4M3_MAX).</summary>
     private const float E4M3Max = 448.0f;
@@ -49,22 +50,29 @@ public static class CpuElementwise
             var index = chunks.ChunkTensor[chunk];
             var tensor = tensors[index];
             var start = (int)chunks.Start(chunk);
-            StepChunk(config, scalars, tensor, index, start, Math.Min(ElementwiseLayout.Chunk, tensor.Length - start), scratch);
+            var count = Math.Min(ElementwiseLayout.Chunk, tensor.Length - start);
+            for (var at = 0; at < count; at += Piece) StepPiece(config, scalars, tensor, index, start + at, Math.Min(Piece, count - at), scratch);
             return scratch;
         }, _ => { });
     }
 
-    /// <summary>Per-thread float32 working copies of one chunk of each buffer.</summary>
+    /// <summary>
+    /// Elements of a chunk stepped at a time, so that the float32 working copies of every buffer stay in the L1 cache: four
+    /// scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
+    /// </summary>
+    private const int Piece = 4 * ElementwiseLayout.ScaleBlock;
+
+    /// <summary>Per-thread float32 working copies of one piece of each buffer.</summary>
     private sealed class Scratch
     {
-        public readonly float[] P = new float[ElementwiseLayout.Chunk];
-        public readonly float[] G = new float[ElementwiseLayout.Chunk];
-        public readonly float[] Old = new float[ElementwiseLayout.Chunk];
-        public readonly float[] C = new float[ElementwiseLayout.Chunk];
-        public readonly float[][] S = [new float[ElementwiseLayout.Chunk], new float[ElementwiseLayout.Chunk], new float[ElementwiseLayout.Chunk]];
+        public readonly float[] P = new float[Piece];
+        public readonly float[] G = new float[Piece];
+        public readonly float[] Old = new float[Piece];
+        public readonly float[] C = new float[Piece];
+        public readonly float[][] S = [new float[Piece], new float[Piece], new float[Piece]];
     }
 
-    private static void StepChunk(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
+    private static void StepPiece(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
     {
         // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
         var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
@@ -82,18 +90,7 @@ public static class CpuElementwise
         // Kahan compensation needs the parameter before the step; the other updates do not.
         var old = w.Old.AsSpan(0, count);
         if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
-        // Whole vectors of eight lanes, then the tail one element at a time: the same operations either way.
-        var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
-        if (c.MathBf16)
-        {
-            if (whole > 0) StepVectors<VectorBf16Maths>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
-            StepSpan<Bf16Maths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
-        }
-        else
-        {
-            if (whole > 0) StepVectors<VectorMaths>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
-            StepSpan<ScalarMaths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
-        }
+        StepMaths(c, sc, p, g, s0, s1, s2);
         switch (c.ParamUpdate)
         {
             case ParamUpdate.Kahan:
@@ -112,8 +109,26 @@ public static class CpuElementwise
             if (c.States[k] is { } f) Store(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
     }
 
-    private static void StepSpan<M>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    /// <summary>The rule R over a piece: whole vectors of eight lanes, then the tail one element at a time (the same operations either way).</summary>
+    private static void StepRule<R>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        where R : struct, IRuleStep
+    {
+        var whole = Vector256.IsHardwareAccelerated ? p.Length - p.Length % Vector256<float>.Count : 0;
+        if (c.MathBf16)
+        {
+            if (whole > 0) StepVectors<VectorBf16Maths, R>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<Bf16Maths, R>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+        }
+        else
+        {
+            if (whole > 0) StepVectors<VectorMaths, R>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<ScalarMaths, R>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+        }
+    }
+
+    private static void StepSpan<M, R>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         where M : ICpuMaths<float>
+        where R : struct, IRuleStep
     {
         var k = new Scalars<float>(sc, M.Broadcast);
         for (var i = 0; i < p.Length; i++)
@@ -122,12 +137,13 @@ public static class CpuElementwise
             s0[i] = M.Load(s0[i]);
             s1[i] = M.Load(s1[i]);
             s2[i] = M.Load(s2[i]);
-            StepElement<float, M>(c, k, ref p[i], M.Load(g[i]), ref s0[i], ref s1[i], ref s2[i]);
+            StepElement<float, M, R>(c, k, ref p[i], M.Load(g[i]), ref s0[i], ref s1[i], ref s2[i]);
         }
     }
 
-    private static void StepVectors<M>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepVectors<M, R>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         where M : ICpuMaths<Vector256<float>>
+        where R : struct, IRuleStep
     {
         var k = new Scalars<Vector256<float>>(sc, M.Broadcast);
         var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
@@ -137,11 +153,16 @@ public static class CpuElementwise
         var v2 = MemoryMarshal.Cast<float, Vector256<float>>(s2);
         for (var i = 0; i < vp.Length; i++)
         {
-            vp[i] = M.Load(vp[i]);
-            v0[i] = M.Load(v0[i]);
-            v1[i] = M.Load(v1[i]);
-            v2[i] = M.Load(v2[i]);
-            StepElement<Vector256<float>, M>(c, k, ref vp[i], M.Load(vg[i]), ref v0[i], ref v1[i], ref v2[i]);
+            // Locals, not the spans' elements, through the step: the lanes stay in registers.
+            var pi = M.Load(vp[i]);
+            var a = M.Load(v0[i]);
+            var b = M.Load(v1[i]);
+            var d = M.Load(v2[i]);
+            StepElement<Vector256<float>, M, R>(c, k, ref pi, M.Load(vg[i]), ref a, ref b, ref d);
+            vp[i] = pi;
+            v0[i] = a;
+            v1[i] = b;
+            v2[i] = d;
         }
     }
 
@@ -155,119 +176,18 @@ public static class CpuElementwise
         public readonly bool FirstStep = sc.FirstStep != 0;
     }
 
-    /// <summary>step_element of the kernel, operation for operation, in the maths M.</summary>
-    private static void StepElement<T, M>(ElementwiseConfig c, in Scalars<T> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+    /// <summary>step_element of the kernel, operation for operation, in the maths M: the gradient's preparation, then the rule R.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StepElement<T, M, R>(ElementwiseConfig c, in Scalars<T> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
         where T : struct
         where M : ICpuMaths<T>
+        where R : struct, IRuleStep
     {
         if (c.GradScale) g = M.Div(g, sc.GradScale);
         if (c.Maximize) g = M.Neg(g);
         if (c.WeightDecayCoupled) g = M.Madd(sc.Wd, p, g);
         if (c.WeightDecayDecoupled) p = M.Mul(p, sc.Decay);
-
-        switch (c.Rule)
-        {
-            case ElementwiseRule.Sgd:
-            {
-                var d = g;
-                if (c.Momentum)
-                {
-                    s0 = sc.FirstStep ? g : M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                    d = c.Nesterov ? M.Madd(sc.Beta1, s0, g) : s0;
-                }
-                p = M.Madd(sc.NegLr, d, p);
-                break;
-            }
-            case ElementwiseRule.Adam:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var v = s1;
-                if (c.Amsgrad)
-                {
-                    s2 = M.Max(s2, s1);
-                    v = s2;
-                }
-                var denom = M.Madd(M.Root(v), sc.InvSqrtBc2, sc.Eps);
-                p = M.Madd(sc.NegStepSize, M.Div(s0, denom), p);
-                break;
-            }
-            case ElementwiseRule.RmsProp:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Mul(g, g)));
-                T avg;
-                if (c.Centered)
-                {
-                    s2 = M.Madd(sc.Beta1, s2, M.Mul(sc.OneMinusBeta1, g));
-                    avg = M.Add(M.Root(M.Madd(M.Neg(s2), s2, s0)), sc.Eps);
-                }
-                else avg = M.Add(M.Root(s0), sc.Eps);
-                if (c.Momentum)
-                {
-                    s1 = M.Madd(sc.Beta2, s1, M.Div(g, avg));
-                    p = M.Madd(sc.NegLr, s1, p);
-                }
-                else p = M.Madd(sc.NegLr, M.Div(g, avg), p);
-                break;
-            }
-            case ElementwiseRule.S3gd:
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Sign(g)));
-                p = M.Madd(sc.NegLr, s0, p);
-                break;
-            case ElementwiseRule.Lion:
-            {
-                var u = M.Sign(M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g)));
-                p = M.Madd(sc.NegLr, u, p);
-                s0 = M.Madd(sc.Beta2, s0, M.Mul(sc.OneMinusBeta2, g));
-                break;
-            }
-            case ElementwiseRule.Signum:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                var u = c.Nesterov ? M.Sign(M.Madd(sc.NesterovM, s0, M.Mul(sc.NesterovG, g))) : M.Sign(s0);
-                p = M.Madd(sc.NegLr, u, p);
-                break;
-            }
-            case ElementwiseRule.LaProp:
-            {
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var denom = M.Madd(M.Root(s1), sc.InvSqrtBc2, sc.Eps);
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Div(g, denom)));
-                p = M.Madd(sc.NegStepSize, s0, p);
-                break;
-            }
-            case ElementwiseRule.AdEMAMix:
-            {
-                var fast = g;
-                if (!c.FastIsGrad)
-                {
-                    s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                    fast = s0;
-                }
-                s1 = M.Madd(sc.Beta3, s1, M.Mul(sc.OneMinusBeta3, g));
-                s2 = M.Madd(sc.Beta2, s2, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var denom = M.Madd(M.Root(s2), sc.InvSqrtBc2, sc.Eps);
-                p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, s1, M.Mul(fast, sc.InvBc1)), denom), p);
-                break;
-            }
-            case ElementwiseRule.MAdam:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                var cg = M.Mul(g, sc.Alpha);
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(cg, cg)));
-                var u = M.Mul(M.Div(M.Mul(s0, sc.InvBc1), M.Mul(M.Root(s1), sc.InvSqrtBc2)), sc.Alpha);
-                p = M.Madd(sc.NegLr, M.ZeroWhereZero(s0, u), p);
-                break;
-            }
-            case ElementwiseRule.SimAdEMAMix:
-            {
-                s0 = M.Madd(sc.Beta1, s0, g);
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var denom = M.Madd(M.Root(s1), sc.InvSqrtBc2, sc.Eps);
-                p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, g, M.Mul(s0, sc.InvBc1)), denom), p);
-                break;
-            }
-        }
+        R.Step<T, M>(c, sc, ref p, g, ref s0, ref s1, ref s2);
     }
 
     /// <summary>
@@ -286,18 +206,20 @@ public static class CpuElementwise
                 return x;
             default:
             {
-                CpuConvert.DecodeFp8(f.IsFp8E4M3 ? DecodeE4M3 : DecodeE5M2, data.AsSpan(start, x.Length), x);
-                if (scales is not null)
+                var table = f.IsFp8E4M3 ? DecodeE4M3 : DecodeE5M2;
+                if (scales is null)
                 {
-                    var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
-                    // Runs of elements under one scale: x[i] *= s[(start + i) / ScaleBlock].
-                    for (var i = 0; i < x.Length;)
-                    {
-                        var block = (start + i) / ElementwiseLayout.ScaleBlock;
-                        var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
-                        CpuConvert.Multiply(x[i..end], s[block]);
-                        i = end;
-                    }
+                    CpuConvert.DecodeFp8(table, data.AsSpan(start, x.Length), 1.0f, x);
+                    return x;
+                }
+                var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
+                // Runs of elements under one scale: x[i] = table[code] * s[(start + i) / ScaleBlock].
+                for (var i = 0; i < x.Length;)
+                {
+                    var block = (start + i) / ElementwiseLayout.ScaleBlock;
+                    var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
+                    CpuConvert.DecodeFp8(table, data.AsSpan(start + i, end - i), s[block], x[i..end]);
+                    i = end;
                 }
                 return x;
             }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using S3gd.Gpu.Structured;
@@ -178,6 +179,7 @@ public static class CpuStructured
     }
 
     /// <summary>structured_update's arithmetic for one element (or eight lanes) of StableAdamW (stable) or Adam-mini.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void UpdateElement<T, M>(bool stable, in UpdateScalars<T> k, ref T p, T g, ref T m, ref T v)
         where T : struct
         where M : ICpuMaths<T>

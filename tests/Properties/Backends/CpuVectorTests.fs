@@ -74,18 +74,24 @@ let ``every bf16 code decodes to the same float32 eight lanes at a time`` () =
     sameAt "bf16 decode" (fun i -> sprintf "0x%04x" codes[i]) (codes |> Array.map (CpuConvert.DecodeBf16 >> bits)) (y |> Array.map bits)
 
 [<Fact>]
-let ``every fp8 code gathers its own table entry`` () =
+let ``every fp8 code gathers its own table entry, times a block's scale`` () =
     // A table whose 256 entries all differ in their bits (NaN payloads included), read with every code in a shuffled order.
     let table = Array.init 256 (fun k -> ofBits (0x7F800000u ||| uint32 (k + 1) * 0x101u) |> fun nan -> if k % 3 = 0 then nan else float32 k - 127.5f)
     let rng = Random 5
     let codes = Array.append [| 0uy .. 255uy |] (Array.init 1021 (fun _ -> byte (rng.Next 256)))
-    let y = Array.zeroCreate<float32> codes.Length
-    CpuConvert.DecodeFp8(table, ReadOnlySpan codes, Span y)
-    sameAt "fp8 decode" (fun i -> sprintf "0x%02x" codes[i]) (codes |> Array.map (fun c -> bits table[int c])) (y |> Array.map bits)
+    let input i = sprintf "0x%02x" codes[i]
+    let decode scale =
+        let y = Array.zeroCreate<float32> codes.Length
+        CpuConvert.DecodeFp8(table, ReadOnlySpan codes, scale, Span y)
+        y
+    // Unscaled, the table's own bits, NaN payloads included; scaled, each entry times the scale.
+    sameAt "fp8 decode" input (codes |> Array.map (fun c -> bits table[int c])) (decode 1.0f |> Array.map bits)
+    for scale in [ 0.75f; 3.0f / 448.0f; 1e-40f; Single.PositiveInfinity ] do
+        sameAt (sprintf "fp8 decode (scale %g)" scale) input (codes |> Array.map (fun c -> arithmetic (table[int c] * scale))) (decode scale |> Array.map arithmetic)
 
 [<Fact>]
 let ``a decode table of other than 256 entries is refused, naming its length`` () =
-    let e = Assert.Throws<ArgumentException>(fun () -> CpuConvert.DecodeFp8(Array.zeroCreate 255, ReadOnlySpan [| 1uy |], Span(Array.zeroCreate 1)))
+    let e = Assert.Throws<ArgumentException>(fun () -> CpuConvert.DecodeFp8(Array.zeroCreate 255, ReadOnlySpan [| 1uy |], 1.0f, Span(Array.zeroCreate 1)))
     Assert.Contains("255", e.Message)
 
 [<Fact>]
@@ -125,10 +131,7 @@ let ``the absmax of a block ignores NaN and equals the one-value fold`` () =
         config,
         Prop.forAll (Arb.fromGen patterns) (fun x ->
             let expected = x |> Array.fold (fun m v -> Single.MaxNumber(m, abs v)) 0.0f
-            Assert.Equal(bits expected, bits (CpuConvert.AbsMax(ReadOnlySpan x)))
-            let y = Array.copy x
-            CpuConvert.Multiply(Span y, 0.75f)
-            sameAt "multiply" (hex x) (x |> Array.map (fun v -> arithmetic (v * 0.75f))) (y |> Array.map arithmetic)))
+            Assert.Equal(bits expected, bits (CpuConvert.AbsMax(ReadOnlySpan x)))))
 
 /// Lane-wise application of a vector operation over arrays of eight, against the one-value operation.
 let private lanes (name: string) (vector: Vector256<float32>[] -> Vector256<float32>) (scalar: float32[] -> float32) (inputs: float32[][]) =
