@@ -6,10 +6,10 @@ using System.Runtime.Intrinsics.X86;
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// Whole spans of conversions, eight float32 lanes at a time (Vector256; AVX2 for fp8's per-lane shifts and table
-/// gathers), each lane computing the same integer steps as the one-value methods, which also take the tail and every
-/// element where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties
-/// checks every code and the boundaries).
+/// Whole spans of conversions, eight float32 lanes at a time (Vector256; AVX2 for fp8's table gathers), each lane
+/// rounding at the same quantum, to nearest even, as the one-value methods, which also take the tail and every element
+/// where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties checks every
+/// code, every float32 around the rounding boundaries and random bit patterns).
 /// </summary>
 public static partial class CpuConvert
 {
@@ -22,20 +22,11 @@ public static partial class CpuConvert
     /// <summary>The float32 mantissa field's width and mask.</summary>
     private const int Float32MantissaBits = 23;
 
-    /// <summary>The float32 mantissa field (below the exponent).</summary>
-    private const uint Float32Mantissa = 0x7FFFFF;
-
-    /// <summary>The float32 implicit leading bit of a normal significand.</summary>
-    private const uint Float32Implicit = 0x800000;
+    /// <summary>The float32 bits of +infinity: a larger magnitude is NaN.</summary>
+    private const uint Float32Infinity = 0x7F800000;
 
     /// <summary>The float32 exponent bias.</summary>
     private const int Float32Bias = 127;
-
-    /// <summary>
-    /// The largest count of significand bits an fp8 rounding needs to drop: from 25 on, the 24-bit significand is below
-    /// half a quantum and rounds to 0, as the one-value encode's drop of 32 or more does.
-    /// </summary>
-    private const int Fp8MaxDrop = 25;
 
     /// <summary>bf16 codes to float32: each code is the upper half of its float32.</summary>
     internal static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<float> y)
@@ -136,7 +127,7 @@ public static partial class CpuConvert
         SameLength(x.Length, codes.Length);
         var divide = divisor != 1.0f;
         var i = 0;
-        if (Avx2.IsSupported)
+        if (Vector256.IsHardwareAccelerated)
         {
             ref var v = ref MemoryMarshal.GetReference(x);
             ref var c = ref MemoryMarshal.GetReference(codes);
@@ -157,29 +148,33 @@ public static partial class CpuConvert
     }
 
     /// <summary>
-    /// The one-value fp8 encode in every lane (AVX2): the same exponent, kept exponent, dropped bits and code; the
-    /// round to nearest even adds half a quantum less one plus the kept lowest bit, then shifts (the same result as
-    /// comparing the dropped bits with half; no carry leaves the 32 bits, the significand having 24).
+    /// The one-value fp8 encode in every lane, with the same round to nearest even at the same quantum. A magnitude in
+    /// fp8's normal range drops its low 23 - M bits: adding half a quantum less one plus the lowest kept bit, then shifting,
+    /// rounds to nearest even (a carry moves to the next binade by itself), and the re-bias from 127 to the format's is
+    /// subtracted before the shift. Below it (fp8 subnormals, float32 zeros and subnormals) the quantum is the fixed
+    /// 2^(minExp - M): adding 2^(minExp - M + 23), whose ulp that is, rounds the sum to nearest even at it, and the sum's
+    /// bits less the constant's count the quanta. Beyond the largest finite code (infinity included) saturates; NaN is 0x7F.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Fp8Codes(Fp8Layout layout, Vector256<float> x)
     {
         var bits = x.AsUInt32();
+        var magnitude = bits & Vector256.Create(0x7FFFFFFFu);
         var sign = Vector256.ShiftRightLogical(bits, 24) & Vector256.Create(0x80u);
-        var field = Vector256.ShiftRightLogical(bits, Float32MantissaBits) & Vector256.Create(0xFFu);
-        var exponent = field.AsInt32() - Vector256.Create(Float32Bias);
+        var drop = Float32MantissaBits - layout.MantissaBits;
         var minExponent = 1 - layout.Bias;
-        var kept = Vector256.Max(exponent, Vector256.Create(minExponent));
-        var drop = Vector256.Min(Vector256.Create(Float32MantissaBits - layout.MantissaBits) + (kept - exponent), Vector256.Create(Fp8MaxDrop)).AsUInt32();
-        var significand = (bits & Vector256.Create(Float32Mantissa)) | Vector256.Create(Float32Implicit);
-        var one = Vector256<uint>.One;
-        var halfLessOne = Avx2.ShiftLeftLogicalVariable(one, drop - one) - one;
-        var lowest = Avx2.ShiftRightLogicalVariable(significand, drop) & one;
-        var rounded = Avx2.ShiftRightLogicalVariable(significand + halfLessOne + lowest, drop);
-        // Subnormal codes are the rounded quantum count; a float32 zero or subnormal rounds to 0 (drop 25); infinity saturates.
-        var code = Vector256.ShiftLeft((kept - Vector256.Create(minExponent)).AsUInt32(), layout.MantissaBits) + rounded;
+        // The float32 bits of 2^minExp, the smallest normal fp8 magnitude.
+        var minNormal = (uint)(minExponent + Float32Bias) << Float32MantissaBits;
+        // Half a quantum less one, less the exponent re-bias (127 - bias) in place above the dropped bits.
+        var offset = (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        var lowest = Vector256.ShiftRightLogical(magnitude, drop) & Vector256<uint>.One;
+        var normal = Vector256.ShiftRightLogical(magnitude + Vector256.Create(offset) + lowest, drop);
+        var quantumSum = Vector256.Create((uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
+        var subnormal = (magnitude.AsSingle() + quantumSum.AsSingle()).AsUInt32() - quantumSum;
+        var code = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(minNormal)), subnormal, normal);
         var finite = Vector256.Min(code, Vector256.Create(layout.MaxCode)) | sign;
-        return Vector256.ConditionalSelect(~Vector256.Equals(x, x).AsUInt32(), Vector256.Create((uint)Fp8NaN), finite);
+        var isNaN = Vector256.GreaterThan(magnitude, Vector256.Create(Float32Infinity));
+        return Vector256.ConditionalSelect(isNaN, Vector256.Create((uint)Fp8NaN), finite);
     }
 
     /// <summary>
@@ -204,8 +199,11 @@ public static partial class CpuConvert
                 c = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes))), c);
                 d = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes))), d);
             }
+            // Halves, quarters, pairs: no NaN is left and the lanes are at least 0, so any order of max gives the largest.
             var lanes = Avx.Max(Avx.Max(a, b), Avx.Max(c, d));
-            for (var k = 0; k < Lanes; k++) absmax = float.MaxNumber(absmax, lanes[k]);
+            var four = Sse.Max(lanes.GetLower(), lanes.GetUpper());
+            var two = Sse.Max(four, Sse.MoveHighToLow(four, four));
+            absmax = Sse.MaxScalar(two, Sse.Shuffle(two, two, 1)).ToScalar();
         }
         for (; i < x.Length; i++) absmax = float.MaxNumber(absmax, MathF.Abs(x[i]));
         return absmax;
