@@ -57,10 +57,10 @@ public static partial class CpuElementwise
     }
 
     /// <summary>
-    /// Elements of a chunk stepped at a time, so that the float32 working copies of every buffer stay in the L1 cache: four
+    /// Elements of a chunk stepped at a time, so that the float32 working copies of every buffer stay in the L1 cache: eight
     /// scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
     /// </summary>
-    private const int Piece = 4 * ElementwiseLayout.ScaleBlock;
+    private const int Piece = 8 * ElementwiseLayout.ScaleBlock;
 
     /// <summary>Per-thread float32 working copies of one piece of each buffer.</summary>
     private sealed class Scratch
