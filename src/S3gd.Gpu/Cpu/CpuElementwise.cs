@@ -45,15 +45,15 @@ public static partial class CpuElementwise
             if (config.HasCompensation && tensors[i].Compensation is null)
                 throw new ArgumentException($"tensors[{i}].Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
         var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
-        Parallel.For(0, chunks.Count, () => new Scratch(), (chunk, _, scratch) =>
+        Parallel.For(0, chunks.Count, chunk =>
         {
+            var scratch = Scratch.Local;
             var index = chunks.ChunkTensor[chunk];
             var tensor = tensors[index];
             var start = (int)chunks.Start(chunk);
             var count = Math.Min(ElementwiseLayout.Chunk, tensor.Length - start);
             for (var at = 0; at < count; at += Piece) StepPiece(config, scalars, tensor, index, start + at, Math.Min(Piece, count - at), scratch);
-            return scratch;
-        }, _ => { });
+        });
     }
 
     /// <summary>
@@ -62,9 +62,14 @@ public static partial class CpuElementwise
     /// </summary>
     private const int Piece = 8 * ElementwiseLayout.ScaleBlock;
 
-    /// <summary>Per-thread float32 working copies of one piece of each buffer.</summary>
+    /// <summary>Per-thread float32 working copies of one piece of each buffer (kept by each thread between steps).</summary>
     private sealed class Scratch
     {
+        [ThreadStatic] private static Scratch? local;
+
+        /// <summary>This thread's scratch.</summary>
+        public static Scratch Local => local ??= new Scratch();
+
         public readonly float[] P = new float[Piece];
         public readonly float[] G = new float[Piece];
         public readonly float[] Old = new float[Piece];

@@ -44,24 +44,24 @@ public static class CpuStructured
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(tensors);
         var partials = new float[layout.Segments];
-        Parallel.For(0, layout.Segments, () => new Scratch(), (s, _, w) =>
-        {
-            partials[s] = Reduce(config, sc, layout, tensors, s, w);
-            return w;
-        }, _ => { });
+        Parallel.For(0, layout.Segments, s => partials[s] = Reduce(config, sc, layout, tensors, s, Scratch.Local));
         var groupOut = new float[2 * layout.Groups];
         Parallel.For(0, layout.Groups, q => Finalize(config, sc, layout, tensors, partials, groupOut, q));
         var locks = tensors.Select(_ => new Lock()).ToArray();
-        Parallel.For(0, layout.Segments, () => new Scratch(), (s, _, w) =>
-        {
-            Update(config, sc, layout, tensors, groupOut, s, telemetry, locks, w);
-            return w;
-        }, _ => { });
+        Parallel.For(0, layout.Segments, s => Update(config, sc, layout, tensors, groupOut, s, telemetry, locks, Scratch.Local));
     }
 
-    /// <summary>Per-thread float32 working copies of one segment of each buffer.</summary>
+    /// <summary>Per-thread float32 working copies of one segment of each buffer (kept by each thread between steps).</summary>
     private sealed class Scratch
     {
+        [ThreadStatic] private static Scratch? local;
+
+        /// <summary>This thread's scratch.</summary>
+        public static Scratch Local => local ??= new Scratch();
+
+        /// <summary>Each run's halving-tree sum, in memory order (run u*WarpSize + lane).</summary>
+        public readonly float[] Runs = new float[StructuredLayout.LaneRuns * StructuredLayout.WarpSize];
+
         public readonly float[] P = new float[StructuredLayout.Chunk];
         public readonly float[] G = new float[StructuredLayout.Chunk];
         public readonly float[] M = new float[StructuredLayout.Chunk];
@@ -86,47 +86,49 @@ public static class CpuStructured
         var stable = c.Rule == StructuredRule.StableAdamW;
         var g = View(c.Grad, t.Grad, start, count, w.G);
         var v = stable ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : default;
-        Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
         Span<float> x = stackalloc float[StructuredLayout.Vec];
-        lanes.Clear();
         var vectors = RunIsVector;
         var beta2 = Vector256.Create(sc.Beta2);
         var oneMinusBeta2 = Vector256.Create(sc.OneMinusBeta2);
         var epsSquared = Vector256.Create(sc.EpsSquared);
-        for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
-            for (var u = 0; u < StructuredLayout.LaneRuns; u++)
+        // Each run's tree sum first, in memory order (the sums do not depend on one another), then each lane's in run order.
+        var runs = w.Runs.AsSpan(0, (count + StructuredLayout.Vec - 1) / StructuredLayout.Vec);
+        for (var r = 0; r < runs.Length; r++)
+        {
+            var at = r * StructuredLayout.Vec;
+            if (vectors && at + StructuredLayout.Vec <= count)
             {
-                var at = (u * StructuredLayout.WarpSize + lane) * StructuredLayout.Vec;
-                if (at >= count) break;
-                if (vectors && at + StructuredLayout.Vec <= count)
-                {
-                    var gv = Vector256.Create<float>(g.Slice(at, StructuredLayout.Vec));
-                    var gg = gv * gv;
-                    var terms = stable
-                        ? gg / Vector256.MaxNumber(Vector256.FusedMultiplyAdd(beta2, Vector256.Create<float>(v.Slice(at, StructuredLayout.Vec)), oneMinusBeta2 * gg), epsSquared)
-                        : gg;
-                    // The halving tree: x[e] + x[e+4], then x[e] + x[e+2], then x[0] + x[1].
-                    var fours = terms.GetLower() + terms.GetUpper();
-                    lanes[lane] = lanes[lane] + ((fours[0] + fours[2]) + (fours[1] + fours[3]));
-                    continue;
-                }
-                for (var e = 0; e < StructuredLayout.Vec; e++)
-                {
-                    var j = at + e;
-                    if (j >= count) { x[e] = 0.0f; continue; }
-                    var gj = g[j];
-                    if (stable)
-                    {
-                        var gg = gj * gj;
-                        var vn = MathF.FusedMultiplyAdd(sc.Beta2, v[j], sc.OneMinusBeta2 * gg);
-                        x[e] = gg / float.MaxNumber(vn, sc.EpsSquared);
-                    }
-                    else x[e] = gj * gj;
-                }
-                for (var half = StructuredLayout.Vec / 2; half > 0; half /= 2)
-                    for (var e = 0; e < half; e++) x[e] = x[e] + x[e + half];
-                lanes[lane] = lanes[lane] + x[0];
+                var gv = Vector256.Create<float>(g.Slice(at, StructuredLayout.Vec));
+                var gg = gv * gv;
+                var terms = stable
+                    ? gg / Vector256.MaxNumber(Vector256.FusedMultiplyAdd(beta2, Vector256.Create<float>(v.Slice(at, StructuredLayout.Vec)), oneMinusBeta2 * gg), epsSquared)
+                    : gg;
+                // The halving tree: x[e] + x[e+4], then x[e] + x[e+2], then x[0] + x[1].
+                var fours = terms.GetLower() + terms.GetUpper();
+                runs[r] = (fours[0] + fours[2]) + (fours[1] + fours[3]);
+                continue;
             }
+            for (var e = 0; e < StructuredLayout.Vec; e++)
+            {
+                var j = at + e;
+                if (j >= count) { x[e] = 0.0f; continue; }
+                var gj = g[j];
+                if (stable)
+                {
+                    var gg = gj * gj;
+                    var vn = MathF.FusedMultiplyAdd(sc.Beta2, v[j], sc.OneMinusBeta2 * gg);
+                    x[e] = gg / float.MaxNumber(vn, sc.EpsSquared);
+                }
+                else x[e] = gj * gj;
+            }
+            for (var half = StructuredLayout.Vec / 2; half > 0; half /= 2)
+                for (var e = 0; e < half; e++) x[e] = x[e] + x[e + half];
+            runs[r] = x[0];
+        }
+        Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
+        lanes.Clear();
+        for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
+            for (var r = lane; r < runs.Length; r += StructuredLayout.WarpSize) lanes[lane] = lanes[lane] + runs[r];
         return HalveLanes(lanes);
     }
 
