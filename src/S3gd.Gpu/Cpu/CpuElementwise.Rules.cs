@@ -20,20 +20,20 @@ public static partial class CpuElementwise
     }
 
     /// <summary>The configuration's rule over a piece (the loops compiled for that rule).</summary>
-    private static void StepMaths(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepMaths(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
     {
         switch (c.Rule)
         {
-            case ElementwiseRule.Sgd: StepRule<SgdStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.Adam: StepRule<AdamStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.RmsProp: StepRule<RmsPropStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.S3gd: StepRule<S3gdStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.Lion: StepRule<LionStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.Signum: StepRule<SignumStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.LaProp: StepRule<LaPropStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.AdEMAMix: StepRule<AdEMAMixStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.MAdam: StepRule<MAdamStep>(c, sc, p, g, s0, s1, s2); break;
-            case ElementwiseRule.SimAdEMAMix: StepRule<SimAdEMAMixStep>(c, sc, p, g, s0, s1, s2); break;
+            case ElementwiseRule.Sgd: StepRule<SgdStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.Adam: StepRule<AdamStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.RmsProp: StepRule<RmsPropStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.S3gd: StepRule<S3gdStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.Lion: StepRule<LionStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.Signum: StepRule<SignumStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.LaProp: StepRule<LaPropStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.AdEMAMix: StepRule<AdEMAMixStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.MAdam: StepRule<MAdamStep>(c, b, p, g, s0, s1, s2); break;
+            case ElementwiseRule.SimAdEMAMix: StepRule<SimAdEMAMixStep>(c, b, p, g, s0, s1, s2); break;
             default: throw new ArgumentOutOfRangeException(nameof(c), c.Rule, "the CPU twin has no step for this rule");
         }
     }

@@ -45,6 +45,7 @@ public static partial class CpuElementwise
             if (config.HasCompensation && tensors[i].Compensation is null)
                 throw new ArgumentException($"tensors[{i}].Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
         var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
+        var broadcasts = new Broadcasts(scalars, config.MathBf16);
         Parallel.For(0, chunks.Count, chunk =>
         {
             var scratch = Scratch.Local;
@@ -52,7 +53,7 @@ public static partial class CpuElementwise
             var tensor = tensors[index];
             var start = (int)chunks.Start(chunk);
             var count = Math.Min(ElementwiseLayout.Chunk, tensor.Length - start);
-            for (var at = 0; at < count; at += Piece) StepPiece(config, scalars, tensor, index, start + at, Math.Min(Piece, count - at), scratch);
+            for (var at = 0; at < count; at += Piece) StepPiece(config, scalars, broadcasts, tensor, index, start + at, Math.Min(Piece, count - at), scratch);
         });
     }
 
@@ -77,7 +78,7 @@ public static partial class CpuElementwise
         public readonly float[][] S = [new float[Piece], new float[Piece], new float[Piece]];
     }
 
-    private static void StepPiece(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
+    private static void StepPiece(ElementwiseConfig c, in StepScalars sc, Broadcasts b, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
     {
         // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
         var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
@@ -95,7 +96,7 @@ public static partial class CpuElementwise
         // Kahan compensation needs the parameter before the step; the other updates do not.
         var old = w.Old.AsSpan(0, count);
         if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
-        StepMaths(c, sc, p, g, s0, s1, s2);
+        StepMaths(c, b, p, g, s0, s1, s2);
         switch (c.ParamUpdate)
         {
             case ParamUpdate.Kahan:
@@ -115,27 +116,27 @@ public static partial class CpuElementwise
     }
 
     /// <summary>The rule R over a piece: whole vectors of eight lanes, then the tail one element at a time (the same operations either way).</summary>
-    private static void StepRule<R>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepRule<R>(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         where R : struct, IRuleStep
     {
         var whole = Vector256.IsHardwareAccelerated ? p.Length - p.Length % Vector256<float>.Count : 0;
         if (c.MathBf16)
         {
-            if (whole > 0) StepVectors<VectorBf16Maths, R>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
-            StepSpan<Bf16Maths, R>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+            if (whole > 0) StepVectors<VectorBf16Maths, R>(c, b, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<Bf16Maths, R>(c, b, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
         }
         else
         {
-            if (whole > 0) StepVectors<VectorMaths, R>(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
-            StepSpan<ScalarMaths, R>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+            if (whole > 0) StepVectors<VectorMaths, R>(c, b, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<ScalarMaths, R>(c, b, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
         }
     }
 
-    private static void StepSpan<M, R>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepSpan<M, R>(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         where M : ICpuMaths<float>
         where R : struct, IRuleStep
     {
-        var k = new Scalars<float>(sc, M.Broadcast);
+        ref readonly var k = ref b.One;
         for (var i = 0; i < p.Length; i++)
         {
             p[i] = M.Load(p[i]);
@@ -146,11 +147,11 @@ public static partial class CpuElementwise
         }
     }
 
-    private static void StepVectors<M, R>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepVectors<M, R>(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         where M : ICpuMaths<Vector256<float>>
         where R : struct, IRuleStep
     {
-        var k = new Scalars<Vector256<float>>(sc, M.Broadcast);
+        ref readonly var k = ref b.Lanes;
         var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
         var vg = MemoryMarshal.Cast<float, Vector256<float>>(g);
         var v0 = MemoryMarshal.Cast<float, Vector256<float>>(s0);
@@ -160,15 +161,25 @@ public static partial class CpuElementwise
         {
             // Locals, not the spans' elements, through the step: the lanes stay in registers.
             var pi = M.Load(vp[i]);
-            var a = M.Load(v0[i]);
-            var b = M.Load(v1[i]);
-            var d = M.Load(v2[i]);
-            StepElement<Vector256<float>, M, R>(c, k, ref pi, M.Load(vg[i]), ref a, ref b, ref d);
+            var x0 = M.Load(v0[i]);
+            var x1 = M.Load(v1[i]);
+            var x2 = M.Load(v2[i]);
+            StepElement<Vector256<float>, M, R>(c, k, ref pi, M.Load(vg[i]), ref x0, ref x1, ref x2);
             vp[i] = pi;
-            v0[i] = a;
-            v1[i] = b;
-            v2[i] = d;
+            v0[i] = x0;
+            v1[i] = x1;
+            v2[i] = x2;
         }
+    }
+
+    /// <summary>The per-step scalars in the configuration's maths, one element and eight lanes, made once per step.</summary>
+    private sealed class Broadcasts(in StepScalars sc, bool bf16)
+    {
+        /// <summary>For one element (<see cref="ScalarMaths"/> or <see cref="Bf16Maths"/>).</summary>
+        public readonly Scalars<float> One = bf16 ? new(sc, Bf16Maths.Broadcast) : new(sc, ScalarMaths.Broadcast);
+
+        /// <summary>For eight lanes (<see cref="VectorMaths"/> or <see cref="VectorBf16Maths"/>).</summary>
+        public readonly Scalars<Vector256<float>> Lanes = bf16 ? new(sc, VectorBf16Maths.Broadcast) : new(sc, VectorMaths.Broadcast);
     }
 
     /// <summary>The per-step scalars in the maths' type.</summary>
