@@ -1,13 +1,13 @@
-using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
 /// The CPU twin of <c>Cuda/Kernels/Convert.cu</c>: float32 to storage codes and back, bit for bit as the
-/// kernel computes them (round to nearest even, fp8 satfinite, the same NaN codes).
+/// kernel computes them (round to nearest even, fp8 satfinite, the same NaN codes). One value at a time here; whole
+/// spans, eight lanes at a time with the same results, in <c>CpuConvert.Spans.cs</c>.
 /// </summary>
-public static class CpuConvert
+public static partial class CpuConvert
 {
     /// <summary>The fp8 e4m3fn layout: exponent bias 7, 3 mantissa bits, largest finite code 0x7E (448).</summary>
     private static readonly Fp8Layout E4M3 = new(Bias: 7, MantissaBits: 3, MaxCode: 0x7E);
@@ -37,8 +37,8 @@ public static class CpuConvert
         {
             case ElementType.Float32: x.CopyTo(MemoryMarshal.Cast<byte, float>(destination.AsSpan()).Slice(start, count)); break;
             case ElementType.BFloat16: EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(destination.AsSpan()).Slice(start, count)); break;
-            case ElementType.Fp8E4M3: EncodeFp8(E4M3, x, destination.AsSpan(start, count)); break;
-            case ElementType.Fp8E5M2: EncodeFp8(E5M2, x, destination.AsSpan(start, count)); break;
+            case ElementType.Fp8E4M3: EncodeFp8(E4M3, x, 1.0f, destination.AsSpan(start, count)); break;
+            case ElementType.Fp8E5M2: EncodeFp8(E5M2, x, 1.0f, destination.AsSpan(start, count)); break;
             default: throw new ArgumentOutOfRangeException(nameof(format), format, "unknown element type");
         }
     }
@@ -50,9 +50,9 @@ public static class CpuConvert
         switch (format)
         {
             case ElementType.Float32: MemoryMarshal.Cast<byte, float>(source.AsSpan()).Slice(start, count).CopyTo(y); break;
-            case ElementType.BFloat16: DecodeBf16(MemoryMarshal.Cast<byte, ushort>(source.AsSpan()).Slice(start, count), MemoryMarshal.Cast<float, uint>(y)); break;
-            case ElementType.Fp8E4M3: Lookup(DecodeE4M3, source.AsSpan(start, count), y); break;
-            case ElementType.Fp8E5M2: Lookup(DecodeE5M2, source.AsSpan(start, count), y); break;
+            case ElementType.BFloat16: DecodeBf16(MemoryMarshal.Cast<byte, ushort>(source.AsSpan()).Slice(start, count), y); break;
+            case ElementType.Fp8E4M3: DecodeFp8(DecodeE4M3, source.AsSpan(start, count), 1.0f, y); break;
+            case ElementType.Fp8E5M2: DecodeFp8(DecodeE5M2, source.AsSpan(start, count), 1.0f, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(format), format, "unknown element type");
         }
     }
@@ -70,57 +70,6 @@ public static class CpuConvert
 
     /// <summary>One float32 to fp8 e5m2 (satfinite).</summary>
     public static byte EncodeE5M2(float x) => EncodeFp8(E5M2, x);
-
-    private static void EncodeBf16(ReadOnlySpan<float> x, Span<ushort> codes)
-    {
-        var i = 0;
-        var lanes = Vector<uint>.Count;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var bias = new Vector<uint>(0x7FFFu);
-            var one = Vector<uint>.One;
-            var quiet = new Vector<uint>(Bf16QuietBit);
-            var words = MemoryMarshal.Cast<float, uint>(x);
-            for (; i + 2 * lanes <= x.Length; i += 2 * lanes)
-            {
-                var low = Round(words.Slice(i, lanes), x.Slice(i, lanes));
-                var high = Round(words.Slice(i + lanes, lanes), x.Slice(i + lanes, lanes));
-                Vector.Narrow(low, high).CopyTo(codes.Slice(i));
-            }
-
-            Vector<uint> Round(ReadOnlySpan<uint> bits, ReadOnlySpan<float> values)
-            {
-                var b = new Vector<uint>(bits);
-                var upper = Vector.ShiftRightLogical(b, 16);
-                var rounded = Vector.ShiftRightLogical(b + bias + (upper & one), 16);
-                var v = new Vector<float>(values);
-                var isNaN = ~Vector.AsVectorUInt32(Vector.Equals(v, v));
-                return Vector.ConditionalSelect(isNaN, upper | quiet, rounded);
-            }
-        }
-        for (; i < x.Length; i++) codes[i] = EncodeBf16(x[i]);
-    }
-
-    private static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<uint> y)
-    {
-        var i = 0;
-        var lanes = Vector<ushort>.Count;
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i + lanes <= codes.Length; i += lanes)
-            {
-                Vector.Widen(new Vector<ushort>(codes.Slice(i)), out var low, out var high);
-                Vector.ShiftLeft(low, 16).CopyTo(y.Slice(i));
-                Vector.ShiftLeft(high, 16).CopyTo(y.Slice(i + lanes / 2));
-            }
-        }
-        for (; i < codes.Length; i++) y[i] = (uint)codes[i] << 16;
-    }
-
-    private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, Span<byte> codes)
-    {
-        for (var i = 0; i < x.Length; i++) codes[i] = EncodeFp8(layout, x[i]);
-    }
 
     /// <summary>
     /// One float32 to an fp8 code in one round-to-nearest-even step on the integer significand; any
@@ -155,11 +104,6 @@ public static class CpuConvert
         // implicit bit, so a carry out of the mantissa moves to the next binade by itself.
         var code = ((uint)(kept - minExponent) << layout.MantissaBits) + rounded;
         return (byte)(sign | Math.Min(code, layout.MaxCode));
-    }
-
-    private static void Lookup(float[] table, ReadOnlySpan<byte> codes, Span<float> y)
-    {
-        for (var i = 0; i < codes.Length; i++) y[i] = table[codes[i]];
     }
 
     /// <summary>

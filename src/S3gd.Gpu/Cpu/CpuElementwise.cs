@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using S3gd.Gpu.Elementwise;
@@ -20,7 +21,7 @@ public sealed record CpuElementwiseTensor(
 /// where the kernel has fmaf, nothing else fused), the same conversions and block scales, so results are equal bit for bit
 /// (NaN payloads aside). Parallel over the kernel's chunks.
 /// </summary>
-public static class CpuElementwise
+public static partial class CpuElementwise
 {
     /// <summary>The largest finite fp8 e4m3fn (E4M3_MAX).</summary>
     private const float E4M3Max = 448.0f;
@@ -44,27 +45,40 @@ public static class CpuElementwise
             if (config.HasCompensation && tensors[i].Compensation is null)
                 throw new ArgumentException($"tensors[{i}].Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
         var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
-        Parallel.For(0, chunks.Count, () => new Scratch(), (chunk, _, scratch) =>
+        var broadcasts = new Broadcasts(scalars, config.MathBf16);
+        Parallel.For(0, chunks.Count, chunk =>
         {
+            var scratch = Scratch.Local;
             var index = chunks.ChunkTensor[chunk];
             var tensor = tensors[index];
             var start = (int)chunks.Start(chunk);
-            StepChunk(config, scalars, tensor, index, start, Math.Min(ElementwiseLayout.Chunk, tensor.Length - start), scratch);
-            return scratch;
-        }, _ => { });
+            var count = Math.Min(ElementwiseLayout.Chunk, tensor.Length - start);
+            for (var at = 0; at < count; at += Piece) StepPiece(config, scalars, broadcasts, tensor, index, start + at, Math.Min(Piece, count - at), scratch);
+        });
     }
 
-    /// <summary>Per-thread float32 working copies of one chunk of each buffer.</summary>
+    /// <summary>
+    /// Elements of a chunk stepped at a time, so that the float32 working copies of every buffer stay in the L1 cache: eight
+    /// scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
+    /// </summary>
+    private const int Piece = 8 * ElementwiseLayout.ScaleBlock;
+
+    /// <summary>Per-thread float32 working copies of one piece of each buffer (kept by each thread between steps).</summary>
     private sealed class Scratch
     {
-        public readonly float[] P = new float[ElementwiseLayout.Chunk];
-        public readonly float[] G = new float[ElementwiseLayout.Chunk];
-        public readonly float[] Old = new float[ElementwiseLayout.Chunk];
-        public readonly float[] C = new float[ElementwiseLayout.Chunk];
-        public readonly float[][] S = [new float[ElementwiseLayout.Chunk], new float[ElementwiseLayout.Chunk], new float[ElementwiseLayout.Chunk]];
+        [ThreadStatic] private static Scratch? local;
+
+        /// <summary>This thread's scratch.</summary>
+        public static Scratch Local => local ??= new Scratch();
+
+        public readonly float[] P = new float[Piece];
+        public readonly float[] G = new float[Piece];
+        public readonly float[] Old = new float[Piece];
+        public readonly float[] C = new float[Piece];
+        public readonly float[][] S = [new float[Piece], new float[Piece], new float[Piece]];
     }
 
-    private static void StepChunk(ElementwiseConfig c, in StepScalars sc, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
+    private static void StepPiece(ElementwiseConfig c, in StepScalars sc, Broadcasts b, CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
     {
         // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
         var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
@@ -82,65 +96,90 @@ public static class CpuElementwise
         // Kahan compensation needs the parameter before the step; the other updates do not.
         var old = w.Old.AsSpan(0, count);
         if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
-        if (c.MathBf16) StepSpan<Bf16Maths>(c, sc, p, g, s0, s1, s2);
-        else
-        {
-            // Whole vectors of eight lanes, then the tail one element at a time: the same operations either way.
-            var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
-            if (whole > 0)
-                StepVectors(c, sc, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
-            StepSpan<ScalarMaths>(c, sc, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
-        }
+        StepMaths(c, b, p, g, s0, s1, s2);
         switch (c.ParamUpdate)
         {
             case ParamUpdate.Kahan:
             {
                 var comp = View(StorageFormat.Bf16, t.Compensation!, null, start, w.C.AsSpan(0, count));
-                for (var i = 0; i < count; i++)
-                {
-                    var updated = p[i];
-                    p[i] = old[i];
-                    KahanUpdate(ref p[i], ref comp[i], updated - old[i]);
-                }
+                CpuKahan.Update(p, old, comp);
                 Store(StorageFormat.Bf16, t.Compensation!, null, start, comp);
                 break;
             }
             case ParamUpdate.Stochastic:
-            {
-                var stream = StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor);
-                for (var i = 0; i < count; i++) p[i] = StochasticRounding.Round(p[i], StochasticRounding.Element(stream, start + i));
+                StochasticRounding.Round(p, StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor), start);
                 break;
-            }
         }
         Store(c.Param, t.Param, null, start, p);
         for (var k = 0; k < 3; k++)
             if (c.States[k] is { } f) Store(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
     }
 
-    private static void StepSpan<M>(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
-        where M : ICpuMaths<float>
+    /// <summary>The rule R over a piece: whole vectors of eight lanes, then the tail one element at a time (the same operations either way).</summary>
+    private static void StepRule<R>(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        where R : struct, IRuleStep
     {
-        var k = new Scalars<float>(sc, M.Broadcast);
+        var whole = Vector256.IsHardwareAccelerated ? p.Length - p.Length % Vector256<float>.Count : 0;
+        if (c.MathBf16)
+        {
+            if (whole > 0) StepVectors<VectorBf16Maths, R>(c, b, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<Bf16Maths, R>(c, b, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+        }
+        else
+        {
+            if (whole > 0) StepVectors<VectorMaths, R>(c, b, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
+            StepSpan<ScalarMaths, R>(c, b, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+        }
+    }
+
+    private static void StepSpan<M, R>(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        where M : ICpuMaths<float>
+        where R : struct, IRuleStep
+    {
+        ref readonly var k = ref b.One;
         for (var i = 0; i < p.Length; i++)
         {
             p[i] = M.Load(p[i]);
             s0[i] = M.Load(s0[i]);
             s1[i] = M.Load(s1[i]);
             s2[i] = M.Load(s2[i]);
-            StepElement<float, M>(c, k, ref p[i], M.Load(g[i]), ref s0[i], ref s1[i], ref s2[i]);
+            StepElement<float, M, R>(c, k, ref p[i], M.Load(g[i]), ref s0[i], ref s1[i], ref s2[i]);
         }
     }
 
-    private static void StepVectors(ElementwiseConfig c, in StepScalars sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+    private static void StepVectors<M, R>(ElementwiseConfig c, Broadcasts b, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        where M : ICpuMaths<Vector256<float>>
+        where R : struct, IRuleStep
     {
-        var k = new Scalars<Vector256<float>>(sc, VectorMaths.Broadcast);
+        ref readonly var k = ref b.Lanes;
         var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
         var vg = MemoryMarshal.Cast<float, Vector256<float>>(g);
         var v0 = MemoryMarshal.Cast<float, Vector256<float>>(s0);
         var v1 = MemoryMarshal.Cast<float, Vector256<float>>(s1);
         var v2 = MemoryMarshal.Cast<float, Vector256<float>>(s2);
         for (var i = 0; i < vp.Length; i++)
-            StepElement<Vector256<float>, VectorMaths>(c, k, ref vp[i], vg[i], ref v0[i], ref v1[i], ref v2[i]);
+        {
+            // Locals, not the spans' elements, through the step: the lanes stay in registers.
+            var pi = M.Load(vp[i]);
+            var x0 = M.Load(v0[i]);
+            var x1 = M.Load(v1[i]);
+            var x2 = M.Load(v2[i]);
+            StepElement<Vector256<float>, M, R>(c, k, ref pi, M.Load(vg[i]), ref x0, ref x1, ref x2);
+            vp[i] = pi;
+            v0[i] = x0;
+            v1[i] = x1;
+            v2[i] = x2;
+        }
+    }
+
+    /// <summary>The per-step scalars in the configuration's maths, one element and eight lanes, made once per step.</summary>
+    private sealed class Broadcasts(in StepScalars sc, bool bf16)
+    {
+        /// <summary>For one element (<see cref="ScalarMaths"/> or <see cref="Bf16Maths"/>).</summary>
+        public readonly Scalars<float> One = bf16 ? new(sc, Bf16Maths.Broadcast) : new(sc, ScalarMaths.Broadcast);
+
+        /// <summary>For eight lanes (<see cref="VectorMaths"/> or <see cref="VectorBf16Maths"/>).</summary>
+        public readonly Scalars<Vector256<float>> Lanes = bf16 ? new(sc, VectorBf16Maths.Broadcast) : new(sc, VectorMaths.Broadcast);
     }
 
     /// <summary>The per-step scalars in the maths' type.</summary>
@@ -153,134 +192,19 @@ public static class CpuElementwise
         public readonly bool FirstStep = sc.FirstStep != 0;
     }
 
-    /// <summary>step_element of the kernel, operation for operation, in the maths M.</summary>
-    private static void StepElement<T, M>(ElementwiseConfig c, in Scalars<T> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+    /// <summary>step_element of the kernel, operation for operation, in the maths M: the gradient's preparation, then the rule R.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StepElement<T, M, R>(ElementwiseConfig c, in Scalars<T> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
         where T : struct
         where M : ICpuMaths<T>
+        where R : struct, IRuleStep
     {
         if (c.GradScale) g = M.Div(g, sc.GradScale);
         if (c.Maximize) g = M.Neg(g);
         if (c.WeightDecayCoupled) g = M.Madd(sc.Wd, p, g);
         if (c.WeightDecayDecoupled) p = M.Mul(p, sc.Decay);
-
-        switch (c.Rule)
-        {
-            case ElementwiseRule.Sgd:
-            {
-                var d = g;
-                if (c.Momentum)
-                {
-                    s0 = sc.FirstStep ? g : M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                    d = c.Nesterov ? M.Madd(sc.Beta1, s0, g) : s0;
-                }
-                p = M.Madd(sc.NegLr, d, p);
-                break;
-            }
-            case ElementwiseRule.Adam:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var v = s1;
-                if (c.Amsgrad)
-                {
-                    s2 = M.Max(s2, s1);
-                    v = s2;
-                }
-                var denom = M.Madd(M.Root(v), sc.InvSqrtBc2, sc.Eps);
-                p = M.Madd(sc.NegStepSize, M.Div(s0, denom), p);
-                break;
-            }
-            case ElementwiseRule.RmsProp:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Mul(g, g)));
-                T avg;
-                if (c.Centered)
-                {
-                    s2 = M.Madd(sc.Beta1, s2, M.Mul(sc.OneMinusBeta1, g));
-                    avg = M.Add(M.Root(M.Madd(M.Neg(s2), s2, s0)), sc.Eps);
-                }
-                else avg = M.Add(M.Root(s0), sc.Eps);
-                if (c.Momentum)
-                {
-                    s1 = M.Madd(sc.Beta2, s1, M.Div(g, avg));
-                    p = M.Madd(sc.NegLr, s1, p);
-                }
-                else p = M.Madd(sc.NegLr, M.Div(g, avg), p);
-                break;
-            }
-            case ElementwiseRule.S3gd:
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Sign(g)));
-                p = M.Madd(sc.NegLr, s0, p);
-                break;
-            case ElementwiseRule.Lion:
-            {
-                var u = M.Sign(M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g)));
-                p = M.Madd(sc.NegLr, u, p);
-                s0 = M.Madd(sc.Beta2, s0, M.Mul(sc.OneMinusBeta2, g));
-                break;
-            }
-            case ElementwiseRule.Signum:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                var u = c.Nesterov ? M.Sign(M.Madd(sc.NesterovM, s0, M.Mul(sc.NesterovG, g))) : M.Sign(s0);
-                p = M.Madd(sc.NegLr, u, p);
-                break;
-            }
-            case ElementwiseRule.LaProp:
-            {
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var denom = M.Madd(M.Root(s1), sc.InvSqrtBc2, sc.Eps);
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, M.Div(g, denom)));
-                p = M.Madd(sc.NegStepSize, s0, p);
-                break;
-            }
-            case ElementwiseRule.AdEMAMix:
-            {
-                var fast = g;
-                if (!c.FastIsGrad)
-                {
-                    s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                    fast = s0;
-                }
-                s1 = M.Madd(sc.Beta3, s1, M.Mul(sc.OneMinusBeta3, g));
-                s2 = M.Madd(sc.Beta2, s2, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var denom = M.Madd(M.Root(s2), sc.InvSqrtBc2, sc.Eps);
-                p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, s1, M.Mul(fast, sc.InvBc1)), denom), p);
-                break;
-            }
-            case ElementwiseRule.MAdam:
-            {
-                s0 = M.Madd(sc.Beta1, s0, M.Mul(sc.OneMinusBeta1, g));
-                var cg = M.Mul(g, sc.Alpha);
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(cg, cg)));
-                var u = M.Mul(M.Div(M.Mul(s0, sc.InvBc1), M.Mul(M.Root(s1), sc.InvSqrtBc2)), sc.Alpha);
-                p = M.Madd(sc.NegLr, M.ZeroWhereZero(s0, u), p);
-                break;
-            }
-            case ElementwiseRule.SimAdEMAMix:
-            {
-                s0 = M.Madd(sc.Beta1, s0, g);
-                s1 = M.Madd(sc.Beta2, s1, M.Mul(sc.OneMinusBeta2, M.Mul(g, g)));
-                var denom = M.Madd(M.Root(s1), sc.InvSqrtBc2, sc.Eps);
-                p = M.Madd(sc.NegLr, M.Div(M.Madd(sc.Alpha, g, M.Mul(s0, sc.InvBc1)), denom), p);
-                break;
-            }
-        }
+        R.Step<T, M>(c, sc, ref p, g, ref s0, ref s1, ref s2);
     }
-
-    /// <summary>The kernel's kahan_update: c += delta; prev = p; p = bf16(p + c); c += prev - p (c rounds to bf16 when stored).</summary>
-    private static void KahanUpdate(ref float p, ref float c, float delta)
-    {
-        c += delta;
-        var prev = p;
-        p = DecodeBf16(EncodeBf16(p + c));
-        c += prev - p;
-    }
-
-    /// <summary>float32 to bf16 as the kernel's cvt.rn.bf16.f32 (round to nearest even, as the spec).</summary>
-    private static ushort EncodeBf16(float x) => CpuConvert.EncodeBf16(x);
-
-    private static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
 
     /// <summary>
     /// Elements [start, start+scratch.Length) of a buffer as float32: the buffer itself when it is float32 (stepped in
@@ -294,20 +218,24 @@ public static class CpuElementwise
             case StorageFormat.Tags.Fp32:
                 return MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice(start, scratch.Length);
             case StorageFormat.Tags.Bf16:
-            {
-                var codes = MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length);
-                for (var i = 0; i < x.Length; i++) x[i] = DecodeBf16(codes[i]);
+                CpuConvert.DecodeBf16(MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length), x);
                 return x;
-            }
             default:
             {
                 var table = f.IsFp8E4M3 ? DecodeE4M3 : DecodeE5M2;
-                var codes = data.AsSpan(start, x.Length);
-                for (var i = 0; i < x.Length; i++) x[i] = table[codes[i]];
-                if (scales is not null)
+                if (scales is null)
                 {
-                    var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
-                    for (var i = 0; i < x.Length; i++) x[i] *= s[(start + i) / ElementwiseLayout.ScaleBlock];
+                    CpuConvert.DecodeFp8(table, data.AsSpan(start, x.Length), 1.0f, x);
+                    return x;
+                }
+                var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
+                // Runs of elements under one scale: x[i] = table[code] * s[(start + i) / ScaleBlock].
+                for (var i = 0; i < x.Length;)
+                {
+                    var block = (start + i) / ElementwiseLayout.ScaleBlock;
+                    var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
+                    CpuConvert.DecodeFp8(table, data.AsSpan(start + i, end - i), s[block], x[i..end]);
+                    i = end;
                 }
                 return x;
             }
@@ -323,37 +251,30 @@ public static class CpuElementwise
                 // A float32 buffer was stepped in place (View).
                 break;
             case StorageFormat.Tags.Bf16:
-            {
-                var codes = MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length);
-                for (var i = 0; i < x.Length; i++) codes[i] = EncodeBf16(x[i]);
+                CpuConvert.EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length));
                 break;
-            }
             default:
             {
                 var e4m3 = f.IsFp8E4M3;
                 var codes = data.AsSpan(start, x.Length);
                 if (scales is null)
                 {
-                    for (var i = 0; i < x.Length; i++) codes[i] = EncodeFp8(e4m3, x[i]);
+                    CpuConvert.EncodeFp8(e4m3, x, 1.0f, codes);
                     break;
                 }
                 var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
                 for (var b = 0; b < x.Length; b += ElementwiseLayout.ScaleBlock)
                 {
                     var block = x.Slice(b, Math.Min(ElementwiseLayout.ScaleBlock, x.Length - b));
-                    var absmax = 0.0f;
-                    foreach (var v in block) absmax = float.MaxNumber(absmax, MathF.Abs(v));
+                    var absmax = CpuConvert.AbsMax(block);
                     var scale = absmax == 0.0f ? 1.0f : absmax / (e4m3 ? E4M3Max : E5M2Max);
-                    for (var i = 0; i < block.Length; i++) codes[b + i] = EncodeFp8(e4m3, block[i] / scale);
+                    CpuConvert.EncodeFp8(e4m3, block, scale, codes.Slice(b, block.Length));
                     s[(start + b) / ElementwiseLayout.ScaleBlock] = scale;
                 }
                 break;
             }
         }
     }
-
-    /// <summary>float32 to fp8 as cvt.rn.satfinite (round to nearest even, saturating, as the spec).</summary>
-    private static byte EncodeFp8(bool e4m3, float x) => e4m3 ? CpuConvert.EncodeE4M3(x) : CpuConvert.EncodeE5M2(x);
 
     private static float[] Table(StorageFormat f) =>
         Enumerable.Range(0, 256).Select(code => (float)StorageFormatModule.decode(f, (uint)code)).ToArray();

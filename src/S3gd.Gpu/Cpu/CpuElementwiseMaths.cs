@@ -1,10 +1,12 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
 /// The arithmetic the CPU twin evaluates the kernel's step in: float32 one element at a time, float32 eight lanes at a
-/// time (every lane the same IEEE operation, so the results are the scalar ones), or bf16 maths (each operation rounded).
+/// time (every lane the same IEEE operation, so the results are the scalar ones), or bf16 maths (each operation rounded),
+/// one element or eight lanes at a time.
 /// </summary>
 /// <typeparam name="T">float or Vector256&lt;float&gt;.</typeparam>
 internal interface ICpuMaths<T> where T : struct
@@ -62,7 +64,7 @@ internal readonly struct ScalarMaths : ICpuMaths<float>
 /// <summary>bf16 maths, one element: every operation's float32 result rounded to bf16 (as the kernel's rm).</summary>
 internal readonly struct Bf16Maths : ICpuMaths<float>
 {
-    private static float R(float x) => BitConverter.UInt32BitsToSingle((uint)CpuConvert.EncodeBf16(x) << 16);
+    private static float R(float x) => CpuConvert.RoundBf16(x);
     public static float Mul(float a, float b) => R(a * b);
     public static float Add(float a, float b) => R(a + b);
     public static float Div(float a, float b) => R(a / b);
@@ -76,24 +78,85 @@ internal readonly struct Bf16Maths : ICpuMaths<float>
     public static float Broadcast(float x) => x;
 }
 
-/// <summary>float32 maths, eight elements: lane for lane the scalar operations (FusedMultiplyAdd is fused per lane).</summary>
+/// <summary>float32 maths, eight elements: lane for lane the scalar operations (FusedMultiplyAdd is fused per lane); each inlined into the step's loop.</summary>
 internal readonly struct VectorMaths : ICpuMaths<Vector256<float>>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Root(Vector256<float> a) => Vector256.Sqrt(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Neg(Vector256<float> a) => -a;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNumber(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sign(Vector256<float> x)
     {
         var zero = Vector256<float>.Zero;
         return Vector256.ConditionalSelect(Vector256.GreaterThan(x, zero), Vector256<float>.One,
             Vector256.ConditionalSelect(Vector256.LessThan(x, zero), -Vector256<float>.One, x));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load(Vector256<float> x) => x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ZeroWhereZero(Vector256<float> m, Vector256<float> x) =>
         Vector256.ConditionalSelect(Vector256.Equals(m, Vector256<float>.Zero), Vector256<float>.Zero, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
+}
+
+/// <summary>bf16 maths, eight elements: lane for lane <see cref="Bf16Maths"/> (each float32 result rounded to bf16 as one element is).</summary>
+internal readonly struct VectorBf16Maths : ICpuMaths<Vector256<float>>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> R(Vector256<float> x) => CpuConvert.RoundBf16(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => R(a * b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => R(a + b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => R(a / b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Root(Vector256<float> a) => R(Vector256.Sqrt(a));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => R(R(a * b) + c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Neg(Vector256<float> a) => -a;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNumber(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sign(Vector256<float> x) => VectorMaths.Sign(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(Vector256<float> x) => R(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ZeroWhereZero(Vector256<float> m, Vector256<float> x) => VectorMaths.ZeroWhereZero(m, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
 }

@@ -16,8 +16,11 @@ internal sealed class CpuMomentFp8
     private readonly long scaleBase, slotBase;
     private readonly int count;
 
-    /// <summary>Decodes the segment of <paramref name="count"/> elements from <paramref name="start"/> (a multiple of the segment size within its group).</summary>
-    public CpuMomentFp8(CpuStructuredTensor t, long start, int count)
+    /// <summary>
+    /// Decodes the segment of <paramref name="count"/> elements from <paramref name="start"/> (a multiple of the segment
+    /// size within its group) into <paramref name="values"/> (at least <paramref name="count"/> long, the caller's scratch).
+    /// </summary>
+    public CpuMomentFp8(CpuStructuredTensor t, long start, int count, float[] values)
     {
         tensor = t;
         this.count = count;
@@ -26,7 +29,7 @@ internal sealed class CpuMomentFp8
         // Block words: ceil(L/128) per group; slots: ceil(L/4096) per group (ScaleCount and PoolCount of one group).
         scaleBase = group * MomentFallback.ScaleCount(t.BlockLength, t.BlockLength) + inGroup / MomentFallback.BlockSize;
         slotBase = group * MomentFallback.PoolCount(t.BlockLength, t.BlockLength) + inGroup / StructuredLayout.Chunk * MomentFallback.BlockSize;
-        Values = new float[count];
+        Values = values;
         var words = Words;
         var pool = Pool;
         for (var j = 0; j < count; j++)
@@ -43,7 +46,7 @@ internal sealed class CpuMomentFp8
     /// <summary>The segment's first element within its tensor.</summary>
     public long Start { get; }
 
-    /// <summary>The segment's first moment: decoded, then set to the new values by the update.</summary>
+    /// <summary>The segment's first moment (its first <c>count</c> elements): decoded, then set to the new values by the update.</summary>
     public float[] Values { get; }
 
     private Span<float> Words => MemoryMarshal.Cast<byte, float>(tensor.MomentScales.AsSpan());

@@ -1,4 +1,7 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using S3gd.Gpu.Structured;
 using S3gd.Spec.Formats;
 
@@ -24,6 +27,9 @@ public sealed record CpuStructuredTensor(
 /// (<see cref="StructuredLayout"/> fixes their order), so results are equal bit for bit (NaN payloads aside). Parallel over
 /// segments and groups, each computed as the kernel's warp computes it. A group of one segment, which the GPU reduces,
 /// finalizes and updates in one warp (structured_whole), gives the same values: its finalize's sum is 0 + the segment's.
+/// Each segment's buffers are read into float32 (bf16 decoded into a per-thread scratch, float32 where it lies) and worked
+/// on eight lanes at a time with the same float32 operations per element (the update is elementwise; the reduction keeps
+/// its order: a whole run of <see cref="StructuredLayout.Vec"/> is one vector, its halving tree the vector's halves).
 /// </summary>
 public static class CpuStructured
 {
@@ -42,48 +48,91 @@ public static class CpuStructured
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(tensors);
         var partials = new float[layout.Segments];
-        Parallel.For(0, layout.Segments, s => partials[s] = Reduce(config, sc, layout, tensors, s));
+        Parallel.For(0, layout.Segments, s => partials[s] = Reduce(config, sc, layout, tensors, s, Scratch.Local));
         var groupOut = new float[2 * layout.Groups];
         Parallel.For(0, layout.Groups, q => Finalize(config, sc, layout, tensors, partials, groupOut, q));
         var locks = tensors.Select(_ => new Lock()).ToArray();
-        Parallel.For(0, layout.Segments, s => Update(config, sc, layout, tensors, groupOut, s, telemetry, locks));
+        Parallel.For(0, layout.Segments, s => Update(config, sc, layout, tensors, groupOut, s, telemetry, locks, Scratch.Local));
     }
+
+    /// <summary>Per-thread float32 working copies of one segment of each buffer (kept by each thread between steps).</summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic] private static Scratch? local;
+
+        /// <summary>This thread's scratch.</summary>
+        public static Scratch Local => local ??= new Scratch();
+
+        /// <summary>Each run's halving-tree sum, in memory order (run u*WarpSize + lane).</summary>
+        public readonly float[] Runs = new float[StructuredLayout.LaneRuns * StructuredLayout.WarpSize];
+
+        public readonly float[] P = new float[StructuredLayout.Chunk];
+        public readonly float[] G = new float[StructuredLayout.Chunk];
+        public readonly float[] M = new float[StructuredLayout.Chunk];
+        public readonly float[] V = new float[StructuredLayout.Chunk];
+        public readonly float[] Old = new float[StructuredLayout.Chunk];
+        public readonly float[] C = new float[StructuredLayout.Chunk];
+    }
+
+    /// <summary>Whether a run of <see cref="StructuredLayout.Vec"/> elements is one Vector256 here.</summary>
+    private static bool RunIsVector => Vector256.IsHardwareAccelerated && Vector256<float>.Count == StructuredLayout.Vec;
 
     /// <summary>
     /// structured_reduce of one segment: per lane, each run's terms as a halving tree (past the end +0) added to the lane's
     /// running sum in run order, then the warp's shuffle-down halving.
     /// </summary>
-    private static float Reduce(StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, int s)
+    private static float Reduce(
+        StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, int s, Scratch w)
     {
         var t = tensors[layout.SegmentTensor[s]];
         var start = layout.SegmentStart[s];
         var count = layout.SegmentCount[s];
-        Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
-        Span<float> x = stackalloc float[StructuredLayout.Vec];
-        lanes.Clear();
         var stable = c.Rule == StructuredRule.StableAdamW;
-        for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
-            for (var u = 0; u < StructuredLayout.LaneRuns; u++)
+        var g = View(c.Grad, t.Grad, start, count, w.G);
+        var v = stable ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : default;
+        Span<float> x = stackalloc float[StructuredLayout.Vec];
+        var vectors = RunIsVector;
+        var beta2 = Vector256.Create(sc.Beta2);
+        var oneMinusBeta2 = Vector256.Create(sc.OneMinusBeta2);
+        var epsSquared = Vector256.Create(sc.EpsSquared);
+        // Each run's tree sum first, in memory order (the sums do not depend on one another), then each lane's in run order.
+        var runs = w.Runs.AsSpan(0, (count + StructuredLayout.Vec - 1) / StructuredLayout.Vec);
+        for (var r = 0; r < runs.Length; r++)
+        {
+            var at = r * StructuredLayout.Vec;
+            if (vectors && at + StructuredLayout.Vec <= count)
             {
-                var at = (u * StructuredLayout.WarpSize + lane) * StructuredLayout.Vec;
-                if (at >= count) break;
-                for (var e = 0; e < StructuredLayout.Vec; e++)
-                {
-                    var j = at + e;
-                    if (j >= count) { x[e] = 0.0f; continue; }
-                    var g = Load(c.Grad, t.Grad, start + j);
-                    if (stable)
-                    {
-                        var gg = g * g;
-                        var vn = MathF.FusedMultiplyAdd(sc.Beta2, Load(c.SecondMoment, t.SecondMoment, start + j), sc.OneMinusBeta2 * gg);
-                        x[e] = gg / float.MaxNumber(vn, sc.EpsSquared);
-                    }
-                    else x[e] = g * g;
-                }
-                for (var half = StructuredLayout.Vec / 2; half > 0; half /= 2)
-                    for (var e = 0; e < half; e++) x[e] = x[e] + x[e + half];
-                lanes[lane] = lanes[lane] + x[0];
+                var gv = Vector256.Create<float>(g.Slice(at, StructuredLayout.Vec));
+                var gg = gv * gv;
+                var terms = stable
+                    ? gg / Vector256.MaxNumber(Vector256.FusedMultiplyAdd(beta2, Vector256.Create<float>(v.Slice(at, StructuredLayout.Vec)), oneMinusBeta2 * gg), epsSquared)
+                    : gg;
+                // The halving tree: x[e] + x[e+4], then x[e] + x[e+2], then x[0] + x[1].
+                var fours = terms.GetLower() + terms.GetUpper();
+                runs[r] = (fours[0] + fours[2]) + (fours[1] + fours[3]);
+                continue;
             }
+            for (var e = 0; e < StructuredLayout.Vec; e++)
+            {
+                var j = at + e;
+                if (j >= count) { x[e] = 0.0f; continue; }
+                var gj = g[j];
+                if (stable)
+                {
+                    var gg = gj * gj;
+                    var vn = MathF.FusedMultiplyAdd(sc.Beta2, v[j], sc.OneMinusBeta2 * gg);
+                    x[e] = gg / float.MaxNumber(vn, sc.EpsSquared);
+                }
+                else x[e] = gj * gj;
+            }
+            for (var half = StructuredLayout.Vec / 2; half > 0; half /= 2)
+                for (var e = 0; e < half; e++) x[e] = x[e] + x[e + half];
+            runs[r] = x[0];
+        }
+        Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
+        lanes.Clear();
+        for (var lane = 0; lane < StructuredLayout.WarpSize; lane++)
+            for (var r = lane; r < runs.Length; r += StructuredLayout.WarpSize) lanes[lane] = lanes[lane] + runs[r];
         return HalveLanes(lanes);
     }
 
@@ -126,10 +175,35 @@ public static class CpuStructured
         }
     }
 
+    /// <summary>The scalars of one segment's update in the maths' type.</summary>
+    private readonly struct UpdateScalars<T>(bool decays, float factor, float negLr, float denom, in StructuredScalars sc, Func<float, T> b)
+        where T : struct
+    {
+        public readonly bool Decays = decays;
+        public readonly T Factor = b(factor), NegLr = b(negLr), Denom = b(denom);
+        public readonly T Beta1 = b(sc.Beta1), OneMinusBeta1 = b(sc.OneMinusBeta1), Beta2 = b(sc.Beta2), OneMinusBeta2 = b(sc.OneMinusBeta2), Eps = b(sc.Eps);
+    }
+
+    /// <summary>structured_update's arithmetic for one element (or eight lanes) of StableAdamW (stable) or Adam-mini.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateElement<T, M>(bool stable, in UpdateScalars<T> k, ref T p, T g, ref T m, ref T v)
+        where T : struct
+        where M : ICpuMaths<T>
+    {
+        if (k.Decays) p = M.Mul(p, k.Factor);
+        m = M.Madd(k.Beta1, m, M.Mul(k.OneMinusBeta1, g));
+        if (stable)
+        {
+            v = M.Madd(k.Beta2, v, M.Mul(k.OneMinusBeta2, M.Mul(g, g)));
+            p = M.Madd(k.NegLr, M.Div(m, M.Add(M.Root(v), k.Eps)), p);
+        }
+        else p = M.Madd(k.NegLr, M.Div(m, k.Denom), p);
+    }
+
     /// <summary>structured_update of one segment.</summary>
     private static void Update(
         StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, float[] groupOut, int s,
-        uint[]? telemetry, Lock[] locks)
+        uint[]? telemetry, Lock[] locks, Scratch w)
     {
         var index = layout.SegmentTensor[s];
         var t = tensors[index];
@@ -137,76 +211,108 @@ public static class CpuStructured
         var start = layout.SegmentStart[s];
         var count = layout.SegmentCount[s];
         var stable = c.Rule == StructuredRule.StableAdamW;
-        var largest = 0.0f;
-        var nonfinite = 0u;
-        // An fp8 first moment is decoded for the whole segment first (its slot is read before any block may take it)
-        // and encoded block by block at the end, as the kernel's warp does.
-        var fp8 = c.MomentIsFp8 ? new CpuMomentFp8(t, start, count) : null;
-        for (var j = 0; j < count; j++)
+        var p = View(c.Param, t.Param, start, count, w.P);
+        var g = View(c.Grad, t.Grad, start, count, w.G);
+        // An fp8 first moment is decoded for the whole segment first (its slot is read before any block may take it) and
+        // encoded block by block at the end, as the kernel's warp does.
+        var fp8 = c.MomentIsFp8 ? new CpuMomentFp8(t, start, count, w.M) : null;
+        var m = fp8 is null ? View(c.Moment, t.Moment, start, count, w.M) : w.M.AsSpan(0, count);
+        // Adam-mini has no per-element second moment: the scratch stands in, untouched by its arithmetic.
+        var v = stable ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : w.V.AsSpan(0, count);
+        var old = w.Old.AsSpan(0, count);
+        if (telemetry is not null || c.HasCompensation) p.CopyTo(old);
+        // StableAdamW: lr_t and its decay factor 1 - lr_t*wd per group; Adam-mini: the step size, decay and denominator.
+        var decays = stable ? c.WeightDecay : c.WeightDecay && t.Decays;
+        var factor = stable ? groupOut[2 * group + 1] : sc.Decay;
+        var negLr = stable ? -groupOut[2 * group] : -sc.StepSize;
+        var denom = groupOut[2 * group];
+        var whole = RunIsVector ? count - count % Vector256<float>.Count : 0;
+        if (whole > 0)
         {
-            var i = start + j;
-            var p = Load(c.Param, t.Param, i);
-            var g = Load(c.Grad, t.Grad, i);
-            var m = fp8 is null ? Load(c.Moment, t.Moment, i) : fp8.Values[j];
-            var old = p;
-            if (stable)
-            {
-                var lrT = groupOut[2 * group];
-                var v = Load(c.SecondMoment, t.SecondMoment, i);
-                if (c.WeightDecay) p = p * groupOut[2 * group + 1];
-                m = MathF.FusedMultiplyAdd(sc.Beta1, m, sc.OneMinusBeta1 * g);
-                v = MathF.FusedMultiplyAdd(sc.Beta2, v, sc.OneMinusBeta2 * (g * g));
-                p = MathF.FusedMultiplyAdd(-lrT, m / (MathF.Sqrt(v) + sc.Eps), p);
-                Store(c.SecondMoment, t.SecondMoment, i, v);
-            }
-            else
-            {
-                if (c.WeightDecay && t.Decays) p = p * sc.Decay;
-                m = MathF.FusedMultiplyAdd(sc.Beta1, m, sc.OneMinusBeta1 * g);
-                p = MathF.FusedMultiplyAdd(-sc.StepSize, m / groupOut[2 * group], p);
-            }
-            if (telemetry is not null)
-            {
-                largest = float.MaxNumber(largest, MathF.Abs(p - old));
-                if (!(MathF.Abs(g) <= FloatMax)) nonfinite++;
-            }
-            if (c.HasCompensation)
-            {
-                var comp = Load(StorageFormat.Bf16, t.Compensation!, i);
-                var updated = p;
-                p = old;
-                comp += updated - old;
-                var prev = p;
-                p = RoundBf16(p + comp);
-                comp += prev - p;
-                Store(StorageFormat.Bf16, t.Compensation!, i, comp);
-            }
-            Store(c.Param, t.Param, i, p);
-            if (fp8 is null) Store(c.Moment, t.Moment, i, m);
-            else fp8.Values[j] = m;
+            var k = new UpdateScalars<Vector256<float>>(decays, factor, negLr, denom, sc, VectorMaths.Broadcast);
+            var vp = MemoryMarshal.Cast<float, Vector256<float>>(p[..whole]);
+            var vg = MemoryMarshal.Cast<float, Vector256<float>>(g[..whole]);
+            var vm = MemoryMarshal.Cast<float, Vector256<float>>(m[..whole]);
+            var vv = MemoryMarshal.Cast<float, Vector256<float>>(v[..whole]);
+            for (var i = 0; i < vp.Length; i++) UpdateElement<Vector256<float>, VectorMaths>(stable, k, ref vp[i], vg[i], ref vm[i], ref vv[i]);
+        }
+        {
+            var k = new UpdateScalars<float>(decays, factor, negLr, denom, sc, ScalarMaths.Broadcast);
+            for (var i = whole; i < count; i++) UpdateElement<float, ScalarMaths>(stable, k, ref p[i], g[i], ref m[i], ref v[i]);
         }
         var (fallbacks, overflows) = fp8?.Store() ?? (0u, 0u);
-        if (telemetry is null || (largest == 0.0f && nonfinite == 0u && fallbacks == 0u)) return;
-        const int words = StructuredTelemetry.Words;
-        lock (locks[index])
+        if (telemetry is not null)
         {
-            if (largest > 0.0f) telemetry[words * index] = Math.Max(telemetry[words * index], BitConverter.SingleToUInt32Bits(largest));
-            telemetry[words * index + 1] += nonfinite;
-            telemetry[words * index + 2] += fallbacks;
-            telemetry[words * index + 3] += overflows;
+            const int words = StructuredTelemetry.Words;
+            var largest = LargestChange(p, old);
+            var nonfinite = NonFinite(g);
+            if (largest != 0.0f || nonfinite != 0u || fallbacks != 0u)
+                lock (locks[index])
+                {
+                    if (largest > 0.0f) telemetry[words * index] = Math.Max(telemetry[words * index], BitConverter.SingleToUInt32Bits(largest));
+                    telemetry[words * index + 1] += nonfinite;
+                    telemetry[words * index + 2] += fallbacks;
+                    telemetry[words * index + 3] += overflows;
+                }
         }
+        if (c.HasCompensation)
+        {
+            var comp = View(StorageFormat.Bf16, t.Compensation!, start, count, w.C);
+            CpuKahan.Update(p, old, comp);
+            Store(StorageFormat.Bf16, t.Compensation!, start, comp);
+        }
+        Store(c.Param, t.Param, start, p);
+        if (fp8 is null) Store(c.Moment, t.Moment, start, m);
+        if (stable) Store(c.SecondMoment, t.SecondMoment, start, v);
     }
 
-    private static float RoundBf16(float x) => BitConverter.UInt32BitsToSingle((uint)CpuConvert.EncodeBf16(x) << 16);
-
-    private static float Load(StorageFormat f, byte[] data, long i) =>
-        f.IsFp32
-            ? MemoryMarshal.Cast<byte, float>(data.AsSpan())[(int)i]
-            : BitConverter.UInt32BitsToSingle((uint)MemoryMarshal.Cast<byte, ushort>(data.AsSpan())[(int)i] << 16);
-
-    private static void Store(StorageFormat f, byte[] data, long i, float x)
+    /// <summary>The largest |p - old| (float.MaxNumber from 0, NaN ignored: the order of the comparisons does not matter).</summary>
+    private static float LargestChange(ReadOnlySpan<float> p, ReadOnlySpan<float> old)
     {
-        if (f.IsFp32) MemoryMarshal.Cast<byte, float>(data.AsSpan())[(int)i] = x;
-        else MemoryMarshal.Cast<byte, ushort>(data.AsSpan())[(int)i] = CpuConvert.EncodeBf16(x);
+        var largest = 0.0f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var lanes = Vector256<float>.Zero;
+            for (; i + Vector256<float>.Count <= p.Length; i += Vector256<float>.Count)
+                lanes = Vector256.MaxNumber(lanes, Vector256.Abs(Vector256.Create(p.Slice(i, Vector256<float>.Count)) - Vector256.Create(old.Slice(i, Vector256<float>.Count))));
+            for (var k = 0; k < Vector256<float>.Count; k++) largest = float.MaxNumber(largest, lanes[k]);
+        }
+        for (; i < p.Length; i++) largest = float.MaxNumber(largest, MathF.Abs(p[i] - old[i]));
+        return largest;
+    }
+
+    /// <summary>How many gradients are not finite (|g| above FLOAT_MAX, or NaN).</summary>
+    private static uint NonFinite(ReadOnlySpan<float> g)
+    {
+        var count = 0u;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var max = Vector256.Create(FloatMax);
+            for (; i + Vector256<float>.Count <= g.Length; i += Vector256<float>.Count)
+                count += (uint)BitOperations.PopCount(Vector256.ExtractMostSignificantBits(~Vector256.LessThanOrEqual(Vector256.Abs(Vector256.Create(g.Slice(i, Vector256<float>.Count))), max)));
+        }
+        for (; i < g.Length; i++)
+            if (!(MathF.Abs(g[i]) <= FloatMax)) count++;
+        return count;
+    }
+
+    /// <summary>
+    /// Elements [start, start+count) of a buffer as float32: the buffer itself when it is float32 (updated in place), else
+    /// its bf16 codes decoded into the scratch.
+    /// </summary>
+    private static Span<float> View(StorageFormat f, byte[] data, long start, int count, float[] scratch)
+    {
+        if (f.IsFp32) return MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice((int)start, count);
+        var x = scratch.AsSpan(0, count);
+        CpuConvert.DecodeBf16(MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice((int)start, count), x);
+        return x;
+    }
+
+    /// <summary>Encodes x into elements [start, start+x.Length) of a bf16 buffer (a float32 one was updated in place).</summary>
+    private static void Store(StorageFormat f, byte[] data, long start, Span<float> x)
+    {
+        if (!f.IsFp32) CpuConvert.EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice((int)start, x.Length));
     }
 }

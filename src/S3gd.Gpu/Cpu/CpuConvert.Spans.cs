@@ -1,0 +1,217 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>
+/// Whole spans of conversions, eight float32 lanes at a time (Vector256; AVX2 for fp8's table gathers), each lane
+/// rounding at the same quantum, to nearest even, as the one-value methods, which also take the tail and every element
+/// where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties checks every
+/// code, every float32 around the rounding boundaries and random bit patterns).
+/// </summary>
+public static partial class CpuConvert
+{
+    /// <summary>float32 lanes of a Vector256.</summary>
+    private const int Lanes = 8;
+
+    /// <summary>Elements of one fp8 store: four vectors of eight codes narrowed into one vector of 32 bytes.</summary>
+    private const int Fp8Run = 4 * Lanes;
+
+    /// <summary>The float32 mantissa field's width and mask.</summary>
+    private const int Float32MantissaBits = 23;
+
+    /// <summary>The float32 bits of +infinity: a larger magnitude is NaN.</summary>
+    private const uint Float32Infinity = 0x7F800000;
+
+    /// <summary>The float32 exponent bias.</summary>
+    private const int Float32Bias = 127;
+
+    /// <summary>bf16 codes to float32: each code is the upper half of its float32.</summary>
+    internal static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<float> y)
+    {
+        SameLength(codes.Length, y.Length);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            ref var w = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(y));
+            for (; i + 2 * Lanes <= codes.Length; i += 2 * Lanes)
+            {
+                var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref c, (nuint)i));
+                Vector256.ShiftLeft(low, 16).StoreUnsafe(ref w, (nuint)i);
+                Vector256.ShiftLeft(high, 16).StoreUnsafe(ref w, (nuint)(i + Lanes));
+            }
+        }
+        for (; i < codes.Length; i++) y[i] = DecodeBf16(codes[i]);
+    }
+
+    /// <summary>float32 to bf16 codes, as <see cref="EncodeBf16(float)"/>.</summary>
+    internal static void EncodeBf16(ReadOnlySpan<float> x, Span<ushort> codes)
+    {
+        SameLength(x.Length, codes.Length);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            for (; i + 2 * Lanes <= x.Length; i += 2 * Lanes)
+            {
+                var low = Bf16Codes(Vector256.LoadUnsafe(ref v, (nuint)i));
+                var high = Bf16Codes(Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes)));
+                Vector256.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) codes[i] = EncodeBf16(x[i]);
+    }
+
+    /// <summary>Each lane rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> RoundBf16(Vector256<float> x) => Vector256.ShiftLeft(Bf16Codes(x), 16).AsSingle();
+
+    /// <summary>One value rounded to the nearest bf16 value, as float32.</summary>
+    internal static float RoundBf16(float x) => DecodeBf16(EncodeBf16(x));
+
+    /// <summary>A bf16 code's float32.</summary>
+    internal static float DecodeBf16(ushort code) => BitConverter.UInt32BitsToSingle((uint)code << 16);
+
+    /// <summary><see cref="EncodeBf16(float)"/> in every lane: the code in the low half of each 32-bit lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Bf16Codes(Vector256<float> x)
+    {
+        var b = x.AsUInt32();
+        var upper = Vector256.ShiftRightLogical(b, 16);
+        var rounded = Vector256.ShiftRightLogical(b + Vector256.Create(0x7FFFu) + (upper & Vector256<uint>.One), 16);
+        var isNaN = ~Vector256.Equals(x, x).AsUInt32();
+        return Vector256.ConditionalSelect(isNaN, upper | Vector256.Create(Bf16QuietBit), rounded);
+    }
+
+    /// <summary>
+    /// fp8 codes to float32 through a 256-entry decode table (a gather per eight codes), each times <paramref name="scale"/>
+    /// (a block's scale; one float32 multiply; 1 multiplies nothing: x * 1 is x, a NaN included).
+    /// </summary>
+    internal static unsafe void DecodeFp8(float[] table, ReadOnlySpan<byte> codes, float scale, Span<float> y)
+    {
+        SameLength(codes.Length, y.Length);
+        // Codes index the table: it must hold every one of the 256.
+        if (table.Length != 256) throw new ArgumentException($"an fp8 decode table has 256 entries, this one {table.Length}", nameof(table));
+        var multiply = scale != 1.0f;
+        var i = 0;
+        if (Avx2.IsSupported)
+        {
+            var s = Vector256.Create(scale);
+            fixed (float* t = table)
+            fixed (byte* c = codes)
+            fixed (float* w = y)
+            {
+                for (; i + Lanes <= codes.Length; i += Lanes)
+                {
+                    var x = Avx2.GatherVector256(t, Avx2.ConvertToVector256Int32(c + i), sizeof(float));
+                    Avx.Store(w + i, multiply ? x * s : x);
+                }
+            }
+        }
+        for (; i < codes.Length; i++) y[i] = multiply ? table[codes[i]] * scale : table[codes[i]];
+    }
+
+    /// <summary>
+    /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first divided by <paramref name="divisor"/> (a block's
+    /// scale; exact float32 division as the kernel's; 1 divides nothing: x / 1 is x, and every NaN encodes alike).
+    /// </summary>
+    internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float divisor, Span<byte> codes) =>
+        EncodeFp8(e4m3 ? E4M3 : E5M2, x, divisor, codes);
+
+    private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float divisor, Span<byte> codes)
+    {
+        SameLength(x.Length, codes.Length);
+        var divide = divisor != 1.0f;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            var d = Vector256.Create(divisor);
+            for (; i + Fp8Run <= x.Length; i += Fp8Run)
+            {
+                var x0 = Vector256.LoadUnsafe(ref v, (nuint)i);
+                var x1 = Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes));
+                var x2 = Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes));
+                var x3 = Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes));
+                if (divide) (x0, x1, x2, x3) = (x0 / d, x1 / d, x2 / d, x3 / d);
+                var low = Vector256.Narrow(Fp8Codes(layout, x0), Fp8Codes(layout, x1));
+                var high = Vector256.Narrow(Fp8Codes(layout, x2), Fp8Codes(layout, x3));
+                Vector256.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) codes[i] = EncodeFp8(layout, divide ? x[i] / divisor : x[i]);
+    }
+
+    /// <summary>
+    /// The one-value fp8 encode in every lane, with the same round to nearest even at the same quantum. A magnitude in
+    /// fp8's normal range drops its low 23 - M bits: adding half a quantum less one plus the lowest kept bit, then shifting,
+    /// rounds to nearest even (a carry moves to the next binade by itself), and the re-bias from 127 to the format's is
+    /// subtracted before the shift. Below it (fp8 subnormals, float32 zeros and subnormals) the quantum is the fixed
+    /// 2^(minExp - M): adding 2^(minExp - M + 23), whose ulp that is, rounds the sum to nearest even at it, and the sum's
+    /// bits less the constant's count the quanta. Beyond the largest finite code (infinity included) saturates; NaN is 0x7F.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Fp8Codes(Fp8Layout layout, Vector256<float> x)
+    {
+        var bits = x.AsUInt32();
+        var magnitude = bits & Vector256.Create(0x7FFFFFFFu);
+        var sign = Vector256.ShiftRightLogical(bits, 24) & Vector256.Create(0x80u);
+        var drop = Float32MantissaBits - layout.MantissaBits;
+        var minExponent = 1 - layout.Bias;
+        // The float32 bits of 2^minExp, the smallest normal fp8 magnitude.
+        var minNormal = (uint)(minExponent + Float32Bias) << Float32MantissaBits;
+        // Half a quantum less one, less the exponent re-bias (127 - bias) in place above the dropped bits.
+        var offset = (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        var lowest = Vector256.ShiftRightLogical(magnitude, drop) & Vector256<uint>.One;
+        var normal = Vector256.ShiftRightLogical(magnitude + Vector256.Create(offset) + lowest, drop);
+        var quantumSum = Vector256.Create((uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
+        var subnormal = (magnitude.AsSingle() + quantumSum.AsSingle()).AsUInt32() - quantumSum;
+        var code = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(minNormal)), subnormal, normal);
+        var finite = Vector256.Min(code, Vector256.Create(layout.MaxCode)) | sign;
+        var isNaN = Vector256.GreaterThan(magnitude, Vector256.Create(Float32Infinity));
+        return Vector256.ConditionalSelect(isNaN, Vector256.Create((uint)Fp8NaN), finite);
+    }
+
+    /// <summary>
+    /// The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter, so
+    /// four vectors of lanes take turns, and AVX's max, which returns its second operand where the first is NaN, serves).
+    /// </summary>
+    internal static float AbsMax(ReadOnlySpan<float> x)
+    {
+        var absmax = 0.0f;
+        var i = 0;
+        if (Avx.IsSupported && x.Length >= 4 * Lanes)
+        {
+            ref var v = ref MemoryMarshal.GetReference(x);
+            var a = Vector256<float>.Zero;
+            var b = a;
+            var c = a;
+            var d = a;
+            for (; i + 4 * Lanes <= x.Length; i += 4 * Lanes)
+            {
+                a = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)i)), a);
+                b = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes))), b);
+                c = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes))), c);
+                d = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes))), d);
+            }
+            // Halves, quarters, pairs: no NaN is left and the lanes are at least 0, so any order of max gives the largest.
+            var lanes = Avx.Max(Avx.Max(a, b), Avx.Max(c, d));
+            var four = Sse.Max(lanes.GetLower(), lanes.GetUpper());
+            var two = Sse.Max(four, Sse.MoveHighToLow(four, four));
+            absmax = Sse.MaxScalar(two, Sse.Shuffle(two, two, 1)).ToScalar();
+        }
+        for (; i < x.Length; i++) absmax = float.MaxNumber(absmax, MathF.Abs(x[i]));
+        return absmax;
+    }
+
+    private static void SameLength(int source, int destination)
+    {
+        if (source != destination)
+            throw new ArgumentException($"a conversion writes as many elements as it reads: {source} read, room for {destination}", nameof(destination));
+    }
+}

@@ -1,0 +1,192 @@
+/// The CPU twin's eight-lane paths against its one-value code, bit for bit: every bf16 and fp8 code decoded, every
+/// float32 around each format's rounding boundaries (ties, saturation, subnormals, zeros, infinities, NaNs) and random bit
+/// patterns encoded, the block scale's absmax, the bf16 maths, Kahan compensation and stochastic rounding. Spans have
+/// lengths that leave a one-value tail, so both paths run in each check.
+module S3gd.Properties.Backends.CpuVectorTests
+
+open System
+open System.Runtime.Intrinsics
+open FsCheck
+open FsCheck.FSharp
+open Xunit
+open S3gd.Spec.Formats
+open S3gd.Gpu.Cpu
+
+let private bits (x: float32) = BitConverter.SingleToUInt32Bits x
+
+/// The bits of a float32 arithmetic result, every NaN as one: which operand's NaN x86 propagates depends on the order the
+/// JIT gives a commutative operation's operands (the twin's contract leaves NaN payloads aside; conversions, integer steps,
+/// are compared with their NaN payloads).
+let private arithmetic (x: float32) = if Single.IsNaN x then 0x7FC00000u else bits x
+let private ofBits (b: uint32) = BitConverter.UInt32BitsToSingle b
+
+/// Fails naming the first index where the two arrays differ, with both values in hex.
+let private sameAt (what: string) (input: int -> string) (expected: 'a[]) (actual: 'a[]) =
+    Assert.Equal(expected.Length, actual.Length)
+    match Array.tryFindIndex id (Array.map2 (<>) expected actual) with
+    | Some i -> failwithf "%s at %d (input %s): one value at a time %A, eight lanes %A" what i (input i) expected[i] actual[i]
+    | None -> ()
+
+/// Float32 values around every rounding boundary of the formats: every pattern of the sign, the exponent and the 11 upper
+/// mantissa bits (so every kept bit, every rounding bit and every exponent, float32 subnormals, infinities and NaNs), with
+/// the 12 lowest bits exactly zero (ties of bf16 and fp8), one, half, just below half or all set (one ulp around a tie).
+let private boundaryValues =
+    lazy
+        [| for high in 0u .. (1u <<< 20) - 1u do
+               for low in [ 0u; 1u; 0x7FFu; 0x800u; 0x801u; 0xFFFu ] -> ofBits ((high <<< 12) ||| low) |]
+
+/// Random float32 bit patterns, one in eight an exact special (zeros, infinities, NaNs with payloads, subnormals, the
+/// formats' largest values and their neighbours).
+let private patterns =
+    let special =
+        Gen.elements
+            [ 0u; 0x80000000u; 0x7F800000u; 0xFF800000u; 0x7FC00000u; 0xFFC12345u; 0x7F800001u; 0x00000001u; 0x807FFFFFu
+              bits 448.0f; bits 464.0f; bits 480.0f; bits -480.0f; bits 57344.0f; bits 61440.0f; bits 65536.0f; 0x7F7FFFFFu; 0x7F7F8000u ]
+    let one = Gen.frequency [ 7, Gen.choose (Int32.MinValue, Int32.MaxValue) |> Gen.map uint32; 1, special ] |> Gen.map ofBits
+    // Up to 300 elements: several runs of 32 fp8 codes and a tail.
+    Gen.choose (0, 300) |> Gen.bind (fun n -> Gen.arrayOfLength n one)
+
+let private config = Config.QuickThrowOnFailure.WithMaxTest(200)
+
+let private encodeBf16 (x: float32[]) =
+    let codes = Array.zeroCreate<uint16> x.Length
+    CpuConvert.EncodeBf16(ReadOnlySpan x, Span codes)
+    codes
+
+let private encodeFp8 (e4m3: bool) (divisor: float32) (x: float32[]) =
+    let codes = Array.zeroCreate<byte> x.Length
+    CpuConvert.EncodeFp8(e4m3, ReadOnlySpan x, divisor, Span codes)
+    codes
+
+/// The one-value fp8 encode of x / divisor.
+let private scalarFp8 (e4m3: bool) (divisor: float32) (x: float32) =
+    let y = x / divisor
+    if e4m3 then CpuConvert.EncodeE4M3 y else CpuConvert.EncodeE5M2 y
+
+let private hex (x: float32[]) i = sprintf "0x%08x" (bits x[i])
+
+[<Fact>]
+let ``every bf16 code decodes to the same float32 eight lanes at a time`` () =
+    // Every code, then a few again so that the length leaves a tail.
+    let codes = Array.append [| 0us .. 0xFFFFus |] [| 0x7FC1us; 0xFF80us; 1us |]
+    let y = Array.zeroCreate<float32> codes.Length
+    CpuConvert.DecodeBf16(ReadOnlySpan codes, Span y)
+    sameAt "bf16 decode" (fun i -> sprintf "0x%04x" codes[i]) (codes |> Array.map (CpuConvert.DecodeBf16 >> bits)) (y |> Array.map bits)
+
+[<Fact>]
+let ``every fp8 code gathers its own table entry, times a block's scale`` () =
+    // A table whose 256 entries all differ in their bits (NaN payloads included), read with every code in a shuffled order.
+    let table = Array.init 256 (fun k -> ofBits (0x7F800000u ||| uint32 (k + 1) * 0x101u) |> fun nan -> if k % 3 = 0 then nan else float32 k - 127.5f)
+    let rng = Random 5
+    let codes = Array.append [| 0uy .. 255uy |] (Array.init 1021 (fun _ -> byte (rng.Next 256)))
+    let input i = sprintf "0x%02x" codes[i]
+    let decode scale =
+        let y = Array.zeroCreate<float32> codes.Length
+        CpuConvert.DecodeFp8(table, ReadOnlySpan codes, scale, Span y)
+        y
+    // Unscaled, the table's own bits, NaN payloads included; scaled, each entry times the scale.
+    sameAt "fp8 decode" input (codes |> Array.map (fun c -> bits table[int c])) (decode 1.0f |> Array.map bits)
+    for scale in [ 0.75f; 3.0f / 448.0f; 1e-40f; Single.PositiveInfinity ] do
+        sameAt (sprintf "fp8 decode (scale %g)" scale) input (codes |> Array.map (fun c -> arithmetic (table[int c] * scale))) (decode scale |> Array.map arithmetic)
+
+[<Fact>]
+let ``a decode table of other than 256 entries is refused, naming its length`` () =
+    let e = Assert.Throws<ArgumentException>(fun () -> CpuConvert.DecodeFp8(Array.zeroCreate 255, ReadOnlySpan [| 1uy |], 1.0f, Span(Array.zeroCreate 1)))
+    Assert.Contains("255", e.Message)
+
+[<Fact>]
+let ``every float32 around a rounding boundary encodes to bf16 as one value at a time does`` () =
+    let x = boundaryValues.Force()
+    sameAt "bf16 encode" (hex x) (x |> Array.map CpuConvert.EncodeBf16) (encodeBf16 x)
+
+[<Fact>]
+let ``every float32 around a rounding boundary encodes to fp8 as one value at a time does`` () =
+    let x = boundaryValues.Force()
+    for e4m3 in [ true; false ] do
+        sameAt (sprintf "fp8 encode (e4m3 %b)" e4m3) (hex x) (x |> Array.map (scalarFp8 e4m3 1.0f)) (encodeFp8 e4m3 1.0f x)
+
+[<Fact>]
+let ``the fp8 encode rounds each fp8 value's neighbourhood and midpoints as one value at a time does, divided by a scale`` () =
+    // Every fp8 value and each midpoint to the next, and 40 float32 ulps either side, times a scale, then divided by it.
+    for e4m3, decode in [ true, Fp8.decodeE4M3; false, Fp8.decodeE5M2 ] do
+        let finite = [| for c in 0uy .. 255uy -> float32 (decode c) |] |> Array.filter Single.IsFinite |> Array.distinct |> Array.sort
+        let anchors = Array.append finite (Array.map2 (fun a b -> (a + b) / 2.0f) finite[.. finite.Length - 2] finite[1..])
+        for scale in [ 1.0f; 0.37f; 3.0f / 448.0f; 1e-30f ] do
+            let x = [| for a in anchors do for k in -40 .. 40 -> ofBits (uint32 (int64 (bits (a * scale)) + int64 k)) |]
+            sameAt (sprintf "fp8 encode (e4m3 %b, scale %g)" e4m3 scale) (hex x) (x |> Array.map (scalarFp8 e4m3 scale)) (encodeFp8 e4m3 scale x)
+
+[<Fact>]
+let ``random bit patterns encode to bf16 and fp8, divided by a scale, as one value at a time`` () =
+    let divisors = Gen.elements [ 1.0f; 0.5f; 3.0f; 1e-3f; 1e30f; 448.0f / 57344.0f; Single.PositiveInfinity ]
+    Check.One(
+        config,
+        Prop.forAll (Arb.fromGen (Gen.zip patterns divisors)) (fun (x, d) ->
+            sameAt "bf16 encode" (hex x) (x |> Array.map CpuConvert.EncodeBf16) (encodeBf16 x)
+            for e4m3 in [ true; false ] do
+                sameAt (sprintf "fp8 encode (e4m3 %b, divisor %g)" e4m3 d) (hex x) (x |> Array.map (scalarFp8 e4m3 d)) (encodeFp8 e4m3 d x)))
+
+[<Fact>]
+let ``the absmax of a block ignores NaN and equals the one-value fold`` () =
+    Check.One(
+        config,
+        Prop.forAll (Arb.fromGen patterns) (fun x ->
+            let expected = x |> Array.fold (fun m v -> Single.MaxNumber(m, abs v)) 0.0f
+            Assert.Equal(bits expected, bits (CpuConvert.AbsMax(ReadOnlySpan x)))))
+
+/// Lane-wise application of a vector operation over arrays of eight, against the one-value operation.
+let private lanes (name: string) (vector: Vector256<float32>[] -> Vector256<float32>) (scalar: float32[] -> float32) (inputs: float32[][]) =
+    let n = inputs[0].Length / 8 * 8
+    let expected = Array.init n (fun i -> arithmetic (scalar (inputs |> Array.map (fun a -> a[i]))))
+    let actual =
+        [| for k in 0 .. 8 .. n - 1 do
+               let v = vector (inputs |> Array.map (fun a -> Vector256.Create<float32>(ReadOnlySpan<float32>(a, k, 8))))
+               for l in 0 .. 7 -> arithmetic (Vector256.GetElement(v, l)) |]
+    sameAt name (fun i -> inputs |> Array.map (fun a -> sprintf "0x%08x" (bits a[i])) |> String.concat ",") expected actual
+
+[<Fact>]
+let ``bf16 maths eight lanes at a time rounds every operation as one value at a time`` () =
+    let three = Gen.zip3 patterns patterns patterns |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in [| a[.. n - 1]; b[.. n - 1]; c[.. n - 1] |])
+    Check.One(
+        config,
+        Prop.forAll (Arb.fromGen three) (fun xs ->
+            lanes "mul" (fun v -> VectorBf16Maths.Mul(v[0], v[1])) (fun s -> Bf16Maths.Mul(s[0], s[1])) xs
+            lanes "add" (fun v -> VectorBf16Maths.Add(v[0], v[1])) (fun s -> Bf16Maths.Add(s[0], s[1])) xs
+            lanes "div" (fun v -> VectorBf16Maths.Div(v[0], v[1])) (fun s -> Bf16Maths.Div(s[0], s[1])) xs
+            lanes "root" (fun v -> VectorBf16Maths.Root(v[0])) (fun s -> Bf16Maths.Root(s[0])) xs
+            lanes "madd" (fun v -> VectorBf16Maths.Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths.Madd(s[0], s[1], s[2])) xs
+            lanes "max" (fun v -> VectorBf16Maths.Max(v[0], v[1])) (fun s -> Bf16Maths.Max(s[0], s[1])) xs
+            lanes "sign" (fun v -> VectorBf16Maths.Sign(v[0])) (fun s -> Bf16Maths.Sign(s[0])) xs
+            lanes "load" (fun v -> VectorBf16Maths.Load(v[0])) (fun s -> Bf16Maths.Load(s[0])) xs
+            lanes "zero where zero" (fun v -> VectorBf16Maths.ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths.ZeroWhereZero(s[0], s[1])) xs))
+
+[<Fact>]
+let ``Kahan compensation eight lanes at a time is the kernel's kahan_update of each element`` () =
+    // Parameters and compensations are bf16 values (as stored), updates small and large; NaN and infinities among them.
+    let bf16s = patterns |> Gen.map (Array.map (CpuConvert.EncodeBf16 >> CpuConvert.DecodeBf16))
+    let cases = Gen.zip3 bf16s patterns bf16s |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in a[.. n - 1], b[.. n - 1], c[.. n - 1])
+    Check.One(
+        config,
+        Prop.forAll (Arb.fromGen cases) (fun (old, delta, comp) ->
+            // The updated float32 parameter: old + delta, or a pattern itself where that is not finite.
+            let p = Array.map2 (fun o d -> let u = o + d * 1e-3f in if Single.IsFinite u then u else d) old delta
+            let expected =
+                Array.map3 (fun (o: float32) (u: float32) (c: float32) ->
+                    let c1 = c + (u - o)
+                    let p1 = CpuConvert.RoundBf16(o + c1)
+                    arithmetic p1, arithmetic (c1 + (o - p1))) old p comp
+            let actualP = Array.copy p
+            let actualC = Array.copy comp
+            CpuKahan.Update(Span actualP, ReadOnlySpan old, Span actualC)
+            sameAt "kahan parameter" (hex p) (Array.map fst expected) (Array.map arithmetic actualP)
+            sameAt "kahan compensation" (hex p) (Array.map snd expected) (Array.map arithmetic actualC)))
+
+[<Fact>]
+let ``stochastic rounding eight lanes at a time draws each element's own word`` () =
+    let cases = Gen.zip3 patterns (Gen.choose (0, Int32.MaxValue - 100000)) (Gen.choose (Int32.MinValue, Int32.MaxValue) |> Gen.map uint32)
+    Check.One(
+        config,
+        Prop.forAll (Arb.fromGen cases) (fun (x, start, stream) ->
+            let expected = x |> Array.mapi (fun i v -> bits (StochasticRounding.Round(v, StochasticRounding.Element(stream, int64 (start + i)))))
+            let y = Array.copy x
+            StochasticRounding.Round(Span y, stream, start)
+            sameAt "stochastic rounding" (hex x) expected (Array.map bits y)))
