@@ -12,6 +12,10 @@ namespace S3gd.Gpu.Cpu;
 /// </summary>
 internal sealed class CpuMomentFp8
 {
+    /// <summary>Each fp8 e4m3 code's value (the spec's decode).</summary>
+    private static readonly float[] DecodeE4M3 =
+        Enumerable.Range(0, 256).Select(code => (float)StorageFormatModule.decode(StorageFormat.Fp8E4M3, (uint)code)).ToArray();
+
     private readonly CpuStructuredTensor tensor;
     private readonly long scaleBase, slotBase;
     private readonly int count;
@@ -38,7 +42,7 @@ internal sealed class CpuMomentFp8
             var code = t.Moment[(int)(start + j)];
             Values[j] = word == MomentFallback.SlotWord
                 ? BitConverter.UInt32BitsToSingle((uint)pool[(int)(slotBase + j % MomentFallback.BlockSize)] << 16)
-                : word == MomentFallback.ZerosWord ? 0.0f : (float)StorageFormatModule.decode(StorageFormat.Fp8E4M3, code) * word;
+                : word == MomentFallback.ZerosWord ? 0.0f : DecodeE4M3[code] * word;
         }
         Start = start;
     }

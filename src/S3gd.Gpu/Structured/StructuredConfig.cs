@@ -16,7 +16,8 @@ public sealed class StructuredConfig
     /// Checks and fixes a configuration. <paramref name="rule"/> is the spec's registry entry (stableadamw or adam-mini);
     /// <paramref name="hypers"/> are resolved against its definitions. <paramref name="moment"/> is the format of the
     /// per-element first moment (exp_avg, m) and <paramref name="secondMoment"/> of StableAdamW's per-element exp_avg_sq
-    /// (fp32 or bf16; Adam-mini's vmean, one per block, is always fp32). StableAdamW's kahan_sum=true needs bf16 parameters
+    /// (fp32 or bf16; Adam-mini's vmean, one per block, is always fp32; Adam-mini's m may also be fp8e4m3, block-scaled
+    /// with bf16 fallback, keeping a <see cref="MomentFallback"/> per tensor). StableAdamW's kahan_sum=true needs bf16 parameters
     /// and keeps a bf16 compensation buffer per parameter. <paramref name="telemetry"/> makes each step count non-finite
     /// gradients and the largest |update| per tensor on the device (<see cref="StructuredPlan.ReadTelemetry"/>).
     /// </summary>

@@ -267,7 +267,7 @@ __device__ __forceinline__ void load_moment(const MomentFp8& f, const void* M, l
 // Stores a lane's run of the new fp8 moment: each half warp holds one block (FallbackFp8.encode): its amax, scale and
 // codes; zeros (every element ±0), or kept in bf16 when the scale cannot represent it (non-finite amax, a saturating
 // quotient, an element flushed to ±0), in the segment's slot if no earlier block took it, else the plain codes
-// (overflowed). Every lane of the warp calls it: the shuffles span the warp.
+// (overflowed). Every lane of the warp calls it: the reductions and votes span the warp.
 __device__ __forceinline__ void store_moment(
     MomentFp8& f, void* M, long long at, long long rel, long long start, long long end, bool full, int lane, const float (&m)[VEC])
 {
@@ -434,7 +434,7 @@ __device__ __forceinline__ void update_segment(
             }
             Io<PARAM_T>::store(P, at[u], end, full[u], p[u]);
 #if M_T == DT_E4M3
-            // Lanes past the end come too (their stores are skipped): the block's shuffles need the whole warp.
+            // Lanes past the end come too (their stores are skipped): the block's reductions and votes need the whole warp.
             store_moment(fp8, M, at[u], run_at(u0 + u, lane), start, end, full[u], lane, m[u]);
 #else
             Io<M_T>::store(M, at[u], end, full[u], m[u]);
