@@ -112,13 +112,7 @@ let decodeMoment (backend: Backend) (cfg: StructuredConfig) (t: StructuredTensor
         let words = backend.Download<float32> f.Scales
         let pool = backend.Download<uint16> f.Pool
         let n = codes.Length
-        let groupLength = int t.BlockLength
-        let perGroup = int (MomentFallback.ScaleCount(t.BlockLength, t.BlockLength))
-        let slotsPerGroup = int (MomentFallback.PoolCount(t.BlockLength, t.BlockLength))
-        let where i =
-            let group, inGroup = i / groupLength, i % groupLength
-            group * perGroup + inGroup / MomentFallback.BlockSize,
-            group * slotsPerGroup + inGroup / StructuredLayout.Chunk * MomentFallback.BlockSize + inGroup % MomentFallback.BlockSize
+        let where (i: int) = int (MomentFallback.WordOf(int64 i, t.BlockLength)), int (MomentFallback.SlotOf(int64 i, t.BlockLength))
         let values =
             Array.init n (fun i ->
                 let word, slot = where i

@@ -24,8 +24,11 @@ public static partial class CpuConvert
     /// <summary>The bf16 quiet bit (top mantissa bit) set on NaN codes.</summary>
     private const uint Bf16QuietBit = 0x40;
 
-    private static readonly float[] DecodeE4M3 = BuildDecodeTable(ElementType.Fp8E4M3);
-    private static readonly float[] DecodeE5M2 = BuildDecodeTable(ElementType.Fp8E5M2);
+    /// <summary>The float32 of each fp8 e4m3 code, as the kernel decodes it.</summary>
+    internal static readonly float[] DecodeE4M3 = BuildDecodeTable(ElementType.Fp8E4M3);
+
+    /// <summary>The float32 of each fp8 e5m2 code, as the kernel decodes it.</summary>
+    internal static readonly float[] DecodeE5M2 = BuildDecodeTable(ElementType.Fp8E5M2);
 
     private readonly record struct Fp8Layout(int Bias, int MantissaBits, uint MaxCode);
 

@@ -29,9 +29,6 @@ public static partial class CpuElementwise
     /// <summary>The largest finite fp8 e5m2 (E5M2_MAX).</summary>
     private const float E5M2Max = 57344.0f;
 
-    private static readonly float[] DecodeE4M3 = Table(StorageFormat.Fp8E4M3);
-    private static readonly float[] DecodeE5M2 = Table(StorageFormat.Fp8E5M2);
-
     /// <summary>
     /// One step over every tensor. A set <paramref name="foundInf"/> (with <see cref="ElementwiseConfig.FoundInf"/>)
     /// makes it a no-op, as the kernel's device flag does.
@@ -222,7 +219,7 @@ public static partial class CpuElementwise
                 return x;
             default:
             {
-                var table = f.IsFp8E4M3 ? DecodeE4M3 : DecodeE5M2;
+                var table = f.IsFp8E4M3 ? CpuConvert.DecodeE4M3 : CpuConvert.DecodeE5M2;
                 if (scales is null)
                 {
                     CpuConvert.DecodeFp8(table, data.AsSpan(start, x.Length), 1.0f, x);
@@ -275,7 +272,4 @@ public static partial class CpuElementwise
             }
         }
     }
-
-    private static float[] Table(StorageFormat f) =>
-        Enumerable.Range(0, 256).Select(code => (float)StorageFormatModule.decode(f, (uint)code)).ToArray();
 }

@@ -12,10 +12,6 @@ namespace S3gd.Gpu.Cpu;
 /// </summary>
 internal sealed class CpuMomentFp8
 {
-    /// <summary>Each fp8 e4m3 code's value (the spec's decode).</summary>
-    private static readonly float[] DecodeE4M3 =
-        Enumerable.Range(0, 256).Select(code => (float)StorageFormatModule.decode(StorageFormat.Fp8E4M3, (uint)code)).ToArray();
-
     private readonly CpuStructuredTensor tensor;
     private readonly long scaleBase, slotBase;
     private readonly int count;
@@ -28,11 +24,9 @@ internal sealed class CpuMomentFp8
     {
         tensor = t;
         this.count = count;
-        var group = start / t.BlockLength;
-        var inGroup = start - group * t.BlockLength;
-        // Block words: ceil(L/128) per group; slots: ceil(L/4096) per group (ScaleCount and PoolCount of one group).
-        scaleBase = group * MomentFallback.ScaleCount(t.BlockLength, t.BlockLength) + inGroup / MomentFallback.BlockSize;
-        slotBase = group * MomentFallback.PoolCount(t.BlockLength, t.BlockLength) + inGroup / StructuredLayout.Chunk * MomentFallback.BlockSize;
+        // The segment starts a run of whole blocks in its group and its slot.
+        scaleBase = MomentFallback.WordOf(start, t.BlockLength);
+        slotBase = MomentFallback.SlotOf(start, t.BlockLength);
         Values = values;
         var words = Words;
         var pool = Pool;
@@ -42,16 +36,16 @@ internal sealed class CpuMomentFp8
             var code = t.Moment[(int)(start + j)];
             Values[j] = word == MomentFallback.SlotWord
                 ? BitConverter.UInt32BitsToSingle((uint)pool[(int)(slotBase + j % MomentFallback.BlockSize)] << 16)
-                : word == MomentFallback.ZerosWord ? 0.0f : DecodeE4M3[code] * word;
+                : word == MomentFallback.ZerosWord ? 0.0f : CpuConvert.DecodeE4M3[code] * word;
         }
         Start = start;
     }
 
     /// <summary>The segment's first element within its tensor.</summary>
-    public long Start { get; }
+    private long Start { get; }
 
-    /// <summary>The segment's first moment (its first <c>count</c> elements): decoded, then set to the new values by the update.</summary>
-    public float[] Values { get; }
+    /// <summary>The segment's first moment (its first <c>count</c> elements, the caller's scratch): decoded, then set to the new values by the update.</summary>
+    private float[] Values { get; }
 
     private Span<float> Words => MemoryMarshal.Cast<byte, float>(tensor.MomentScales.AsSpan());
 
