@@ -18,6 +18,10 @@ let run () : int =
     use cpu = new CpuBackend()
     backends.AddRow("cpu", yesNo true, Markup.Escape cpu.Device) |> ignore
     backends.AddRow("cuda", yesNo cuda.IsAvailable, Markup.Escape cuda.Reason) |> ignore
+    backends.AddRow(
+        "ilgpu-cpu", yesNo true,
+        Markup.Escape(sprintf "the CUDA kernels' own code on ILGPU %s's CPU accelerator, managed operations (slow: for checking the kernels)" CudaAvailability.IlgpuVersion))
+    |> ignore
     AnsiConsole.Write backends
     if cuda.Devices.Count > 0 then
         let gpus = Table().AddColumns("#", "Name", "Arch", "SMs", "Memory (GiB)", "bf16 (sm_80+)", "fp8 (sm_89+)")

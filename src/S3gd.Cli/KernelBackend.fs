@@ -64,7 +64,7 @@ let private runElementwise (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
                 readings.Add
                     { Step = step; Milliseconds = ms; MaxAbsUpdate = Some(maxAbsChange before (download backend r.Dtypes.Param p null))
                       NonFiniteGrads = Some(storedNonFinite r.Dtypes.Grad r.Grads[step - 1]); Fallbacks = None }
-        let slotNames = ElementwiseRules.SlotNames config.Rule
+        let slotNames = config.SlotNames
         let buffers =
             Map [ for k in 0..2 do
                       if not (isNull states[k]) then

@@ -49,7 +49,7 @@ let private open' (choice: BackendChoice) : BackendSelection =
     | Best -> Backends.Best()
     | Kind k -> BackendSelection(Backends.Create k, "asked for with --backend")
 
-let private backendName (b: Backend) = b.Kind.ToString().ToLowerInvariant()
+let private backendName (b: Backend) = b.Kind.Name()
 
 /// Runs every check that applies to the chosen backend; 0 when all pass.
 let run (choice: BackendChoice) (maxTest: int) (seed: uint64 option) : int =
@@ -91,10 +91,8 @@ let run (choice: BackendChoice) (maxTest: int) (seed: uint64 option) : int =
         AnsiConsole.Write table
         match backend with
         | :? CudaBackend as cuda ->
-            let cache = cuda.Compiler.DiskCache |> Option.ofObj |> Option.map (fun c -> c.Directory) |> Option.defaultValue "none"
             AnsiConsole.MarkupLine(
-                sprintf "Kernels for %s: %d compiled by NVRTC %s, %d from the disk cache (%s)"
-                    cuda.Info.Architecture cuda.Compiler.Compilations cuda.Compiler.NvrtcVersion cuda.Compiler.DiskHits (Markup.Escape cache))
+                sprintf "Kernels for %s: %d compiled by ILGPU %s to PTX %O" cuda.Info.Architecture cuda.Compiler.Compilations CudaAvailability.IlgpuVersion cuda.Compiler.InstructionSet)
         | _ -> ()
         let failed = outcomes |> List.filter (fun (_, o) -> o <> Runner.Passed) |> List.length
         if failed = 0 then

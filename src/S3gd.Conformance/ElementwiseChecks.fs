@@ -33,11 +33,6 @@ let ulps (format: StateFormat) (scale: float) (expected: float) (error: float) =
 /// the spec a NaN as well.
 let bothNaN (a: float) (b: float) = Double.IsNaN a && Double.IsNaN b
 
-/// The largest share of elements whose step's sign may be uncertain (a sign-based step is compared only where the
-/// sign is certain). The uncertain band is a few roundings wide around zero: about 2^-22 of the momentum's spread in
-/// float32 maths (0.1% is generous), about 3 * 2^-8 in bf16 maths, where 5% leaves room for skewed draws.
-let maxUncertainShare (mathBf16: bool) = if mathBf16 then 0.05 else 0.001
-
 // ---- generators ----
 
 let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map (fun k -> lo + (hi - lo) * float k / 1e6)
@@ -165,7 +160,8 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
             let g = upload backend c.Grad (gen n 1.0)
             let struct (states, scales) = backend.AllocateElementwiseState(config, int64 n)
             ElementwiseTensor(p, g, states, scales))
-    let slotNames = ElementwiseRules.SlotNames config.Rule
+    let slotNames = config.SlotNames
+    let stepBound = MathBound.step config
     let failures = ResizeArray<string>()
     try
         use plan = backend.PlanElementwise(config, tensors, launch = c.Launch)
@@ -201,17 +197,18 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                     match s0[k], fmtOf k with
                     | Some b, Some f -> input (f.Format = Bf16 || (f.IsFp8 && not f.BlockScaled)) b[i]
                     | _ -> exact 0.0
-                let mutable uncertain = 0
                 let mutable firstFailure = None
                 for i in 0 .. n - 1 do
                     if firstFailure.IsNone then
                         let x = { P = input (c.Param = Bf16) p0[i]; G = input (c.Grad = Bf16) g0[i]; S0 = stateInput 0 i; S1 = stateInput 1 i; S2 = stateInput 2 i }
-                        let y, signUncertain = MathBound.step config scalars x
-                        // A parameter that is already NaN (centered RMSprop's square_avg fell below grad_avg^2 after fp8
-                        // rounding at an earlier step, where both sides were compared as NaN) must stay NaN on both sides.
+                        let y = stepBound scalars x
+                        // A sign the step takes may be uncertain (its argument within rounding of zero): the bound then
+                        // holds either sign. A bound is infinite only where a divisor's interval reaches zero (no eps):
+                        // nothing can be compared there. A parameter that is already NaN (centered RMSprop's square_avg
+                        // fell below grad_avg^2 after fp8 rounding at an earlier step, where both sides were compared as
+                        // NaN) must stay NaN on both sides.
                         let poisoned = Double.IsNaN x.P.V
-                        if (signUncertain || not (Double.IsFinite y.P.E)) && not poisoned then uncertain <- uncertain + 1
-                        else
+                        if Double.IsFinite y.P.E || poisoned then
                             let pf = StateFormat(c.Param, false)
                             let err = abs (p1[i] - pSpec[i])
                             if not (bothNaN p1[i] pSpec[i] || err <= allowed pf 1.0 pSpec[i] y.P.E) then
@@ -229,12 +226,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                                     firstFailure <- Some(sprintf "tensor %d (n=%d) element %d %s (%s): got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"
                                                             ti n i slotNames[k] f.Name got[i] want (ulps f scale want err) (ulps f scale want (allowed f scale want bound)))
                             | _ -> ()
-                match firstFailure with
-                | Some msg -> failures.Add(sprintf "step %d: %s" step msg)
-                | None ->
-                    let share = maxUncertainShare config.MathBf16
-                    if float uncertain > share * float n + 1.0 then
-                        failures.Add(sprintf "step %d tensor %d: %d of %d elements had an uncertain sign (at most %.1f%% + 1 allowed)" step ti uncertain n (100.0 * share)))
+                firstFailure |> Option.iter (fun msg -> failures.Add(sprintf "step %d: %s" step msg)))
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
     failures |> Seq.map (fun f -> sprintf "%s, %A: %s" (config.ToString()) c f) |> List.ofSeq

@@ -124,7 +124,7 @@ let private checkParameter (backend: Backend) (c: Case) (cfg: StructuredConfig) 
             |> Seq.tryFind (fun i -> not (abs (c1[i] - expected[i]) <= allowed i))
             |> Option.map (fun i ->
                 sprintf "ns_cache element %d: %g, the spec's projection %g (error %g, allowed %g)" i c1[i] expected[i] (abs (c1[i] - expected[i])) (allowed i)),
-            Array.init g.Length (fun i -> { V = expected[i]; E = allowed i })
+            Array.init g.Length (fun i -> bounded expected[i] (allowed i))
         | None, None -> None, Array.map exact g
         | _ -> Some "ns_cache present before or after the step only", Array.map exact g
     let sc = StructuredScalars.For(cfg, step)

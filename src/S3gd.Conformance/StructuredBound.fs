@@ -20,7 +20,7 @@ let sum (k: int) (terms: Bounded seq) =
     let terms = Array.ofSeq terms
     let gamma = float k * float32Maths.U / (1.0 - float k * float32Maths.U)
     let magnitude = terms |> Array.sumBy (fun t -> abs t.V + t.E)
-    { V = terms |> Array.sumBy (fun t -> t.V); E = (terms |> Array.sumBy (fun t -> t.E)) + gamma * magnitude + float k * float32Maths.Tiny }
+    bounded (terms |> Array.sumBy (fun t -> t.V)) ((terms |> Array.sumBy (fun t -> t.E)) + gamma * magnitude + float k * float32Maths.Tiny)
 
 /// The segments a group of `length` elements is cut into.
 let segments (length: int64) = int ((length + int64 StructuredLayout.Chunk - 1L) / int64 StructuredLayout.Chunk)
@@ -46,7 +46,7 @@ let stableTerm (sc: StructuredScalars) (g: float) (v: float) =
 let stableTermWithin (sc: StructuredScalars) (g: Bounded) (v: float) =
     let at x = stableTerm sc x v
     let centre, low, high = at g.V, at (max 0.0 (abs g.V - g.E)), at (abs g.V + g.E)
-    { V = centre.V; E = max (high.V - centre.V) (centre.V - low.V) + high.E }
+    bounded centre.V (max (high.V - centre.V) (centre.V - low.V) + high.E)
 
 /// lr / max(1, rms): exact lr where rms is surely at most 1, a rounded division where surely above, else the whole range.
 let clippedLr (sc: StructuredScalars) (rms: Bounded) =
@@ -55,7 +55,7 @@ let clippedLr (sc: StructuredScalars) (rms: Bounded) =
     elif rms.V - rms.E >= 1.0 then div m lr rms
     else
         let v = lr.V / max 1.0 rms.V
-        round m { V = v; E = lr.E + max (lr.V - lr.V / (rms.V + rms.E)) (abs (v - lr.V)) }
+        round m (bounded v (lr.E + max (lr.V - lr.V / (rms.V + rms.E)) (abs (v - lr.V))))
 
 /// StableAdamW's clipped lr and decay factor of a tensor from its elements' bounded gradients and v before the step.
 let stableScalarsWithin (sc: StructuredScalars) (g: Bounded[]) (v: float[]) =

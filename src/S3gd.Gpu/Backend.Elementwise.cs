@@ -83,7 +83,7 @@ public abstract partial class Backend
                         throw new ArgumentException($"{name}: the configuration keeps no state in slot {k}, but a buffer was given", nameof(tensors));
                     continue;
                 }
-                if (state is null) throw new ArgumentException($"{name} ({ElementwiseRules.SlotNames(config.Rule)[k]}) is missing", nameof(tensors));
+                if (state is null) throw new ArgumentException($"{name} ({config.SlotNames[k]}) is missing", nameof(tensors));
                 CheckBuffer(state, name);
                 CheckType(state, ElementTypes.FromFormat(f.Format), name);
                 if (state.Length != n) throw new ArgumentException($"{name} has {state.Length} elements, the parameter {n}", nameof(tensors));

@@ -1,5 +1,6 @@
 using S3gd.Gpu.Cpu;
 using S3gd.Gpu.Cuda;
+using S3gd.Gpu.IlgpuCpu;
 
 namespace S3gd.Gpu;
 
@@ -10,7 +11,7 @@ public sealed record BackendSelection(Backend Backend, string Reason);
 
 /// <summary>
 /// Creating backends: explicitly by kind, or the best available (CUDA where it can run, else the CPU,
-/// with the reason), which the environment variable <c>S3GD_BACKEND=cpu|cuda</c> overrides.
+/// with the reason), which the environment variable <c>S3GD_BACKEND=cpu|cuda|ilgpu-cpu</c> overrides.
 /// </summary>
 public static class Backends
 {
@@ -21,6 +22,7 @@ public static class Backends
     public static (bool IsAvailable, string Reason) Availability(BackendKind kind) => kind switch
     {
         BackendKind.Cpu => (true, "always available"),
+        BackendKind.IlgpuCpu => (true, "always available (ILGPU's CPU accelerator: slow, for checking the kernels)"),
         BackendKind.Cuda => (CudaAvailability.Current.IsAvailable, CudaAvailability.Current.Reason),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown backend kind"),
     };
@@ -29,16 +31,27 @@ public static class Backends
     public static Backend Create(BackendKind kind) => kind switch
     {
         BackendKind.Cpu => new CpuBackend(),
+        BackendKind.IlgpuCpu => new IlgpuCpuBackend(),
         BackendKind.Cuda => new CudaBackend(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown backend kind"),
     };
 
-    /// <summary>Parses a backend name: cpu or cuda (case-insensitive); null for anything else.</summary>
+    /// <summary>Parses a backend name: cpu, cuda or ilgpu-cpu (case-insensitive); null for anything else.</summary>
     public static BackendKind? Parse(string? name) => name?.Trim().ToLowerInvariant() switch
     {
         "cpu" => BackendKind.Cpu,
         "cuda" => BackendKind.Cuda,
+        "ilgpu-cpu" => BackendKind.IlgpuCpu,
         _ => null,
+    };
+
+    /// <summary>A backend kind's command-line name: cpu, cuda or ilgpu-cpu.</summary>
+    public static string Name(this BackendKind kind) => kind switch
+    {
+        BackendKind.Cpu => "cpu",
+        BackendKind.Cuda => "cuda",
+        BackendKind.IlgpuCpu => "ilgpu-cpu",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown backend kind"),
     };
 
     /// <summary>The best available backend, unless <c>S3GD_BACKEND</c> names one (an unknown value is an error naming it).</summary>
@@ -48,7 +61,7 @@ public static class Backends
         if (!string.IsNullOrWhiteSpace(configured))
         {
             var kind = Parse(configured) ?? throw new ArgumentException(
-                $"{EnvironmentVariable}='{configured}' is not a backend (expected cpu or cuda)", EnvironmentVariable);
+                $"{EnvironmentVariable}='{configured}' is not a backend (expected cpu, cuda or ilgpu-cpu)", EnvironmentVariable);
             return new BackendSelection(Create(kind), $"{EnvironmentVariable}={configured}");
         }
         var (cuda, reason) = Availability(BackendKind.Cuda);

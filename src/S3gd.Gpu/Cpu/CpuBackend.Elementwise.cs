@@ -17,6 +17,8 @@ public sealed partial class CpuBackend
     private sealed class CpuElementwisePlan(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf)
         : ElementwisePlan(config, tensors)
     {
+        private readonly ICpuElementwiseStep step = CpuElementwise.For(config);
+
         private readonly CpuElementwiseTensor[] views = tensors.Select(t => new CpuElementwiseTensor(
             Data(t.Param), Data(t.Grad), t.States.Select(s => s is null ? null : Data(s)).ToArray(),
             t.Scales.Select(s => s is null ? null : Data(s)).ToArray(), checked((int)t.Param.Length),
@@ -25,7 +27,7 @@ public sealed partial class CpuBackend
         protected override void StepInternal(StepScalars scalars)
         {
             var skip = foundInf is not null && MemoryMarshal.Cast<byte, float>(Data(foundInf))[0] != 0.0f;
-            CpuElementwise.Step(Config, scalars, views, skip);
+            if (!skip) step.Run(scalars, views);
         }
 
         protected override void DisposeInternal()

@@ -1,25 +1,23 @@
 using System.Runtime.InteropServices;
+using S3gd.Gpu.Kernels;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// The CPU twin of <c>Cuda/Kernels/Convert.cu</c>: float32 to storage codes and back, bit for bit as the
-/// kernel computes them (round to nearest even, fp8 satfinite, the same NaN codes). One value at a time here; whole
+/// The CPU backend's conversions between float32 and storage codes, bit for bit as the kernels compute them (round to
+/// nearest even, fp8 satfinite, the same NaN codes): one value at a time through <see cref="SoftwareConvert"/>; whole
 /// spans, eight lanes at a time with the same results, in <c>CpuConvert.Spans.cs</c>.
 /// </summary>
 public static partial class CpuConvert
 {
-    /// <summary>The fp8 e4m3fn layout: exponent bias 7, 3 mantissa bits, largest finite code 0x7E (448).</summary>
-    private static readonly Fp8Layout E4M3 = new(Bias: 7, MantissaBits: 3, MaxCode: 0x7E);
+    /// <summary>The fp8 e4m3fn layout (<see cref="SoftwareConvert"/>'s numbers).</summary>
+    private static readonly Fp8Layout E4M3 = new(SoftwareConvert.E4M3Bias, SoftwareConvert.E4M3MantissaBits, SoftwareConvert.E4M3MaxCode);
 
-    /// <summary>The fp8 e5m2 layout: exponent bias 15, 2 mantissa bits, largest finite code 0x7B (57344).</summary>
-    private static readonly Fp8Layout E5M2 = new(Bias: 15, MantissaBits: 2, MaxCode: 0x7B);
+    /// <summary>The fp8 e5m2 layout (<see cref="SoftwareConvert"/>'s numbers).</summary>
+    private static readonly Fp8Layout E5M2 = new(SoftwareConvert.E5M2Bias, SoftwareConvert.E5M2MantissaBits, SoftwareConvert.E5M2MaxCode);
 
     /// <summary>The NaN every fp8 encode writes (the kernel's and the spec's canonical code).</summary>
-    private const byte Fp8NaN = 0x7F;
-
-    /// <summary>The float32 NaN every fp8 decode writes: positive, all mantissa bits set (the kernel's canonical NaN).</summary>
-    private const uint CanonicalNaN = 0x7FFFFFFF;
+    private const byte Fp8NaN = SoftwareConvert.Fp8NaN;
 
     /// <summary>The bf16 quiet bit (top mantissa bit) set on NaN codes.</summary>
     private const uint Bf16QuietBit = 0x40;
@@ -61,89 +59,23 @@ public static partial class CpuConvert
     }
 
     /// <summary>One float32 to bf16: round to nearest even; a NaN keeps sign and upper payload and is made quiet.</summary>
-    public static ushort EncodeBf16(float x)
-    {
-        var b = BitConverter.SingleToUInt32Bits(x);
-        // Adding 0x7FFF plus the lowest kept bit rounds the discarded half to nearest, ties to even.
-        return (ushort)(float.IsNaN(x) ? (b >> 16) | Bf16QuietBit : (b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
-    }
+    public static ushort EncodeBf16(float x) => SoftwareConvert.EncodeBf16(x);
 
     /// <summary>One float32 to fp8 e4m3fn (satfinite).</summary>
-    public static byte EncodeE4M3(float x) => EncodeFp8(E4M3, x);
+    public static byte EncodeE4M3(float x) => SoftwareConvert.EncodeE4M3(x);
 
     /// <summary>One float32 to fp8 e5m2 (satfinite).</summary>
-    public static byte EncodeE5M2(float x) => EncodeFp8(E5M2, x);
+    public static byte EncodeE5M2(float x) => SoftwareConvert.EncodeE5M2(x);
 
-    /// <summary>
-    /// One float32 to an fp8 code in one round-to-nearest-even step on the integer significand; any
-    /// magnitude beyond the largest finite value (infinity included) saturates to it (PTX satfinite).
-    /// </summary>
-    private static byte EncodeFp8(Fp8Layout layout, float x)
-    {
-        if (float.IsNaN(x)) return Fp8NaN;
-        var bits = BitConverter.SingleToUInt32Bits(x);
-        var sign = (bits >> 24) & 0x80u;
-        var field = (int)((bits >> 23) & 0xFF);
-        // A float32 subnormal (below 2^-126) is far below half the smallest fp8 subnormal: it rounds to zero.
-        if (field == 0) return (byte)sign;
-        if (field == 0xFF) return (byte)(sign | layout.MaxCode);
-        var exponent = field - 127;
-        // The 24-bit significand 1.m of the float32, as an integer: value = significand * 2^(exponent - 23).
-        var significand = (bits & 0x7FFFFFu) | 0x800000u;
-        var minExponent = 1 - layout.Bias;
-        var kept = Math.Max(exponent, minExponent);
-        // Bits of the significand below the fp8 quantum 2^(kept - MantissaBits).
-        var drop = 23 - layout.MantissaBits + (kept - exponent);
-        uint rounded;
-        if (drop >= 32) rounded = 0;
-        else
-        {
-            rounded = significand >> drop;
-            var rest = significand & ((1u << drop) - 1);
-            var half = 1u << (drop - 1);
-            if (rest > half || (rest == half && (rounded & 1) != 0)) rounded++;
-        }
-        // Subnormal codes are the rounded quantum count; normal codes add the exponent field above the
-        // implicit bit, so a carry out of the mantissa moves to the next binade by itself.
-        var code = ((uint)(kept - minExponent) << layout.MantissaBits) + rounded;
-        return (byte)(sign | Math.Min(code, layout.MaxCode));
-    }
+    /// <summary>One float32 to an fp8 code of a layout (<see cref="SoftwareConvert.EncodeFp8"/>).</summary>
+    private static byte EncodeFp8(Fp8Layout layout, float x) => SoftwareConvert.EncodeFp8(x, layout.Bias, layout.MantissaBits, layout.MaxCode);
 
-    /// <summary>
-    /// The float32 of every fp8 code, computed as the kernel does: the fp8 code widened to half
-    /// precision (e5m2 is the upper byte of a half; e4m3 re-biased from 7 to 15), then half to float32;
-    /// NaN codes give the canonical NaN.
-    /// </summary>
+    /// <summary>The float32 of every fp8 code (<see cref="SoftwareConvert"/>'s decode: NaN codes give the canonical NaN).</summary>
     private static float[] BuildDecodeTable(ElementType format)
     {
         var table = new float[256];
-        for (var code = 0; code < 256; code++)
-        {
-            var half = format == ElementType.Fp8E5M2 ? (ushort)(code << 8) : E4M3ToHalfBits((uint)code);
-            var value = (float)BitConverter.UInt16BitsToHalf(half);
-            table[code] = float.IsNaN(value) ? BitConverter.UInt32BitsToSingle(CanonicalNaN) : value;
-        }
+        for (var code = 0u; code < 256; code++)
+            table[code] = format == ElementType.Fp8E5M2 ? SoftwareConvert.DecodeE5M2(code) : SoftwareConvert.DecodeE4M3(code);
         return table;
-    }
-
-    /// <summary>The half-precision bits of an e4m3fn code (exact: every e4m3 value is a normal half).</summary>
-    private static ushort E4M3ToHalfBits(uint code)
-    {
-        var sign = (code & 0x80u) << 8;
-        var magnitude = code & 0x7Fu;
-        // e4m3fn's only NaN magnitude: S.1111.111.
-        if (magnitude == 0x7F) return (ushort)(sign | 0x7E00u);
-        if (magnitude == 0) return (ushort)sign;
-        var field = (int)(magnitude >> 3);
-        var mantissa = magnitude & 0x7u;
-        if (field == 0)
-        {
-            // Subnormal e4m3: mantissa * 2^-9; normalise the 3-bit mantissa into the half's 10.
-            var shift = 3 - (int)Math.Log2(mantissa);
-            mantissa = (mantissa << shift) & 0x7u;
-            field = 1 - shift;
-        }
-        // Re-bias the exponent from 7 (e4m3) to 15 (half) and widen the mantissa from 3 to 10 bits.
-        return (ushort)(sign | ((uint)(field + 8) << 10) | (mantissa << 7));
     }
 }

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using S3gd.Gpu.Maths;
 using S3gd.Gpu.Structured;
 using S3gd.Spec.Formats;
 
@@ -188,16 +189,16 @@ public static class CpuStructured
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void UpdateElement<T, M>(bool stable, in UpdateScalars<T> k, ref T p, T g, ref T m, ref T v)
         where T : struct
-        where M : ICpuMaths<T>
+        where M : struct, IMaths<T>
     {
-        if (k.Decays) p = M.Mul(p, k.Factor);
-        m = M.Madd(k.Beta1, m, M.Mul(k.OneMinusBeta1, g));
+        if (k.Decays) p = default(M).Mul(p, k.Factor);
+        m = default(M).Madd(k.Beta1, m, default(M).Mul(k.OneMinusBeta1, g));
         if (stable)
         {
-            v = M.Madd(k.Beta2, v, M.Mul(k.OneMinusBeta2, M.Mul(g, g)));
-            p = M.Madd(k.NegLr, M.Div(m, M.Add(M.Root(v), k.Eps)), p);
+            v = default(M).Madd(k.Beta2, v, default(M).Mul(k.OneMinusBeta2, default(M).Mul(g, g)));
+            p = default(M).Madd(k.NegLr, default(M).Div(m, default(M).Add(default(M).Root(v), k.Eps)), p);
         }
-        else p = M.Madd(k.NegLr, M.Div(m, k.Denom), p);
+        else p = default(M).Madd(k.NegLr, default(M).Div(m, k.Denom), p);
     }
 
     /// <summary>structured_update of one segment.</summary>
@@ -229,7 +230,7 @@ public static class CpuStructured
         var whole = RunIsVector ? count - count % Vector256<float>.Count : 0;
         if (whole > 0)
         {
-            var k = new UpdateScalars<Vector256<float>>(decays, factor, negLr, denom, sc, VectorMaths.Broadcast);
+            var k = new UpdateScalars<Vector256<float>>(decays, factor, negLr, denom, sc, default(VectorMaths).Broadcast);
             var vp = MemoryMarshal.Cast<float, Vector256<float>>(p[..whole]);
             var vg = MemoryMarshal.Cast<float, Vector256<float>>(g[..whole]);
             var vm = MemoryMarshal.Cast<float, Vector256<float>>(m[..whole]);
@@ -237,7 +238,7 @@ public static class CpuStructured
             for (var i = 0; i < vp.Length; i++) UpdateElement<Vector256<float>, VectorMaths>(stable, k, ref vp[i], vg[i], ref vm[i], ref vv[i]);
         }
         {
-            var k = new UpdateScalars<float>(decays, factor, negLr, denom, sc, ScalarMaths.Broadcast);
+            var k = new UpdateScalars<float>(decays, factor, negLr, denom, sc, default(ScalarMaths).Broadcast);
             for (var i = whole; i < count; i++) UpdateElement<float, ScalarMaths>(stable, k, ref p[i], g[i], ref m[i], ref v[i]);
         }
         var (fallbacks, overflows) = fp8?.Store() ?? (0u, 0u);

@@ -1,12 +1,14 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using ILGPU;
 using System.Runtime.Intrinsics;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// Stochastic rounding of float32 to bf16 with the counter-based hash of <c>elementwise.cu</c> (mix32, hash_stream,
-/// hash_element, stochastic_bf16), bit for bit: the random word of an element depends only on (seed, step, tensor,
-/// element index), so every backend and every launch layout draws the same bits.
+/// Stochastic rounding of float32 to bf16 with a counter-based hash, the same in the kernels (<c>Kernels.StochasticUpdate</c>)
+/// and the CPU backend: the random word of an element depends only on (seed, step, tensor, element index), so every backend
+/// and every launch layout draws the same bits. The one-value functions compile in ILGPU kernels too.
 /// </summary>
 public static class StochasticRounding
 {
@@ -43,11 +45,11 @@ public static class StochasticRounding
     /// x rounded to a bf16 value (as float32): the low half of its bits plus the random word's low 16 bits, truncated, so
     /// the neighbour away from zero is taken with probability (low half)/2^16. NaN rounds to nearest; infinities stay.
     /// </summary>
-    public static float Round(float x, uint random)
-    {
-        if (float.IsNaN(x)) return BitConverter.UInt32BitsToSingle((uint)CpuConvert.EncodeBf16(x) << 16);
-        return BitConverter.UInt32BitsToSingle((BitConverter.SingleToUInt32Bits(x) + (random & LowHalf)) & ~LowHalf);
-    }
+    public static float Round(float x, uint random) => float.IsNaN(x) ? CpuConvert.RoundBf16(x) : Truncate(x, random);
+
+    /// <summary>A number's bits plus the random word's low 16 bits, truncated to bf16 (not for NaN, whose payload could carry into an infinity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Truncate(float x, uint random) => Interop.IntAsFloat((Interop.FloatAsInt(x) + (random & LowHalf)) & ~LowHalf);
 
     /// <summary>
     /// Rounds elements [start, start + x.Length) of the tensor whose stream is given, in place: <see cref="Round(float, uint)"/> of each

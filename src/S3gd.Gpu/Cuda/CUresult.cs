@@ -28,11 +28,11 @@ internal enum CUdevice_attribute
     ComputeCapabilityMinor = 76,
 }
 
-/// <summary>Status codes of NVRTC (nvrtc.h <c>nvrtcResult</c>); names come from <c>nvrtcGetErrorString</c>.</summary>
-internal enum NvrtcResult
+/// <summary>Options of the driver's JIT (cuda.h <c>CUjit_option</c>).</summary>
+internal enum CUjit_option
 {
-    /// <summary>NVRTC_SUCCESS.</summary>
-    Success = 0,
-    /// <summary>NVRTC_ERROR_COMPILATION.</summary>
-    Compilation = 6,
+    /// <summary>CU_JIT_ERROR_LOG_BUFFER: where the JIT writes its error log.</summary>
+    ErrorLogBuffer = 5,
+    /// <summary>CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES: the error log's size in bytes.</summary>
+    ErrorLogBufferSizeBytes = 6,
 }

@@ -1,37 +1,34 @@
 using System.Collections.Concurrent;
+using System.Reflection;
+using S3gd.Gpu.Kernels;
 using static S3gd.Gpu.Cuda.CudaDriver;
 
 namespace S3gd.Gpu.Cuda;
 
 /// <summary>
-/// The CUDA backend: one device's primary context and one stream; kernels compiled by NVRTC for the
-/// device's exact architecture on first use, with <c>--fmad=false</c> so the CPU twin matches bit for bit.
+/// The CUDA backend: one device's primary context (shared with other frameworks in the process, so their buffers can be
+/// stepped in place) and one stream; the C# kernels compiled to PTX for the device's exact architecture by ILGPU
+/// (<see cref="CudaKernelCompiler"/>) on first use, loaded through the driver and kept for the backend's life.
 /// </summary>
-public sealed partial class CudaBackend : Backend
+public sealed partial class CudaBackend : KernelBackend
 {
-    /// <summary>Threads per block of the elementwise kernels.</summary>
-    private const uint ThreadsPerBlock = 256;
-
-    /// <summary>Blocks per SM in a grid-stride launch: 2048 resident threads per SM (sm_80+) over 256 per block.</summary>
-    private const int BlocksPerMultiprocessor = 8;
-
     /// <summary>Transfers of at least this many bytes (256 KiB) go through pinned staging memory, where DMA starts to pay.</summary>
     private const int PinnedThreshold = 256 << 10;
 
     /// <summary>The pinned staging buffer's size: 4 MiB per chunk of a large transfer.</summary>
     private const int StagingBytes = 4 << 20;
 
-    /// <summary>The options of every S3gd kernel: no contraction of a*b+c into fma unless the source writes fma.</summary>
-    public static IReadOnlyList<string> BaseOptions { get; } = ["--fmad=false", "--std=c++17"];
+    /// <summary>The kernels' address space argument: a byte view at address 0 over the 47-bit user address space.</summary>
+    private static readonly KernelView AddressSpace = new(0, 1L << 47);
 
     private readonly CudaContext context;
     private readonly CudaStream stream;
-    private readonly ConcurrentDictionary<string, (CudaModule Module, CudaKernel Kernel)> kernels = new();
+    private readonly ConcurrentDictionary<MethodInfo, (CudaModule Module, CudaKernel Kernel)> kernels = new();
     private readonly Lock stagingLock = new();
     private CudaPinnedBuffer? staging;
 
-    /// <summary>Opens the device with the given ordinal, caching kernels in <paramref name="cache"/> (default: <see cref="CudaKernelCache.DefaultDirectory"/>).</summary>
-    public CudaBackend(int deviceOrdinal = 0, CudaKernelCache? cache = null)
+    /// <summary>Opens the device with the given ordinal.</summary>
+    public CudaBackend(int deviceOrdinal = 0)
     {
         var availability = CudaAvailability.Current;
         if (!availability.IsAvailable) throw new BackendUnavailableException(BackendKind.Cuda, availability.Reason);
@@ -40,14 +37,14 @@ public sealed partial class CudaBackend : Backend
         Info = availability.Devices[deviceOrdinal];
         context = new CudaContext(deviceOrdinal);
         stream = new CudaStream();
-        Compiler = new CudaCompiler(Info.Architecture, cache ?? new CudaKernelCache(CudaKernelCache.DefaultDirectory));
+        Compiler = new CudaKernelCompiler(Info.Major, Info.Minor, availability.DriverVersion ?? 0);
     }
 
     /// <summary>The device and its capabilities.</summary>
     public CudaDevice Info { get; }
 
-    /// <summary>The NVRTC compiler for the device's architecture.</summary>
-    public CudaCompiler Compiler { get; }
+    /// <summary>ILGPU's PTX backend for the device's architecture.</summary>
+    public CudaKernelCompiler Compiler { get; }
 
     /// <inheritdoc />
     public override BackendKind Kind => BackendKind.Cuda;
@@ -69,17 +66,24 @@ public sealed partial class CudaBackend : Backend
         }
     }
 
-    /// <summary>The kernel <paramref name="kernelName"/> of the embedded source <paramref name="file"/>, compiled with <see cref="BaseOptions"/> plus <paramref name="options"/>.</summary>
-    public CudaKernel GetKernel(string file, string kernelName, IReadOnlyList<string> options)
+    /// <inheritdoc />
+    protected internal override Type Ops => typeof(CudaOps);
+
+    /// <inheritdoc />
+    protected internal override Type Maths(bool bf16) => bf16 ? typeof(CudaBf16Maths) : typeof(CudaMaths);
+
+    /// <inheritdoc />
+    protected internal override ulong AddressOf(DeviceBuffer buffer) => ((CudaBuffer)buffer).Pointer;
+
+    /// <inheritdoc />
+    protected internal override unsafe void Launch<TArgs>(MethodInfo kernel, KernelGrid grid, in TArgs args)
     {
-        string[] all = [.. BaseOptions, .. options];
-        var key = $"{file}\u0000{kernelName}\u0000{string.Join("\u0001", all)}";
-        return kernels.GetOrAdd(key, _ =>
-        {
-            context.MakeCurrent();
-            var module = new CudaModule(Compiler.Compile(file, KernelSources.Load(file), all));
-            return (module, module.GetKernel(kernelName));
-        }).Kernel;
+        var function = kernels.GetOrAdd(kernel, k => Load(k, sizeof(TArgs))).Kernel;
+        var memory = AddressSpace;
+        var copy = args;
+        void** arguments = stackalloc void*[] { &memory, &copy };
+        context.MakeCurrent();
+        function.Launch(stream, (uint)grid.BlocksX, (uint)grid.BlocksY, (uint)grid.Threads, arguments, (uint)grid.SharedBytes);
     }
 
     /// <summary>
@@ -152,19 +156,12 @@ public sealed partial class CudaBackend : Backend
         }
     }
 
-    /// <summary>The pinned staging buffer, allocated on the first large transfer (call under the staging lock).</summary>
-    private CudaPinnedBuffer Staging() => staging ??= new CudaPinnedBuffer(StagingBytes);
-
     /// <inheritdoc />
-    protected override void EncodeInternal(IReadOnlyList<TensorPair> tensors)
+    protected override void CopyInternal(DeviceBuffer source, DeviceBuffer destination)
     {
-        foreach (var pair in tensors) LaunchConversion("encode", pair.Destination.ElementType, pair);
-    }
-
-    /// <inheritdoc />
-    protected override void DecodeInternal(IReadOnlyList<TensorPair> tensors)
-    {
-        foreach (var pair in tensors) LaunchConversion("decode", pair.Source.ElementType, pair);
+        if (source.SizeInBytes == 0) return;
+        context.MakeCurrent();
+        ThrowIfFailed(cuMemcpyDtoDAsync(((CudaBuffer)destination).Pointer, ((CudaBuffer)source).Pointer, (nuint)source.SizeInBytes, stream.Handle));
     }
 
     /// <inheritdoc />
@@ -193,24 +190,33 @@ public sealed partial class CudaBackend : Backend
     {
         context.MakeCurrent();
         stream.Synchronize();
-        DisposeCublas();
         foreach (var (module, _) in kernels.Values) module.Dispose();
         kernels.Clear();
+        Compiler.Dispose();
         staging?.Dispose();
         stream.Dispose();
         context.Dispose();
     }
 
-    private unsafe void LaunchConversion(string kernelName, ElementType format, TensorPair pair)
+    /// <summary>The pinned staging buffer, allocated on the first large transfer (call under the staging lock).</summary>
+    private CudaPinnedBuffer Staging() => staging ??= new CudaPinnedBuffer(StagingBytes);
+
+    /// <summary>Compiles and loads a kernel, checking that its parameters are the address space and one <paramref name="argsBytes"/>-byte struct.</summary>
+    private (CudaModule, CudaKernel) Load(MethodInfo kernel, int argsBytes)
     {
-        var n = pair.Source.Length;
-        if (n == 0) return;
-        var kernel = GetKernel("Convert.cu", kernelName, [$"-DS3GD_FORMAT={(int)format}"]);
-        var source = ((CudaBuffer)pair.Source).Pointer;
-        var destination = ((CudaBuffer)pair.Destination).Pointer;
-        var blocks = (uint)Math.Min((n + ThreadsPerBlock - 1) / ThreadsPerBlock, (long)Info.MultiprocessorCount * BlocksPerMultiprocessor);
-        void** arguments = stackalloc void*[] { &source, &destination, &n };
+        var compiled = Compiler.Compile(kernel);
+        if (compiled.ParameterBytes.Count != 2 || compiled.ParameterBytes[0] != KernelView.Bytes || compiled.ParameterBytes[1] != argsBytes)
+            throw new InvalidOperationException(
+                $"{kernel}: ILGPU's PTX takes parameters of [{string.Join(", ", compiled.ParameterBytes)}] bytes, the launch passes [{KernelView.Bytes}, {argsBytes}]");
         context.MakeCurrent();
-        kernel.Launch(stream, blocks, ThreadsPerBlock, arguments);
+        var module = new CudaModule(kernel.ToString() ?? compiled.Entry, compiled.Ptx);
+        return (module, module.GetKernel(compiled.Entry));
+    }
+
+    /// <summary>An ILGPU array view as a PTX kernel parameter: its pointer and its length in elements.</summary>
+    private readonly record struct KernelView(ulong Pointer, long Length)
+    {
+        /// <summary>The parameter's bytes.</summary>
+        public const int Bytes = 16;
     }
 }

@@ -2,12 +2,12 @@ using System.Text;
 
 namespace S3gd.Gpu.Cuda;
 
-/// <summary>NVRTC rejected a kernel source: carries the log, the options and the source.</summary>
+/// <summary>A kernel failed to compile (the driver's JIT rejected its PTX): carries the log, the options and the source.</summary>
 public sealed class CudaCompileException : Exception
 {
     /// <summary>Creates the exception for a failed compilation.</summary>
     public CudaCompileException(string kernelName, IReadOnlyList<string> options, string source, string log)
-        : base($"NVRTC could not compile {kernelName} with options [{string.Join(" ", options)}]:\n{log}\nSource:\n{Number(source)}")
+        : base($"{kernelName} could not be compiled with options [{string.Join(" ", options)}]:\n{log}\nSource:\n{Number(source)}")
     {
         KernelName = kernelName;
         Options = options;
@@ -15,16 +15,16 @@ public sealed class CudaCompileException : Exception
         Log = log;
     }
 
-    /// <summary>The program (kernel source) name.</summary>
+    /// <summary>The kernel's name.</summary>
     public string KernelName { get; }
 
-    /// <summary>The NVRTC options used.</summary>
+    /// <summary>The compiler's options.</summary>
     public IReadOnlyList<string> Options { get; }
 
     /// <summary>The source as compiled.</summary>
     public string KernelSource { get; }
 
-    /// <summary>NVRTC's compilation log.</summary>
+    /// <summary>The compiler's log.</summary>
     public string Log { get; }
 
     /// <summary>The source with 1-based line numbers, as the log refers to them.</summary>

@@ -36,6 +36,7 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Library)] internal static partial CUresult cuEventSynchronize(nint evt);
     [LibraryImport(Library)] internal static partial CUresult cuEventElapsedTime(out float milliseconds, nint start, nint end);
     [LibraryImport(Library)] internal static partial CUresult cuModuleLoadData(out nint module, void* image);
+    [LibraryImport(Library)] internal static partial CUresult cuModuleLoadDataEx(out nint module, void* image, uint count, CUjit_option* options, void** values);
     [LibraryImport(Library)] internal static partial CUresult cuModuleUnload(nint module);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial CUresult cuModuleGetFunction(out nint function, nint module, string name);
     [LibraryImport(Library)]

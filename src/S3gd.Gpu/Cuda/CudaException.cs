@@ -1,6 +1,6 @@
 namespace S3gd.Gpu.Cuda;
 
-/// <summary>A CUDA driver or NVRTC call failed.</summary>
+/// <summary>A CUDA driver or cuBLAS call failed.</summary>
 public sealed class CudaException : Exception
 {
     /// <summary>Creates the exception for a failed call.</summary>
@@ -18,6 +18,6 @@ public sealed class CudaException : Exception
     /// <summary>The numeric status the call returned.</summary>
     public int Status { get; }
 
-    /// <summary>The status's name, e.g. CUDA_ERROR_OUT_OF_MEMORY or NVRTC_ERROR_COMPILATION.</summary>
+    /// <summary>The status's name, e.g. CUDA_ERROR_OUT_OF_MEMORY.</summary>
     public string ErrorName { get; }
 }

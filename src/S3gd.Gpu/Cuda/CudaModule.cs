@@ -2,16 +2,31 @@ using static S3gd.Gpu.Cuda.CudaDriver;
 
 namespace S3gd.Gpu.Cuda;
 
-/// <summary>A compiled module (cubin) loaded into the current context with cuModuleLoadData.</summary>
+/// <summary>A module loaded into the current context: PTX that the driver's JIT compiles for the device.</summary>
 public sealed class CudaModule : IDisposable
 {
+    /// <summary>Bytes of the JIT's error log.</summary>
+    private const int LogBytes = 16 << 10;
+
     private readonly nint handle;
     private bool disposed;
 
-    /// <summary>Loads a cubin image into the current context.</summary>
-    internal unsafe CudaModule(byte[] image)
+    /// <summary>Loads a kernel's PTX into the current context; a JIT error is a <see cref="CudaCompileException"/> with its log.</summary>
+    internal unsafe CudaModule(string name, string ptx)
     {
-        fixed (byte* p = image) ThrowIfFailed(cuModuleLoadData(out handle, p));
+        var image = System.Text.Encoding.ASCII.GetBytes(ptx + "\0");
+        var log = new byte[LogBytes];
+        CUresult status;
+        fixed (byte* p = image)
+        fixed (byte* l = log)
+        {
+            var options = stackalloc CUjit_option[] { CUjit_option.ErrorLogBuffer, CUjit_option.ErrorLogBufferSizeBytes };
+            var values = stackalloc void*[] { l, (void*)LogBytes };
+            status = cuModuleLoadDataEx(out handle, p, 2, options, values);
+        }
+        if (status == CUresult.Success) return;
+        var text = System.Text.Encoding.ASCII.GetString(log).TrimEnd('\0');
+        throw new CudaCompileException(name, ["driver JIT", ErrorName(status)], ptx, text.Length > 0 ? text : ErrorName(status));
     }
 
     /// <summary>The kernel with the given (extern "C") name.</summary>
@@ -46,13 +61,10 @@ public sealed class CudaKernel
     public string Name { get; }
 
     /// <summary>
-    /// Queues a one-dimensional launch; <paramref name="arguments"/> points to one pointer per kernel parameter;
-    /// <paramref name="sharedBytes"/> of dynamic shared memory per block (at most 48 KiB without an opt-in).
+    /// Queues the kernel on <paramref name="stream"/> over a <paramref name="blocksX"/> x <paramref name="blocksY"/> grid;
+    /// <paramref name="arguments"/> points to one pointer per kernel parameter; <paramref name="sharedBytes"/> of dynamic
+    /// shared memory per block (at most 48 KiB without an opt-in).
     /// </summary>
-    internal unsafe void Launch(CudaStream stream, uint blocks, uint threadsPerBlock, void** arguments, uint sharedBytes = 0) =>
-        ThrowIfFailed(cuLaunchKernel(function, blocks, 1, 1, threadsPerBlock, 1, 1, sharedBytes, stream.Handle, arguments, null));
-
-    /// <summary>Queues the kernel on <paramref name="stream"/> over a <paramref name="blocksX"/> x <paramref name="blocksY"/> grid.</summary>
-    internal unsafe void Launch(CudaStream stream, uint blocksX, uint blocksY, uint threadsPerBlock, void** arguments) =>
-        ThrowIfFailed(cuLaunchKernel(function, blocksX, blocksY, 1, threadsPerBlock, 1, 1, 0, stream.Handle, arguments, null));
+    internal unsafe void Launch(CudaStream stream, uint blocksX, uint blocksY, uint threadsPerBlock, void** arguments, uint sharedBytes = 0) =>
+        ThrowIfFailed(cuLaunchKernel(function, blocksX, blocksY, 1, threadsPerBlock, 1, 1, sharedBytes, stream.Handle, arguments, null));
 }

@@ -4,19 +4,14 @@ using System.Runtime.InteropServices;
 namespace S3gd.Gpu.Cuda;
 
 /// <summary>
-/// Finds NVRTC and cuBLAS for this assembly's imports: <c>S3GD_NVRTC_PATH</c> / <c>S3GD_CUBLAS_PATH</c> (a file or a
-/// folder) first, then the library's names on the loader path and in the usual CUDA folders (cuBLAS also in Python's
-/// site-packages, where the nvidia-cublas wheels put it). The driver library is left to the system loader.
+/// Finds cuBLAS for this assembly's imports: <c>S3GD_CUBLAS_PATH</c> (a file or a folder) first, then the library's names
+/// on the loader path, in the usual CUDA folders and in Python's site-packages, where the nvidia-cublas wheels put it.
+/// The driver library is left to the system loader.
 /// </summary>
 internal static class NativeLibraries
 {
-    /// <summary>The environment variable naming NVRTC's file or folder.</summary>
-    internal const string NvrtcPathVariable = "S3GD_NVRTC_PATH";
-
     /// <summary>The environment variable naming cuBLAS's file or folder.</summary>
     internal const string CublasPathVariable = "S3GD_CUBLAS_PATH";
-
-    private static readonly string[] NvrtcNames = ["libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12"];
 
     /// <summary>cuBLAS 13 (CUDA 13), then whatever libcublas.so links to.</summary>
     private static readonly string[] CublasNames = ["libcublas.so.13", "libcublas.so"];
@@ -32,9 +27,6 @@ internal static class NativeLibraries
 
     private static int installed;
 
-    /// <summary>Where the last NVRTC search looked, for the "unavailable" reason.</summary>
-    internal static string NvrtcSearched { get; private set; } = "";
-
     /// <summary>Where the last cuBLAS search looked, for the error when it is missing.</summary>
     internal static string CublasSearched { get; private set; } = "";
 
@@ -47,17 +39,9 @@ internal static class NativeLibraries
 
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) => name switch
     {
-        Nvrtc.Library => LoadNvrtc(),
         Cublas.Library => LoadCublas(),
         _ => 0,
     };
-
-    private static nint LoadNvrtc()
-    {
-        var (handle, searched) = Search(NvrtcNames, NvrtcPathVariable, CudaLibraryFolders(), []);
-        NvrtcSearched = searched;
-        return handle;
-    }
 
     private static nint LoadCublas()
     {

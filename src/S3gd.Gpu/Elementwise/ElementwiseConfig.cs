@@ -7,7 +7,7 @@ namespace S3gd.Gpu.Elementwise;
 /// <summary>
 /// One fused elementwise step's fixed choices: the rule with its resolved hyperparameters, the parameter,
 /// gradient and maths formats, and each state buffer's format. Everything is checked at construction, with
-/// errors naming the argument and its value; <see cref="Defines"/> specialises <c>elementwise.cu</c> for it.
+/// errors naming the argument and its value; <see cref="RuleType"/> and <see cref="PrepType"/> specialise the step for it.
 /// </summary>
 public sealed class ElementwiseConfig
 {
@@ -31,7 +31,7 @@ public sealed class ElementwiseConfig
     {
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(hypers);
-        if (!ElementwiseRules.ByName.TryGetValue(rule.Name, out var kernelRule))
+        if (!ElementwiseRules.ByName.TryGetValue(rule.Name, out var definition))
             throw new ArgumentException(
                 $"rule '{rule.Name}' has no fused elementwise kernel (these do: {string.Join(", ", ElementwiseRules.ByName.Keys)})", nameof(rule));
         var resolved = Hyper.resolve(rule.Hypers, hypers);
@@ -40,7 +40,7 @@ public sealed class ElementwiseConfig
         if (created.IsError) throw new ArgumentException($"rule {rule.Name}: {created.ErrorValue}", nameof(hypers));
 
         RuleInfo = rule;
-        Rule = kernelRule;
+        Definition = definition;
         Hypers = resolved.ResultValue;
         Param = CheckWide(param ?? StorageFormat.Fp32, nameof(param));
         Grad = CheckWide(grad ?? StorageFormat.Fp32, nameof(grad));
@@ -58,63 +58,14 @@ public sealed class ElementwiseConfig
                 nameof(paramUpdate));
         ParamUpdate = paramUpdate;
 
-        double Real(string name) => Hyper.getReal(Hypers, name);
-        bool Flag(string name) => Hyper.getFlag(Hypers, name);
-        var wd = Real("weight_decay");
-        var used = new bool[3];
-        switch (kernelRule)
-        {
-            case ElementwiseRule.Sgd:
-                Maximize = Flag("maximize");
-                WeightDecayCoupled = wd != 0.0;
-                Momentum = Real("momentum") != 0.0;
-                Nesterov = Flag("nesterov");
-                used[0] = Momentum;
-                break;
-            case ElementwiseRule.Adam:
-                Maximize = Flag("maximize");
-                var decoupled = rule.Name == "adamw" || Flag("decoupled_weight_decay");
-                WeightDecayCoupled = wd != 0.0 && !decoupled;
-                WeightDecayDecoupled = wd != 0.0 && decoupled;
-                Amsgrad = Flag("amsgrad");
-                used[0] = used[1] = true;
-                used[2] = Amsgrad;
-                break;
-            case ElementwiseRule.RmsProp:
-                Maximize = Flag("maximize");
-                WeightDecayCoupled = wd != 0.0;
-                Momentum = Real("momentum") > 0.0;
-                Centered = Flag("centered");
-                used[0] = true;
-                used[1] = Momentum;
-                used[2] = Centered;
-                break;
-            case ElementwiseRule.S3gd:
-            case ElementwiseRule.Lion:
-                WeightDecayDecoupled = wd != 0.0;
-                used[0] = true;
-                break;
-            case ElementwiseRule.LaProp:
-            case ElementwiseRule.SimAdEMAMix:
-            case ElementwiseRule.MAdam:
-                WeightDecayDecoupled = wd != 0.0;
-                used[0] = used[1] = true;
-                break;
-            case ElementwiseRule.AdEMAMix:
-                WeightDecayDecoupled = wd != 0.0;
-                FastIsGrad = Real("beta_fast") == 0.0;
-                used[0] = used[1] = used[2] = true;
-                break;
-            case ElementwiseRule.Signum:
-                if (Flag("use_shape_scaling"))
-                    throw new ArgumentException("rule signum: use_shape_scaling=true is not supported by the fused elementwise kernel", nameof(hypers));
-                WeightDecayDecoupled = wd != 0.0;
-                Nesterov = Flag("nesterov");
-                used[0] = true;
-                break;
-        }
+        var choice = definition.Choose(rule.Name, Hypers);
+        RuleType = choice.Rule;
+        Maximize = choice.Maximize;
+        WeightDecayCoupled = choice.WeightDecayCoupled;
+        WeightDecayDecoupled = choice.WeightDecayDecoupled;
+        var used = choice.Slots;
 
-        var slotNames = ElementwiseRules.SlotNames(kernelRule);
+        var slotNames = definition.SlotNames;
         var names = Enumerable.Range(0, 3).Where(k => used[k]).Select(k => slotNames[k]!).ToArray();
         StateNames = names;
         var given = states ?? [StateFormat.Fp32];
@@ -131,7 +82,7 @@ public sealed class ElementwiseConfig
             next++;
             if (f.BlockScaled && !f.IsFp8)
                 throw new ArgumentException($"state {slotNames[k]}: {StorageFormatModule.name(f.Format)} cannot be block-scaled (only fp8 is)", nameof(states));
-            if (f.IsFp8 && !f.BlockScaled && !(kernelRule == ElementwiseRule.S3gd && k == 0))
+            if (f.IsFp8 && !f.BlockScaled && !definition.Bounded(k))
                 throw new ArgumentException(
                     $"state {slotNames[k]} of rule {rule.Name}: {f.Name} is unscaled fp8, which saturates unbounded state; use block-scaled {StorageFormatModule.name(f.Format)}",
                     nameof(states));
@@ -143,8 +94,18 @@ public sealed class ElementwiseConfig
     /// <summary>The spec's registry entry of the rule.</summary>
     public RuleInfo RuleInfo { get; }
 
-    /// <summary>The kernel's rule.</summary>
-    public ElementwiseRule Rule { get; }
+    /// <summary>The rule's definition (<see cref="ElementwiseRules"/>).</summary>
+    public ElementwiseRuleDefinition Definition { get; }
+
+    /// <summary>The rule's maths specialised for the hyperparameters (a struct implementing <see cref="IElementwiseRule"/>).</summary>
+    public Type RuleType { get; }
+
+    /// <summary>The gradient's preparation specialised for the configuration (<see cref="GradientPrep{TScale, TMaximize, TCoupled, TDecoupled}"/>).</summary>
+    public Type PrepType => typeof(GradientPrep<,,,>).MakeGenericType(
+        Maths.Flags.Of(GradScale), Maths.Flags.Of(Maximize), Maths.Flags.Of(WeightDecayCoupled), Maths.Flags.Of(WeightDecayDecoupled));
+
+    /// <summary>The spec's buffer name of each of the three state slots (null: the rule has no such slot).</summary>
+    public IReadOnlyList<string?> SlotNames => Definition.SlotNames;
 
     /// <summary>The resolved hyperparameters (every definition of the rule has a value).</summary>
     public Hypers Hypers { get; }
@@ -185,56 +146,26 @@ public sealed class ElementwiseConfig
     /// <summary>Decoupled weight decay p &lt;- p*(1 - lr*wd), with wd non-zero.</summary>
     public bool WeightDecayDecoupled { get; }
 
-    /// <summary>Adam's AMSGrad (state slot 2 is max_exp_avg_sq).</summary>
-    public bool Amsgrad { get; }
-
-    /// <summary>SGD's or Signum's Nesterov form.</summary>
-    public bool Nesterov { get; }
-
-    /// <summary>RMSprop's centered form (state slot 2 is grad_avg).</summary>
-    public bool Centered { get; }
-
-    /// <summary>SGD or RMSprop keeps a momentum buffer.</summary>
-    public bool Momentum { get; }
-
-    /// <summary>AdEMAMix with beta_fast = 0: the fast moment is the gradient itself.</summary>
-    public bool FastIsGrad { get; }
-
     /// <summary>Whether the configuration keeps state slot k.</summary>
     public bool HasState(int k) => States[k] is not null;
 
     /// <summary>Whether any state buffer is fp8 (the device needs fp8 conversion instructions).</summary>
     public bool UsesFp8 => States.Any(s => s is { IsFp8: true });
 
-    /// <summary>The compile-time defines that specialise <c>elementwise.cu</c> for this configuration (-DNAME=VALUE).</summary>
-    public IReadOnlyList<string> Defines()
+    /// <summary>Runs <paramref name="visitor"/> for this configuration's rule and preparation types.</summary>
+    public TResult Accept<TResult>(IElementwiseVisitor<TResult> visitor)
     {
-        static string B(bool b) => b ? "1" : "0";
-        var d = new List<string>
+        ArgumentNullException.ThrowIfNull(visitor);
+        var visit = typeof(IElementwiseVisitor<TResult>).GetMethod(nameof(IElementwiseVisitor<TResult>.Visit))!;
+        try
         {
-            $"-DRULE={(int)Rule}",
-            $"-DPARAM_T={DtypeCode(Param)}",
-            $"-DGRAD_T={DtypeCode(Grad)}",
-            $"-DMATH_BF16={B(MathBf16)}",
-            $"-DMAXIMIZE={B(Maximize)}",
-            $"-DWD_COUPLED={B(WeightDecayCoupled)}",
-            $"-DWD_DECOUPLED={B(WeightDecayDecoupled)}",
-            $"-DAMSGRAD={B(Amsgrad)}",
-            $"-DNESTEROV={B(Nesterov)}",
-            $"-DCENTERED={B(Centered)}",
-            $"-DMOMENTUM={B(Momentum)}",
-            $"-DGRAD_SCALE={B(GradScale)}",
-            $"-DFOUND_INF={B(FoundInf)}",
-            $"-DFAST_IS_GRAD={B(FastIsGrad)}",
-            $"-DPARAM_UPDATE={(int)ParamUpdate}",
-        };
-        for (var k = 0; k < 3; k++)
-        {
-            if (States[k] is not { } s) continue;
-            d.Add($"-DS{k}_T={DtypeCode(s.Format)}");
-            d.Add($"-DS{k}_SCALED={B(s.BlockScaled)}");
+            return (TResult)visit.MakeGenericMethod(RuleType, PrepType).Invoke(visitor, null)!;
         }
-        return d;
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
     }
 
     /// <summary>A short description: rule, formats, flags (for tables and errors).</summary>
@@ -244,9 +175,6 @@ public sealed class ElementwiseConfig
         return string.Create(CultureInfo.InvariantCulture,
             $"{RuleInfo.Name} p={StorageFormatModule.name(Param)} g={StorageFormatModule.name(Grad)} math={(MathBf16 ? "bf16" : "fp32")} state={(states.Length == 0 ? "none" : states)}{(ParamUpdate == ParamUpdate.Nearest ? "" : " update=" + ParamUpdate.Name())}");
     }
-
-    /// <summary>The kernel's DT_* code of a storage format: 0 fp32, 1 bf16, 2 fp8 e4m3, 3 fp8 e5m2.</summary>
-    public static int DtypeCode(StorageFormat format) => format.Tag;
 
     private static StorageFormat CheckWide(StorageFormat format, string name)
     {

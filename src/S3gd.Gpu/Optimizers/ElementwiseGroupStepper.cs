@@ -61,7 +61,7 @@ public sealed class ElementwiseGroupStepper : GroupStepper
     public override IReadOnlyList<NamedBuffer> StateOf(int index)
     {
         var t = tensors[index];
-        var slots = ElementwiseRules.SlotNames(config.Rule);
+        var slots = config.SlotNames;
         var named = new List<NamedBuffer>();
         for (var k = 0; k < 3; k++)
         {

@@ -149,15 +149,15 @@ let ``bf16 maths eight lanes at a time rounds every operation as one value at a 
     Check.One(
         config,
         Prop.forAll (Arb.fromGen three) (fun xs ->
-            lanes "mul" (fun v -> VectorBf16Maths.Mul(v[0], v[1])) (fun s -> Bf16Maths.Mul(s[0], s[1])) xs
-            lanes "add" (fun v -> VectorBf16Maths.Add(v[0], v[1])) (fun s -> Bf16Maths.Add(s[0], s[1])) xs
-            lanes "div" (fun v -> VectorBf16Maths.Div(v[0], v[1])) (fun s -> Bf16Maths.Div(s[0], s[1])) xs
-            lanes "root" (fun v -> VectorBf16Maths.Root(v[0])) (fun s -> Bf16Maths.Root(s[0])) xs
-            lanes "madd" (fun v -> VectorBf16Maths.Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths.Madd(s[0], s[1], s[2])) xs
-            lanes "max" (fun v -> VectorBf16Maths.Max(v[0], v[1])) (fun s -> Bf16Maths.Max(s[0], s[1])) xs
-            lanes "sign" (fun v -> VectorBf16Maths.Sign(v[0])) (fun s -> Bf16Maths.Sign(s[0])) xs
-            lanes "load" (fun v -> VectorBf16Maths.Load(v[0])) (fun s -> Bf16Maths.Load(s[0])) xs
-            lanes "zero where zero" (fun v -> VectorBf16Maths.ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths.ZeroWhereZero(s[0], s[1])) xs))
+            lanes "mul" (fun v -> VectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
+            lanes "add" (fun v -> VectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
+            lanes "div" (fun v -> VectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
+            lanes "root" (fun v -> VectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
+            lanes "madd" (fun v -> VectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
+            lanes "max" (fun v -> VectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
+            lanes "sign" (fun v -> VectorBf16Maths().Sign(v[0])) (fun s -> Bf16Maths().Sign(s[0])) xs
+            lanes "load" (fun v -> VectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
+            lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs))
 
 [<Fact>]
 let ``Kahan compensation eight lanes at a time is the kernel's kahan_update of each element`` () =

@@ -54,10 +54,10 @@ let ``each configuration keeps exactly the state buffers the spec rule keeps`` (
     Assert.Equal<string list>([ "exp_avg"; "exp_avg_sq" ], kept "adamw" Map.empty)
     Assert.Equal<string list>([ "exp_avg"; "exp_avg_sq"; "max_exp_avg_sq" ], kept "adam" (Map [ "amsgrad", Flag true ]))
     Assert.Equal<string list>([ "square_avg"; "momentum_buffer"; "grad_avg" ], kept "rmsprop" (Map [ "momentum", Real 0.5; "centered", Flag true ]))
-    let defines = (ElementwiseConfig(rule "adam", Map [ "amsgrad", Flag true ])).Defines()
-    Assert.Contains("-DS2_T=0", defines)
-    Assert.Contains("-DAMSGRAD=1", defines)
-    Assert.DoesNotContain("-DS2_T=0", (ElementwiseConfig(rule "adam", Map.empty)).Defines())
+    let amsgrad = ElementwiseConfig(rule "adam", Map [ "amsgrad", Flag true ])
+    Assert.Equal(typeof<S3gd.Gpu.Rules.AdamStep<S3gd.Gpu.Maths.On>>, amsgrad.RuleType)
+    Assert.Equal(typeof<S3gd.Gpu.Kernels.Fp32Format>, S3gd.Gpu.Kernels.KernelBackend.StateType amsgrad.States[2])
+    Assert.Equal(typeof<S3gd.Gpu.Kernels.NoFormat>, S3gd.Gpu.Kernels.KernelBackend.StateType (ElementwiseConfig(rule "adam", Map.empty)).States[2])
 
 [<Fact>]
 let ``Adam's scalars are its bias corrections computed in float64 and rounded once`` () =
@@ -103,10 +103,9 @@ let ``chunks cover every tensor exactly once, each starting at a multiple of the
 let ``launch layouts parse from their names and reject bad values`` () =
     for c in ElementwiseLaunch.Candidates do
         Assert.Equal(c, ElementwiseLaunch.Parse c.Name)
-    Assert.Equal(ElementwiseLaunch(1, ElementwiseLaunch.MaxSharedBytes, true), ElementwiseLaunch.For(ElementwiseConfig(rule "sgd", Map.empty)))
-    Assert.Equal(0, (ElementwiseLaunch.For(ElementwiseConfig(rule "adamw", Map.empty, states = [| StateFormat.Parse "fp8e4m3" |]))).SharedBytes)
+    Assert.Equal(ElementwiseLaunch.Default, ElementwiseLaunch.For(ElementwiseConfig(rule "sgd", Map.empty)))
     throwsNaming [ "u3" ] (fun () -> box (ElementwiseLaunch.Parse "u3"))
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ElementwiseLaunch(3, 0, false).Validated() |> ignore) |> ignore
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ElementwiseLaunch(ElementwiseLaunch.MaxSharedBytes + 1).Validated() |> ignore) |> ignore
 
 [<Fact>]
 let ``the backend checks tensors against the configuration, naming the tensor and buffer`` () =

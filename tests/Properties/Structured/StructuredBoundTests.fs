@@ -34,7 +34,7 @@ let ``the exact RMS term anywhere in the gradient's interval is within stableTer
         let sc = StructuredScalars.For(config, step)
         let b2 = StableAdamW.debiasBeta beta2 step
         let exactTerm (g: float) = g * g / max (b2 * v + (1.0 - b2) * g * g) (eps * eps)
-        let bound = StructuredBound.stableTermWithin sc { V = centre; E = error } v
+        let bound = StructuredBound.stableTermWithin sc (bounded centre error) v
         let points = [ for k in 0..20 -> centre - error + 2.0 * error * float k / 20.0 ] @ (if abs centre <= error then [ 0.0 ] else [])
         let outside = points |> List.filter (fun g -> not (abs (exactTerm g - bound.V) <= bound.E))
         let plain = StructuredBound.stableTerm sc centre v

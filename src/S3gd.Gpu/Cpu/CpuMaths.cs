@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using S3gd.Gpu.Maths;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>float32 maths, one element, in managed code (the CPU backend's tails; ILGPU's CPU accelerator).</summary>
+public readonly struct ScalarMaths : IMaths<float>
+{
+    /// <inheritdoc />
+    public float Mul(float a, float b) => a * b;
+
+    /// <inheritdoc />
+    public float Add(float a, float b) => a + b;
+
+    /// <inheritdoc />
+    public float Div(float a, float b) => a / b;
+
+    /// <inheritdoc />
+    public float Root(float a) => MathF.Sqrt(a);
+
+    /// <inheritdoc />
+    public float Madd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+
+    /// <inheritdoc />
+    public float Neg(float a) => -a;
+
+    /// <inheritdoc />
+    public float Max(float a, float b) => float.MaxNumber(a, b);
+
+    /// <inheritdoc />
+    public float Sign(float x) => x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x;
+
+    /// <inheritdoc />
+    public float Load(float x) => x;
+
+    /// <inheritdoc />
+    public float ZeroWhereZero(float m, float x) => m == 0.0f ? 0.0f : x;
+
+    /// <inheritdoc />
+    public float Broadcast(float x) => x;
+}
+
+/// <summary>bf16 maths, one element: every operation's float32 result rounded to bf16.</summary>
+public readonly struct Bf16Maths : IMaths<float>
+{
+    private static float R(float x) => Kernels.SoftwareConvert.RoundBf16(x);
+
+    /// <inheritdoc />
+    public float Mul(float a, float b) => R(a * b);
+
+    /// <inheritdoc />
+    public float Add(float a, float b) => R(a + b);
+
+    /// <inheritdoc />
+    public float Div(float a, float b) => R(a / b);
+
+    /// <inheritdoc />
+    public float Root(float a) => R(MathF.Sqrt(a));
+
+    /// <inheritdoc />
+    public float Madd(float a, float b, float c) => R(R(a * b) + c);
+
+    /// <inheritdoc />
+    public float Neg(float a) => -a;
+
+    /// <inheritdoc />
+    public float Max(float a, float b) => float.MaxNumber(a, b);
+
+    /// <inheritdoc />
+    public float Sign(float x) => default(ScalarMaths).Sign(x);
+
+    /// <inheritdoc />
+    public float Load(float x) => R(x);
+
+    /// <inheritdoc />
+    public float ZeroWhereZero(float m, float x) => default(ScalarMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    public float Broadcast(float x) => x;
+}
+
+/// <summary>float32 maths, eight lanes: lane for lane the scalar operations (FusedMultiplyAdd is fused per lane).</summary>
+public readonly struct VectorMaths : IMaths<Vector256<float>>
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Root(Vector256<float> a) => Vector256.Sqrt(a);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Neg(Vector256<float> a) => -a;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNumber(a, b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Sign(Vector256<float> x)
+    {
+        var zero = Vector256<float>.Zero;
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(x, zero), Vector256<float>.One,
+            Vector256.ConditionalSelect(Vector256.LessThan(x, zero), -Vector256<float>.One, x));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Load(Vector256<float> x) => x;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> ZeroWhereZero(Vector256<float> m, Vector256<float> x) =>
+        Vector256.ConditionalSelect(Vector256.Equals(m, Vector256<float>.Zero), Vector256<float>.Zero, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Broadcast(float x) => Vector256.Create(x);
+}
+
+/// <summary>bf16 maths, eight lanes: lane for lane <see cref="Bf16Maths"/>.</summary>
+public readonly struct VectorBf16Maths : IMaths<Vector256<float>>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> R(Vector256<float> x) => CpuConvert.RoundBf16(x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => R(a * b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Add(Vector256<float> a, Vector256<float> b) => R(a + b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Div(Vector256<float> a, Vector256<float> b) => R(a / b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Root(Vector256<float> a) => R(Vector256.Sqrt(a));
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Madd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => R(R(a * b) + c);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Neg(Vector256<float> a) => -a;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNumber(a, b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Sign(Vector256<float> x) => default(VectorMaths).Sign(x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Load(Vector256<float> x) => R(x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> ZeroWhereZero(Vector256<float> m, Vector256<float> x) => default(VectorMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> Broadcast(float x) => Vector256.Create(x);
+}

@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+using S3gd.Gpu.Kernels;
+
+namespace S3gd.Gpu.Cuda;
+
+/// <summary>
+/// The kernels' accelerator operations as PTX instructions (ILGPU's <see cref="CudaAsm"/>): the bf16 and fp8 pair
+/// conversions (round to nearest even, satfinite; bf16 sm_80+, fp8 sm_89+), vote.sync and redux.sync (sm_80+). Only in
+/// kernels compiled for CUDA; <see cref="IlgpuCpu.ManagedOps"/> computes the same bits elsewhere.
+/// </summary>
+public readonly struct CudaOps : IKernelOps
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint EncodeBf16Pair(float first, float second)
+    {
+        // cvt.bf16x2's first operand goes to the upper half.
+        CudaAsm.Emit("cvt.rn.bf16x2.f32 %0, %1, %2;", out uint pair, second, first);
+        return pair;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float RoundBf16(float x)
+    {
+        CudaAsm.Emit("cvt.rn.bf16.f32 %0, %1;", out ushort code, x);
+        return Interop.IntAsFloat((uint)code << 16);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint EncodeE4M3Pair(float first, float second)
+    {
+        // cvt's first operand goes to the upper byte.
+        CudaAsm.Emit("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;", out ushort pair, second, first);
+        return pair;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint EncodeE5M2Pair(float first, float second)
+    {
+        CudaAsm.Emit("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;", out ushort pair, second, first);
+        return pair;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void DecodeE4M3Pair(uint codes, out float first, out float second)
+    {
+        // Exact through half precision: every fp8 value is a normal half.
+        CudaAsm.Emit("cvt.rn.f16x2.e4m3x2 %0, %1;", out uint halves, (ushort)codes);
+        first = HalfToFloat((ushort)halves);
+        second = HalfToFloat((ushort)(halves >> 16));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void DecodeE5M2Pair(uint codes, out float first, out float second)
+    {
+        CudaAsm.Emit("cvt.rn.f16x2.e5m2x2 %0, %1;", out uint halves, (ushort)codes);
+        first = HalfToFloat((ushort)halves);
+        second = HalfToFloat((ushort)(halves >> 16));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Ballot(bool predicate)
+    {
+        CudaAsm.Emit("{ .reg .pred p; setp.ne.u32 p, %1, 0; vote.sync.ballot.b32 %0, p, 0xffffffff; }", out uint bits, predicate ? 1u : 0u);
+        return bits;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint WarpMax(uint value)
+    {
+        CudaAsm.Emit("redux.sync.max.u32 %0, %1, 0xffffffff;", out uint largest, value);
+        return largest;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HalfToFloat(ushort bits)
+    {
+        CudaAsm.Emit("cvt.f32.f16 %0, %1;", out float x, bits);
+        return x;
+    }
+}

@@ -1,0 +1,89 @@
+using S3gd.Gpu.Maths;
+using S3gd.Spec.Rules;
+
+namespace S3gd.Gpu.Elementwise;
+
+/// <summary>
+/// The host side of one elementwise rule, beside its per-element maths (<see cref="IElementwiseRule"/>) in its file
+/// under <c>Rules/</c>: the names of its state slots, the specialised maths type and the slots it keeps for given
+/// hyperparameters, and its per-step scalars. <see cref="ElementwiseRules"/> registers each rule once by its names.
+/// </summary>
+public abstract class ElementwiseRuleDefinition
+{
+    /// <summary>The spec's buffer name of each of the three state slots (null: the rule has no such slot).</summary>
+    public abstract IReadOnlyList<string?> SlotNames { get; }
+
+    /// <summary>Whether the rule keeps slot <paramref name="slot"/> within [-1, 1], so unscaled fp8 may store it (S3GD's momentum).</summary>
+    public virtual bool Bounded(int slot) => false;
+
+    /// <summary>
+    /// The maths type (a struct implementing <see cref="IElementwiseRule"/>, its options as <see cref="IFlag"/> type
+    /// arguments), the slots kept and the gradient's preparation, for resolved hyperparameters of the rule registered as
+    /// <paramref name="name"/>; unsupported values are an <see cref="ArgumentException"/> naming them.
+    /// </summary>
+    public abstract ElementwiseChoice Choose(string name, Hypers hypers);
+
+    /// <summary>Fills the per-step scalars of step <paramref name="step"/> (1-based) at learning rate <paramref name="lr"/>, in float64.</summary>
+    public abstract void Scalars(string name, Hypers hypers, int step, double lr, StepScalarValues values);
+
+    /// <summary>A real hyperparameter.</summary>
+    protected static double Real(Hypers h, string name) => Hyper.getReal(h, name);
+
+    /// <summary>A boolean hyperparameter.</summary>
+    protected static bool Flag(Hypers h, string name) => Hyper.getFlag(h, name);
+
+    /// <summary>A whole-number hyperparameter.</summary>
+    protected static int Whole(Hypers h, string name) => Hyper.getWhole(h, name);
+
+    /// <summary>The closed generic type of a rule's maths struct with its flag arguments.</summary>
+    protected static Type Specialise(Type definition, params bool[] flags) =>
+        definition.MakeGenericType([.. flags.Select(Flags.Of)]);
+}
+
+/// <summary>What a rule computes for given hyperparameters.</summary>
+/// <param name="Rule">The specialised maths type (implements <see cref="IElementwiseRule"/>).</param>
+/// <param name="Slots">Whether each of the three state slots is kept.</param>
+/// <param name="Maximize">The gradient is negated.</param>
+/// <param name="WeightDecayCoupled">g &lt;- g + wd*p.</param>
+/// <param name="WeightDecayDecoupled">p &lt;- p*(1 - lr*wd).</param>
+public sealed record ElementwiseChoice(Type Rule, bool[] Slots, bool Maximize = false, bool WeightDecayCoupled = false, bool WeightDecayDecoupled = false);
+
+/// <summary>
+/// One step's scalars in float64, as a rule fills them (<see cref="ElementwiseRuleDefinition.Scalars"/>); rounded once to
+/// <see cref="StepScalars"/>. Unset values are 0, except the decay factor (1).
+/// </summary>
+public sealed class StepScalarValues
+{
+    /// <summary>Learning rate.</summary>
+    public double Lr;
+    /// <summary>Decoupled decay factor 1 - lr*wd.</summary>
+    public double Decay = 1.0;
+    /// <summary>Coupled weight decay.</summary>
+    public double Wd;
+    /// <summary>First decay.</summary>
+    public double Beta1;
+    /// <summary>1 - beta1.</summary>
+    public double OneMinusBeta1;
+    /// <summary>Second decay.</summary>
+    public double Beta2;
+    /// <summary>1 - beta2.</summary>
+    public double OneMinusBeta2;
+    /// <summary>Step size.</summary>
+    public double StepSize;
+    /// <summary>1 / sqrt(second bias correction).</summary>
+    public double InvSqrtBc2;
+    /// <summary>Nesterov coefficient of the momentum.</summary>
+    public double NesterovM;
+    /// <summary>Nesterov coefficient of the gradient.</summary>
+    public double NesterovG;
+    /// <summary>Third decay.</summary>
+    public double Beta3;
+    /// <summary>1 - beta3.</summary>
+    public double OneMinusBeta3;
+    /// <summary>A rule's weight (see <see cref="StepScalars.Alpha"/>).</summary>
+    public double Alpha;
+    /// <summary>1 / first bias correction.</summary>
+    public double InvBc1;
+    /// <summary>Added to the denominator.</summary>
+    public double Eps;
+}

@@ -1,0 +1,63 @@
+using System.Runtime.CompilerServices;
+using S3gd.Gpu.Elementwise;
+using S3gd.Gpu.Maths;
+using S3gd.Spec.Rules;
+
+namespace S3gd.Gpu.Rules;
+
+/// <summary>torch.optim.RMSprop per element: the squared average, centered by the gradient average, with or without momentum.</summary>
+/// <typeparam name="TCentered">centered (slot 2 is grad_avg).</typeparam>
+/// <typeparam name="TMomentum">momentum &gt; 0 (slot 1 is momentum_buffer).</typeparam>
+public readonly struct RmsPropStep<TCentered, TMomentum> : IElementwiseRule
+    where TCentered : struct, IFlag
+    where TMomentum : struct, IFlag
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<T, M>(in ElementwiseScalars<T, M> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+        where T : struct
+        where M : struct, IMaths<T>
+    {
+        M m = default;
+        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, m.Mul(g, g)));
+        T avg;
+        if (default(TCentered).IsOn)
+        {
+            s2 = m.Madd(sc.Beta1, s2, m.Mul(sc.OneMinusBeta1, g));
+            avg = m.Add(m.Root(m.Madd(m.Neg(s2), s2, s0)), sc.Eps);
+        }
+        else avg = m.Add(m.Root(s0), sc.Eps);
+        if (default(TMomentum).IsOn)
+        {
+            s1 = m.Madd(sc.Beta2, s1, m.Div(g, avg));
+            p = m.Madd(sc.NegLr, s1, p);
+        }
+        else p = m.Madd(sc.NegLr, m.Div(g, avg), p);
+    }
+}
+
+/// <summary>RMSprop's host side: slots square_avg, momentum_buffer, grad_avg; beta1 = alpha, beta2 = momentum; coupled decay.</summary>
+public sealed class RmsPropRule : ElementwiseRuleDefinition
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string?> SlotNames { get; } = ["square_avg", "momentum_buffer", "grad_avg"];
+
+    /// <inheritdoc />
+    public override ElementwiseChoice Choose(string name, Hypers h)
+    {
+        var centered = Flag(h, "centered");
+        var momentum = Real(h, "momentum") > 0.0;
+        return new ElementwiseChoice(Specialise(typeof(RmsPropStep<,>), centered, momentum), [true, momentum, centered],
+            Maximize: Flag(h, "maximize"), WeightDecayCoupled: Real(h, "weight_decay") != 0.0);
+    }
+
+    /// <inheritdoc />
+    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    {
+        v.Wd = Real(h, "weight_decay");
+        v.Beta1 = Real(h, "alpha");
+        v.OneMinusBeta1 = 1.0 - v.Beta1;
+        v.Beta2 = Real(h, "momentum");
+        v.Eps = Real(h, "eps");
+    }
+}

@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+using S3gd.Gpu.Elementwise;
+using S3gd.Gpu.Maths;
+using S3gd.Spec.Rules;
+
+namespace S3gd.Gpu.Rules;
+
+/// <summary>torch.optim.SGD per element: buf &lt;- g on the first step, else momentum*buf + (1 - dampening)*g; Nesterov g + momentum*buf; p -= lr*d.</summary>
+/// <typeparam name="TMomentum">momentum != 0 (slot 0 is momentum_buffer).</typeparam>
+/// <typeparam name="TNesterov">nesterov.</typeparam>
+public readonly struct SgdStep<TMomentum, TNesterov> : IElementwiseRule
+    where TMomentum : struct, IFlag
+    where TNesterov : struct, IFlag
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<T, M>(in ElementwiseScalars<T, M> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+        where T : struct
+        where M : struct, IMaths<T>
+    {
+        M m = default;
+        var d = g;
+        if (default(TMomentum).IsOn)
+        {
+            s0 = sc.FirstStep ? g : m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
+            d = default(TNesterov).IsOn ? m.Madd(sc.Beta1, s0, g) : s0;
+        }
+        p = m.Madd(sc.NegLr, d, p);
+    }
+}
+
+/// <summary>SGD's host side: slot momentum_buffer, coupled weight decay; beta1 = momentum, 1 - beta1 = 1 - dampening.</summary>
+public sealed class SgdRule : ElementwiseRuleDefinition
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string?> SlotNames { get; } = ["momentum_buffer", null, null];
+
+    /// <inheritdoc />
+    public override ElementwiseChoice Choose(string name, Hypers h)
+    {
+        var momentum = Real(h, "momentum") != 0.0;
+        return new ElementwiseChoice(Specialise(typeof(SgdStep<,>), momentum, Flag(h, "nesterov")), [momentum, false, false],
+            Maximize: Flag(h, "maximize"), WeightDecayCoupled: Real(h, "weight_decay") != 0.0);
+    }
+
+    /// <inheritdoc />
+    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    {
+        v.Wd = Real(h, "weight_decay");
+        v.Beta1 = Real(h, "momentum");
+        v.OneMinusBeta1 = 1.0 - Real(h, "dampening");
+    }
+}
