@@ -19,6 +19,10 @@ type Check =
       /// Runs the check; throws with a message naming the failing case.
       Run: Config -> Backend -> unit }
 
+/// Whether a backend runs the kernels on ILGPU's CPU accelerator, where each thread of a block is an OS thread: its
+/// checks take tensors of thousands of elements where the others take millions.
+let emulated (backend: Backend) = backend.Kind = BackendKind.IlgpuCpu
+
 /// Codes equal, or both NaN for fp32: the spec encodes fp32 through float64, which quiets a signalling NaN.
 let private sameCode (format: StorageFormat) (expected: uint32) (actual: uint32) =
     expected = actual

@@ -86,14 +86,19 @@ let hypers (rule: string) : Gen<Hypers> =
               w "scale_log2" (Gen.choose (-10, 10) |> Gen.map (fun k -> 2 * k)); r "weight_decay" (orZero (real 0.0 0.1)) ]
     | other -> invalidArg (nameof rule) (sprintf "no hyperparameter generator for rule '%s'" other)
 
-/// Tensor lengths: 1, odd, around the vector width (8), the scale block (128) and the chunk (4096), and larger.
-let length : Gen<int> =
+/// The longest tensor of a generated case: 150000 elements (many chunks), 9000 where the kernels are emulated
+/// (`Checks.emulated`: still five chunks of the elementwise kernel).
+let longest (backend: Backend) = if Checks.emulated backend then 9000 else 150000
+
+/// Tensor lengths up to `largest`: 1, odd, around the vector width (8), the scale block (128) and the chunk (2048),
+/// and larger.
+let length (largest: int) : Gen<int> =
     Gen.frequency
         [ 2, Gen.constant 1
           3, Gen.choose (0, 200) |> Gen.map (fun n -> 2 * n + 1)
-          2, Gen.elements [ 7; 8; 9; 127; 128; 129; 4095; 4096; 4097; 8193 ]
-          2, Gen.choose (2, 20000)
-          1, Gen.choose (20001, 150000) ]
+          2, Gen.elements [ 7; 8; 9; 127; 128; 129; 2047; 2048; 2049; 4095; 4096; 4097; 8193 ]
+          2, Gen.choose (2, min 20000 largest)
+          1, Gen.choose (min 20001 largest, largest) ]
 
 /// Float32 values of magnitude up to `scale`, with exact zeros now and then.
 let private values (scale: float) (n: int) : Gen<float32[]> =
@@ -105,14 +110,14 @@ type Case =
     { Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Math: StorageFormat; Lengths: int list; Steps: int; GradScale: float; Seed: int
       Launch: ElementwiseLaunch }
 
-let private case (rule: string) (gradScale: bool) : Gen<Case> =
+let private case (rule: string) (gradScale: bool) (largest: int) : Gen<Case> =
     gen {
         let! h = hypers rule
         let! p = Gen.elements [ Fp32; Bf16 ]
         let! g = Gen.elements [ Fp32; Bf16 ]
         let! m = Gen.elements [ Fp32; Bf16 ]
         let! count = Gen.choose (1, 3)
-        let! lengths = Gen.listOfLength count length
+        let! lengths = Gen.listOfLength count (length largest)
         let! steps = Gen.choose (1, 4)
         let! k = Gen.choose (0, 16)
         let! seed = Gen.choose (0, Int32.MaxValue)
@@ -257,21 +262,21 @@ let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =
       Run = fun config backend ->
           // Every other rule draws a gradient scale too.
           let gradScale = rule.Length % 2 = 0
-          Check.One(config, Prop.forAll (Arb.fromGen (case rule gradScale)) (property backend)) }
+          Check.One(config, Prop.forAll (Arb.fromGen (case rule gradScale (longest backend))) (property backend)) }
 
-/// Elements of the large-tensor check: a few million, not a multiple of the chunk.
-let largeLength = 3_000_001
+/// Elements of the large-tensor check: a few million, not a multiple of the chunk; 100001 where the kernels are emulated.
+let largeLength (backend: Backend) = if Checks.emulated backend then 100_001 else 3_000_001
 
-/// One large tensor (a few million elements) of AdamW with block-scaled e4m3 state, two steps, compared in full.
+/// One large tensor (`largeLength` elements) of AdamW with block-scaled e4m3 state, two steps, compared in full.
 let largeTensor : Checks.Check =
     let info = ruleInfo "adamw"
     let state = StateFormat(Fp8E4M3, true)
-    { Property = sprintf "adamw step = spec, %d elements, state %s" largeLength state.Name
+    { Property = sprintf "adamw step = spec, one large tensor, state %s" state.Name
       Format = Some Fp8E4M3
       AppliesTo = fun backend -> backend.SupportsFp8
       Run = fun _ backend ->
           let c = { Hypers = Map [ "lr", Real 1e-3; "weight_decay", Real 0.01 ]; Param = Fp32; Grad = Bf16; Math = Fp32
-                    Lengths = [ largeLength ]; Steps = 2; GradScale = 1.0; Seed = 1; Launch = ElementwiseLaunch.Default }
+                    Lengths = [ largeLength backend ]; Steps = 2; GradScale = 1.0; Seed = 1; Launch = ElementwiseLaunch.Default }
           match runCase backend info state c with
           | [] -> ()
           | failures -> failwith (String.Join("; ", failures)) }
@@ -355,7 +360,7 @@ let cpuTwin : Checks.Check =
           for rule in rules do
               for state in stateFormats rule do
                   if not state.IsFp8 || backend.SupportsFp8 then
-                      Check.One(config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0))) (property rule state)) }
+                      Check.One(config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0) (longest backend))) (property rule state)) }
 
 /// Every elementwise check: each rule with each state format, then the large tensor, found_inf and the CPU twin.
 let all : Checks.Check list =

@@ -22,13 +22,13 @@ let private u32 = Math.Pow(2.0, -24.0)
 /// lengths, steps and the seed of the inputs (and of stochastic rounding).
 type UpdateCase = { Hypers: Hypers; Grad: StorageFormat; State: StateFormat; Lengths: int list; Steps: int; Seed: int }
 
-let private updateCase (rule: string) : Gen<UpdateCase> =
+let private updateCase (rule: string) (largest: int) : Gen<UpdateCase> =
     gen {
         let! h = hypers rule
         let! g = Gen.elements [ Fp32; Bf16 ]
         let! s = Gen.elements [ StateFormat.Fp32; StateFormat.Bf16 ]
         let! count = Gen.choose (1, 2)
-        let! lengths = Gen.listOfLength count length
+        let! lengths = Gen.listOfLength count (length largest)
         let! steps = Gen.choose (2, 6)
         let! seed = Gen.choose (0, Int32.MaxValue)
         return { Hypers = h; Grad = g; State = s; Lengths = lengths; Steps = steps; Seed = seed }
@@ -134,7 +134,7 @@ let kahanRepresentsSpec (rule: string) : Checks.Check =
     { Property = sprintf "%s bf16 kahan: p + c = spec" rule
       Format = Some Bf16
       AppliesTo = fun _ -> true
-      Run = fun config backend -> Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule)) (property backend)) }
+      Run = fun config backend -> Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule (longest backend))) (property backend)) }
 
 /// Stochastic: each step's parameter is one of the two bf16 neighbours of the float32 update (within one bf16 ulp of
 /// the spec, plus the maths bound), and the same seed gives the same bits on a second run.
@@ -155,7 +155,7 @@ let stochasticNeighbours (rule: string) : Checks.Check =
     { Property = sprintf "%s bf16 stochastic: a neighbour, seeded" rule
       Format = Some Bf16
       AppliesTo = fun _ -> true
-      Run = fun config backend -> Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule)) (property backend)) }
+      Run = fun config backend -> Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule (longest backend))) (property backend)) }
 
 /// Elements of the unbiasedness check: 2^17.
 let unbiasedLength = 1 <<< 17
@@ -220,7 +220,7 @@ let cpuTwin : Checks.Check =
               Option.isNone mismatch |> Prop.label (defaultArg mismatch "")
           for rule in rules do
               for mode in [ ParamUpdate.Kahan; ParamUpdate.Stochastic ] do
-                  Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule)) (property rule mode)) }
+                  Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule (longest backend))) (property rule mode)) }
 
 /// Every parameter-update check: Kahan and stochastic for each rule, the unbiasedness check and the CPU twin.
 let all : Checks.Check list =

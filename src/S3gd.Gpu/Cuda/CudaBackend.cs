@@ -201,10 +201,15 @@ public sealed partial class CudaBackend : KernelBackend
     /// <summary>The pinned staging buffer, allocated on the first large transfer (call under the staging lock).</summary>
     private CudaPinnedBuffer Staging() => staging ??= new CudaPinnedBuffer(StagingBytes);
 
+    /// <summary>The environment variable naming a folder where every compiled kernel's PTX is written (for ptxas and reading).</summary>
+    public const string PtxFolderVariable = "S3GD_PTX_DIR";
+
     /// <summary>Compiles and loads a kernel, checking that its parameters are the address space and one <paramref name="argsBytes"/>-byte struct.</summary>
     private (CudaModule, CudaKernel) Load(MethodInfo kernel, int argsBytes)
     {
         var compiled = Compiler.Compile(kernel);
+        if (Environment.GetEnvironmentVariable(PtxFolderVariable) is { Length: > 0 } folder)
+            File.WriteAllText(Path.Combine(folder, $"kernel-{Compiler.Compilations:D4}.ptx"), $"// {kernel}\n{compiled.Ptx}");
         if (compiled.ParameterBytes.Count != 2 || compiled.ParameterBytes[0] != KernelView.Bytes || compiled.ParameterBytes[1] != argsBytes)
             throw new InvalidOperationException(
                 $"{kernel}: ILGPU's PTX takes parameters of [{string.Join(", ", compiled.ParameterBytes)}] bytes, the launch passes [{KernelView.Bytes}, {argsBytes}]");

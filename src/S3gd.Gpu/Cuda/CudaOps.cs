@@ -23,6 +23,10 @@ public readonly struct CudaOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Multiply(float a, float b) => default(CudaMaths).Mul(a, b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float RoundBf16(float x)
     {
         CudaAsm.Emit("cvt.rn.bf16.f32 %0, %1;", out ushort code, x);

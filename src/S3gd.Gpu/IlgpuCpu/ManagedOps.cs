@@ -21,6 +21,10 @@ public readonly struct ManagedOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float Multiply(float a, float b) => a * b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float RoundBf16(float x) => SoftwareConvert.RoundBf16(x);
 
     /// <inheritdoc />

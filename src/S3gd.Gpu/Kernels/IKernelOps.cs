@@ -11,6 +11,9 @@ public interface IKernelOps
     /// <summary>Two float32 values to bf16 codes, round to nearest even: <paramref name="first"/> in the low half.</summary>
     uint EncodeBf16Pair(float first, float second);
 
+    /// <summary>a*b rounded to float32, never contracted into a fused multiply-add (a block scale's product).</summary>
+    float Multiply(float a, float b);
+
     /// <summary>x rounded to the nearest bf16 value, as float32.</summary>
     float RoundBf16(float x);
 

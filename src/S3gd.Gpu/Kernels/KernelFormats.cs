@@ -274,7 +274,7 @@ public readonly struct Fp8Format<TCodec> : IKernelFormat
 /// Block-scaled fp8 (the spec's BlockScaled): one float32 scale per <see cref="KernelFormat.ScaleBlock"/> elements, absmax /
 /// the format's largest finite value (1 for a block of zeros), the codes of x / scale. A block is 16 consecutive lanes of
 /// a warp (chunks start at multiples of the block within their tensor), so its absmax is a shuffle reduction over them.
-/// The scaled values are plain float32 products and quotients: each feeds only rounded operations, so none is contracted.
+/// The products with the scale are rounded multiplications (<see cref="IKernelOps.Multiply"/>), never contracted.
 /// </summary>
 public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
     where TCodec : struct, IFp8Codec
@@ -286,8 +286,9 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
     {
         Fp8Format<TCodec>.Decode<TOps>(Fp8Format<TCodec>.LoadCodes(memory, address + (ulong)at, at, end, full), out x);
         var scale = at < end ? DeviceMemory.At<float>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock) * 4) : 1.0f;
-        x.E0 *= scale; x.E1 *= scale; x.E2 *= scale; x.E3 *= scale;
-        x.E4 *= scale; x.E5 *= scale; x.E6 *= scale; x.E7 *= scale;
+        TOps ops = default;
+        x.E0 = ops.Multiply(x.E0, scale); x.E1 = ops.Multiply(x.E1, scale); x.E2 = ops.Multiply(x.E2, scale); x.E3 = ops.Multiply(x.E3, scale);
+        x.E4 = ops.Multiply(x.E4, scale); x.E5 = ops.Multiply(x.E5, scale); x.E6 = ops.Multiply(x.E6, scale); x.E7 = ops.Multiply(x.E7, scale);
     }
 
     /// <inheritdoc />

@@ -1,4 +1,5 @@
-/// The shared conformance checks (S3gd.Conformance) for every backend: the CPU always, CUDA where available.
+/// The shared conformance checks (S3gd.Conformance) for every backend: the CPU and the kernels' own code on ILGPU's CPU
+/// accelerator always, CUDA where available.
 module S3gd.Properties.Backends.ConformanceTests
 
 open Xunit
@@ -6,23 +7,33 @@ open S3gd.Conformance
 open S3gd.Gpu
 open S3gd.Gpu.Cpu
 open S3gd.Gpu.Cuda
+open S3gd.Gpu.IlgpuCpu
 open S3gd.Properties.Backends.BackendFacts
 
 /// Cases per property: enough to hit every generator branch, small enough for two cores.
 let private maxTest = 25
 
+/// Cases per property on the emulated kernels (ILGPU's CPU accelerator, every thread an OS thread): a few, each of
+/// tensors of thousands of elements (`Checks.emulated`), so the whole suite stays within minutes on two cores.
+let private emulatedMaxTest = 4
+
 let private cpu = lazy (new CpuBackend() :> Backend)
 let private cuda = lazy (new CudaBackend() :> Backend)
+let private ilgpuCpu = lazy (new IlgpuCpuBackend() :> Backend)
 
 let private runNamed (backend: Backend) (name: string) =
     let check = Suite.all |> List.find (fun c -> Checks.name c = name)
     Assert.True(check.AppliesTo backend, sprintf "%s does not apply to %O" name backend)
-    match Runner.run (Runner.config maxTest None) backend check with
+    let cases = if Checks.emulated backend then emulatedMaxTest else maxTest
+    match Runner.run (Runner.config cases None) backend check with
     | Runner.Passed -> ()
     | Runner.Failed message -> failwithf "%s on %O: %s" name backend message
 
 /// The names of the checks that apply to the CPU backend.
 let cpuChecks () : obj[] seq = Suite.forBackend cpu.Value |> Seq.map (fun c -> [| box (Checks.name c) |])
+
+/// The names of the checks that apply to the ILGPU CPU accelerator backend (all of them).
+let ilgpuCpuChecks () : obj[] seq = Suite.forBackend ilgpuCpu.Value |> Seq.map (fun c -> [| box (Checks.name c) |])
 
 /// The names of every check that applies to a CUDA backend (all of them).
 let cudaChecks () : obj[] seq = Suite.all |> Seq.map (fun c -> [| box (Checks.name c) |])
@@ -30,14 +41,17 @@ let cudaChecks () : obj[] seq = Suite.all |> Seq.map (fun c -> [| box (Checks.na
 [<Theory; MemberData(nameof cpuChecks)>]
 let ``CPU backend conformance`` (name: string) = runNamed cpu.Value name
 
+[<Theory; MemberData(nameof ilgpuCpuChecks)>]
+let ``ILGPU CPU accelerator conformance`` (name: string) = runNamed ilgpuCpu.Value name
+
 [<CudaTheory; MemberData(nameof cudaChecks)>]
 let ``CUDA backend conformance`` (name: string) = runNamed cuda.Value name
 
 [<Fact>]
-let ``only the CPU-twin and broken-kernel checks need a GPU backend`` () =
+let ``only the CPU-twin checks need another backend than the CPU`` () =
     let cpuOnly = Suite.forBackend cpu.Value |> List.map Checks.name
     let missing = Suite.all |> List.map Checks.name |> List.except cpuOnly
     Assert.Equal<string list>(
-        [ "CPU twin, bit for bit"; "broken kernel source"; "elementwise CPU twin, bit for bit"; "bf16 param updates: CPU twin, bit for bit"
+        [ "CPU twin, bit for bit"; "elementwise CPU twin, bit for bit"; "bf16 param updates: CPU twin, bit for bit"
           "structured CPU twin, bit for bit"; "optimizer checkpoint CPU to GPU and back, bit for bit"
           "muon momentum: CPU twin, bit for bit" ], missing)

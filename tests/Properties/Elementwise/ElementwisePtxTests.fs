@@ -1,0 +1,60 @@
+/// The elementwise kernel compiled to PTX for the H100 (sm_90) by ILGPU, here without a GPU: every rule and the
+/// formats' paths. What the CUDA backend needs of ILGPU's output: the device's own `.target` (fp8 conversions need
+/// sm_89+; ILGPU alone writes sm_80), no call to a function the driver's JIT cannot link, the two parameters the launch
+/// passes, 16-byte vector moves on the aligned path, and every float32 operation of the maths rounded explicitly.
+module S3gd.Properties.Elementwise.ElementwisePtxTests
+
+open System.Runtime.InteropServices
+open System.Text.RegularExpressions
+open Xunit
+open S3gd.Spec.Formats
+open S3gd.Spec.Rules
+open S3gd.Gpu.Cuda
+open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Kernels
+
+let private compiler = lazy (new CudaKernelCompiler(9, 0, 13000))
+
+let private rule name = match Registry.find name with Ok r -> r | Error e -> failwith e
+
+let private ptx (config: ElementwiseConfig) =
+    let maths = if config.MathBf16 then typeof<CudaBf16Maths> else typeof<CudaMaths>
+    compiler.Value.Compile(KernelBackend.ElementwiseKernelFor(config, typeof<CudaOps>, maths))
+
+/// Instructions of the PTX text matching a pattern.
+let private count (pattern: string) (text: string) = Regex.Matches(text, pattern).Count
+
+let private assertLoadable (config: ElementwiseConfig) (compiled: CudaPtx) =
+    let text = compiled.Ptx
+    let where = config.ToString()
+    Assert.True(text.Contains ".target sm_90", sprintf "%s: %s" where (text.Split('\n') |> Array.find (fun l -> l.StartsWith ".target")))
+    Assert.True(count @"\bcall(\.uni)?\s" text = 0 && not (text.Contains ".extern"), sprintf "%s calls a function" where)
+    Assert.Equal<int list>([ 16; Marshal.SizeOf<ElementwiseArgs>() ], List.ofSeq compiled.ParameterBytes)
+    // Every float32 product is mul.rn or fma.rn: the JIT contracts only a plain mul.f32 into an fma, so none is left to it
+    // (plain additions, Kahan's, have no product to fuse with).
+    Assert.True(count @"\bmul\.f32\s" text = 0, sprintf "%s has a float32 product without a rounding modifier" where)
+
+[<Fact>]
+let ``every elementwise rule compiles to loadable PTX for sm_90 with vector moves`` () =
+    for name in ElementwiseRules.ByName.Keys do
+        let config = ElementwiseConfig(rule name, Map.empty)
+        let compiled = ptx config
+        assertLoadable config compiled
+        Assert.True(count @"ld\.global\.v4" compiled.Ptx >= 2, sprintf "%s: no 16-byte loads" name)
+
+[<Fact>]
+let ``narrow formats and parameter updates compile to the hardware conversions`` () =
+    let adamw = rule "adamw"
+    let e4m3 = ElementwiseConfig(adamw, Map.empty, Bf16, Bf16, Fp32, [ StateFormat.Parse "fp8e4m3" ])
+    let e5m2 = ElementwiseConfig(rule "s3gd", Map.empty, Bf16, Bf16, Bf16, [ StateFormat.Parse "fp8e5m2-unscaled" ])
+    let kahan = ElementwiseConfig(adamw, Map.empty, Bf16, Fp32, Fp32, [ StateFormat.Bf16 ], paramUpdate = ParamUpdate.Kahan)
+    let stochastic = ElementwiseConfig(rule "lion", Map.empty, Bf16, Fp32, Fp32, [ StateFormat.Bf16 ], paramUpdate = ParamUpdate.Stochastic)
+    for config, instructions in
+        [ e4m3, [ "cvt.rn.satfinite.e4m3x2.f32"; "cvt.rn.f16x2.e4m3x2"; "cvt.rn.bf16x2.f32"; "shfl.sync.bfly" ]
+          e5m2, [ "cvt.rn.satfinite.e5m2x2.f32"; "cvt.rn.f16x2.e5m2x2"; "cvt.rn.bf16.f32" ]
+          kahan, [ "cvt.rn.bf16.f32"; "cvt.rn.bf16x2.f32" ]
+          stochastic, [ "cvt.rn.bf16x2.f32" ] ] do
+        let compiled = ptx config
+        assertLoadable config compiled
+        for instruction in instructions do
+            Assert.True(compiled.Ptx.Contains instruction, sprintf "%O: no %s" config instruction)
