@@ -296,17 +296,21 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
     public void Store<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, in Lanes x)
         where TOps : struct, IKernelOps
     {
-        var absmax = 0.0f;
-        if (at < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E0));
-        if (at + 1 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E1));
-        if (at + 2 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E2));
-        if (at + 3 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E3));
-        if (at + 4 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E4));
-        if (at + 5 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E5));
-        if (at + 6 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E6));
-        if (at + 7 < end) absmax = float.MaxNumber(absmax, Math.Abs(x.E7));
-        for (var lane = KernelFormat.LanesPerScaleBlock / 2; lane > 0; lane /= 2)
-            absmax = float.MaxNumber(absmax, Warp.ShuffleXor(absmax, lane));
+        // |x| as float32 bits orders as unsigned integers (NaN left out as 0, as fmaxf leaves it out): integer maxima,
+        // then the block's 16 lanes by shuffles.
+        var bits = Magnitude(x.E0, at, end);
+        bits = Math.Max(bits, Magnitude(x.E1, at + 1, end));
+        bits = Math.Max(bits, Magnitude(x.E2, at + 2, end));
+        bits = Math.Max(bits, Magnitude(x.E3, at + 3, end));
+        bits = Math.Max(bits, Magnitude(x.E4, at + 4, end));
+        bits = Math.Max(bits, Magnitude(x.E5, at + 5, end));
+        bits = Math.Max(bits, Magnitude(x.E6, at + 6, end));
+        bits = Math.Max(bits, Magnitude(x.E7, at + 7, end));
+        bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 2));
+        bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 4));
+        bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 8));
+        bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 16));
+        var absmax = Interop.IntAsFloat(bits);
         var scale = absmax == 0.0f ? 1.0f : absmax / default(TCodec).Max;
         Lanes q;
         q.E0 = x.E0 / scale; q.E1 = x.E1 / scale; q.E2 = x.E2 / scale; q.E3 = x.E3 / scale;
@@ -314,6 +318,10 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
         Fp8Format<TCodec>.StoreCodes(memory, address + (ulong)at, at, end, full, Fp8Format<TCodec>.Encode<TOps>(q));
         if (at % KernelFormat.ScaleBlock == 0 && at < end) DeviceMemory.At<float>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock) * 4) = scale;
     }
+
+    /// <summary>The float32 bits of |x| for element <paramref name="index"/> before <paramref name="end"/>; 0 for NaN and past the end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Magnitude(float x, long index, long end) => index < end && !float.IsNaN(x) ? Interop.FloatAsInt(x) & 0x7FFFFFFFu : 0u;
 }
 
 /// <summary>A state slot the configuration does not keep: reads as zeros, stores nothing.</summary>
