@@ -2,17 +2,18 @@ namespace S3gd.Gpu.Elementwise;
 
 /// <summary>
 /// How the elementwise kernel is laid out on a GPU; results never depend on it (block scales are per
-/// <see cref="ElementwiseLayout.ScaleBlock"/> elements of a tensor, whatever the launch). `s3gd bench --layout tune` measures
-/// the <see cref="Candidates"/>.
+/// <see cref="ElementwiseLayout.ScaleBlock"/> elements of a tensor, whatever the chunk). `s3gd bench --layout tune`
+/// measures the <see cref="Candidates"/>.
 /// </summary>
+/// <param name="Unroll">Groups of <see cref="ElementwiseLayout.Vec"/> elements per thread (1, 2 or 4): their loads are all in flight before any maths.</param>
 /// <param name="SharedBytes">Dynamic shared memory reserved per block (0 to 48 KiB), unused: it caps the blocks an SM holds.</param>
-public readonly record struct ElementwiseLaunch(int SharedBytes)
+public readonly record struct ElementwiseLaunch(int Unroll, int SharedBytes)
 {
     /// <summary>The most dynamic shared memory a block gets without an opt-in attribute: 48 KiB.</summary>
     public const int MaxSharedBytes = 48 * 1024;
 
-    /// <summary>No occupancy cap.</summary>
-    public static ElementwiseLaunch Default => new(0);
+    /// <summary>One group per thread, no occupancy cap.</summary>
+    public static ElementwiseLaunch Default => new(1, 0);
 
     /// <summary>The layout a plan uses unless told: <see cref="Default"/>.</summary>
     public static ElementwiseLaunch For(ElementwiseConfig config)
@@ -21,20 +22,25 @@ public readonly record struct ElementwiseLaunch(int SharedBytes)
         return Default;
     }
 
-    /// <summary>The layouts `s3gd bench --layout tune` tries: with and without the 48 KiB reservation.</summary>
-    public static IReadOnlyList<ElementwiseLaunch> Candidates { get; } = [new(0), new(MaxSharedBytes)];
+    /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll, with and without the 48 KiB reservation.</summary>
+    public static IReadOnlyList<ElementwiseLaunch> Candidates { get; } =
+        [.. from u in new[] { 1, 2, 4 } from smem in new[] { 0, MaxSharedBytes } select new ElementwiseLaunch(u, smem)];
 
-    /// <summary>A short name: plain or smem48K.</summary>
-    public string Name => SharedBytes > 0 ? $"smem{SharedBytes / 1024}K" : "plain";
+    /// <summary>Elements per block (the chunk a tensor is cut into).</summary>
+    public int Chunk => ElementwiseLayout.Threads * ElementwiseLayout.Vec * Unroll;
+
+    /// <summary>A short name: u1, u4-smem48K, ...</summary>
+    public string Name => $"u{Unroll}" + (SharedBytes > 0 ? $"-smem{SharedBytes / 1024}K" : "");
 
     /// <summary>Checks the values; an error names the field and its value.</summary>
     public ElementwiseLaunch Validated()
     {
+        if (Unroll is not (1 or 2 or 4)) throw new ArgumentOutOfRangeException(nameof(Unroll), Unroll, "must be 1, 2 or 4");
         if (SharedBytes is < 0 or > MaxSharedBytes) throw new ArgumentOutOfRangeException(nameof(SharedBytes), SharedBytes, $"must be 0 to {MaxSharedBytes}");
         return this;
     }
 
-    /// <summary>Parses a <see cref="Name"/> back (plain or smemNK).</summary>
+    /// <summary>Parses a <see cref="Name"/> back (u1, u2 or u4, optional -smem48K).</summary>
     public static ElementwiseLaunch Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

@@ -11,8 +11,8 @@ public static class ElementwiseLayout
     /// <summary>Elements per thread: 16 bytes of bf16.</summary>
     public const int Vec = Lanes.Count;
 
-    /// <summary>Elements per block, the chunk a tensor is cut into.</summary>
-    public const int Chunk = ElementwiseKernel.Chunk;
+    /// <summary>Elements per block of the default layout (one group per thread), the chunk a tensor is cut into.</summary>
+    public const int Chunk = Threads * Vec;
 
     /// <summary>Elements per block scale of block-scaled fp8 state, as the spec's BlockScaled.DefaultBlockSize.</summary>
     public const int ScaleBlock = KernelFormat.ScaleBlock;

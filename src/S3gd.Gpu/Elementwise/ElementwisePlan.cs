@@ -8,12 +8,12 @@ public abstract class ElementwisePlan : IDisposable
 {
     private bool disposed;
 
-    /// <summary>Records the checked configuration and tensors, cut into the kernel's chunks.</summary>
-    protected ElementwisePlan(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors)
+    /// <summary>Records the checked configuration and tensors, cut into chunks of <paramref name="chunk"/> elements.</summary>
+    protected ElementwisePlan(ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, int chunk = ElementwiseLayout.Chunk)
     {
         Config = config;
         Tensors = tensors;
-        Chunks = new ElementwiseChunks(tensors.Select(t => t.Param.Length).ToArray());
+        Chunks = new ElementwiseChunks(tensors.Select(t => t.Param.Length).ToArray(), chunk);
     }
 
     /// <summary>The configuration every step uses.</summary>

@@ -49,24 +49,53 @@ public struct ElementwiseArgs
     public StepScalars Scalars;
 }
 
+/// <summary>How many groups of <see cref="Lanes.Count"/> elements each thread of the elementwise kernel moves.</summary>
+public interface IUnroll
+{
+    /// <summary>Groups per thread (1, 2 or 4): all their loads are issued before any maths.</summary>
+    int Groups { get; }
+}
+
+/// <summary>One group per thread.</summary>
+public readonly struct Unroll1 : IUnroll
+{
+    /// <inheritdoc />
+    public int Groups => 1;
+}
+
+/// <summary>Two groups per thread.</summary>
+public readonly struct Unroll2 : IUnroll
+{
+    /// <inheritdoc />
+    public int Groups => 2;
+}
+
+/// <summary>Four groups per thread.</summary>
+public readonly struct Unroll4 : IUnroll
+{
+    /// <inheritdoc />
+    public int Groups => 4;
+}
+
 /// <summary>
 /// The fused elementwise step over many tensors in one launch, as PyTorch's multi_tensor_apply: each tensor is cut into
-/// chunks of <see cref="Chunk"/> elements, one thread block each (the host's <see cref="ElementwiseChunks"/>); a thread
-/// moves one group of <see cref="Lanes.Count"/> consecutive elements of every buffer (16-byte vectors where the buffers are
-/// aligned), runs the rule's maths on each element (<see cref="ElementwiseStep"/>), and stores. One pass over memory.
-/// Specialised by type: the accelerator's operations, the maths, the rule and the gradient's preparation, each buffer's
-/// storage format and the parameter update.
+/// chunks, one thread block each (the host's <see cref="ElementwiseChunks"/>); a thread moves its <see cref="IUnroll"/>'s
+/// groups of <see cref="Lanes.Count"/> consecutive elements of every buffer (16-byte vectors where the buffers are
+/// aligned; group u of thread t at (u*Threads + t)*8 in the chunk), all loads first, then runs the rule's maths on each
+/// element (<see cref="ElementwiseStep"/>), then stores. One pass over memory. Specialised by type: the accelerator's
+/// operations, the maths, the rule and the gradient's preparation, each buffer's storage format, the parameter update
+/// and the groups per thread.
 /// </summary>
 public static class ElementwiseKernel
 {
     /// <summary>Threads per block.</summary>
     public const int Threads = 256;
 
-    /// <summary>Elements per block: one group per thread.</summary>
-    public const int Chunk = Threads * Lanes.Count;
+    /// <summary>Elements per block with <paramref name="groups"/> groups per thread: the chunk a tensor is cut into.</summary>
+    public static int Chunk(int groups) => Threads * Lanes.Count * groups;
 
     /// <summary>The kernel: the block's chunk of its tensor.</summary>
-    public static void Step<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(ArrayView<byte> memory, ElementwiseArgs args)
+    public static void Step<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate, TUnroll>(ArrayView<byte> memory, ElementwiseArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IElementwiseRule
@@ -77,41 +106,125 @@ public static class ElementwiseKernel
         where TState1 : struct, IKernelFormat
         where TState2 : struct, IKernelFormat
         where TUpdate : struct, IKernelParamUpdate
+        where TUnroll : struct, IUnroll
     {
         if (args.FoundInf != 0 && DeviceMemory.At<float>(memory, args.FoundInf) != 0.0f) return;
         var chunk = Grid.IdxX;
         var t = DeviceMemory.At<int>(memory, args.ChunkTensors + (ulong)chunk * 4);
         var row = Row(memory, args.Rows + (ulong)t * (ulong)Interop.SizeOf<ElementwiseRow>());
-        var n = row.Length;
-        var at = (chunk - row.FirstChunk) * Chunk + (long)Group.IdxX * Lanes.Count;
+        var groups = default(TUnroll).Groups;
+        var first = (chunk - row.FirstChunk) * Chunk(groups) + (long)Group.IdxX * Lanes.Count;
         // Vector moves need 16-byte aligned bases (8 for fp8; 16 covers both); every group offset keeps the alignment.
         var aligned = ((row.Param | row.Grad | row.State0 | row.State1 | row.State2 | row.Compensation) & 15ul) == 0ul;
-        var full = aligned && at + Lanes.Count <= n;
+        const long stride = Threads * Lanes.Count;
 
-        default(TParam).Load<TOps>(memory, row.Param, 0, at, n, full, out var p);
-        default(TGrad).Load<TOps>(memory, row.Grad, 0, at, n, full, out var g);
-        default(TState0).Load<TOps>(memory, row.State0, row.Scales0, at, n, full, out var s0);
-        default(TState1).Load<TOps>(memory, row.State1, row.Scales1, at, n, full, out var s1);
-        default(TState2).Load<TOps>(memory, row.State2, row.Scales2, at, n, full, out var s2);
-        Lanes c = default;
-        if (default(TUpdate).HasCompensation) default(Bf16Format).Load<TOps>(memory, row.Compensation, 0, at, n, full, out c);
+        Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first, aligned, out var a);
+        var b = a;
+        var c = a;
+        var d = a;
+        if (groups >= 2) Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first + stride, aligned, out b);
+        if (groups >= 4)
+        {
+            Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first + 2 * stride, aligned, out c);
+            Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first + 3 * stride, aligned, out d);
+        }
 
         var sc = new ElementwiseScalars<float, M>(args.Scalars);
         var stream = StochasticRounding.Stream(args.Scalars.Seed, args.Scalars.Step, (uint)t);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E0, g.E0, ref s0.E0, ref s1.E0, ref s2.E0, ref c.E0, stream, at);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E1, g.E1, ref s0.E1, ref s1.E1, ref s2.E1, ref c.E1, stream, at + 1);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E2, g.E2, ref s0.E2, ref s1.E2, ref s2.E2, ref c.E2, stream, at + 2);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E3, g.E3, ref s0.E3, ref s1.E3, ref s2.E3, ref c.E3, stream, at + 3);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E4, g.E4, ref s0.E4, ref s1.E4, ref s2.E4, ref c.E4, stream, at + 4);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E5, g.E5, ref s0.E5, ref s1.E5, ref s2.E5, ref c.E5, stream, at + 5);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E6, g.E6, ref s0.E6, ref s1.E6, ref s2.E6, ref c.E6, stream, at + 6);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref p.E7, g.E7, ref s0.E7, ref s1.E7, ref s2.E7, ref c.E7, stream, at + 7);
+        Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref a);
+        if (groups >= 2) Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref b);
+        if (groups >= 4)
+        {
+            Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref c);
+            Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref d);
+        }
 
-        default(TParam).Store<TOps>(memory, row.Param, 0, at, n, full, p);
-        if (default(TUpdate).HasCompensation) default(Bf16Format).Store<TOps>(memory, row.Compensation, 0, at, n, full, c);
-        default(TState0).Store<TOps>(memory, row.State0, row.Scales0, at, n, full, s0);
-        default(TState1).Store<TOps>(memory, row.State1, row.Scales1, at, n, full, s1);
-        default(TState2).Store<TOps>(memory, row.State2, row.Scales2, at, n, full, s2);
+        Store<TOps, TParam, TState0, TState1, TState2, TUpdate>(memory, row, a);
+        if (groups >= 2) Store<TOps, TParam, TState0, TState1, TState2, TUpdate>(memory, row, b);
+        if (groups >= 4)
+        {
+            Store<TOps, TParam, TState0, TState1, TState2, TUpdate>(memory, row, c);
+            Store<TOps, TParam, TState0, TState1, TState2, TUpdate>(memory, row, d);
+        }
+    }
+
+    /// <summary>One thread's group of every buffer as float32, where it lies and whether it moves as vectors.</summary>
+    private struct Values
+    {
+        /// <summary>Parameter, gradient, the three state slots and the Kahan compensation.</summary>
+        public Lanes P, G, S0, S1, S2, C;
+
+        /// <summary>The group's first element in its tensor.</summary>
+        public long At;
+
+        /// <summary>The tensor's length.</summary>
+        public long End;
+
+        /// <summary>Whether the group is aligned and inside the tensor (moved as vectors).</summary>
+        public bool Full;
+    }
+
+    /// <summary>Loads the group at element <paramref name="at"/> of every buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(
+        ArrayView<byte> memory, in ElementwiseRow row, long at, bool aligned, out Values x)
+        where TOps : struct, IKernelOps
+        where TParam : struct, IKernelFormat
+        where TGrad : struct, IKernelFormat
+        where TState0 : struct, IKernelFormat
+        where TState1 : struct, IKernelFormat
+        where TState2 : struct, IKernelFormat
+        where TUpdate : struct, IKernelParamUpdate
+    {
+        var n = row.Length;
+        var full = aligned && at + Lanes.Count <= n;
+        x.At = at;
+        x.End = n;
+        x.Full = full;
+        default(TParam).Load<TOps>(memory, row.Param, 0, at, n, full, out x.P);
+        default(TGrad).Load<TOps>(memory, row.Grad, 0, at, n, full, out x.G);
+        default(TState0).Load<TOps>(memory, row.State0, row.Scales0, at, n, full, out x.S0);
+        default(TState1).Load<TOps>(memory, row.State1, row.Scales1, at, n, full, out x.S1);
+        default(TState2).Load<TOps>(memory, row.State2, row.Scales2, at, n, full, out x.S2);
+        x.C = default;
+        if (default(TUpdate).HasCompensation) default(Bf16Format).Load<TOps>(memory, row.Compensation, 0, at, n, full, out x.C);
+    }
+
+    /// <summary>The step of a group's eight elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Compute<TOps, M, TRule, TPrep, TUpdate>(in ElementwiseScalars<float, M> sc, uint stream, ref Values x)
+        where TOps : struct, IKernelOps
+        where M : struct, IMaths<float>
+        where TRule : struct, IElementwiseRule
+        where TPrep : struct, IGradientPrep
+        where TUpdate : struct, IKernelParamUpdate
+    {
+        var at = x.At;
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E0, x.G.E0, ref x.S0.E0, ref x.S1.E0, ref x.S2.E0, ref x.C.E0, stream, at);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E1, x.G.E1, ref x.S0.E1, ref x.S1.E1, ref x.S2.E1, ref x.C.E1, stream, at + 1);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E2, x.G.E2, ref x.S0.E2, ref x.S1.E2, ref x.S2.E2, ref x.C.E2, stream, at + 2);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E3, x.G.E3, ref x.S0.E3, ref x.S1.E3, ref x.S2.E3, ref x.C.E3, stream, at + 3);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E4, x.G.E4, ref x.S0.E4, ref x.S1.E4, ref x.S2.E4, ref x.C.E4, stream, at + 4);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E5, x.G.E5, ref x.S0.E5, ref x.S1.E5, ref x.S2.E5, ref x.C.E5, stream, at + 5);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E6, x.G.E6, ref x.S0.E6, ref x.S1.E6, ref x.S2.E6, ref x.C.E6, stream, at + 6);
+        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E7, x.G.E7, ref x.S0.E7, ref x.S1.E7, ref x.S2.E7, ref x.C.E7, stream, at + 7);
+    }
+
+    /// <summary>Stores a group to every buffer the step writes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TOps, TParam, TState0, TState1, TState2, TUpdate>(ArrayView<byte> memory, in ElementwiseRow row, in Values x)
+        where TOps : struct, IKernelOps
+        where TParam : struct, IKernelFormat
+        where TState0 : struct, IKernelFormat
+        where TState1 : struct, IKernelFormat
+        where TState2 : struct, IKernelFormat
+        where TUpdate : struct, IKernelParamUpdate
+    {
+        default(TParam).Store<TOps>(memory, row.Param, 0, x.At, x.End, x.Full, x.P);
+        if (default(TUpdate).HasCompensation) default(Bf16Format).Store<TOps>(memory, row.Compensation, 0, x.At, x.End, x.Full, x.C);
+        default(TState0).Store<TOps>(memory, row.State0, row.Scales0, x.At, x.End, x.Full, x.S0);
+        default(TState1).Store<TOps>(memory, row.State1, row.Scales1, x.At, x.End, x.Full, x.S1);
+        default(TState2).Store<TOps>(memory, row.State2, row.Scales2, x.At, x.End, x.Full, x.S2);
     }
 
     /// <summary>A tensor's row, word by word.</summary>

@@ -13,11 +13,12 @@ public abstract partial class KernelBackend
         ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch) =>
         new KernelElementwisePlan(this, config, tensors, foundInf, launch);
 
-    /// <summary>The elementwise kernel for a configuration, with the given accelerator operations and maths.</summary>
-    internal static MethodInfo ElementwiseKernelFor(ElementwiseConfig config, Type ops, Type maths) =>
+    /// <summary>The elementwise kernel for a configuration and a launch layout, with the given accelerator operations and maths.</summary>
+    internal static MethodInfo ElementwiseKernelFor(ElementwiseConfig config, ElementwiseLaunch launch, Type ops, Type maths) =>
         Kernel(typeof(ElementwiseKernel), nameof(ElementwiseKernel.Step),
             ops, maths, config.RuleType, config.PrepType, FormatType(config.Param), FormatType(config.Grad),
-            StateType(config.States[0]), StateType(config.States[1]), StateType(config.States[2]), UpdateType(config.ParamUpdate));
+            StateType(config.States[0]), StateType(config.States[1]), StateType(config.States[2]), UpdateType(config.ParamUpdate),
+            launch.Unroll switch { 2 => typeof(Unroll2), 4 => typeof(Unroll4), _ => typeof(Unroll1) });
 
     /// <summary>The kernel format of a parameter or gradient: fp32 or bf16.</summary>
     internal static Type FormatType(StorageFormat format) => format.IsBf16 ? typeof(Bf16Format) : typeof(Fp32Format);
@@ -50,11 +51,11 @@ public abstract partial class KernelBackend
 
         public KernelElementwisePlan(
             KernelBackend backend, ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch)
-            : base(config, tensors)
+            : base(config, tensors, launch.Chunk)
         {
             this.backend = backend;
             sharedBytes = launch.SharedBytes;
-            kernel = ElementwiseKernelFor(config, backend.Ops, backend.Maths(config.MathBf16));
+            kernel = ElementwiseKernelFor(config, launch, backend.Ops, backend.Maths(config.MathBf16));
             var rows = new ElementwiseRow[tensors.Count];
             for (var i = 0; i < rows.Length; i++)
             {

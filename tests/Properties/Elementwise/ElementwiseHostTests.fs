@@ -105,7 +105,8 @@ let ``launch layouts parse from their names and reject bad values`` () =
         Assert.Equal(c, ElementwiseLaunch.Parse c.Name)
     Assert.Equal(ElementwiseLaunch.Default, ElementwiseLaunch.For(ElementwiseConfig(rule "sgd", Map.empty)))
     throwsNaming [ "u3" ] (fun () -> box (ElementwiseLaunch.Parse "u3"))
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ElementwiseLaunch(ElementwiseLaunch.MaxSharedBytes + 1).Validated() |> ignore) |> ignore
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ElementwiseLaunch(3, 0).Validated() |> ignore) |> ignore
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> ElementwiseLaunch(1, ElementwiseLaunch.MaxSharedBytes + 1).Validated() |> ignore) |> ignore
 
 [<Fact>]
 let ``the backend checks tensors against the configuration, naming the tensor and buffer`` () =

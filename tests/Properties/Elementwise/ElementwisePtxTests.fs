@@ -17,9 +17,11 @@ let private compiler = lazy (new CudaKernelCompiler(9, 0, 13000))
 
 let private rule name = match Registry.find name with Ok r -> r | Error e -> failwith e
 
-let private ptx (config: ElementwiseConfig) =
+let private ptxWith (launch: ElementwiseLaunch) (config: ElementwiseConfig) =
     let maths = if config.MathBf16 then typeof<CudaBf16Maths> else typeof<CudaMaths>
-    compiler.Value.Compile(KernelBackend.ElementwiseKernelFor(config, typeof<CudaOps>, maths))
+    compiler.Value.Compile(KernelBackend.ElementwiseKernelFor(config, launch, typeof<CudaOps>, maths))
+
+let private ptx = ptxWith ElementwiseLaunch.Default
 
 /// Instructions of the PTX text matching a pattern.
 let private count (pattern: string) (text: string) = Regex.Matches(text, pattern).Count
@@ -58,3 +60,13 @@ let ``narrow formats and parameter updates compile to the hardware conversions``
         assertLoadable config compiled
         for instruction in instructions do
             Assert.True(compiled.Ptx.Contains instruction, sprintf "%O: no %s" config instruction)
+
+[<Fact>]
+let ``more groups per thread issue more vector loads`` () =
+    let config = ElementwiseConfig(rule "adamw", Map.empty)
+    let loads (unroll: int) =
+        let compiled = ptxWith (ElementwiseLaunch(unroll, 0)) config
+        assertLoadable config compiled
+        count @"ld\.global\.v4" compiled.Ptx
+    let one, two, four = loads 1, loads 2, loads 4
+    Assert.True(one < two && two < four, sprintf "16-byte loads with 1, 2, 4 groups: %d, %d, %d" one two four)
