@@ -6,7 +6,8 @@
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
 # cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
 # S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate); S3GD_PARTS the
-# parts to run, of: verify elementwise structured fp8moment run muon train soak torch (default: all of them).
+# parts to run, of: verify elementwise structured fp8moment run muon train soak torch (default: all of them). The verify
+# part also writes every kernel's PTX (S3GD_PTX_DIR) and ptxas's register and spill counts for sm_90 (ptxas.log).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -15,7 +16,6 @@ work="$(mktemp -d)"
 cp -r "$here/." "$work/"
 chmod +x "$work/s3gd"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$work/cache}"
 results="$work/results"
 mkdir -p "$results"
 status=0
@@ -35,7 +35,15 @@ layout="${S3GD_BENCH_LAYOUT:-default}"
 # The device-packed CLI runs here without .NET: the OCP examples must print 0x38 0x7e 0x7e 0x80 0x01.
 run 30 machine.log "$work/s3gd" formats encode --format fp8e4m3 1 448 500 -0 0.001953125
 run 30 machine.log "$work/s3gd" devices
-part verify && run 300 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-5}"
+if part verify; then
+mkdir -p "$work/ptx"
+export S3GD_PTX_DIR="$work/ptx"
+run 300 verify.log "$work/s3gd" verify --backend cuda --max-test "${S3GD_VERIFY_MAX_TEST:-5}"
+unset S3GD_PTX_DIR
+# ptxas on every kernel verify compiled: registers, stack and spills per kernel (the first line names its types).
+for f in "$work"/ptx/*.ptx; do head -1 "$f" | cut -c1-400; /usr/local/cuda/bin/ptxas -v -arch=sm_90 "$f" -o /dev/null 2>&1 | grep -E "Used|spill|error"; done > "$out/ptxas.log" 2>&1
+tar -czf "$out/ptx.tgz" -C "$work" ptx
+fi
 if part elementwise; then
 # Every elementwise rule at 1M, 16M and 64M parameters and on the GPT-2 shapes (the bar: 64M and GPT-2).
 run 120 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --out "$results/fp32"
