@@ -1,28 +1,11 @@
-using S3gd.Gpu.Rules;
-
 namespace S3gd.Gpu.Elementwise;
 
-/// <summary>The elementwise rules by the spec's command-line names: each rule registered once, with its definition.</summary>
+/// <summary>The elementwise rules by the spec's command-line names, as <see cref="Optimizers.OptimizerCatalog"/> registers them.</summary>
 public static class ElementwiseRules
 {
-    /// <summary>Adam and AdamW share one definition: the name decides the weight decay's form.</summary>
-    private static readonly AdamRule Adam = new();
-
-    /// <summary>Every elementwise rule by its spec name.</summary>
-    public static IReadOnlyDictionary<string, ElementwiseRuleDefinition> ByName { get; } = new Dictionary<string, ElementwiseRuleDefinition>
-    {
-        ["sgd"] = new SgdRule(),
-        ["adam"] = Adam,
-        ["adamw"] = Adam,
-        ["rmsprop"] = new RmsPropRule(),
-        ["s3gd"] = new S3gdRule(),
-        ["lion"] = new LionRule(),
-        ["signum"] = new SignumRule(),
-        ["laprop"] = new LaPropRule(),
-        ["ademamix"] = new AdEMAMixRule(),
-        ["sim-ademamix"] = new SimAdEMAMixRule(),
-        ["madam"] = new MAdamRule(),
-    };
+    /// <summary>Every elementwise rule's definition by its spec name.</summary>
+    public static IReadOnlyDictionary<string, ElementwiseRuleDefinition> ByName { get; } =
+        Optimizers.OptimizerCatalog.Rules.Where(r => r.Elementwise is not null).ToDictionary(r => r.Name, r => r.Elementwise!, StringComparer.Ordinal);
 }
 
 /// <summary>

@@ -1,28 +1,85 @@
+using S3gd.Gpu.Elementwise;
+using S3gd.Gpu.Rules;
+using S3gd.Spec.Rules;
+using SpecRules = S3gd.Spec.Rules;
+
 namespace S3gd.Gpu.Optimizers;
 
-/// <summary>The optimizer classes by the spec's command-line rule name, each with its defaults (for command lines and examples).</summary>
+/// <summary>Which kernels step a rule.</summary>
+public enum RuleFamily
+{
+    /// <summary>The fused elementwise step (<see cref="ElementwiseRuleDefinition"/>).</summary>
+    Elementwise,
+    /// <summary>The structured steps: a reduction over a tensor or block, then the update (StableAdamW, Adam-mini).</summary>
+    Structured,
+    /// <summary>Muon's Newton–Schulz orthogonalisation of 2-D parameters.</summary>
+    Muon,
+    /// <summary>OAdamW: the Newton–Schulz projection of matrix gradients into the StableAdamW step.</summary>
+    OAdamW,
+}
+
+/// <summary>
+/// One rule's registration, the only one: its specification (identity, hyperparameters, reference), the kernels that
+/// step it (and, for the elementwise family, its definition beside its maths in <c>Rules/</c>), its optimizer class, and
+/// what the tools do with it.
+/// </summary>
+/// <param name="Spec">The rule's spec module's entry.</param>
+/// <param name="Family">The kernels that step it.</param>
+/// <param name="Create">Its optimizer class with every hyperparameter at its default.</param>
+/// <param name="TrainingLr">The learning rate `s3gd train` uses unless told (null: the rule's default).</param>
+/// <param name="Bench">Whether `s3gd bench` times it unless told which rules.</param>
+/// <param name="Elementwise">The elementwise rule's definition (the elementwise family only).</param>
+public sealed record RuleEntry(
+    RuleInfo Spec,
+    RuleFamily Family,
+    Func<IEnumerable<ParamGroup>, Optimizer> Create,
+    double? TrainingLr = null,
+    bool Bench = false,
+    ElementwiseRuleDefinition? Elementwise = null)
+{
+    /// <summary>The rule's command-line name.</summary>
+    public string Name => Spec.Name;
+}
+
+/// <summary>Every rule of S3gd, registered once, in the order tools list them.</summary>
 public static class OptimizerCatalog
 {
+    /// <summary>Adam and AdamW share one definition: the name decides the weight decay's form.</summary>
+    private static readonly AdamRule AdamDefinition = new();
+
+    // Training rates: torch.optim's defaults (1e-3 for most rules) are made for long runs of large models; the training
+    // example's small model in a few thousand steps wants larger steps for the adaptive rules and plain SGD, and the sign
+    // rules (whose every step moves each weight by about lr) smaller ones.
+
+    /// <summary>Every rule.</summary>
+    public static IReadOnlyList<RuleEntry> Rules { get; } =
+    [
+        new(SpecRules.Sgd.info, RuleFamily.Elementwise, g => new Sgd(g), 0.3, true, new SgdRule()),
+        new(SpecRules.RmsProp.info, RuleFamily.Elementwise, g => new RmsProp(g), 3e-3, true, new RmsPropRule()),
+        new(SpecRules.Adam.info, RuleFamily.Elementwise, g => new Adam(g), 1e-2, true, AdamDefinition),
+        new(SpecRules.AdamW.info, RuleFamily.Elementwise, g => new AdamW(g), 1e-2, true, AdamDefinition),
+        new(SpecRules.SmoothedSignSgd.info, RuleFamily.Elementwise, g => new SmoothedSignSgd(g), 3e-3, true, new S3gdRule()),
+        new(SpecRules.Signum.info, RuleFamily.Elementwise, g => new Signum(g), 3e-3, true, new SignumRule()),
+        new(SpecRules.Lion.info, RuleFamily.Elementwise, g => new Lion(g), 3e-3, true, new LionRule()),
+        new(SpecRules.LaProp.info, RuleFamily.Elementwise, g => new LaProp(g), 1e-2, true, new LaPropRule()),
+        new(SpecRules.AdEMAMix.info, RuleFamily.Elementwise, g => new AdEMAMix(g), 1e-2, true, new AdEMAMixRule()),
+        new(SpecRules.SimAdEMAMix.info, RuleFamily.Elementwise, g => new SimplifiedAdEMAMix(g), 1e-3, true, new SimAdEMAMixRule()),
+        new(SpecRules.MAdam.info, RuleFamily.Elementwise, g => new MAdam(g), 1e-2, true, new MAdamRule()),
+        new(SpecRules.StableAdamW.info, RuleFamily.Structured, g => new StableAdamW(g), 1e-2),
+        new(SpecRules.AdamMini.info, RuleFamily.Structured, g => new AdamMini(g), 1e-2),
+        new(SpecRules.Muon.info, RuleFamily.Muon, g => new Muon(g)),
+        new(SpecRules.OAdamW.info, RuleFamily.OAdamW, g => new OAdamW(g)),
+    ];
+
+    /// <summary>Every rule by its command-line name.</summary>
+    public static IReadOnlyDictionary<string, RuleEntry> Entries { get; } = Rules.ToDictionary(r => r.Name, StringComparer.Ordinal);
+
     /// <summary>A constructor with every hyperparameter at its default, by rule name.</summary>
     public static IReadOnlyDictionary<string, Func<IEnumerable<ParamGroup>, Optimizer>> ByName { get; } =
-        new Dictionary<string, Func<IEnumerable<ParamGroup>, Optimizer>>(StringComparer.Ordinal)
-        {
-            ["sgd"] = g => new Sgd(g),
-            ["rmsprop"] = g => new RmsProp(g),
-            ["adam"] = g => new Adam(g),
-            ["adamw"] = g => new AdamW(g),
-            ["s3gd"] = g => new SmoothedSignSgd(g),
-            ["signum"] = g => new Signum(g),
-            ["lion"] = g => new Lion(g),
-            ["laprop"] = g => new LaProp(g),
-            ["ademamix"] = g => new AdEMAMix(g),
-            ["sim-ademamix"] = g => new SimplifiedAdEMAMix(g),
-            ["madam"] = g => new MAdam(g),
-            ["stableadamw"] = g => new StableAdamW(g),
-            ["adam-mini"] = g => new AdamMini(g),
-            ["muon"] = g => new Muon(g),
-            ["oadamw"] = g => new OAdamW(g),
-        };
+        Rules.ToDictionary(r => r.Name, r => r.Create, StringComparer.Ordinal);
+
+    /// <summary>The names of the rules of a family, in catalog order.</summary>
+    public static IReadOnlyList<string> Family(RuleFamily family) => [.. Rules.Where(r => r.Family == family).Select(r => r.Name)];
 
     /// <summary>The optimizer named <paramref name="name"/> over <paramref name="groups"/>; an unknown name is an error listing the known ones.</summary>
     public static Optimizer Create(string name, IEnumerable<ParamGroup> groups)
