@@ -221,10 +221,12 @@ public static class StructuredKernels
         return AddPartial<M>(sum, x.E7, i + 7 * StructuredLayout.WarpSize, count);
     }
 
+    /// <summary>Partial sum <paramref name="i"/> of the group's, 0 past its end.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Partial(ArrayView<byte> memory, ulong partials, long i, long count) =>
         i < count ? DeviceMemory.At<float>(memory, partials + (ulong)i * sizeof(float)) : 0.0f;
 
+    /// <summary>sum + x where partial sum <paramref name="i"/> is the group's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float AddPartial<M>(float sum, float x, long i, long count) where M : struct, IMaths<float> =>
         i < count ? default(M).Add(sum, x) : sum;

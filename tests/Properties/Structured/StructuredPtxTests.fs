@@ -1,7 +1,8 @@
 /// The structured kernels compiled to PTX for sm_90 by ILGPU (no GPU needed): every kernel of a representative set of
 /// configurations (both rules, every first-moment format, Kahan, telemetry, weight decay on and off, every launch layout)
 /// compiles to a module for sm_90 with no calls, no local arrays (the only local slots are the scalar outputs of inline
-/// PTX), IEEE-rounded divisions and roots, and exactly the 16-byte vector loads its runs need.
+/// PTX), IEEE-rounded divisions and roots, exactly the 16-byte vector loads its runs need, and an argument parameter
+/// the size of StructuredArgs.
 module S3gd.Properties.Structured.StructuredPtxTests
 
 open System.Text.RegularExpressions
@@ -49,7 +50,10 @@ let ``every structured kernel compiles to PTX for sm_90 without calls or local a
               nameof StructuredKernels.Whole, reduceLoads config launch + updateLoads config launch ]
         for name, loads in kernels do
             let what = sprintf "%s %O %O" name config launch
-            let ptx = compiler.Compile(KernelBackend.StructuredKernelFor(name, config, launch, typeof<CudaOps>, typeof<CudaMaths>)).Ptx
+            let compiled = compiler.Compile(KernelBackend.StructuredKernelFor(name, config, launch, typeof<CudaOps>, typeof<CudaMaths>))
+            let ptx = compiled.Ptx
+            // The launch copies the arguments' bytes as .NET lays them out: ILGPU's parameter must be as large.
+            Assert.Equal(sizeof<StructuredArgs>, compiled.ParameterBytes[1])
             Assert.True(count @"^\s*\.target\s+sm_90\b" ptx = 1, sprintf "%s: .target is not sm_90" what)
             Assert.True(count @"^\s*call" ptx = 0, sprintf "%s calls a function" what)
             // ILGPU writes each inline-PTX output through a scalar local slot (ptxas keeps it in a register); nothing larger.
