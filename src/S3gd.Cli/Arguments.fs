@@ -127,7 +127,7 @@ type BenchArgs =
             | Sizes _ -> "parameters per single-tensor case, comma-separated, with K/M suffixes (default 1M,16M,64M)."
             | No_Gpt2 -> "leave out the GPT-2-small-shaped case (148 tensors, 124M parameters, one launch)."
             | Iterations _ -> "timed steps per case, after warm-up (default 50)."
-            | Layout _ -> "the CUDA launch layout: default (the plan's own choice), tune (time every candidate per case, report the fastest) or a name such as u4-smem48K-cs (elementwise rules) or s4-cs (stableadamw, adam-mini)."
+            | Layout _ -> "the CUDA launch layout: default (the plan's own choice), tune (time every candidate per case, report the fastest) or a name such as smem48K (elementwise rules) or s4 (stableadamw, adam-mini)."
             | Out _ -> "the folder (created if missing) that receives bench.csv and bench.svg."
 
 /// Arguments of `s3gd train`.

@@ -73,7 +73,7 @@ let private runElementwise (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
     finally
         tensor.Buffers |> Seq.iter (fun b -> b.Dispose())
 
-/// The rules with a structured kernel (structured.cu), by the spec's names.
+/// The rules with a structured kernel (StructuredKernels), by the spec's names.
 let structuredRules = [ "stableadamw"; "adam-mini" ]
 
 /// Adam-mini's block length and decay of the request's parameter (the spec's partition of its name and shape);

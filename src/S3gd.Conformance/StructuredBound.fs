@@ -1,4 +1,4 @@
-/// The float32 error bound of structured.cu (StableAdamW, Adam-mini), stated in code with MathBound's forward error
+/// The float32 error bound of the structured kernels (StableAdamW, Adam-mini), stated in code with MathBound's forward error
 /// analysis: the elementwise operations as there, and each float32 sum bounded by the classic recursive-summation bound
 /// (Higham, Accuracy and Stability, 4.2): a sum whose every term passes through at most k additions differs from the
 /// exact sum of its (rounded) terms by at most k*u/(1 - k*u) times the sum of the terms' magnitudes.

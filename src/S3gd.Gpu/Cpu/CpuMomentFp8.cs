@@ -5,7 +5,7 @@ using S3gd.Spec.Formats;
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// One segment of an fp8 first moment with bf16 fallback (<see cref="MomentFallback"/>), as <c>structured.cu</c>'s
+/// One segment of an fp8 first moment with bf16 fallback (<see cref="MomentFallback"/>), as the structured kernels'
 /// warp handles it: decoded whole when made (the segment's slot read before any block may take it), the new values
 /// set by the update, then <see cref="Store"/> encodes each block with the spec's <c>FallbackFp8</c>, in element order,
 /// the first block needing the fallback taking the slot.

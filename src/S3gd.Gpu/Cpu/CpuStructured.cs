@@ -1,8 +1,6 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using S3gd.Gpu.Maths;
 using S3gd.Gpu.Structured;
 using S3gd.Spec.Formats;
 
@@ -24,10 +22,11 @@ public sealed record CpuStructuredTensor(
     byte[]? MomentScales = null, byte[]? MomentPool = null);
 
 /// <summary>
-/// The CPU twin of <c>Cuda/Kernels/structured.cu</c>: the same float32 operations in the same order, the sums included
-/// (<see cref="StructuredLayout"/> fixes their order), so results are equal bit for bit (NaN payloads aside). Parallel over
-/// segments and groups, each computed as the kernel's warp computes it. A group of one segment, which the GPU reduces,
-/// finalizes and updates in one warp (structured_whole), gives the same values: its finalize's sum is 0 + the segment's.
+/// The CPU twin of <see cref="Kernels.StructuredKernels"/>: the same float32 operations in the same order (the rule's
+/// maths is the kernels' own, <see cref="IStructuredRule"/>), the sums included (<see cref="StructuredLayout"/> fixes their
+/// order), so results are equal bit for bit (NaN payloads aside). Parallel over segments and groups, each computed as the
+/// kernel's warp computes it. A group of one segment, which the GPU reduces, finalizes and updates in one warp
+/// (<see cref="Kernels.StructuredKernels.Whole"/>), gives the same values: its finalize's sum is 0 + the segment's.
 /// Each segment's buffers are read into float32 (bf16 decoded into a per-thread scratch, float32 where it lies) and worked
 /// on eight lanes at a time with the same float32 operations per element (the update is elementwise; the reduction keeps
 /// its order: a whole run of <see cref="StructuredLayout.Vec"/> is one vector, its halving tree the vector's halves).
@@ -48,12 +47,21 @@ public static class CpuStructured
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(tensors);
+        if (config.Rule == StructuredRule.StableAdamW) Step<StableAdamWStep>(config, sc, layout, tensors, telemetry);
+        else Step<AdamMiniStep>(config, sc, layout, tensors, telemetry);
+    }
+
+    /// <summary>One step of the rule <typeparamref name="TRule"/>: the reduce, finalize and update passes.</summary>
+    private static void Step<TRule>(
+        StructuredConfig config, StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, uint[]? telemetry)
+        where TRule : struct, IStructuredRule
+    {
         var partials = new float[layout.Segments];
-        Parallel.For(0, layout.Segments, s => partials[s] = Reduce(config, sc, layout, tensors, s, Scratch.Local));
+        Parallel.For(0, layout.Segments, s => partials[s] = Reduce<TRule>(config, sc, layout, tensors, s, Scratch.Local));
         var groupOut = new float[2 * layout.Groups];
-        Parallel.For(0, layout.Groups, q => Finalize(config, sc, layout, tensors, partials, groupOut, q));
+        Parallel.For(0, layout.Groups, q => Finalize<TRule>(sc, layout, tensors, partials, groupOut, q));
         var locks = tensors.Select(_ => new Lock()).ToArray();
-        Parallel.For(0, layout.Segments, s => Update(config, sc, layout, tensors, groupOut, s, telemetry, locks, Scratch.Local));
+        Parallel.For(0, layout.Segments, s => Update<TRule>(config, sc, layout, tensors, groupOut, s, telemetry, locks, Scratch.Local));
     }
 
     /// <summary>Per-thread float32 working copies of one segment of each buffer (kept by each thread between steps).</summary>
@@ -79,23 +87,24 @@ public static class CpuStructured
     private static bool RunIsVector => Vector256.IsHardwareAccelerated && Vector256<float>.Count == StructuredLayout.Vec;
 
     /// <summary>
-    /// structured_reduce of one segment: per lane, each run's terms as a halving tree (past the end +0) added to the lane's
+    /// The reduce kernel's work on one segment: per lane, each run's terms as a halving tree (past the end +0) added to the lane's
     /// running sum in run order, then the warp's shuffle-down halving.
     /// </summary>
-    private static float Reduce(
+    private static float Reduce<TRule>(
         StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, int s, Scratch w)
+        where TRule : struct, IStructuredRule
     {
         var t = tensors[layout.SegmentTensor[s]];
         var start = layout.SegmentStart[s];
         var count = layout.SegmentCount[s];
-        var stable = c.Rule == StructuredRule.StableAdamW;
+        TRule rule = default;
+        var perElement = rule.SecondPerElement;
         var g = View(c.Grad, t.Grad, start, count, w.G);
-        var v = stable ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : default;
+        var v = perElement ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : default;
         Span<float> x = stackalloc float[StructuredLayout.Vec];
         var vectors = RunIsVector;
-        var beta2 = Vector256.Create(sc.Beta2);
-        var oneMinusBeta2 = Vector256.Create(sc.OneMinusBeta2);
-        var epsSquared = Vector256.Create(sc.EpsSquared);
+        var vk = new StructuredTermScalars<Vector256<float>, VectorMaths>(sc);
+        var k = new StructuredTermScalars<float, ScalarMaths>(sc);
         // Each run's tree sum first, in memory order (the sums do not depend on one another), then each lane's in run order.
         var runs = w.Runs.AsSpan(0, (count + StructuredLayout.Vec - 1) / StructuredLayout.Vec);
         for (var r = 0; r < runs.Length; r++)
@@ -104,10 +113,8 @@ public static class CpuStructured
             if (vectors && at + StructuredLayout.Vec <= count)
             {
                 var gv = Vector256.Create<float>(g.Slice(at, StructuredLayout.Vec));
-                var gg = gv * gv;
-                var terms = stable
-                    ? gg / Vector256.MaxNumber(Vector256.FusedMultiplyAdd(beta2, Vector256.Create<float>(v.Slice(at, StructuredLayout.Vec)), oneMinusBeta2 * gg), epsSquared)
-                    : gg;
+                var vv = perElement ? Vector256.Create<float>(v.Slice(at, StructuredLayout.Vec)) : Vector256<float>.Zero;
+                var terms = rule.Term(vk, gv, vv);
                 // The halving tree: x[e] + x[e+4], then x[e] + x[e+2], then x[0] + x[1].
                 var fours = terms.GetLower() + terms.GetUpper();
                 runs[r] = (fours[0] + fours[2]) + (fours[1] + fours[3]);
@@ -116,15 +123,7 @@ public static class CpuStructured
             for (var e = 0; e < StructuredLayout.Vec; e++)
             {
                 var j = at + e;
-                if (j >= count) { x[e] = 0.0f; continue; }
-                var gj = g[j];
-                if (stable)
-                {
-                    var gg = gj * gj;
-                    var vn = MathF.FusedMultiplyAdd(sc.Beta2, v[j], sc.OneMinusBeta2 * gg);
-                    x[e] = gg / float.MaxNumber(vn, sc.EpsSquared);
-                }
-                else x[e] = gj * gj;
+                x[e] = j >= count ? 0.0f : rule.Term(k, g[j], perElement ? v[j] : 0.0f);
             }
             for (var half = StructuredLayout.Vec / 2; half > 0; half /= 2)
                 for (var e = 0; e < half; e++) x[e] = x[e] + x[e + half];
@@ -145,9 +144,10 @@ public static class CpuStructured
         return lanes[0];
     }
 
-    /// <summary>structured_finalize of one group: lane sums of its segments, the shuffle-down halving, the group's scalars.</summary>
-    private static void Finalize(
-        StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, float[] partials, float[] groupOut, int q)
+    /// <summary>The finalize kernel's work on one group: lane sums of its segments, the shuffle-down halving, the group's scalars.</summary>
+    private static void Finalize<TRule>(
+        in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, float[] partials, float[] groupOut, int q)
+        where TRule : struct, IStructuredRule
     {
         Span<float> lanes = stackalloc float[StructuredLayout.WarpSize];
         lanes.Clear();
@@ -157,61 +157,28 @@ public static class CpuStructured
             for (var j = lane; j < count; j += StructuredLayout.WarpSize) lanes[lane] = lanes[lane] + partials[first + j];
         var sum = HalveLanes(lanes);
         var t = tensors[layout.GroupTensor[q]];
-        if (c.Rule == StructuredRule.StableAdamW)
-        {
-            var rms = MathF.Sqrt(sum / (float)t.Length);
-            var lrT = sc.Lr / float.MaxNumber(1.0f, rms);
-            groupOut[2 * q] = lrT;
-            groupOut[2 * q + 1] = MathF.FusedMultiplyAdd(-lrT, sc.WeightDecay, 1.0f);
-        }
-        else
-        {
-            var vmean = MemoryMarshal.Cast<byte, float>(t.SecondMoment.AsSpan());
-            var local = (int)layout.GroupLocal[q];
-            var mean = sum / (float)t.BlockLength;
-            var vm = MathF.FusedMultiplyAdd(sc.Beta2, vmean[local], sc.OneMinusBeta2 * mean);
-            vmean[local] = vm;
-            groupOut[2 * q] = MathF.FusedMultiplyAdd(MathF.Sqrt(vm), sc.InvSqrtBc2, sc.Eps);
-            groupOut[2 * q + 1] = 0.0f;
-        }
+        TRule rule = default;
+        var vmean = MemoryMarshal.Cast<byte, float>(t.SecondMoment.AsSpan());
+        var local = (int)layout.GroupLocal[q];
+        // Adam-mini's vmean element of the group (StableAdamW keeps none: its group scalars do not read it).
+        var mean = rule.SecondPerElement ? 0.0f : vmean[local];
+        rule.Group<ScalarMaths>(sc, sum, t.BlockLength, ref mean, out groupOut[2 * q], out groupOut[2 * q + 1]);
+        if (!rule.SecondPerElement) vmean[local] = mean;
     }
 
-    /// <summary>The scalars of one segment's update in the maths' type.</summary>
-    private readonly struct UpdateScalars<T>(bool decays, float factor, float negLr, float denom, in StructuredScalars sc, Func<float, T> b)
-        where T : struct
-    {
-        public readonly bool Decays = decays;
-        public readonly T Factor = b(factor), NegLr = b(negLr), Denom = b(denom);
-        public readonly T Beta1 = b(sc.Beta1), OneMinusBeta1 = b(sc.OneMinusBeta1), Beta2 = b(sc.Beta2), OneMinusBeta2 = b(sc.OneMinusBeta2), Eps = b(sc.Eps);
-    }
-
-    /// <summary>structured_update's arithmetic for one element (or eight lanes) of StableAdamW (stable) or Adam-mini.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateElement<T, M>(bool stable, in UpdateScalars<T> k, ref T p, T g, ref T m, ref T v)
-        where T : struct
-        where M : struct, IMaths<T>
-    {
-        if (k.Decays) p = default(M).Mul(p, k.Factor);
-        m = default(M).Madd(k.Beta1, m, default(M).Mul(k.OneMinusBeta1, g));
-        if (stable)
-        {
-            v = default(M).Madd(k.Beta2, v, default(M).Mul(k.OneMinusBeta2, default(M).Mul(g, g)));
-            p = default(M).Madd(k.NegLr, default(M).Div(m, default(M).Add(default(M).Root(v), k.Eps)), p);
-        }
-        else p = default(M).Madd(k.NegLr, default(M).Div(m, k.Denom), p);
-    }
-
-    /// <summary>structured_update of one segment.</summary>
-    private static void Update(
+    /// <summary>The update kernel's work on one segment.</summary>
+    private static void Update<TRule>(
         StructuredConfig c, in StructuredScalars sc, StructuredLayout layout, IReadOnlyList<CpuStructuredTensor> tensors, float[] groupOut, int s,
         uint[]? telemetry, Lock[] locks, Scratch w)
+        where TRule : struct, IStructuredRule
     {
         var index = layout.SegmentTensor[s];
         var t = tensors[index];
         var group = layout.SegmentGroup[s];
         var start = layout.SegmentStart[s];
         var count = layout.SegmentCount[s];
-        var stable = c.Rule == StructuredRule.StableAdamW;
+        TRule rule = default;
+        var perElement = rule.SecondPerElement;
         var p = View(c.Param, t.Param, start, count, w.P);
         var g = View(c.Grad, t.Grad, start, count, w.G);
         // An fp8 first moment is decoded for the whole segment first (its slot is read before any block may take it) and
@@ -219,27 +186,24 @@ public static class CpuStructured
         var fp8 = c.MomentIsFp8 ? new CpuMomentFp8(t, start, count, w.M) : null;
         var m = fp8 is null ? View(c.Moment, t.Moment, start, count, w.M) : w.M.AsSpan(0, count);
         // Adam-mini has no per-element second moment: the scratch stands in, untouched by its arithmetic.
-        var v = stable ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : w.V.AsSpan(0, count);
+        var v = perElement ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : w.V.AsSpan(0, count);
         var old = w.Old.AsSpan(0, count);
         if (telemetry is not null || c.HasCompensation) p.CopyTo(old);
-        // StableAdamW: lr_t and its decay factor 1 - lr_t*wd per group; Adam-mini: the step size, decay and denominator.
-        var decays = stable ? c.WeightDecay : c.WeightDecay && t.Decays;
-        var factor = stable ? groupOut[2 * group + 1] : sc.Decay;
-        var negLr = stable ? -groupOut[2 * group] : -sc.StepSize;
-        var denom = groupOut[2 * group];
+        var decays = c.WeightDecay && rule.Decays(t.Decays);
+        var (first, second) = (groupOut[2 * group], groupOut[2 * group + 1]);
         var whole = RunIsVector ? count - count % Vector256<float>.Count : 0;
         if (whole > 0)
         {
-            var k = new UpdateScalars<Vector256<float>>(decays, factor, negLr, denom, sc, default(VectorMaths).Broadcast);
+            var k = rule.UpdateScalars<Vector256<float>, VectorMaths>(sc, decays, first, second);
             var vp = MemoryMarshal.Cast<float, Vector256<float>>(p[..whole]);
             var vg = MemoryMarshal.Cast<float, Vector256<float>>(g[..whole]);
             var vm = MemoryMarshal.Cast<float, Vector256<float>>(m[..whole]);
             var vv = MemoryMarshal.Cast<float, Vector256<float>>(v[..whole]);
-            for (var i = 0; i < vp.Length; i++) UpdateElement<Vector256<float>, VectorMaths>(stable, k, ref vp[i], vg[i], ref vm[i], ref vv[i]);
+            for (var i = 0; i < vp.Length; i++) rule.Update(k, ref vp[i], vg[i], ref vm[i], ref vv[i]);
         }
         {
-            var k = new UpdateScalars<float>(decays, factor, negLr, denom, sc, default(ScalarMaths).Broadcast);
-            for (var i = whole; i < count; i++) UpdateElement<float, ScalarMaths>(stable, k, ref p[i], g[i], ref m[i], ref v[i]);
+            var k = rule.UpdateScalars<float, ScalarMaths>(sc, decays, first, second);
+            for (var i = whole; i < count; i++) rule.Update(k, ref p[i], g[i], ref m[i], ref v[i]);
         }
         var (fallbacks, overflows) = fp8?.Store() ?? (0u, 0u);
         if (telemetry is not null)
@@ -250,10 +214,11 @@ public static class CpuStructured
             if (largest != 0.0f || nonfinite != 0u || fallbacks != 0u)
                 lock (locks[index])
                 {
-                    if (largest > 0.0f) telemetry[words * index] = Math.Max(telemetry[words * index], BitConverter.SingleToUInt32Bits(largest));
-                    telemetry[words * index + 1] += nonfinite;
-                    telemetry[words * index + 2] += fallbacks;
-                    telemetry[words * index + 3] += overflows;
+                    ref var max = ref telemetry[words * index + StructuredTelemetry.MaxAbsUpdateWord];
+                    if (largest > 0.0f) max = Math.Max(max, BitConverter.SingleToUInt32Bits(largest));
+                    telemetry[words * index + StructuredTelemetry.NonFiniteWord] += nonfinite;
+                    telemetry[words * index + StructuredTelemetry.FallbacksWord] += fallbacks;
+                    telemetry[words * index + StructuredTelemetry.OverflowsWord] += overflows;
                 }
         }
         if (c.HasCompensation)
@@ -264,7 +229,7 @@ public static class CpuStructured
         }
         Store(c.Param, t.Param, start, p);
         if (fp8 is null) Store(c.Moment, t.Moment, start, m);
-        if (stable) Store(c.SecondMoment, t.SecondMoment, start, v);
+        if (perElement) Store(c.SecondMoment, t.SecondMoment, start, v);
     }
 
     /// <summary>The largest |p - old| (float.MaxNumber from 0, NaN ignored: the order of the comparisons does not matter).</summary>

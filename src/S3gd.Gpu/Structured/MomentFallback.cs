@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace S3gd.Gpu.Structured;
 
 /// <summary>
@@ -30,15 +32,18 @@ public sealed record MomentFallback(DeviceBuffer Scales, DeviceBuffer Pool)
     public static long PoolCount(long length, long groupLength) => length == 0 ? 0 : length / groupLength * Ceil(groupLength, StructuredLayout.Chunk) * BlockSize;
 
     /// <summary>The block word of element <paramref name="i"/> of a tensor in Adam-mini groups of <paramref name="groupLength"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long WordOf(long i, long groupLength) =>
         i / groupLength * Ceil(groupLength, BlockSize) + i % groupLength / BlockSize;
 
     /// <summary>Where element <paramref name="i"/>'s value lies in its segment's slot, when its block is kept there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long SlotOf(long i, long groupLength) =>
         (i / groupLength * Ceil(groupLength, StructuredLayout.Chunk) + i % groupLength / StructuredLayout.Chunk) * BlockSize + i % groupLength % BlockSize;
 
     /// <summary>Both buffers, for disposal.</summary>
     public IEnumerable<DeviceBuffer> Buffers => [Scales, Pool];
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Ceil(long a, long b) => (a + b - 1) / b;
 }

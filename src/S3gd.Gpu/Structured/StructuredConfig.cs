@@ -8,7 +8,7 @@ namespace S3gd.Gpu.Structured;
 /// <summary>
 /// One structured step's fixed choices: StableAdamW or Adam-mini with resolved hyperparameters, the parameter and gradient
 /// formats, the moments' formats and whether the bf16 parameter is Kahan-compensated. Checked at construction, errors
-/// naming the argument and its value; <see cref="Defines"/> specialises <c>structured.cu</c>. The maths is float32.
+/// naming the argument and its value; <see cref="RuleType"/> and the formats specialise the kernels. The maths is float32.
 /// </summary>
 public sealed class StructuredConfig
 {
@@ -101,22 +101,8 @@ public sealed class StructuredConfig
     /// <summary>The spec's names of the state buffers, in order (first moment, second moment).</summary>
     public IReadOnlyList<string> StateNames => Rule == StructuredRule.StableAdamW ? ["exp_avg", "exp_avg_sq"] : ["m", "vmean"];
 
-    /// <summary>The compile-time defines that specialise <c>structured.cu</c> (-DNAME=VALUE).</summary>
-    public IReadOnlyList<string> Defines()
-    {
-        static string B(bool b) => b ? "1" : "0";
-        return
-        [
-            $"-DRULE={(int)Rule}",
-            $"-DPARAM_T={Param.Tag}",
-            $"-DGRAD_T={Grad.Tag}",
-            $"-DM_T={Moment.Tag}",
-            $"-DV_T={SecondMoment.Tag}",
-            $"-DWEIGHT_DECAY={B(WeightDecay)}",
-            $"-DKAHAN={B(HasCompensation)}",
-            $"-DTELEMETRY={B(Telemetry)}",
-        ];
-    }
+    /// <summary>The rule's maths for the kernels and the CPU twin (<see cref="StableAdamWStep"/> or <see cref="AdamMiniStep"/>).</summary>
+    public Type RuleType => Rule == StructuredRule.StableAdamW ? typeof(StableAdamWStep) : typeof(AdamMiniStep);
 
     /// <summary>A short description: rule and formats (for tables and errors).</summary>
     public override string ToString() =>

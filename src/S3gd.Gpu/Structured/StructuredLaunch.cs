@@ -1,25 +1,22 @@
 namespace S3gd.Gpu.Structured;
 
 /// <summary>
-/// How the CUDA structured kernels are laid out for a launch; results never depend on it (the sums' order is fixed by
-/// <see cref="StructuredLayout"/>). `s3gd bench --layout tune` measures the <see cref="Candidates"/>.
+/// How the structured kernels are laid out for a launch on a GPU (each layout is its own kernel specialisation); results
+/// never depend on it (the sums' order is fixed by <see cref="StructuredLayout"/>). `s3gd bench --layout tune` measures
+/// the <see cref="Candidates"/>. (The CUDA C kernels also had streaming cache hints, .cs; ILGPU's inline PTX cannot
+/// write a vector load's four outputs, so the C# kernels move plain vectors.)
 /// </summary>
 /// <param name="Unroll">Runs of <see cref="StructuredLayout.Vec"/> elements per lane (1, 2 or 4) whose loads are all in flight before any maths.</param>
-/// <param name="Streaming">Vector loads and stores with the evict-first (.cs) cache hint.</param>
-public readonly record struct StructuredLaunch(int Unroll, bool Streaming)
+public readonly record struct StructuredLaunch(int Unroll)
 {
-    /// <summary>
-    /// The layout a plan uses unless told: two runs per lane (16 elements, 64 bytes of each fp32 buffer in flight) with
-    /// streaming hints, as the elementwise kernel's tuned default streams; not yet tuned on a GPU (`s3gd bench --layout tune`).
-    /// </summary>
-    public static StructuredLaunch Default => new(2, true);
+    /// <summary>The layout a plan uses unless told: two runs per lane (16 elements, 64 bytes of each fp32 buffer in flight).</summary>
+    public static StructuredLaunch Default => new(2);
 
-    /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll, with and without streaming hints.</summary>
-    public static IReadOnlyList<StructuredLaunch> Candidates { get; } =
-        [.. from u in new[] { 1, 2, 4 } from cs in new[] { false, true } select new StructuredLaunch(u, cs)];
+    /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll.</summary>
+    public static IReadOnlyList<StructuredLaunch> Candidates { get; } = [new(1), new(2), new(4)];
 
-    /// <summary>A short name: s2, s4-cs, ... (s for structured, as the elementwise names start with u).</summary>
-    public string Name => $"s{Unroll}" + (Streaming ? "-cs" : "");
+    /// <summary>A short name: s1, s2 or s4 (s for structured).</summary>
+    public string Name => $"s{Unroll}";
 
     /// <summary>Checks the values; an error names the field and its value.</summary>
     public StructuredLaunch Validated()
@@ -28,10 +25,7 @@ public readonly record struct StructuredLaunch(int Unroll, bool Streaming)
         return this;
     }
 
-    /// <summary>The compile-time defines of the layout.</summary>
-    public IReadOnlyList<string> Defines() => [$"-DUNROLL={Unroll}", $"-DSTREAMING={(Streaming ? 1 : 0)}"];
-
-    /// <summary>Parses a <see cref="Name"/> back (s1, s2 or s4, optional -cs).</summary>
+    /// <summary>Parses a <see cref="Name"/> back (s1, s2 or s4).</summary>
     public static StructuredLaunch Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

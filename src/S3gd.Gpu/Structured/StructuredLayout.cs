@@ -1,14 +1,15 @@
 namespace S3gd.Gpu.Structured;
 
 /// <summary>
-/// How a structured step cuts its tensors into work, mirroring <c>structured.cu</c>. A group is what one reduction covers
-/// (StableAdamW: a tensor; Adam-mini: a block); a segment is at most <see cref="Chunk"/> consecutive elements of one group,
-/// one warp of each pass (<see cref="SegmentsPerBlock"/> to a thread block). Lane l of a segment owns its runs of
-/// <see cref="Vec"/> consecutive elements starting at (u*WarpSize + l)*Vec, u = 0 .. <see cref="LaneRuns"/> - 1. The
-/// reduction's float32 order is fixed by this layout alone: a run's terms are added as a halving tree (elements past the
-/// segment's end count +0), the lane adds its runs' sums in turn, the warp halves over the lanes; then a warp per group
-/// adds its segments' sums (lane j: segments j, j + 32, ...) and halves over the lanes, so CPU and GPU agree bit for bit.
-/// Groups of several segments (split) come first; groups of one segment (whole) take one fused kernel on the GPU.
+/// How a structured step cuts its tensors into work, walked alike by the kernels (<see cref="Kernels.StructuredKernels"/>)
+/// and the CPU twin. A group is what one reduction covers (StableAdamW: a tensor; Adam-mini: a block); a segment is at
+/// most <see cref="Chunk"/> consecutive elements of one group, one warp of each pass (<see cref="SegmentsPerBlock"/> to a
+/// thread block). Lane l of a segment owns its runs of <see cref="Vec"/> consecutive elements starting at
+/// (u*WarpSize + l)*Vec, u = 0 .. <see cref="LaneRuns"/> - 1. The reduction's float32 order is fixed by this layout
+/// alone: a run's terms are added as a halving tree (elements past the segment's end count +0), the lane adds its runs'
+/// sums in turn, the warp halves over the lanes; then a warp per group adds its segments' sums (lane j: segments j,
+/// j + 32, ...) and halves over the lanes, so CPU and GPU agree bit for bit. Groups of several segments (split) come
+/// first; groups of one segment (whole) take one fused kernel on the GPU.
 /// </summary>
 public sealed class StructuredLayout
 {

@@ -1,6 +1,6 @@
 namespace S3gd.Gpu.Structured;
 
-/// <summary>The update rules of <c>structured.cu</c>: a reduction per group of elements, then an elementwise update reading it (the kernel's RULE).</summary>
+/// <summary>The structured update rules: a reduction per group of elements, then an elementwise update reading it (<see cref="StructuredConfig.RuleType"/> gives each its maths).</summary>
 public enum StructuredRule
 {
     /// <summary>StableAdamW (optimi): the per-tensor RMS of g/sqrt(v) clips the learning rate.</summary>

@@ -4,7 +4,7 @@ using S3gd.Spec.Rules;
 namespace S3gd.Gpu.Structured;
 
 /// <summary>
-/// The per-step scalars of <c>structured.cu</c>, laid out as its <c>struct StructuredScalars</c>: computed on the host in
+/// The per-step scalars of the structured kernels (<see cref="Kernels.StructuredArgs"/>): computed on the host in
 /// float64 from the configuration and the step number, then rounded once to float32.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]

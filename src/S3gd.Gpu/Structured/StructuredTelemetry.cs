@@ -10,7 +10,20 @@ public readonly record struct StructuredTelemetry(float MaxAbsUpdate, long NonFi
     /// <summary>Device counter words per tensor: max |update| bits, non-finite gradients, fallbacks, overflows.</summary>
     public const int Words = 4;
 
+    /// <summary>The counter word of the largest |update|'s float32 bits (raised by atomic max: non-negative floats order as their bits).</summary>
+    public const int MaxAbsUpdateWord = 0;
+
+    /// <summary>The counter word of the non-finite gradients.</summary>
+    public const int NonFiniteWord = 1;
+
+    /// <summary>The counter word of the fp8 moment's fallback blocks.</summary>
+    public const int FallbacksWord = 2;
+
+    /// <summary>The counter word of the fp8 moment's overflowed blocks.</summary>
+    public const int OverflowsWord = 3;
+
     /// <summary>Tensor <paramref name="t"/>'s counters from the counter words.</summary>
     public static StructuredTelemetry Read(ReadOnlySpan<uint> words, int t) =>
-        new(BitConverter.UInt32BitsToSingle(words[Words * t]), words[Words * t + 1], words[Words * t + 2], words[Words * t + 3]);
+        new(BitConverter.UInt32BitsToSingle(words[Words * t + MaxAbsUpdateWord]), words[Words * t + NonFiniteWord], words[Words * t + FallbacksWord],
+            words[Words * t + OverflowsWord]);
 }

@@ -1,0 +1,138 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using S3gd.Gpu.Maths;
+using S3gd.Gpu.Structured;
+
+namespace S3gd.Gpu.Kernels;
+
+/// <summary>The structured steps on a kernel backend: <see cref="StructuredKernels"/> specialised for the configuration and the launch layout.</summary>
+public abstract partial class KernelBackend
+{
+    /// <inheritdoc />
+    protected override StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch) =>
+        new KernelStructuredPlan(this, config, tensors, launch);
+
+    /// <summary>
+    /// The structured kernel <paramref name="name"/> (<see cref="StructuredKernels.Reduce"/>, <see cref="StructuredKernels.Finalize"/>,
+    /// <see cref="StructuredKernels.Update"/> or <see cref="StructuredKernels.Whole"/>) for a configuration and a launch
+    /// layout, with the given accelerator operations and maths.
+    /// </summary>
+    internal static MethodInfo StructuredKernelFor(string name, StructuredConfig config, StructuredLaunch launch, Type ops, Type maths)
+    {
+        var second = config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat);
+        var runs = launch.Unroll switch
+        {
+            1 => typeof(OneRun),
+            2 => typeof(TwoRuns),
+            _ => typeof(FourRuns),
+        };
+        return name switch
+        {
+            nameof(StructuredKernels.Reduce) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Grad), second, runs),
+            nameof(StructuredKernels.Finalize) => Kernel(typeof(StructuredKernels), name, maths, config.RuleType),
+            _ => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad),
+                MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
+                Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry), runs),
+        };
+    }
+
+    /// <summary>The first moment's storage: fp32, bf16, or fp8 with bf16 fallback.</summary>
+    private static Type MomentType(StructuredConfig config) =>
+        config.MomentIsFp8 ? typeof(Fp8FallbackMoment) : typeof(PlainMoment<>).MakeGenericType(FormatType(config.Moment));
+
+    /// <summary>
+    /// A plan's device table (a row per tensor, then the segments and the groups, then the partial sums and the groups'
+    /// scalars the kernels write) and, with telemetry, <see cref="StructuredTelemetry.Words"/> counters per tensor.
+    /// </summary>
+    private sealed class KernelStructuredPlan : StructuredPlan
+    {
+        private readonly KernelBackend backend;
+        private readonly MethodInfo reduce, finalize, update, whole;
+        private readonly DeviceBuffer table;
+        private readonly DeviceBuffer? telemetry;
+        private readonly StructuredArgs split, groups, wholeArgs;
+
+        public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
+            : base(config, tensors)
+        {
+            this.backend = backend;
+            var maths = backend.Maths(false);
+            reduce = StructuredKernelFor(nameof(StructuredKernels.Reduce), config, launch, backend.Ops, maths);
+            finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
+            update = StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths);
+            whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
+            var rows = tensors.Select(t => new StructuredRow
+            {
+                Param = backend.AddressOf(t.Param),
+                Grad = backend.AddressOf(t.Grad),
+                Moment = backend.AddressOf(t.Moment),
+                Second = backend.AddressOf(t.SecondMoment),
+                Compensation = backend.AddressOrZero(t.Compensation),
+                GroupLength = config.Rule == StructuredRule.StableAdamW ? t.Param.Length : t.BlockLength,
+                Decays = t.Decays ? 1 : 0,
+                MomentWords = backend.AddressOrZero(t.Fallback?.Scales),
+                MomentSlots = backend.AddressOrZero(t.Fallback?.Pool),
+            }).ToArray();
+            var l = Layout;
+            var segments = Enumerable.Range(0, l.Segments).Select(s => new StructuredSegment
+            {
+                Tensor = l.SegmentTensor[s], Group = l.SegmentGroup[s], Start = l.SegmentStart[s], Count = l.SegmentCount[s],
+            }).ToArray();
+            var groupEntries = Enumerable.Range(0, l.Groups).Select(q => new StructuredGroup
+            {
+                Tensor = l.GroupTensor[q], Local = l.GroupLocal[q], FirstSegment = l.GroupFirstSegment[q], Segments = l.GroupSegments[q],
+            }).ToArray();
+            var (buffer, addresses) = backend.UploadTable(
+                Bytes(rows), Bytes(segments), Bytes(groupEntries), new byte[l.SplitSegments * sizeof(float)], new byte[2 * l.SplitGroups * sizeof(float)]);
+            table = buffer;
+            if (config.Telemetry)
+            {
+                telemetry = backend.Allocate(ElementType.Float32, Math.Max(1, StructuredTelemetry.Words * tensors.Count));
+                backend.Upload<uint>(telemetry, new uint[telemetry.Length]);
+            }
+            split = new StructuredArgs
+            {
+                Rows = addresses[0], Entries = addresses[1], Partials = addresses[3], GroupOut = addresses[4],
+                Telemetry = backend.AddressOrZero(telemetry), Count = l.SplitSegments,
+            };
+            groups = split with { Entries = addresses[2], Count = l.SplitGroups };
+            wholeArgs = split with
+            {
+                Entries = addresses[1] + (ulong)(l.SplitSegments * Marshal.SizeOf<StructuredSegment>()), Count = l.Segments - l.SplitSegments,
+            };
+        }
+
+        protected override void StepInternal(StructuredScalars scalars)
+        {
+            // One warp per segment (reduce, update, whole) and per group (finalize); split groups first, then whole ones.
+            if (split.Count > 0)
+            {
+                Launch(reduce, split, scalars);
+                Launch(finalize, groups, scalars);
+                Launch(update, split, scalars);
+            }
+            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars);
+        }
+
+        protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()
+        {
+            var counters = backend.Download<uint>(telemetry!);
+            backend.Upload<uint>(telemetry!, new uint[counters.Length]);
+            return Enumerable.Range(0, Tensors.Count).Select(t => StructuredTelemetry.Read(counters, t)).ToArray();
+        }
+
+        protected override void DisposeInternal()
+        {
+            table.Dispose();
+            telemetry?.Dispose();
+        }
+
+        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars)
+        {
+            const int warps = StructuredLayout.SegmentsPerBlock;
+            backend.Launch(kernel, new KernelGrid((args.Count + warps - 1) / warps, 1, StructuredLayout.Threads), args with { Scalars = scalars });
+        }
+
+        private static byte[] Bytes<T>(T[] entries) where T : unmanaged => MemoryMarshal.AsBytes(entries.AsSpan()).ToArray();
+    }
+}

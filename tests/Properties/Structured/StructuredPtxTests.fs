@@ -1,0 +1,67 @@
+/// The structured kernels compiled to PTX for sm_90 by ILGPU (no GPU needed): every kernel of a representative set of
+/// configurations (both rules, every first-moment format, Kahan, telemetry, weight decay on and off, every launch layout)
+/// compiles to a module for sm_90 with no calls, no local arrays (the only local slots are the scalar outputs of inline
+/// PTX), IEEE-rounded divisions and roots, exactly the 16-byte vector loads its runs need, and an argument parameter
+/// the size of StructuredArgs.
+module S3gd.Properties.Structured.StructuredPtxTests
+
+open System.Text.RegularExpressions
+open Xunit
+open S3gd.Spec.Formats
+open S3gd.Spec.Rules
+open S3gd.Gpu.Cuda
+open S3gd.Gpu.Kernels
+open S3gd.Gpu.Structured
+
+let private rule (name: string) = match Registry.find name with Ok r -> r | Error e -> failwith e
+
+/// The configurations compiled, each with its launch layout.
+let private cases =
+    [ StructuredConfig(rule "stableadamw", Map [ "weight_decay", Real 0.01 ]), StructuredLaunch(2)
+      StructuredConfig(rule "stableadamw", Map [ "kahan_sum", Flag true ], Bf16, Bf16, Bf16, Bf16, true), StructuredLaunch(4)
+      StructuredConfig(rule "adam-mini", Map [ "weight_decay", Real 0.0 ], Fp32, Bf16, Bf16), StructuredLaunch(1)
+      StructuredConfig(rule "adam-mini", Map.empty, Bf16, Fp32, Fp8E4M3, telemetry = true), StructuredLaunch(2) ]
+
+/// 16-byte vectors of a run of eight elements in a format.
+let private vectors (f: StorageFormat) = if f.IsFp32 then 2 else 1
+
+/// The vector loads of the reduction's runs: the gradient and StableAdamW's exp_avg_sq, per run in flight.
+let private reduceLoads (c: StructuredConfig) (l: StructuredLaunch) =
+    l.Unroll * (vectors c.Grad + (if c.Rule = StructuredRule.StableAdamW then vectors c.SecondMoment else 0))
+
+/// The vector loads of the update's runs (param, grad, a plain first moment, exp_avg_sq, compensation), and an fp8
+/// moment's slot once per segment.
+let private updateLoads (c: StructuredConfig) (l: StructuredLaunch) =
+    l.Unroll
+    * (vectors c.Param + vectors c.Grad + (if c.MomentIsFp8 then 0 else vectors c.Moment)
+       + (if c.Rule = StructuredRule.StableAdamW then vectors c.SecondMoment else 0) + (if c.HasCompensation then 1 else 0))
+    + (if c.MomentIsFp8 then 1 else 0)
+
+let private count (pattern: string) (ptx: string) = Regex.Matches(ptx, pattern, RegexOptions.Multiline).Count
+
+[<Fact>]
+let ``every structured kernel compiles to PTX for sm_90 without calls or local arrays, with its runs' vector loads`` () =
+    use compiler = new CudaKernelCompiler(9, 0, 13000)
+    for config, launch in cases do
+        let kernels =
+            [ nameof StructuredKernels.Reduce, reduceLoads config launch
+              nameof StructuredKernels.Finalize, 0
+              nameof StructuredKernels.Update, updateLoads config launch
+              nameof StructuredKernels.Whole, reduceLoads config launch + updateLoads config launch ]
+        for name, loads in kernels do
+            let what = sprintf "%s %O %O" name config launch
+            let compiled = compiler.Compile(KernelBackend.StructuredKernelFor(name, config, launch, typeof<CudaOps>, typeof<CudaMaths>))
+            let ptx = compiled.Ptx
+            // The launch copies the arguments' bytes as .NET lays them out: ILGPU's parameter must be as large.
+            Assert.Equal(sizeof<StructuredArgs>, compiled.ParameterBytes[1])
+            Assert.True(count @"^\s*\.target\s+sm_90\b" ptx = 1, sprintf "%s: .target is not sm_90" what)
+            Assert.True(count @"^\s*call" ptx = 0, sprintf "%s calls a function" what)
+            // ILGPU writes each inline-PTX output through a scalar local slot (ptxas keeps it in a register); nothing larger.
+            let locals = Regex.Matches(ptx, @"\.local\s+\.align\s+\d+\s+\.b8\s+\w+\[(\d+)\]") |> Seq.map (fun m -> int m.Groups[1].Value)
+            Assert.True(Seq.forall (fun bytes -> bytes <= 4) locals, sprintf "%s keeps an array in local memory" what)
+            Assert.True(count @"^\s*(div|sqrt)\.(?!rn\.)\S*f32" ptx = 0, sprintf "%s has a division or root not rounded to nearest" what)
+            Assert.True(count @"^\s*ld\.global\S*\.v4\." ptx = loads, sprintf "%s: %d 16-byte loads, %d expected" what (count @"^\s*ld\.global\S*\.v4\." ptx) loads)
+
+[<Fact>]
+let ``the fp8 moment's saturation is the spec's`` () =
+    Assert.Equal(FallbackFp8.saturation Fp8E4M3, Fp8FallbackMoment.Saturation)
