@@ -38,6 +38,6 @@ let ``the exact RMS term anywhere in the gradient's interval is within stableTer
         let points = [ for k in 0..20 -> centre - error + 2.0 * error * float k / 20.0 ] @ (if abs centre <= error then [ 0.0 ] else [])
         let outside = points |> List.filter (fun g -> not (abs (exactTerm g - bound.V) <= bound.E))
         let plain = StructuredBound.stableTerm sc centre v
-        (List.isEmpty outside && (error > 0.0 || plain = bound))
+        (List.isEmpty outside && (error > 0.0 || (plain.V = bound.V && plain.E = bound.E)))
         |> Prop.label (sprintf "bound %A, plain %A, outside at %A" bound plain outside)
     Check.One(Config.QuickThrowOnFailure.WithMaxTest 300, Prop.forAll (Arb.fromGen cases) property)
