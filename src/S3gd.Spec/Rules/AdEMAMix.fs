@@ -46,16 +46,16 @@ let info: RuleInfo =
       Summary = "AdEMAMix: Adam plus a slow, unbias-corrected EMA mixed in with weight alpha, with warm-ups"
       Reference = "NVIDIA-NeMo/Emerging-Optimizers emerging_optimizers/scalar_optimizers/update_functions/ademamix.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          ScalarUpdate.betaDef "beta_fast" defaults.BetaFast "decay of the fast first moment (betas[0])"
-          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the second moment (betas[1])"
-          ScalarUpdate.betaDef "beta_slow" defaults.BetaSlow "final decay of the slow first moment (betas[2])"
-          Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment"
-          Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "weight of the slow moment (final value when warmed up)"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          ScalarUpdate.betaDef "beta_fast" defaults.BetaFast "decay of the fast first moment (betas[0])" |> Hyper.typically 0.5 0.95
+          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the second moment (betas[1])" |> Hyper.typically 0.9 0.9999
+          ScalarUpdate.betaDef "beta_slow" defaults.BetaSlow "final decay of the slow first moment (betas[2])" |> Hyper.typically 0.99 0.999999
+          (Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment") |> Hyper.typically 1e-10 1e-06
+          (Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "weight of the slow moment (final value when warmed up)") |> Hyper.typically 0.0 5.0
           Hyper.flag "correct_bias" defaults.CorrectBias "bias-correct the fast and second moments"
-          Hyper.whole "num_beta_slow_warmup_steps" defaults.NumBetaSlowWarmupSteps ">= 0 (0: none)" (fun n -> n >= 0) "steps of the half-life-linear beta_slow warm-up from beta_fast"
-          Hyper.whole "num_alpha_warmup_steps" defaults.NumAlphaWarmupSteps ">= 0 (0: none)" (fun n -> n >= 0) "steps of the linear alpha warm-up from 0"
-          ScalarUpdate.weightDecayDef defaults.WeightDecay ]
+          (Hyper.whole "num_beta_slow_warmup_steps" defaults.NumBetaSlowWarmupSteps ">= 0 (0: none)" (fun n -> n >= 0) "steps of the half-life-linear beta_slow warm-up from beta_fast") |> Hyper.typically 0.0 6.0
+          (Hyper.whole "num_alpha_warmup_steps" defaults.NumAlphaWarmupSteps ">= 0 (0: none)" (fun n -> n >= 0) "steps of the linear alpha warm-up from 0") |> Hyper.typically 0.0 6.0
+          (ScalarUpdate.weightDecayDef defaults.WeightDecay |> Hyper.typically 0.0 0.1) ]
       Pairs = []
       Create =
         fun v ->

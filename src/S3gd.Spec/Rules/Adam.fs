@@ -49,11 +49,11 @@ let step (h: Hyper) (s: State) (g: Vec) (p: Vec) : Vec * State =
 /// The hyperparameter definitions shared by Adam and AdamW, with the given defaults (decoupled_weight_decay apart).
 let hyperDefs (d: Hyper) : HyperDef list =
     let beta name dflt = Hyper.real name dflt "[0, 1)" (fun v -> v >= 0.0 && v < 1.0)
-    [ Hyper.real "lr" d.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-      beta "beta1" d.Beta1 "decay of the first-moment average (betas[0])"
-      beta "beta2" d.Beta2 "decay of the second-moment average (betas[1])"
-      Hyper.real "eps" d.Eps ">= 0" (fun v -> v >= 0.0) "added to the denominator"
-      Hyper.real "weight_decay" d.WeightDecay ">= 0" (fun v -> v >= 0.0) "weight decay (coupled L2, or decoupled p <- p*(1-lr*wd))"
+    [ (Hyper.real "lr" d.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+      beta "beta1" d.Beta1 "decay of the first-moment average (betas[0])" |> Hyper.typically 0.5 0.99
+      beta "beta2" d.Beta2 "decay of the second-moment average (betas[1])" |> Hyper.typically 0.9 0.9999
+      (Hyper.real "eps" d.Eps ">= 0" (fun v -> v >= 0.0) "added to the denominator") |> Hyper.typically 1e-10 1e-06
+      (Hyper.real "weight_decay" d.WeightDecay ">= 0" (fun v -> v >= 0.0) "weight decay (coupled L2, or decoupled p <- p*(1-lr*wd))") |> Hyper.typically 0.0 0.1
       Hyper.flag "amsgrad" d.Amsgrad "use the running maximum of the second moment (AMSGrad)"
       Hyper.flag "maximize" d.Maximize "maximize the objective instead of minimizing" ]
 

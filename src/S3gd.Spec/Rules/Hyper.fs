@@ -26,7 +26,10 @@ type HyperDef =
       /// Whether a value lies in the valid range.
       Valid: HyperValue -> bool
       /// One line on what it does.
-      Doc: string }
+      Doc: string
+      /// The range users typically set a real or whole number in (lr 1e-5 to 1e-2, ...), from which property tests draw
+      /// values besides the default; None: the default (and 0 where valid) only.
+      Typical: (float * float) option }
 
 /// A set of hyperparameter values by name, complete after `Hyper.resolve`.
 type Hypers = Map<string, HyperValue>
@@ -35,23 +38,26 @@ type Hypers = Map<string, HyperValue>
 module Hyper =
     /// A real hyperparameter valid when finite and `ok` holds.
     let real name (dflt: float) range (ok: float -> bool) doc =
-        { Name = name; Default = Real dflt; Range = range; Doc = doc
+        { Name = name; Default = Real dflt; Range = range; Doc = doc; Typical = None
           Valid = function Real v -> Double.IsFinite v && ok v | _ -> false }
 
     /// A boolean hyperparameter.
     let flag name (dflt: bool) doc =
-        { Name = name; Default = Flag dflt; Range = "true|false"; Doc = doc
+        { Name = name; Default = Flag dflt; Range = "true|false"; Doc = doc; Typical = None
           Valid = function Flag _ -> true | _ -> false }
 
     /// A whole-number hyperparameter valid when `ok` holds.
     let whole name (dflt: int) range (ok: int -> bool) doc =
-        { Name = name; Default = Whole dflt; Range = range; Doc = doc
+        { Name = name; Default = Whole dflt; Range = range; Doc = doc; Typical = None
           Valid = function Whole v -> ok v | _ -> false }
 
     /// A hyperparameter that takes one of the given words.
     let word name (dflt: string) (choices: string list) doc =
-        { Name = name; Default = Word dflt; Range = String.Join("|", choices); Doc = doc
+        { Name = name; Default = Word dflt; Range = String.Join("|", choices); Doc = doc; Typical = None
           Valid = function Word w -> List.contains w choices | _ -> false }
+
+    /// The definition with the range its values typically lie in (for property tests' draws).
+    let typically (low: float) (high: float) (def: HyperDef) = { def with Typical = Some(low, high) }
 
     /// The value as text, as the command line writes it.
     let show =

@@ -35,12 +35,12 @@ let info: RuleInfo =
       Summary = "LaProp: momentum of the RMS-normalized gradient, with decoupled weight decay"
       Reference = "NVIDIA-NeMo/Emerging-Optimizers emerging_optimizers/scalar_optimizers/update_functions/laprop.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          ScalarUpdate.betaDef "beta1" defaults.Beta1 "decay of the normalized-gradient momentum (betas[0])"
-          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the squared-gradient average (betas[1])"
-          Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          ScalarUpdate.betaDef "beta1" defaults.Beta1 "decay of the normalized-gradient momentum (betas[0])" |> Hyper.typically 0.5 0.99
+          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the squared-gradient average (betas[1])" |> Hyper.typically 0.9 0.9999
+          (Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment") |> Hyper.typically 1e-10 1e-06
           Hyper.flag "correct_bias" defaults.CorrectBias "Adam-style bias correction of both moments"
-          ScalarUpdate.weightDecayDef defaults.WeightDecay ]
+          (ScalarUpdate.weightDecayDef defaults.WeightDecay |> Hyper.typically 0.0 0.1) ]
       Pairs = [ "betas", "beta1", "beta2" ]
       Create =
         fun v ->

@@ -31,12 +31,12 @@ let info: RuleInfo =
       Summary = "Lion: the sign of an interpolated momentum, with decoupled weight decay"
       Reference = "lucidrains/lion-pytorch lion_pytorch/lion_pytorch.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr "> 0" (fun v -> v > 0.0) "learning rate"
-          Hyper.real "beta1" defaults.Beta1 "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "interpolation of the step's momentum (betas[0])"
-          Hyper.real "beta2" defaults.Beta2 "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "decay of the kept momentum (betas[1])"
-          Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "decoupled decay: p <- p*(1-lr*wd)"
+        [ (Hyper.real "lr" defaults.Lr "> 0" (fun v -> v > 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          (Hyper.real "beta1" defaults.Beta1 "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "interpolation of the step's momentum (betas[0])") |> Hyper.typically 0.8 0.95
+          (Hyper.real "beta2" defaults.Beta2 "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "decay of the kept momentum (betas[1])") |> Hyper.typically 0.9 0.999
+          (Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "decoupled decay: p <- p*(1-lr*wd)") |> Hyper.typically 0.0 0.1
           Hyper.flag "decoupled_weight_decay" defaults.DecoupledWeightDecay "use wd/initial_lr, so the decay does not scale with the lr"
-          Hyper.real "initial_lr" 0.0 ">= 0 (0: the lr)" (fun v -> v >= 0.0) "the lr the optimizer was built with (divides wd when decoupled)" ]
+          (Hyper.real "initial_lr" 0.0 ">= 0 (0: the lr)" (fun v -> v >= 0.0) "the lr the optimizer was built with (divides wd when decoupled)") |> Hyper.typically 1e-05 0.01 ]
       Pairs = [ "betas", "beta1", "beta2" ]
       Create =
         fun v ->

@@ -39,12 +39,12 @@ let info: RuleInfo =
       Summary = "MAdam: Adam without eps, second moment stored scaled by 2^scale_log2, zero update where the momentum is zero"
       Reference = "NVIDIA-NeMo/Emerging-Optimizers emerging_optimizers/scalar_optimizers/update_functions/madam.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          ScalarUpdate.betaDef "beta1" defaults.Beta1 "decay of the first moment (betas[0])"
-          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the scaled second moment (betas[1])"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          ScalarUpdate.betaDef "beta1" defaults.Beta1 "decay of the first moment (betas[0])" |> Hyper.typically 0.5 0.99
+          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the scaled second moment (betas[1])" |> Hyper.typically 0.9 0.9999
           Hyper.flag "correct_bias" defaults.CorrectBias "Adam's bias correction of both moments"
-          Hyper.whole "scale_log2" defaults.ScaleLog2 "even integer" (fun n -> n % 2 = 0) "log2 of the second moment's storage scale s"
-          ScalarUpdate.weightDecayDef defaults.WeightDecay ]
+          (Hyper.whole "scale_log2" defaults.ScaleLog2 "even integer" (fun n -> n % 2 = 0) "log2 of the second moment's storage scale s") |> Hyper.typically -20.0 20.0
+          (ScalarUpdate.weightDecayDef defaults.WeightDecay |> Hyper.typically 0.0 0.1) ]
       Pairs = [ "betas", "beta1", "beta2" ]
       Create =
         fun v ->

@@ -48,11 +48,11 @@ let info: RuleInfo =
       Summary = "RMSprop with momentum, centering, coupled weight decay and maximize"
       Reference = "pytorch/pytorch torch/optim/rmsprop.py (PyTorch 2.11)"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "smoothing constant of the squared-gradient average"
-          Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the average"
-          Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "coupled L2 penalty: g <- g + wd*p"
-          Hyper.real "momentum" defaults.Momentum ">= 0" (fun v -> v >= 0.0) "momentum factor (0: none)"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          (Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "smoothing constant of the squared-gradient average") |> Hyper.typically 0.9 0.999
+          (Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the average") |> Hyper.typically 1e-10 1e-06
+          (Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "coupled L2 penalty: g <- g + wd*p") |> Hyper.typically 0.0 0.1
+          (Hyper.real "momentum" defaults.Momentum ">= 0" (fun v -> v >= 0.0) "momentum factor (0: none)") |> Hyper.typically 0.5 0.99
           Hyper.flag "centered" defaults.Centered "normalize by the estimated variance instead of the second moment"
           Hyper.flag "maximize" defaults.Maximize "maximize the objective instead of minimizing" ]
       Pairs = []

@@ -36,10 +36,10 @@ let info: RuleInfo =
       Summary = "stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize"
       Reference = "pytorch/pytorch torch/optim/sgd.py (PyTorch 2.11)"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          Hyper.real "momentum" defaults.Momentum ">= 0" (fun v -> v >= 0.0) "momentum factor"
-          Hyper.real "dampening" defaults.Dampening "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "dampening of the momentum"
-          Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "coupled L2 penalty: g <- g + wd*p"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 0.0001 0.1
+          (Hyper.real "momentum" defaults.Momentum ">= 0" (fun v -> v >= 0.0) "momentum factor") |> Hyper.typically 0.5 0.99
+          (Hyper.real "dampening" defaults.Dampening "[0, 1]" (fun v -> v >= 0.0 && v <= 1.0) "dampening of the momentum") |> Hyper.typically 0.0 0.5
+          (Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "coupled L2 penalty: g <- g + wd*p") |> Hyper.typically 0.0 0.1
           Hyper.flag "nesterov" defaults.Nesterov "Nesterov momentum (needs momentum > 0 and dampening = 0)"
           Hyper.flag "maximize" defaults.Maximize "maximize the objective instead of minimizing" ]
       Pairs = []

@@ -46,12 +46,12 @@ let info: RuleInfo =
       Summary = "Signum: the sign of the (bias-corrected, optionally Nesterov) momentum, optionally shape-scaled"
       Reference = "NVIDIA-NeMo/Emerging-Optimizers emerging_optimizers/scalar_optimizers/update_functions/signum.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          ScalarUpdate.betaDef "momentum" defaults.Momentum "decay of the momentum EMA"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          ScalarUpdate.betaDef "momentum" defaults.Momentum "decay of the momentum EMA" |> Hyper.typically 0.5 0.99
           Hyper.flag "correct_bias" defaults.CorrectBias "divide the momentum by 1-momentum^t"
           Hyper.flag "nesterov" defaults.Nesterov "Nesterov form of the momentum"
           Hyper.flag "use_shape_scaling" defaults.UseShapeScaling "scale the sign by 2/(rows+cols) (2-D parameters only)"
-          ScalarUpdate.weightDecayDef defaults.WeightDecay ]
+          (ScalarUpdate.weightDecayDef defaults.WeightDecay |> Hyper.typically 0.0 0.1) ]
       Pairs = []
       Create =
         fun v ->

@@ -43,15 +43,15 @@ let info: RuleInfo =
       Summary = "simplified AdEMAMix: an undamped momentum sum plus alpha times the gradient, RMS-normalized"
       Reference = "NVIDIA-NeMo/Emerging-Optimizers emerging_optimizers/scalar_optimizers/update_functions/ademamix.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
-          ScalarUpdate.betaDef "beta_fast" defaults.BetaFast "final decay of the momentum sum (betas[0])"
-          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the second moment (betas[1])"
-          Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment"
-          Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "weight of the current gradient"
+        [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          ScalarUpdate.betaDef "beta_fast" defaults.BetaFast "final decay of the momentum sum (betas[0])" |> Hyper.typically 0.5 0.99
+          ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the second moment (betas[1])" |> Hyper.typically 0.9 0.999
+          (Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment") |> Hyper.typically 1e-10 1e-06
+          (Hyper.real "alpha" defaults.Alpha ">= 0" (fun v -> v >= 0.0) "weight of the current gradient") |> Hyper.typically 0.0 5.0
           Hyper.flag "correct_bias" defaults.CorrectBias "bias-correct both moments (the first theory style)"
-          Hyper.whole "num_beta_fast_warmup_steps" defaults.NumBetaFastWarmupSteps ">= 0 (0: none)" (fun n -> n >= 0) "steps of the half-life-linear beta_fast warm-up from min_beta_fast"
-          ScalarUpdate.betaDef "min_beta_fast" defaults.MinBetaFast "beta_fast at the start of its warm-up"
-          ScalarUpdate.weightDecayDef defaults.WeightDecay ]
+          (Hyper.whole "num_beta_fast_warmup_steps" defaults.NumBetaFastWarmupSteps ">= 0 (0: none)" (fun n -> n >= 0) "steps of the half-life-linear beta_fast warm-up from min_beta_fast") |> Hyper.typically 0.0 6.0
+          ScalarUpdate.betaDef "min_beta_fast" defaults.MinBetaFast "beta_fast at the start of its warm-up" |> Hyper.typically 0.5 0.9
+          (ScalarUpdate.weightDecayDef defaults.WeightDecay |> Hyper.typically 0.0 0.1) ]
       Pairs = [ "betas", "beta_fast", "beta2" ]
       Create =
         fun v ->

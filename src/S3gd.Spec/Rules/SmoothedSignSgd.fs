@@ -31,11 +31,11 @@ let info: RuleInfo =
       Summary = "smoothed SignSGD: an EMA of gradient signs as the step, with decoupled weight decay"
       Reference = "WhyPhyLabs/s3gd smoothed_sign_sgd/smoothed_sign_sgd_pytorch.py"
       Hypers =
-        [ Hyper.real "lr" defaults.Lr "> 0" (fun v -> v > 0.0) "learning rate"
-          Hyper.real "beta" defaults.Beta "[0, 1)" (fun v -> v >= 0.0 && v < 1.0) "decay of the sign momentum"
-          Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "decoupled decay: p <- p*(1-lr*wd)"
+        [ (Hyper.real "lr" defaults.Lr "> 0" (fun v -> v > 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
+          (Hyper.real "beta" defaults.Beta "[0, 1)" (fun v -> v >= 0.0 && v < 1.0) "decay of the sign momentum") |> Hyper.typically 0.5 0.99
+          (Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "decoupled decay: p <- p*(1-lr*wd)") |> Hyper.typically 0.0 0.1
           Hyper.flag "decoupled_weight_decay" defaults.DecoupledWeightDecay "use wd/initial_lr, so the decay does not scale with the lr"
-          Hyper.real "initial_lr" 0.0 ">= 0 (0: the lr)" (fun v -> v >= 0.0) "the lr the optimizer was built with (divides wd when decoupled)" ]
+          (Hyper.real "initial_lr" 0.0 ">= 0 (0: the lr)" (fun v -> v >= 0.0) "the lr the optimizer was built with (divides wd when decoupled)") |> Hyper.typically 1e-05 0.01 ]
       Pairs = []
       Create =
         fun v ->
