@@ -12,8 +12,9 @@
 /// allows 2^-6 of it (a 2^10 margin for accumulation order and the iteration's nonlinearity), and 2^-16 of the largest
 /// element for cases where the bf16 model happens to round exactly.
 ///
-/// bf16 (the CUDA backend, cuBLAS) against the spec's bf16 model of torch: the same roundings at the same places; only
-/// the order of the float32 accumulations differs, which may flip a bf16 rounding that the iteration then carries on.
+/// bf16 (the kernel backends: cuBLAS on CUDA, GemmKernel on ilgpu-cpu) against the spec's bf16 model of torch: the same
+/// roundings at the same places; only the order of the float32 accumulations differs (the norm's, and cuBLAS's), which
+/// may flip a bf16 rounding that the iteration then carries on.
 /// Such a run is another draw of bf16 noise around the exact result: its distance from the model is at most its own
 /// distance from exact plus the model's, each of the size of the model's distance from exact. The bound allows three
 /// times the model's distance (one more for the spread of the largest element's deviation between draws), plus one bf16

@@ -2,8 +2,9 @@
 /// (shapes 1 x 1 to 40 x 40, tall, wide and square, some sharing a shape so that groups are batched), hyperparameters in
 /// range, 1 to 3 steps. Each step is compared with the spec's step on the same decoded inputs the backend held before
 /// it: the momentum buffer within float32 roundings, the parameter within lr' times the Newton–Schulz bound
-/// (MuonBound: float32 on the CPU against the exact iteration, bf16 on CUDA against the spec's bf16 model) plus the
-/// float32 roundings of the update. On CUDA, the momentum buffers must also equal the CPU twin's bit for bit.
+/// (MuonBound: float32 on the CPU against the exact iteration, bf16 on the kernel backends, CUDA and ilgpu-cpu, against
+/// the spec's bf16 model) plus the float32 roundings of the update. On a kernel backend, the momentum buffers must also
+/// equal the CPU twin's bit for bit.
 module S3gd.Conformance.MuonChecks
 
 open System
@@ -140,7 +141,7 @@ let matchesSpec : Checks.Check =
               let failures, _ = run backend c
               List.isEmpty failures |> Prop.label (describeCase c + ": " + String.Join("; ", failures |> List.truncate 3)))) }
 
-/// On a GPU backend the momentum buffers equal the CPU twin's bit for bit (the same float32 lerp).
+/// On a kernel backend the momentum buffers equal the CPU twin's bit for bit (the same float32 lerp).
 let cpuTwin : Checks.Check =
     { Property = "muon momentum: CPU twin, bit for bit"
       Format = None

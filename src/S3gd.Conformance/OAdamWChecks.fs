@@ -1,8 +1,8 @@
 /// OAdamW's matrix path (Backend.PlanOAdamWProjection) against the spec's MuonProjector (S3gd.Spec.Rules.OAdamW.project)
 /// for every backend: random lists of matrices (shapes 1 x 1 to 40 x 40, some sharing a shape), ns_steps, scale and
 /// update_proj_gap in range, 1 to 4 steps. A step recomputes exactly where the spec's does; then every output is within
-/// scale times MuonBound's Newton–Schulz bound (float32 on the CPU, bf16 on CUDA, against the spec's models with
-/// X / (||X||_F + eps)) plus the float32 rounding of the scaling; in between, the outputs keep their bits.
+/// scale times MuonBound's Newton–Schulz bound (float32 on the CPU, bf16 on the kernel backends, against the spec's
+/// models with X / (||X||_F + eps)) plus the float32 rounding of the scaling; in between, the outputs keep their bits.
 module S3gd.Conformance.OAdamWChecks
 
 open System
@@ -39,8 +39,8 @@ let case : Gen<Case> =
 let private u32 = 2.0 ** -24.0
 
 /// The spec's projection scale * NS(g) of a rows x cols gradient, and per element how far a backend's may be from it:
-/// scale times MuonBound's Newton–Schulz bound (float32 on the CPU, bf16 on CUDA, against the spec's models with
-/// X / (||X||_F + eps)) plus the float32 rounding of the scaling.
+/// scale times MuonBound's Newton–Schulz bound (float32 on the CPU, bf16 on the kernel backends, against the spec's
+/// models with X / (||X||_F + eps)) plus the float32 rounding of the scaling.
 let projectionBound (backend: Backend) (nsSteps: int) (scale: float) (rows: int, cols: int) (g: float[]) : float[] * (int -> float) =
     let h = { OAdamW.defaults with NsSteps = nsSteps; Scale = scale }
     let gv = Vector<float>.Build.DenseOfArray g

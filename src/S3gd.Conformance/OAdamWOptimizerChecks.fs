@@ -5,7 +5,7 @@
 /// exp_avg, exp_avg_sq and ns_cache as the backend stored them before the step, and the gradient.
 ///
 /// The bound composes the two checked parts. Newton–Schulz: where the step recomputes the projection, ns_cache is within
-/// OAdamWChecks.projectionBound of the spec's (scale times MuonBound's float32 bound on the CPU, bf16 bound on CUDA);
+/// OAdamWChecks.projectionBound of the spec's (scale times MuonBound's float32 bound on the CPU, bf16 bound on the kernel backends);
 /// where it reuses it, ns_cache keeps its bits. StableAdamW: the parameter and moments are within StructuredBound's
 /// float32 bound plus half an ulp of storage, the core's gradient being the decoded gradient (vectors), the kept
 /// ns_cache (matrices, reused: exact) or the spec's projection with the Newton–Schulz bound as its error (matrices,

@@ -37,7 +37,7 @@ let private shapesOf (rule: string) =
     if rule = "muon" then [ "block.0.fc", [ 11; 37 ]; "block.0.proj", [ 37; 11 ]; "block.0.scale", [ 1; 1 ] ] else shapes
 
 /// Whether a rule's next step on a GPU differs from the CPU's by design: Muon's and OAdamW's Newton–Schulz runs in bf16
-/// on CUDA and in float32 on the CPU (the Muon conformance checks bound that difference).
+/// on the kernel backends and in float32 on the CPU (the Muon conformance checks bound that difference).
 let private iteratesDifferently (rule: string) = rule = "muon" || rule = "oadamw"
 
 /// Writes seeded values in [-1, 1) into a float32 or bf16 buffer (bf16: the upper half of the float32 bits).

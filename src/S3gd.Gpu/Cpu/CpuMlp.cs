@@ -1,18 +1,19 @@
 using System.Runtime.InteropServices;
+using S3gd.Gpu.Kernels;
 using S3gd.Gpu.Training;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// The CPU twin of <c>Cuda/Kernels/mlp.cu</c>: the same float32 operations in the same order (each matmul sum over k
+/// The CPU twin of <see cref="MlpKernels"/>: the same float32 operations in the same order (each matmul sum over k
 /// ascending, the column sums' 256-way split and tree), so it equals the kernels bit for bit except where MathF's tanh,
-/// exp and log differ from CUDA's tanhf, expf and logf. Output rows of a large matmul run in parallel (each element's
+/// exp and log differ from the kernels' <see cref="KernelMath"/>. Output rows of a large matmul run in parallel (each element's
 /// sum is unchanged by it).
 /// </summary>
 public sealed class CpuMlp : Mlp
 {
-    /// <summary>Partial sums of a column sum: mlp.cu's THREADS.</summary>
-    private const int Partials = 256;
+    /// <summary>Partial sums of a column sum: the kernel's threads per block.</summary>
+    private const int Partials = MlpKernels.Threads;
 
     /// <summary>Multiply-adds below which a matmul runs on one thread (scheduling would cost more than it saves).</summary>
     private const long ParallelWork = 1 << 16;

@@ -1,20 +1,19 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using S3gd.Gpu.Kernels;
 using S3gd.Gpu.Muon;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// Muon on the CPU in float32: the momentum and the parameter update are the CUDA kernels' operations (bit for bit, no
-/// fused multiply-add); Newton–Schulz runs in float32 (the CUDA backend runs it in bf16), with the transpose trick,
+/// Muon on the CPU in float32: the momentum and the parameter update are the kernels' operations (<see cref="MuonKernels"/>,
+/// bit for bit, no fused multiply-add); Newton–Schulz runs in float32 (the CUDA backend runs it in bf16), with the transpose trick,
 /// products of rows in <see cref="Vector{T}"/> lanes and A exactly symmetric (A[i,j] and A[j,i] are the same dot product).
 /// </summary>
 internal static class CpuMuon
 {
-    /// <summary>torch.lerp on one float32 (ATen's Lerp.h): s + w(e - s) for |w| &lt; 0.5, else e - (e - s)(1 - w).</summary>
-    internal static float Lerp(float start, float end, float weight) =>
-        // 0.5: ATen switches formula at |weight| = 0.5 so both ends are exact.
-        MathF.Abs(weight) < 0.5f ? start + weight * (end - start) : end - (end - start) * (1.0f - weight);
+    /// <summary>torch.lerp on one float32: the kernels' <see cref="MuonMaths.Lerp{M}"/>.</summary>
+    internal static float Lerp(float start, float end, float weight) => MuonMaths.Lerp<ScalarMaths>(start, end, weight);
 
     /// <summary>buf &lt;- lerp(buf, g, 1 - momentum); returns the update lerp(g, buf, momentum) (Nesterov) or buf.</summary>
     internal static float[] Momentum(MuonConfig config, ReadOnlySpan<float> grad, Span<float> buffer)

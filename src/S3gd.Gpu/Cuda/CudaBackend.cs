@@ -190,6 +190,7 @@ public sealed partial class CudaBackend : KernelBackend
     {
         context.MakeCurrent();
         stream.Synchronize();
+        DisposeCublas();
         foreach (var (module, _) in kernels.Values) module.Dispose();
         kernels.Clear();
         Compiler.Dispose();

@@ -39,14 +39,14 @@ public abstract partial class KernelBackend : Backend
     internal ulong AddressOrZero(DeviceBuffer? buffer) => buffer is null ? 0 : AddressOf(buffer);
 
     /// <summary>
-    /// A closed kernel method: <paramref name="name"/> of <paramref name="kernels"/> with the type arguments given, checked
-    /// to have the kernel signature.
+    /// A closed kernel method: <paramref name="name"/> of <paramref name="kernels"/> with the type arguments given (none
+    /// for a kernel that is not generic).
     /// </summary>
     internal static MethodInfo Kernel(Type kernels, string name, params Type[] typeArguments)
     {
         var method = kernels.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
             ?? throw new ArgumentException($"{kernels.Name} has no kernel {name}", nameof(name));
-        return method.MakeGenericMethod(typeArguments);
+        return typeArguments.Length == 0 ? method : method.MakeGenericMethod(typeArguments);
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ public readonly record struct MlpEvaluation(double Loss, double Accuracy);
 
 /// <summary>
 /// A multilayer perceptron's forward and backward passes on one backend, written by hand: a tiled matrix product with
-/// bias and tanh, softmax cross-entropy and column sums (<c>Cuda/Kernels/mlp.cu</c> and its CPU twin). The sequence of
+/// bias and tanh, softmax cross-entropy and column sums (<c>Kernels.MlpKernels</c> and its CPU twin). The sequence of
 /// operations is written once here; each backend supplies the three primitives. Holds workspace for batches of up to
 /// <see cref="MaxBatch"/> rows; create it with <see cref="Backend.CreateMlp"/> and dispose it before the backend.
 /// </summary>
@@ -123,7 +123,7 @@ public abstract class Mlp : IDisposable
 
     /// <summary>
     /// output[j] = the sum of column j of x [rows x cols]: 256 partial sums (partial t adds rows t, t + 256, ... in
-    /// order) added in a tree (partial[t] += partial[t + s] for s = 128, 64, ..., 1), as mlp.cu's column_sum.
+    /// order) added in a tree (partial[t] += partial[t + s] for s = 128, 64, ..., 1), as <c>Kernels.MlpKernels.ColumnSum</c>.
     /// </summary>
     protected abstract void ColumnSumInternal(DeviceBuffer x, DeviceBuffer output, int rows, int cols);
 

@@ -1,0 +1,166 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using S3gd.Gpu.Maths;
+
+namespace S3gd.Gpu.Kernels;
+
+/// <summary>
+/// The elementwise parts of Muon's step (torch.optim.Muon, PyTorch 2.11) and of OAdamW's projection around the
+/// Newton–Schulz matrix products (<see cref="KernelBackend.BatchedGemm"/>). Each launch covers one group of same-shape
+/// matrices: Grid.IdxY is the matrix, Grid.IdxX strides over its elements. The group's bf16 work matrices lie one after
+/// another in the parameter's own row-major layout (the transpose of a tall matrix is left to the GEMMs' operand flags,
+/// so no kernel moves elements). The momentum and the update are the CPU twin's float32 operations (<c>Cpu.CpuMuon</c>),
+/// bit for bit: every product is an explicit <see cref="IMaths{T}.Mul"/>, so none is contracted into a fused multiply-add.
+/// </summary>
+public static class MuonKernels
+{
+    /// <summary>Threads per block.</summary>
+    public const int Threads = 256;
+
+    /// <summary>Lanes of a warp.</summary>
+    private const int WarpSize = 32;
+
+    /// <summary>Warps per block.</summary>
+    private const int Warps = Threads / WarpSize;
+
+    /// <summary>
+    /// buf &lt;- lerp(buf, g, 1 - momentum); X &lt;- bf16(the update), as torch's <c>update.bfloat16()</c>; the matrix's sum of
+    /// squares += the squares of the bf16 values (torch's norm of bf16 X accumulates in float32).
+    /// </summary>
+    public static void Momentum<TOps, M, TUpdate>(ArrayView<byte> memory, MuonMomentumArgs args)
+        where TOps : struct, IKernelOps
+        where M : struct, IMaths<float>
+        where TUpdate : struct, IMuonUpdate
+    {
+        M m = default;
+        var matrix = Grid.IdxY;
+        var grad = DeviceMemory.Word(memory, args.Grads, matrix);
+        var buffer = DeviceMemory.Word(memory, args.Buffers, matrix);
+        var x = Matrix(args.X, matrix, args.Length);
+        var squares = 0.0f;
+        for (var i = First; i < args.Length; i += Stride)
+        {
+            var g = DeviceMemory.At<float>(memory, grad + (ulong)i * sizeof(float));
+            ref var b = ref DeviceMemory.At<float>(memory, buffer + (ulong)i * sizeof(float));
+            var updated = MuonMaths.Lerp<M>(b, g, args.ToGrad);
+            b = updated;
+            var v = StoreBf16<TOps>(memory, x, i, default(TUpdate).Of<M>(g, updated, args.Momentum));
+            squares = m.Add(squares, m.Mul(v, v));
+        }
+        AddBlockSum<M>(memory, squares, args.Squares + (ulong)matrix * sizeof(float));
+    }
+
+    /// <summary>X &lt;- bf16(X / the denominator of the bf16 norm, bf16(sqrt(sum of squares))).</summary>
+    public static void Normalise<TOps, M, TDenominator>(ArrayView<byte> memory, MuonNormaliseArgs args)
+        where TOps : struct, IKernelOps
+        where M : struct, IMaths<float>
+        where TDenominator : struct, INormDenominator
+    {
+        M m = default;
+        var matrix = Grid.IdxY;
+        var norm = default(TOps).RoundBf16(m.Root(DeviceMemory.At<float>(memory, args.Squares + (ulong)matrix * sizeof(float))));
+        var denominator = default(TDenominator).Of<TOps, M>(norm, args.Eps);
+        var x = Matrix(args.X, matrix, args.Length);
+        for (var i = First; i < args.Length; i += Stride)
+            StoreBf16<TOps>(memory, x, i, m.Div(LoadBf16(memory, x, i), denominator));
+    }
+
+    /// <summary>p &lt;- p * decay; p &lt;- p - lr' * X: torch's <c>p.mul_(1 - lr*wd)</c> and <c>p.add_(X, alpha=-lr')</c>, each rounded.</summary>
+    public static void Update<M>(ArrayView<byte> memory, MuonUpdateArgs args) where M : struct, IMaths<float>
+    {
+        M m = default;
+        var matrix = Grid.IdxY;
+        var param = DeviceMemory.Word(memory, args.Params, matrix);
+        var x = Matrix(args.X, matrix, args.Length);
+        for (var i = First; i < args.Length; i += Stride)
+        {
+            ref var p = ref DeviceMemory.At<float>(memory, param + (ulong)i * sizeof(float));
+            var decayed = m.Mul(p, args.Decay);
+            p = m.Add(decayed, m.Neg(m.Mul(args.AdjustedLr, LoadBf16(memory, x, i))));
+        }
+    }
+
+    /// <summary>OAdamW's projection input: X &lt;- bf16(g); the matrix's sum of squares += the squares of the bf16 values.</summary>
+    public static void Load<TOps, M>(ArrayView<byte> memory, NsLoadArgs args)
+        where TOps : struct, IKernelOps
+        where M : struct, IMaths<float>
+    {
+        M m = default;
+        var matrix = Grid.IdxY;
+        var grad = DeviceMemory.Word(memory, args.Grads, matrix);
+        var x = Matrix(args.X, matrix, args.Length);
+        var squares = 0.0f;
+        for (var i = First; i < args.Length; i += Stride)
+        {
+            var v = StoreBf16<TOps>(memory, x, i, DeviceMemory.At<float>(memory, grad + (ulong)i * sizeof(float)));
+            squares = m.Add(squares, m.Mul(v, v));
+        }
+        AddBlockSum<M>(memory, squares, args.Squares + (ulong)matrix * sizeof(float));
+    }
+
+    /// <summary>OAdamW's projection output: out &lt;- scale * X in float32.</summary>
+    public static void Store<M>(ArrayView<byte> memory, NsStoreArgs args) where M : struct, IMaths<float>
+    {
+        var matrix = Grid.IdxY;
+        var output = DeviceMemory.Word(memory, args.Outputs, matrix);
+        var x = Matrix(args.X, matrix, args.Length);
+        for (var i = First; i < args.Length; i += Stride)
+            DeviceMemory.At<float>(memory, output + (ulong)i * sizeof(float)) = default(M).Mul(args.Scale, LoadBf16(memory, x, i));
+    }
+
+    /// <summary>Sets float32 values to +0 (the sums of squares before a step).</summary>
+    public static void Zero(ArrayView<byte> memory, ZeroArgs args)
+    {
+        for (var i = First; i < args.Length; i += Stride) DeviceMemory.At<float>(memory, args.Values + (ulong)i * sizeof(float)) = 0.0f;
+    }
+
+    /// <summary>This thread's first element of a grid-stride loop over one matrix.</summary>
+    private static long First => (long)Grid.IdxX * Group.DimX + Group.IdxX;
+
+    /// <summary>The grid-stride loop's step.</summary>
+    private static long Stride => (long)Grid.DimX * Group.DimX;
+
+    /// <summary>The address of bf16 work matrix <paramref name="matrix"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Matrix(ulong work, int matrix, long length) => work + (ulong)matrix * (ulong)length * sizeof(ushort);
+
+    /// <summary>Element <paramref name="i"/> of a bf16 matrix as float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float LoadBf16(ArrayView<byte> memory, ulong x, long i) =>
+        SoftwareConvert.DecodeBf16(DeviceMemory.At<ushort>(memory, x + (ulong)i * sizeof(ushort)));
+
+    /// <summary>Stores bf16(<paramref name="value"/>) (round to nearest even) as element <paramref name="i"/>; returns the bf16 value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float StoreBf16<TOps>(ArrayView<byte> memory, ulong x, long i, float value) where TOps : struct, IKernelOps
+    {
+        var code = (ushort)default(TOps).EncodeBf16Pair(value, 0.0f);
+        DeviceMemory.At<ushort>(memory, x + (ulong)i * sizeof(ushort)) = code;
+        return SoftwareConvert.DecodeBf16(code);
+    }
+
+    /// <summary>
+    /// Adds the block's sum of <paramref name="value"/> to the float32 at <paramref name="total"/>: each warp's sum by
+    /// shuffles, the warps' sums by the first warp, one atomic add per block. Every thread of the block calls it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddBlockSum<M>(ArrayView<byte> memory, float value, ulong total) where M : struct, IMaths<float>
+    {
+        var partial = SharedMemory.Allocate<float>(Warps);
+        var lane = Group.IdxX % WarpSize;
+        var warp = Group.IdxX / WarpSize;
+        value = WarpSum<M>(value);
+        if (lane == 0) partial[warp] = value;
+        Group.Barrier();
+        if (warp != 0) return;
+        value = WarpSum<M>(lane < Warps ? partial[lane] : 0.0f);
+        if (lane == 0) Atomic.Add(ref DeviceMemory.At<float>(memory, total), value);
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over the warp, in every lane (a butterfly of shuffles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float WarpSum<M>(float value) where M : struct, IMaths<float>
+    {
+        for (var offset = WarpSize / 2; offset > 0; offset /= 2) value = default(M).Add(value, Warp.ShuffleXor(value, offset));
+        return value;
+    }
+}
