@@ -31,6 +31,8 @@ internal enum CUdevice_attribute
 /// <summary>Options of the driver's JIT (cuda.h <c>CUjit_option</c>).</summary>
 internal enum CUjit_option
 {
+    /// <summary>CU_JIT_MAX_REGISTERS: the most registers a thread may use.</summary>
+    MaxRegisters = 0,
     /// <summary>CU_JIT_ERROR_LOG_BUFFER: where the JIT writes its error log.</summary>
     ErrorLogBuffer = 5,
     /// <summary>CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES: the error log's size in bytes.</summary>

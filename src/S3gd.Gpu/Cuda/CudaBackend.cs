@@ -23,7 +23,7 @@ public sealed partial class CudaBackend : KernelBackend
 
     private readonly CudaContext context;
     private readonly CudaStream stream;
-    private readonly ConcurrentDictionary<MethodInfo, (CudaModule Module, CudaKernel Kernel)> kernels = new();
+    private readonly ConcurrentDictionary<(MethodInfo Kernel, int MaxRegisters), (CudaModule Module, CudaKernel Kernel)> kernels = new();
     private readonly Lock stagingLock = new();
     private CudaPinnedBuffer? staging;
 
@@ -78,7 +78,7 @@ public sealed partial class CudaBackend : KernelBackend
     /// <inheritdoc />
     protected internal override unsafe void Launch<TArgs>(MethodInfo kernel, KernelGrid grid, in TArgs args)
     {
-        var function = kernels.GetOrAdd(kernel, k => Load(k, sizeof(TArgs))).Kernel;
+        var function = kernels.GetOrAdd((kernel, MaxRegisters(grid)), k => Load(k.Kernel, sizeof(TArgs), k.MaxRegisters)).Kernel;
         var memory = AddressSpace;
         var copy = args;
         void** arguments = stackalloc void*[] { &memory, &copy };
@@ -205,8 +205,21 @@ public sealed partial class CudaBackend : KernelBackend
     /// <summary>The environment variable naming a folder where every compiled kernel's PTX is written (for ptxas and reading).</summary>
     public const string PtxFolderVariable = "S3GD_PTX_DIR";
 
-    /// <summary>Compiles and loads a kernel, checking that its parameters are the address space and one <paramref name="argsBytes"/>-byte struct.</summary>
-    private (CudaModule, CudaKernel) Load(MethodInfo kernel, int argsBytes)
+    /// <summary>32-bit registers of an SM (every architecture since sm_50).</summary>
+    private const int RegistersPerSm = 64 * 1024;
+
+    /// <summary>The register allocation unit of a thread: registers are given out 8 at a time.</summary>
+    private const int RegisterGranule = 8;
+
+    /// <summary>The most registers a thread may take so that <see cref="KernelGrid.MinBlocksPerSm"/> blocks fit an SM; 0 for no cap.</summary>
+    private static int MaxRegisters(KernelGrid grid) =>
+        grid.MinBlocksPerSm <= 0 ? 0 : RegistersPerSm / (grid.Threads * grid.MinBlocksPerSm) / RegisterGranule * RegisterGranule;
+
+    /// <summary>
+    /// Compiles and loads a kernel (at most <paramref name="maxRegisters"/> registers a thread, 0 for no cap), checking
+    /// that its parameters are the address space and one <paramref name="argsBytes"/>-byte struct.
+    /// </summary>
+    private (CudaModule, CudaKernel) Load(MethodInfo kernel, int argsBytes, int maxRegisters)
     {
         var compiled = Compiler.Compile(kernel);
         if (Environment.GetEnvironmentVariable(PtxFolderVariable) is { Length: > 0 } folder)
@@ -215,7 +228,7 @@ public sealed partial class CudaBackend : KernelBackend
             throw new InvalidOperationException(
                 $"{kernel}: ILGPU's PTX takes parameters of [{string.Join(", ", compiled.ParameterBytes)}] bytes, the launch passes [{KernelView.Bytes}, {argsBytes}]");
         context.MakeCurrent();
-        var module = new CudaModule(kernel.ToString() ?? compiled.Entry, compiled.Ptx);
+        var module = new CudaModule(kernel.ToString() ?? compiled.Entry, compiled.Ptx, maxRegisters);
         return (module, module.GetKernel(compiled.Entry));
     }
 

@@ -11,8 +11,11 @@ public sealed class CudaModule : IDisposable
     private readonly nint handle;
     private bool disposed;
 
-    /// <summary>Loads a kernel's PTX into the current context; a JIT error is a <see cref="CudaCompileException"/> with its log.</summary>
-    internal unsafe CudaModule(string name, string ptx)
+    /// <summary>
+    /// Loads a kernel's PTX into the current context, compiled within <paramref name="maxRegisters"/> registers a thread
+    /// (0: the JIT's choice); a JIT error is a <see cref="CudaCompileException"/> with its log.
+    /// </summary>
+    internal unsafe CudaModule(string name, string ptx, int maxRegisters = 0)
     {
         var image = System.Text.Encoding.ASCII.GetBytes(ptx + "\0");
         var log = new byte[LogBytes];
@@ -20,9 +23,9 @@ public sealed class CudaModule : IDisposable
         fixed (byte* p = image)
         fixed (byte* l = log)
         {
-            var options = stackalloc CUjit_option[] { CUjit_option.ErrorLogBuffer, CUjit_option.ErrorLogBufferSizeBytes };
-            var values = stackalloc void*[] { l, (void*)LogBytes };
-            status = cuModuleLoadDataEx(out handle, p, 2, options, values);
+            var options = stackalloc CUjit_option[] { CUjit_option.ErrorLogBuffer, CUjit_option.ErrorLogBufferSizeBytes, CUjit_option.MaxRegisters };
+            var values = stackalloc void*[] { l, (void*)LogBytes, (void*)maxRegisters };
+            status = cuModuleLoadDataEx(out handle, p, maxRegisters > 0 ? 3u : 2u, options, values);
         }
         if (status == CUresult.Success) return;
         var text = System.Text.Encoding.ASCII.GetString(log).TrimEnd('\0');

@@ -47,14 +47,14 @@ public abstract partial class KernelBackend
         private readonly MethodInfo kernel;
         private readonly DeviceBuffer table;
         private readonly ElementwiseArgs args;
-        private readonly int sharedBytes;
+        private readonly ElementwiseLaunch launch;
 
         public KernelElementwisePlan(
             KernelBackend backend, ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch)
             : base(config, tensors, launch.Chunk)
         {
             this.backend = backend;
-            sharedBytes = launch.SharedBytes;
+            this.launch = launch;
             kernel = ElementwiseKernelFor(config, launch, backend.Ops, backend.Maths(config.MathBf16));
             var rows = new ElementwiseRow[tensors.Count];
             for (var i = 0; i < rows.Length; i++)
@@ -85,7 +85,7 @@ public abstract partial class KernelBackend
             if (Chunks.Count == 0) return;
             var a = args;
             a.Scalars = scalars;
-            backend.Launch(kernel, new KernelGrid(Chunks.Count, 1, ElementwiseKernel.Threads, sharedBytes), a);
+            backend.Launch(kernel, new KernelGrid(Chunks.Count, 1, ElementwiseKernel.Threads, launch.SharedBytes, launch.MinBlocks), a);
         }
 
         protected override void DisposeInternal() => table.Dispose();

@@ -51,12 +51,14 @@ public abstract partial class KernelBackend
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
         private readonly StructuredArgs split, groups, wholeArgs;
+        private readonly int minBlocks;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
             : base(config, tensors)
         {
             this.backend = backend;
             var maths = backend.Maths(false);
+            minBlocks = launch.MinBlocks;
             reduce = StructuredKernelFor(nameof(StructuredKernels.Reduce), config, launch, backend.Ops, maths);
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             update = StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths);
@@ -130,7 +132,7 @@ public abstract partial class KernelBackend
         private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars)
         {
             const int warps = StructuredLayout.SegmentsPerBlock;
-            backend.Launch(kernel, new KernelGrid((args.Count + warps - 1) / warps, 1, StructuredLayout.Threads), args with { Scalars = scalars });
+            backend.Launch(kernel, new KernelGrid((args.Count + warps - 1) / warps, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks), args with { Scalars = scalars });
         }
 
         private static byte[] Bytes<T>(T[] entries) where T : unmanaged => MemoryMarshal.AsBytes(entries.AsSpan()).ToArray();

@@ -8,7 +8,11 @@ namespace S3gd.Gpu.Kernels;
 /// <param name="BlocksY">Blocks along y (Grid.IdxY).</param>
 /// <param name="Threads">Threads per block.</param>
 /// <param name="SharedBytes">Dynamic shared memory reserved per block (it caps the blocks an SM holds; the CPU ignores it).</param>
-public readonly record struct KernelGrid(int BlocksX, int BlocksY, int Threads, int SharedBytes = 0);
+/// <param name="MinBlocksPerSm">
+/// Blocks an SM must be able to hold at once (CUDA's __launch_bounds__ minimum): the kernel is compiled within the
+/// registers that leaves each thread; 0 lets the compiler choose. The CPU ignores it.
+/// </param>
+public readonly record struct KernelGrid(int BlocksX, int BlocksY, int Threads, int SharedBytes = 0, int MinBlocksPerSm = 0);
 
 /// <summary>
 /// A backend that runs S3gd's C# kernels (this folder) on an ILGPU-compiled accelerator: CUDA (<c>Cuda.CudaBackend</c>,

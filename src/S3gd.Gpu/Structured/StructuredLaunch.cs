@@ -7,31 +7,37 @@ namespace S3gd.Gpu.Structured;
 /// write a vector load's four outputs, so the C# kernels move plain vectors.)
 /// </summary>
 /// <param name="Unroll">Runs of <see cref="StructuredLayout.Vec"/> elements per lane (1, 2 or 4) whose loads are all in flight before any maths.</param>
-public readonly record struct StructuredLaunch(int Unroll)
+/// <param name="MinBlocks">Blocks an SM must hold at once (0: the compiler's choice): caps each thread's registers.</param>
+public readonly record struct StructuredLaunch(int Unroll, int MinBlocks = 0)
 {
+    /// <summary>The most blocks of 256 threads an SM holds (2048 threads).</summary>
+    public const int MaxMinBlocks = 8;
+
     /// <summary>The layout a plan uses unless told: two runs per lane (16 elements, 64 bytes of each fp32 buffer in flight).</summary>
     public static StructuredLaunch Default => new(2);
 
-    /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll.</summary>
-    public static IReadOnlyList<StructuredLaunch> Candidates { get; } = [new(1), new(2), new(4)];
+    /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll, with the compiler's registers or a budget for 3 or 4 blocks an SM.</summary>
+    public static IReadOnlyList<StructuredLaunch> Candidates { get; } =
+        [.. from u in new[] { 1, 2, 4 } from b in new[] { 0, 3, 4 } select new StructuredLaunch(u, b)];
 
-    /// <summary>A short name: s1, s2 or s4 (s for structured).</summary>
-    public string Name => $"s{Unroll}";
+    /// <summary>A short name: s1, s2 or s4 (s for structured), -b3 for a register budget of 3 blocks an SM.</summary>
+    public string Name => $"s{Unroll}" + (MinBlocks > 0 ? $"-b{MinBlocks}" : "");
 
     /// <summary>Checks the values; an error names the field and its value.</summary>
     public StructuredLaunch Validated()
     {
         if (Unroll is not (1 or 2 or 4)) throw new ArgumentOutOfRangeException(nameof(Unroll), Unroll, "must be 1, 2 or 4");
+        if (MinBlocks is < 0 or > MaxMinBlocks) throw new ArgumentOutOfRangeException(nameof(MinBlocks), MinBlocks, $"must be 0 to {MaxMinBlocks}");
         return this;
     }
 
-    /// <summary>Parses a <see cref="Name"/> back (s1, s2 or s4).</summary>
+    /// <summary>Parses a <see cref="Name"/> back (s1, s2 or s4, optional -b3 or -b4).</summary>
     public static StructuredLaunch Parse(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return Candidates.FirstOrDefault(c => c.Name == name) is { Unroll: > 0 } found
-            ? found
-            : throw new ArgumentException($"unknown structured layout '{name}' (known: {string.Join(", ", Candidates.Select(c => c.Name))})", nameof(name));
+        foreach (var candidate in Candidates)
+            if (candidate.Name == name) return candidate;
+        throw new ArgumentException($"unknown structured layout '{name}' (known: {string.Join(", ", Candidates.Select(c => c.Name))})", nameof(name));
     }
 
     /// <inheritdoc />
