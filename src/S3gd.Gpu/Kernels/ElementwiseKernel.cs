@@ -131,12 +131,12 @@ public static class ElementwiseKernel
 
         var sc = new ElementwiseScalars<float, M>(args.Scalars);
         var stream = StochasticRounding.Stream(args.Scalars.Seed, args.Scalars.Step, (uint)t);
-        Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref a);
-        if (groups >= 2) Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref b);
+        Compute<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, stream, ref a);
+        if (groups >= 2) Compute<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, stream, ref b);
         if (groups >= 4)
         {
-            Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref c);
-            Compute<TOps, M, TRule, TPrep, TUpdate>(sc, stream, ref d);
+            Compute<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, stream, ref c);
+            Compute<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, stream, ref d);
         }
 
         Store<TOps, TParam, TState0, TState1, TState2, TUpdate>(memory, row, a);
@@ -192,22 +192,27 @@ public static class ElementwiseKernel
 
     /// <summary>The step of a group's eight elements.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Compute<TOps, M, TRule, TPrep, TUpdate>(in ElementwiseScalars<float, M> sc, uint stream, ref Values x)
+    private static void Compute<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(in ElementwiseScalars<float, M> sc, uint stream, ref Values x)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IElementwiseRule
         where TPrep : struct, IGradientPrep
+        where TParam : struct, IKernelFormat
+        where TGrad : struct, IKernelFormat
+        where TState0 : struct, IKernelFormat
+        where TState1 : struct, IKernelFormat
+        where TState2 : struct, IKernelFormat
         where TUpdate : struct, IKernelParamUpdate
     {
         var at = x.At;
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E0, x.G.E0, ref x.S0.E0, ref x.S1.E0, ref x.S2.E0, ref x.C.E0, stream, at);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E1, x.G.E1, ref x.S0.E1, ref x.S1.E1, ref x.S2.E1, ref x.C.E1, stream, at + 1);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E2, x.G.E2, ref x.S0.E2, ref x.S1.E2, ref x.S2.E2, ref x.C.E2, stream, at + 2);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E3, x.G.E3, ref x.S0.E3, ref x.S1.E3, ref x.S2.E3, ref x.C.E3, stream, at + 3);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E4, x.G.E4, ref x.S0.E4, ref x.S1.E4, ref x.S2.E4, ref x.C.E4, stream, at + 4);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E5, x.G.E5, ref x.S0.E5, ref x.S1.E5, ref x.S2.E5, ref x.C.E5, stream, at + 5);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E6, x.G.E6, ref x.S0.E6, ref x.S1.E6, ref x.S2.E6, ref x.C.E6, stream, at + 6);
-        Element<TOps, M, TRule, TPrep, TUpdate>(sc, ref x.P.E7, x.G.E7, ref x.S0.E7, ref x.S1.E7, ref x.S2.E7, ref x.C.E7, stream, at + 7);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E0, x.G.E0, ref x.S0.E0, ref x.S1.E0, ref x.S2.E0, ref x.C.E0, stream, at);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E1, x.G.E1, ref x.S0.E1, ref x.S1.E1, ref x.S2.E1, ref x.C.E1, stream, at + 1);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E2, x.G.E2, ref x.S0.E2, ref x.S1.E2, ref x.S2.E2, ref x.C.E2, stream, at + 2);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E3, x.G.E3, ref x.S0.E3, ref x.S1.E3, ref x.S2.E3, ref x.C.E3, stream, at + 3);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E4, x.G.E4, ref x.S0.E4, ref x.S1.E4, ref x.S2.E4, ref x.C.E4, stream, at + 4);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E5, x.G.E5, ref x.S0.E5, ref x.S1.E5, ref x.S2.E5, ref x.C.E5, stream, at + 5);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E6, x.G.E6, ref x.S0.E6, ref x.S1.E6, ref x.S2.E6, ref x.C.E6, stream, at + 6);
+        Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(sc, ref x.P.E7, x.G.E7, ref x.S0.E7, ref x.S1.E7, ref x.S2.E7, ref x.C.E7, stream, at + 7);
     }
 
     /// <summary>Stores a group to every buffer the step writes.</summary>
@@ -244,23 +249,31 @@ public static class ElementwiseKernel
         FirstChunk = (long)DeviceMemory.Word(memory, address, 10),
     };
 
-    /// <summary>One element: the loaded values as the maths sees them, the step, the parameter update.</summary>
+    /// <summary>
+    /// One element: the loaded values as the maths sees them (rounded to bf16 in bf16 maths unless their format holds only
+    /// bf16 values), the step, the parameter update.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Element<TOps, M, TRule, TPrep, TUpdate>(
+    private static void Element<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate>(
         in ElementwiseScalars<float, M> sc, ref float p, float g, ref float s0, ref float s1, ref float s2, ref float c, uint stream, long index)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IElementwiseRule
         where TPrep : struct, IGradientPrep
+        where TParam : struct, IKernelFormat
+        where TGrad : struct, IKernelFormat
+        where TState0 : struct, IKernelFormat
+        where TState1 : struct, IKernelFormat
+        where TState2 : struct, IKernelFormat
         where TUpdate : struct, IKernelParamUpdate
     {
         M m = default;
-        var old = m.Load(p);
+        var old = default(TParam).Bf16Exact ? p : m.Load(p);
         var updated = old;
-        s0 = m.Load(s0);
-        s1 = m.Load(s1);
-        s2 = m.Load(s2);
-        ElementwiseStep.Element<float, M, TPrep, TRule>(sc, ref updated, m.Load(g), ref s0, ref s1, ref s2);
+        if (!default(TState0).Bf16Exact) s0 = m.Load(s0);
+        if (!default(TState1).Bf16Exact) s1 = m.Load(s1);
+        if (!default(TState2).Bf16Exact) s2 = m.Load(s2);
+        ElementwiseStep.Element<float, M, TPrep, TRule>(sc, ref updated, default(TGrad).Bf16Exact ? g : m.Load(g), ref s0, ref s1, ref s2);
         p = default(TUpdate).Apply<TOps>(old, updated, ref c, stream, index);
     }
 }

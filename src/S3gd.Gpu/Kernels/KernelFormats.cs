@@ -12,6 +12,12 @@ namespace S3gd.Gpu.Kernels;
 /// </summary>
 public interface IKernelFormat
 {
+    /// <summary>
+    /// Whether every value a load gives is a bf16 value (bf16, unscaled fp8, a slot not kept), so bf16 maths need not
+    /// round it again (on a GPU the rounding is an instruction the compiler cannot prove redundant).
+    /// </summary>
+    bool Bf16Exact { get; }
+
     /// <summary>Loads elements [at, at + 8) of the buffer at <paramref name="address"/>.</summary>
     void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps;
@@ -42,6 +48,9 @@ public static class KernelFormat
 /// <summary>float32 storage: two 16-byte vectors a group.</summary>
 public readonly struct Fp32Format : IKernelFormat
 {
+    /// <inheritdoc />
+    public bool Bf16Exact => false;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
@@ -95,6 +104,9 @@ public readonly struct Fp32Format : IKernelFormat
 /// <summary>bf16 storage: one 16-byte vector a group; stores round to nearest even.</summary>
 public readonly struct Bf16Format : IKernelFormat
 {
+    /// <inheritdoc />
+    public bool Bf16Exact => true;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
@@ -199,6 +211,9 @@ public readonly struct Fp8Format<TCodec> : IKernelFormat
     where TCodec : struct, IFp8Codec
 {
     /// <inheritdoc />
+    public bool Bf16Exact => true;
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps
@@ -280,6 +295,9 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
     where TCodec : struct, IFp8Codec
 {
     /// <inheritdoc />
+    public bool Bf16Exact => false;
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps
@@ -327,6 +345,9 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
 /// <summary>A state slot the configuration does not keep: reads as zeros, stores nothing.</summary>
 public readonly struct NoFormat : IKernelFormat
 {
+    /// <inheritdoc />
+    public bool Bf16Exact => true;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
