@@ -39,52 +39,40 @@ let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map 
 let private orZero (g: Gen<float>) = Gen.frequency [ 1, Gen.constant 0.0; 2, g ]
 let private flag = Gen.elements [ false; true ]
 
-/// Hyperparameters in range for a rule (realistic scales; combinations the reference rejects are not drawn).
+/// One hyperparameter's value: its default, 0 where the range it is typically set in starts at 0, or a draw from that
+/// range (`HyperDef.Typical`); a flag either way; a word its default.
+let private value (d: HyperDef) : Gen<HyperValue> =
+    let typical, zero =
+        match d.Typical with
+        | Some(low, high) ->
+            let draw = match d.Default with Whole _ -> Gen.choose (int low, int high) |> Gen.map Whole | _ -> real low high |> Gen.map Real
+            [ 2, draw ], (if low <= 0.0 then [ 1, Gen.constant (match d.Default with Whole _ -> Whole 0 | _ -> Real 0.0) ] else [])
+        | None -> [], []
+    match d.Default with
+    | Flag _ -> flag |> Gen.map Flag
+    | Word _ -> Gen.constant d.Default
+    | _ -> Gen.frequency ([ 1, Gen.constant d.Default ] @ zero @ typical)
+
+/// A rule's registry entry by name.
+let ruleInfo (name: string) =
+    match Registry.find name with
+    | Ok r -> r
+    | Error e -> invalidArg (nameof name) e
+
+/// Hyperparameters of an elementwise rule, each drawn by `value` from its spec definition; combinations the rule or its
+/// fused kernel rejects (out of range, sgd's nesterov without momentum, ...) are drawn again.
 let hypers (rule: string) : Gen<Hypers> =
-    let r (name: string) (g: Gen<float>) = g |> Gen.map (fun v -> name, Real v)
-    let f (name: string) = flag |> Gen.map (fun v -> name, Flag v)
-    let w (name: string) (g: Gen<int>) = g |> Gen.map (fun v -> name, Whole v)
-    let all (items: Gen<string * HyperValue> list) = items |> Gen.sequenceToList |> Gen.map Map.ofList
-    match rule with
-    | "sgd" ->
-        gen {
-            let! nesterov = flag
-            let! momentum = if nesterov then real 0.5 0.99 else orZero (real 0.5 0.99)
-            let! dampening = if nesterov then Gen.constant 0.0 else orZero (real 0.0 0.5)
-            let! rest = all [ r "lr" (real 1e-4 0.1); r "weight_decay" (orZero (real 0.0 0.1)); f "maximize" ]
-            return rest |> Map.add "nesterov" (Flag nesterov) |> Map.add "momentum" (Real momentum) |> Map.add "dampening" (Real dampening)
-        }
-    | "adam" | "adamw" ->
-        all
-            ([ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.5 0.99); r "beta2" (real 0.9 0.9999); r "eps" (real 1e-10 1e-6)
-               r "weight_decay" (orZero (real 0.0 0.1)); f "amsgrad"; f "maximize" ]
-             @ (if rule = "adam" then [ f "decoupled_weight_decay" ] else []))
-    | "rmsprop" ->
-        all [ r "lr" (real 1e-5 1e-2); r "alpha" (real 0.9 0.999); r "eps" (real 1e-10 1e-6); r "weight_decay" (orZero (real 0.0 0.1))
-              r "momentum" (orZero (real 0.5 0.99)); f "centered"; f "maximize" ]
-    | "s3gd" ->
-        all [ r "lr" (real 1e-5 1e-2); r "beta" (real 0.5 0.99); r "weight_decay" (orZero (real 0.0 0.1)); f "decoupled_weight_decay"
-              r "initial_lr" (orZero (real 1e-5 1e-2)) ]
-    | "lion" ->
-        all [ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.8 0.95); r "beta2" (real 0.9 0.999); r "weight_decay" (orZero (real 0.0 0.1))
-              f "decoupled_weight_decay"; r "initial_lr" (orZero (real 1e-5 1e-2)) ]
-    | "signum" ->
-        all [ r "lr" (real 1e-5 1e-2); r "momentum" (real 0.5 0.99); f "correct_bias"; f "nesterov"; r "weight_decay" (orZero (real 0.0 0.1)) ]
-    | "laprop" ->
-        all [ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.5 0.99); r "beta2" (real 0.9 0.9999); r "eps" (real 1e-10 1e-6); f "correct_bias"
-              r "weight_decay" (orZero (real 0.0 0.1)) ]
-    | "ademamix" ->
-        all [ r "lr" (real 1e-5 1e-2); r "beta_fast" (orZero (real 0.5 0.95)); r "beta2" (real 0.9 0.9999); r "beta_slow" (real 0.99 0.9999)
-              r "eps" (real 1e-10 1e-6); r "alpha" (real 0.0 5.0); f "correct_bias"; w "num_beta_slow_warmup_steps" (Gen.choose (0, 6))
-              w "num_alpha_warmup_steps" (Gen.choose (0, 6)); r "weight_decay" (orZero (real 0.0 0.1)) ]
-    | "sim-ademamix" ->
-        all [ r "lr" (real 1e-5 1e-2); r "beta_fast" (real 0.5 0.99); r "beta2" (real 0.9 0.999); r "eps" (real 1e-10 1e-6)
-              r "alpha" (real 0.0 5.0); f "correct_bias"; w "num_beta_fast_warmup_steps" (Gen.choose (0, 6)); r "min_beta_fast" (real 0.5 0.9)
-              r "weight_decay" (orZero (real 0.0 0.1)) ]
-    | "madam" ->
-        all [ r "lr" (real 1e-5 1e-2); r "beta1" (real 0.5 0.99); r "beta2" (real 0.9 0.9999); f "correct_bias"
-              w "scale_log2" (Gen.choose (-10, 10) |> Gen.map (fun k -> 2 * k)); r "weight_decay" (orZero (real 0.0 0.1)) ]
-    | other -> invalidArg (nameof rule) (sprintf "no hyperparameter generator for rule '%s'" other)
+    let info = ruleInfo rule
+    let accepted (h: Hypers) =
+        try
+            ElementwiseConfig(info, h) |> ignore
+            true
+        with :? ArgumentException -> false
+    info.Hypers
+    |> List.map (fun d -> value d |> Gen.map (fun v -> d.Name, v))
+    |> Gen.sequenceToList
+    |> Gen.map Map.ofList
+    |> Gen.filter accepted
 
 /// The longest tensor of a generated case: 150000 elements (many chunks), 9000 where the kernels are emulated
 /// (`Checks.emulated`: still five chunks of the elementwise kernel).
@@ -236,19 +224,15 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
     failures |> Seq.map (fun f -> sprintf "%s, %A: %s" (config.ToString()) c f) |> List.ofSeq
 
-/// The state formats a rule is checked with: fp32, bf16, block-scaled fp8 e4m3 and e5m2, and unscaled fp8 for S3GD.
+/// The state formats a rule is checked with: fp32, bf16, block-scaled fp8 e4m3 and e5m2, and unscaled fp8 where the
+/// rule's state is bounded (S3GD's momentum).
 let stateFormats (rule: string) : StateFormat list =
     [ StateFormat.Fp32; StateFormat.Bf16; StateFormat(Fp8E4M3, true); StateFormat(Fp8E5M2, true) ]
-    @ (if rule = "s3gd" then [ StateFormat(Fp8E4M3, false); StateFormat(Fp8E5M2, false) ] else [])
+    @ (if ElementwiseRules.ByName[rule].Bounded 0 then [ StateFormat(Fp8E4M3, false); StateFormat(Fp8E5M2, false) ] else [])
 
-/// The rules with a fused elementwise kernel, in the order the verify table lists them.
-let rules = [ "adamw"; "adam"; "sgd"; "s3gd"; "lion"; "signum"; "rmsprop"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
+/// The rules with a fused elementwise kernel, in the order the catalog registers them (and the verify table lists them).
+let rules = List.ofSeq (S3gd.Gpu.Optimizers.OptimizerCatalog.Family S3gd.Gpu.Optimizers.RuleFamily.Elementwise)
 
-/// A rule's registry entry by name.
-let ruleInfo (name: string) =
-    match Registry.find name with
-    | Ok r -> r
-    | Error e -> invalidArg (nameof name) e
 
 /// The check of one rule with one state format: random cases, each stepped and compared with the spec.
 let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =

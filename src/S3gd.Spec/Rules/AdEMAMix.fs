@@ -47,7 +47,7 @@ let info: RuleInfo =
       Reference = "NVIDIA-NeMo/Emerging-Optimizers emerging_optimizers/scalar_optimizers/update_functions/ademamix.py"
       Hypers =
         [ (Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate") |> Hyper.typically 1e-05 0.01
-          ScalarUpdate.betaDef "beta_fast" defaults.BetaFast "decay of the fast first moment (betas[0])" |> Hyper.typically 0.5 0.95
+          ScalarUpdate.betaDef "beta_fast" defaults.BetaFast "decay of the fast first moment (betas[0])" |> Hyper.typically 0.0 0.95
           ScalarUpdate.betaDef "beta2" defaults.Beta2 "decay of the second moment (betas[1])" |> Hyper.typically 0.9 0.9999
           ScalarUpdate.betaDef "beta_slow" defaults.BetaSlow "final decay of the slow first moment (betas[2])" |> Hyper.typically 0.99 0.999999
           (Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the root of the second moment") |> Hyper.typically 1e-10 1e-06
