@@ -27,7 +27,7 @@ public abstract partial class KernelBackend
             momentum = Kernel(typeof(MuonKernels), nameof(MuonKernels.Momentum), backend.Ops, maths,
                 config.Nesterov ? typeof(NesterovUpdate) : typeof(BufferUpdate));
             normalise = Kernel(typeof(MuonKernels), nameof(MuonKernels.Normalise), backend.Ops, maths, typeof(ClampedNorm));
-            update = Kernel(typeof(MuonKernels), nameof(MuonKernels.Update), maths);
+            update = Kernel(typeof(MuonKernels), nameof(MuonKernels.Update), backend.Ops, maths);
             groups = [.. Groups.Select(g => new NsGroup(backend, g,
                 [[.. g.Indices.Select(i => tensors[i].Grad)], [.. g.Indices.Select(i => tensors[i].MomentumBuffer)], [.. g.Indices.Select(i => tensors[i].Param)]]))];
         }

@@ -32,20 +32,31 @@ public static class MuonKernels
         where M : struct, IMaths<float>
         where TUpdate : struct, IMuonUpdate
     {
-        M m = default;
         var matrix = Grid.IdxY;
         var grad = DeviceMemory.Word(memory, args.Grads, matrix);
         var buffer = DeviceMemory.Word(memory, args.Buffers, matrix);
         var x = Matrix(args.X, matrix, args.Length);
+        var n = args.Length;
+        var aligned = Aligned(grad | buffer | x);
         var squares = 0.0f;
-        for (var i = First; i < args.Length; i += Stride)
+        for (var i = FirstGroup; i < n; i += GroupStride)
         {
-            var g = DeviceMemory.At<float>(memory, grad + (ulong)i * sizeof(float));
-            ref var b = ref DeviceMemory.At<float>(memory, buffer + (ulong)i * sizeof(float));
-            var updated = MuonMaths.Lerp<M>(b, g, args.ToGrad);
-            b = updated;
-            var v = StoreBf16<TOps>(memory, x, i, default(TUpdate).Of<M>(g, updated, args.Momentum));
-            squares = m.Add(squares, m.Mul(v, v));
+            var full = aligned && i + Lanes.Count <= n;
+            default(Fp32Format).Load<TOps>(memory, grad, 0, i, n, full, out var g);
+            default(Fp32Format).Load<TOps>(memory, buffer, 0, i, n, full, out var b);
+            Lanes u;
+            u.E0 = Stepped<M, TUpdate>(ref b.E0, g.E0, args);
+            u.E1 = Stepped<M, TUpdate>(ref b.E1, g.E1, args);
+            u.E2 = Stepped<M, TUpdate>(ref b.E2, g.E2, args);
+            u.E3 = Stepped<M, TUpdate>(ref b.E3, g.E3, args);
+            u.E4 = Stepped<M, TUpdate>(ref b.E4, g.E4, args);
+            u.E5 = Stepped<M, TUpdate>(ref b.E5, g.E5, args);
+            u.E6 = Stepped<M, TUpdate>(ref b.E6, g.E6, args);
+            u.E7 = Stepped<M, TUpdate>(ref b.E7, g.E7, args);
+            default(Fp32Format).Store<TOps>(memory, buffer, 0, i, n, full, b);
+            default(Bf16Format).Store<TOps>(memory, x, 0, i, n, full, u);
+            // Elements past the end are 0 throughout: their squares add +0.
+            squares = AddSquares<TOps, M>(squares, u);
         }
         AddBlockSum<M>(memory, squares, args.Squares + (ulong)matrix * sizeof(float));
     }
@@ -61,24 +72,76 @@ public static class MuonKernels
         var norm = default(TOps).RoundBf16(m.Root(DeviceMemory.At<float>(memory, args.Squares + (ulong)matrix * sizeof(float))));
         var denominator = default(TDenominator).Of<TOps, M>(norm, args.Eps);
         var x = Matrix(args.X, matrix, args.Length);
-        for (var i = First; i < args.Length; i += Stride)
-            StoreBf16<TOps>(memory, x, i, m.Div(LoadBf16(memory, x, i), denominator));
+        var n = args.Length;
+        var aligned = Aligned(x);
+        for (var i = FirstGroup; i < n; i += GroupStride)
+        {
+            var full = aligned && i + Lanes.Count <= n;
+            default(Bf16Format).Load<TOps>(memory, x, 0, i, n, full, out var v);
+            v.E0 = m.Div(v.E0, denominator); v.E1 = m.Div(v.E1, denominator); v.E2 = m.Div(v.E2, denominator); v.E3 = m.Div(v.E3, denominator);
+            v.E4 = m.Div(v.E4, denominator); v.E5 = m.Div(v.E5, denominator); v.E6 = m.Div(v.E6, denominator); v.E7 = m.Div(v.E7, denominator);
+            default(Bf16Format).Store<TOps>(memory, x, 0, i, n, full, v);
+        }
     }
 
     /// <summary>p &lt;- p * decay; p &lt;- p - lr' * X: torch's <c>p.mul_(1 - lr*wd)</c> and <c>p.add_(X, alpha=-lr')</c>, each rounded.</summary>
-    public static void Update<M>(ArrayView<byte> memory, MuonUpdateArgs args) where M : struct, IMaths<float>
+    public static void Update<TOps, M>(ArrayView<byte> memory, MuonUpdateArgs args)
+        where TOps : struct, IKernelOps
+        where M : struct, IMaths<float>
     {
-        M m = default;
         var matrix = Grid.IdxY;
         var param = DeviceMemory.Word(memory, args.Params, matrix);
         var x = Matrix(args.X, matrix, args.Length);
-        for (var i = First; i < args.Length; i += Stride)
+        var n = args.Length;
+        var aligned = Aligned(param | x);
+        for (var i = FirstGroup; i < n; i += GroupStride)
         {
-            ref var p = ref DeviceMemory.At<float>(memory, param + (ulong)i * sizeof(float));
-            var decayed = m.Mul(p, args.Decay);
-            p = m.Add(decayed, m.Neg(m.Mul(args.AdjustedLr, LoadBf16(memory, x, i))));
+            var full = aligned && i + Lanes.Count <= n;
+            default(Fp32Format).Load<TOps>(memory, param, 0, i, n, full, out var p);
+            default(Bf16Format).Load<TOps>(memory, x, 0, i, n, full, out var v);
+            p.E0 = Updated<M>(p.E0, v.E0, args); p.E1 = Updated<M>(p.E1, v.E1, args);
+            p.E2 = Updated<M>(p.E2, v.E2, args); p.E3 = Updated<M>(p.E3, v.E3, args);
+            p.E4 = Updated<M>(p.E4, v.E4, args); p.E5 = Updated<M>(p.E5, v.E5, args);
+            p.E6 = Updated<M>(p.E6, v.E6, args); p.E7 = Updated<M>(p.E7, v.E7, args);
+            default(Fp32Format).Store<TOps>(memory, param, 0, i, n, full, p);
         }
     }
+
+    /// <summary>One element's momentum: buf &lt;- lerp(buf, g, 1 - momentum); returns the update (before its bf16 rounding).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Stepped<M, TUpdate>(ref float buffer, float g, in MuonMomentumArgs args)
+        where M : struct, IMaths<float>
+        where TUpdate : struct, IMuonUpdate
+    {
+        buffer = MuonMaths.Lerp<M>(buffer, g, args.ToGrad);
+        return default(TUpdate).Of<M>(g, buffer, args.Momentum);
+    }
+
+    /// <summary>One parameter's update: p * decay - lr' * x, each operation rounded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Updated<M>(float p, float x, in MuonUpdateArgs args) where M : struct, IMaths<float>
+    {
+        M m = default;
+        return m.Add(m.Mul(p, args.Decay), m.Neg(m.Mul(args.AdjustedLr, x)));
+    }
+
+    /// <summary>A running float32 sum plus the squares of a group's values rounded to bf16 (as stored), in element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float AddSquares<TOps, M>(float sum, in Lanes u)
+        where TOps : struct, IKernelOps
+        where M : struct, IMaths<float>
+    {
+        M m = default;
+        TOps ops = default;
+        sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E0))); sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E1)));
+        sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E2))); sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E3)));
+        sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E4))); sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E5)));
+        sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E6))); sum = m.Add(sum, Square<M>(ops.RoundBf16(u.E7)));
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Square<M>(float v) where M : struct, IMaths<float> => default(M).Mul(v, v);
 
     /// <summary>OAdamW's projection input: X &lt;- bf16(g); the matrix's sum of squares += the squares of the bf16 values.</summary>
     public static void Load<TOps, M>(ArrayView<byte> memory, NsLoadArgs args)
@@ -119,6 +182,16 @@ public static class MuonKernels
 
     /// <summary>The grid-stride loop's step.</summary>
     private static long Stride => (long)Grid.DimX * Group.DimX;
+
+    /// <summary>This thread's first group of <see cref="Lanes.Count"/> elements' first element, in a grid-stride loop over groups.</summary>
+    private static long FirstGroup => First * Lanes.Count;
+
+    /// <summary>The group loop's step in elements.</summary>
+    private static long GroupStride => Stride * Lanes.Count;
+
+    /// <summary>Whether addresses (or'd together) allow 16-byte vector moves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Aligned(ulong addresses) => (addresses & 15ul) == 0ul;
 
     /// <summary>The address of bf16 work matrix <paramref name="matrix"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
