@@ -2,7 +2,8 @@
 # Runs on a lent GPU machine from the folder `dotnet fsi build.fsx device-prep` fills (artifacts/device): the CUDA
 # backend verified against the spec (every check, the fused elementwise steps included), then `s3gd bench` over the
 # elementwise rules and formats, then tools/device/bench_torch.py timing PyTorch on the same cases beside ours, then
-# Muon (`s3gd bench --rule muon`) and tools/device/bench_muon.py timing torch.optim.Muon beside it.
+# Muon (`s3gd bench --rule muon`) and tools/device/bench_muon.py timing torch.optim.Muon beside it; then the structured
+# steps, Adam-mini's fp8 moment, `run`, training and the soaks.
 # Logs and a results.tgz (CSV and SVG files) go to $OUT (or ./out). Each part has a time limit so that a slow part
 # cannot take the others' results with it. S3GD_VERIFY_MAX_TEST sets the cases per property (default 5);
 # S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate); S3GD_PARTS the
@@ -54,10 +55,16 @@ for mode in kahan stochastic; do
   run 45 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule adamw,s3gd --param-dtype bf16 --state-dtype bf16 --param-update "$mode" --out "$results/bf16-$mode"
 done
 fi
-if part structured; then
+part torch && part elementwise && run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
+# Muon over GPT-2 small's 48 block matrices, then torch.optim.Muon on the same shapes beside it (the bar: a third).
+if part muon; then
+run 60 bench.log "$work/s3gd" bench --backend cuda --rule muon --iterations 20 --out "$results/muon"
+part torch && run 60 torch.log python3 "$work/bench_muon.py" --ours "$results/muon/muon.csv" --out "$results/muon"
+fi
 # The structured steps (a reduction, then the update): StableAdamW and Adam-mini, fp32 and bf16 moments, and StableAdamW
 # with Kahan-compensated bf16 parameters (the bar: 64M and GPT-2 at 0.85 of the copy).
 # --layout tune times the six structured layouts per case, hence the longer limits.
+if part structured; then
 run 180 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 16M,64M --rule stableadamw,adam-mini --state-dtype fp32,bf16 --out "$results/structured"
 run 90 bench.log "$work/s3gd" bench --backend cuda --layout "$layout" --sizes 64M --no-gpt2 --rule stableadamw --param-dtype bf16 --state-dtype bf16 --param-update kahan --out "$results/structured-kahan"
 fi
@@ -91,12 +98,6 @@ run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer adamw --steps 1000
 # Muon and OAdamW through the optimizer classes (cuBLAS Newton-Schulz); on CUDA only: the CPU's float32 iteration differs.
 run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer muon --steps 10000 --every 1000 --out "$results/soak-muon"
 run 120 soak.log "$work/s3gd" soak --backend cuda --optimizer oadamw --steps 10000 --every 1000 --out "$results/soak-oadamw"
-fi
-part torch && part elementwise && run 70 torch.log python3 "$work/bench_torch.py" --ours "$results/fp32/bench.csv" "$results/s3gd-bf16/bench.csv" --out "$results/torch"
-# Muon over GPT-2 small's 48 block matrices, then torch.optim.Muon on the same shapes beside it (the bar: a third).
-if part muon; then
-run 60 bench.log "$work/s3gd" bench --backend cuda --rule muon --iterations 20 --out "$results/muon"
-part torch && run 60 torch.log python3 "$work/bench_muon.py" --ours "$results/muon/muon.csv" --out "$results/muon"
 fi
 tar -czf "$out/results.tgz" -C "$results" .
 rm -rf "$work"
