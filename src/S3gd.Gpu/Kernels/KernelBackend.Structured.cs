@@ -28,7 +28,7 @@ public abstract partial class KernelBackend
         };
         return name switch
         {
-            nameof(StructuredKernels.Reduce) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Grad), second),
+            nameof(StructuredKernels.Reduce) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Grad), second, runs),
             nameof(StructuredKernels.Finalize) => Kernel(typeof(StructuredKernels), name, maths, config.RuleType),
             _ => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad),
                 MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),

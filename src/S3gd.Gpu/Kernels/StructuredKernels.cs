@@ -23,19 +23,20 @@ public static class StructuredKernels
     public const int FinalizeBatch = 4 * Lanes.Count;
 
     /// <summary>The first pass of split groups: each segment's sum of terms into the partial sums.</summary>
-    public static void Reduce<TOps, M, TRule, TGrad, TSecond>(ArrayView<byte> memory, StructuredArgs args)
+    public static void Reduce<TOps, M, TRule, TGrad, TSecond, TRuns>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IStructuredRule
         where TGrad : struct, IKernelFormat
         where TSecond : struct, IKernelFormat
+        where TRuns : struct, IRunsInFlight
     {
         var segment = WarpEntry();
         // Whole warps leave together: the shuffles below stay within full warps.
         if (segment >= args.Count) return;
         var s = StructuredTable.Segment(memory, args.Entries, segment);
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
-        var sum = ReduceSegment<TOps, M, TRule, TGrad, TSecond>(memory, args.Scalars, row, s);
+        var sum = ReduceSegment<TOps, M, TRule, TGrad, TSecond, TRuns>(memory, args.Scalars, row, s);
         if (Warp.LaneIdx == 0) DeviceMemory.At<float>(memory, args.Partials + (ulong)segment * sizeof(float)) = sum;
     }
 
@@ -121,7 +122,7 @@ public static class StructuredKernels
         if (segment >= args.Count) return;
         var s = StructuredTable.Segment(memory, args.Entries, segment);
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
-        var sum = default(M).Add(0.0f, ReduceSegment<TOps, M, TRule, TGrad, TSecond>(memory, args.Scalars, row, s));
+        var sum = default(M).Add(0.0f, ReduceSegment<TOps, M, TRule, TGrad, TSecond, TRuns>(memory, args.Scalars, row, s));
         var first = 0.0f;
         var second = 0.0f;
         // The group's index in its tensor (Adam-mini's vmean element): its start over the group length.
@@ -137,19 +138,19 @@ public static class StructuredKernels
 
     /// <summary>The segment's sum of terms in lane 0 (the other lanes hold partial sums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ReduceSegment<TOps, M, TRule, TGrad, TSecond>(
+    private static float ReduceSegment<TOps, M, TRule, TGrad, TSecond, TRuns>(
         ArrayView<byte> memory, in StructuredScalars sc, in StructuredRow row, in StructuredSegment s)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IStructuredRule
         where TGrad : struct, IKernelFormat
         where TSecond : struct, IKernelFormat
+        where TRuns : struct, IRunsInFlight
     {
         var pass = new ReducePass<TOps, M, TRule, TGrad, TSecond>(sc, row, s.Start, s.Count, Warp.LaneIdx);
         // The loop bound is the same for the whole warp.
-        // The reduction holds only the gradient (and v): four runs' loads in flight whatever the update's layout.
-        for (var u0 = 0; StructuredWarp.RunAt(u0, 0) < s.Count; u0 += default(FourRuns).Count)
-            default(FourRuns).Turn<ReducePass<TOps, M, TRule, TGrad, TSecond>, ReduceRun>(memory, ref pass, u0);
+        for (var u0 = 0; StructuredWarp.RunAt(u0, 0) < s.Count; u0 += default(TRuns).Count)
+            default(TRuns).Turn<ReducePass<TOps, M, TRule, TGrad, TSecond>, ReduceRun>(memory, ref pass, u0);
         return StructuredWarp.Sum<M>(pass.Sum);
     }
 

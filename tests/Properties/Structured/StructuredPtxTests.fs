@@ -25,12 +25,9 @@ let private cases =
 /// 16-byte vectors of a run of eight elements in a format.
 let private vectors (f: StorageFormat) = if f.IsFp32 then 2 else 1
 
-/// Runs the reduction keeps in flight, whatever the update's layout (it holds only the gradient and exp_avg_sq).
-let private reduceRuns = 4
-
 /// The vector loads of the reduction's runs: the gradient and StableAdamW's exp_avg_sq, per run in flight.
-let private reduceLoads (c: StructuredConfig) =
-    reduceRuns * (vectors c.Grad + (if c.Rule = StructuredRule.StableAdamW then vectors c.SecondMoment else 0))
+let private reduceLoads (c: StructuredConfig) (l: StructuredLaunch) =
+    l.Unroll * (vectors c.Grad + (if c.Rule = StructuredRule.StableAdamW then vectors c.SecondMoment else 0))
 
 /// The vector loads of the update's runs (param, grad, a plain first moment, exp_avg_sq, compensation), and an fp8
 /// moment's slot once per segment.
@@ -47,10 +44,10 @@ let ``every structured kernel compiles to PTX for sm_90 without calls or local a
     use compiler = new CudaKernelCompiler(9, 0, 13000)
     for config, launch in cases do
         let kernels =
-            [ nameof StructuredKernels.Reduce, reduceLoads config
+            [ nameof StructuredKernels.Reduce, reduceLoads config launch
               nameof StructuredKernels.Finalize, 0
               nameof StructuredKernels.Update, updateLoads config launch
-              nameof StructuredKernels.Whole, reduceLoads config + updateLoads config launch ]
+              nameof StructuredKernels.Whole, reduceLoads config launch + updateLoads config launch ]
         for name, loads in kernels do
             let what = sprintf "%s %O %O" name config launch
             let compiled = compiler.Compile(KernelBackend.StructuredKernelFor(name, config, launch, typeof<CudaOps>, typeof<CudaMaths>))
