@@ -19,6 +19,11 @@ type Check =
       /// Runs the check; throws with a message naming the failing case.
       Run: Config -> Backend -> unit }
 
+/// A failure label that reads first what failed, then the case it failed on as one line ("%A" with its line breaks
+/// and indentation collapsed): the verify table shows a label's beginning.
+let failureLabel (failure: string) (case: 'c) =
+    sprintf "%s [case: %s]" failure (Text.RegularExpressions.Regex.Replace(sprintf "%A" case, @"\s+", " "))
+
 /// Codes equal, or both NaN for fp32: the spec encodes fp32 through float64, which quiets a signalling NaN.
 let private sameCode (format: StorageFormat) (expected: uint32) (actual: uint32) =
     expected = actual

@@ -229,7 +229,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                 firstFailure |> Option.iter (fun msg -> failures.Add(sprintf "step %d: %s" step msg)))
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
-    failures |> Seq.map (fun f -> sprintf "%s, %A: %s" (config.ToString()) c f) |> List.ofSeq
+    failures |> Seq.map (fun f -> Checks.failureLabel (sprintf "%s (%O)" f config) c) |> List.ofSeq
 
 /// The state formats a rule is checked with: fp32, bf16, block-scaled fp8 e4m3 and e5m2, and unscaled fp8 for S3GD.
 let stateFormats (rule: string) : StateFormat list =
