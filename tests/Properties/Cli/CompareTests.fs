@@ -43,6 +43,7 @@ let ``sgd on spec against spec-rounded in bf16 is inside the tolerance, with mom
 let private wrong (ulps: float) (dropBuffers: bool) : Backend =
     { Name = "wrong"
       Summary = "spec-rounded with an injected error"
+      Store = SpecBackend.roundTo
       Run =
         fun request ->
             SpecBackend.specRounded.Run request
