@@ -29,11 +29,14 @@ let cpuLayout () = sprintf "cpu-t%d-v%d" Environment.ProcessorCount Numerics.Vec
 
 let private split (s: string) = s.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> List.ofArray
 
-/// A storage format for Argu's `PostProcessResult` (an unknown name throws).
-let private format (text: string) =
-    match StorageFormat.parse text with
-    | Ok f -> f
+/// A result's value; an error throws, for Argu's `PostProcessResult` to report.
+let private orFail (result: Result<'a, string>) =
+    match result with
+    | Ok value -> value
     | Error e -> failwith e
+
+/// A storage format for Argu's `PostProcessResult` (an unknown name throws).
+let private format (text: string) = orFail (StorageFormat.parse text)
 
 /// What --layout asks for: the plans' own layouts, every candidate, one named layout of one kind, or the CPU's.
 type LayoutChoice =
@@ -85,11 +88,11 @@ let options (args: ParseResults<BenchArgs>) : Options =
             | Ok [] -> failwith "names no rule"
             | Ok rules -> rules
             | Error e -> failwith e)
-        |> Option.defaultWith (fun () -> defaultRules |> List.map (Registry.find >> Result.defaultWith failwith))
+        |> Option.defaultWith (fun () -> defaultRules |> List.map (Registry.find >> orFail))
     let param = args.TryPostProcessResult(BenchArgs.Param_Dtype, format) |> Option.defaultValue Fp32
     let math = args.TryPostProcessResult(BenchArgs.Math_Dtype, format) |> Option.defaultValue Fp32
     let update = args.TryPostProcessResult(BenchArgs.Param_Update, ParamUpdates.Parse) |> Option.defaultValue ParamUpdate.Nearest
-    let parseSizes text = split text |> List.map (parseSize >> Result.defaultWith failwith)
+    let parseSizes text = split text |> List.map (parseSize >> orFail)
     let sizes = args.TryPostProcessResult(BenchArgs.Sizes, parseSizes) |> Option.defaultWith (fun () -> parseSizes defaultSizes)
     let o =
         { Rules = rules
