@@ -61,8 +61,9 @@ type Tracker(title: string, noun: string, items: int, totalWork: float, out: Tex
                 onScreen <- true
             else err.WriteLine(this.Status current)
 
-    /// Says that `current` runs now (before its work, so the first line comes at once).
-    member this.Start(current: string) = this.Show current
+    /// Says on a terminal that `current` runs now (before its work, so the line comes at once); a log's first line comes
+    /// with the first item done, so a command that fails while setting up prints only its error.
+    member this.Start(current: string) = if live then this.Show current
 
     /// Records one more item done, of `work` units; `next` names what runs next ("" at the end).
     member this.Advance(work: float, next: string) =

@@ -99,3 +99,14 @@ let ``a failing command exits 2 with one line on stderr and writes nothing`` (co
         | lines -> failwithf "%s: %d lines on stderr: %s" what lines.Length err
         Assert.True(String.IsNullOrEmpty out, sprintf "%s wrote to stdout: %s" what out)
         Assert.Equal<string[]>(before, snapshot folder.Path)
+
+[<Fact>]
+let ``a command that fails once under way, after its output folder was checked, prints one line and leaves nothing`` () =
+    use folder = new Folder()
+    let out = folder.File "nested/out"
+    // Muon steps float32 parameters only: the optimizer is refused after the backend and the folder are set up.
+    let code, stdout, err = s3gd None [ "soak"; "--backend"; "cpu"; "--optimizer"; "muon"; "--param-dtype"; "bf16"; "--steps"; "20"; "--every"; "5"; "--out"; out ]
+    Assert.Equal(2, code)
+    Assert.Equal("", stdout)
+    Assert.Equal("s3gd: param group 0: Muon steps float32 parameters and gradients; 'layer.weight' is bf16 with fp32 gradients\n", err)
+    Assert.Empty(snapshot folder.Path)

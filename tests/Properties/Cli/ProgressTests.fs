@@ -17,17 +17,20 @@ let ``the estimate is the time per unit of work so far times the work left`` () 
     Assert.Equal("2 h 05 min", Progress.showDuration (TimeSpan.FromMinutes 125.0))
 
 [<Fact>]
-let ``in a log a line shows at once, then at most every plainInterval, with the estimate`` () =
+let ``in a log the first line comes with the first item done, then at most every plainInterval, with the estimate`` () =
     let mutable now = TimeSpan.Zero
     let err = new StringWriter()
     use tracker = new Progress.Tracker("bench", "cases", 4, 4.0, TextWriter.Null, err, false, fun () -> now)
     tracker.Start "first"
-    now <- TimeSpan.FromSeconds 2.0
-    tracker.Advance(1.0, "second")
-    now <- Progress.plainInterval + TimeSpan.FromSeconds 1.0
-    tracker.Advance(1.0, "third")
+    Assert.Equal("", err.ToString())
+    let advance (seconds: float) (next: string) =
+        now <- TimeSpan.FromSeconds seconds
+        tracker.Advance(1.0, next)
+    advance 2.0 "second"
+    advance 5.0 "third"
+    advance (2.0 + Progress.plainInterval.TotalSeconds + 1.0) "fourth"
     Assert.Equal<string[]>(
-        [| "bench: 0 of 4 cases done (first)"; "bench: 2 of 4 cases done, about 11 s left (third)" |],
+        [| "bench: 1 of 4 cases done, about 6 s left (second)"; "bench: 3 of 4 cases done, about 5 s left (fourth)" |],
         err.ToString().TrimEnd('\n').Split('\n'))
 
 [<Fact>]
