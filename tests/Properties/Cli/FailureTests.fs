@@ -110,3 +110,12 @@ let ``a command that fails once under way, after its output folder was checked, 
     Assert.Equal("", stdout)
     Assert.Equal("s3gd: param group 0: Muon steps float32 parameters and gradients; 'layer.weight' is bf16 with fp32 gradients\n", err)
     Assert.Empty(snapshot folder.Path)
+
+[<Fact>]
+let ``a training run whose loss turns non-finite stops with one line naming the optimizer and the step`` () =
+    use folder = new Folder()
+    let out = folder.File "out"
+    let code, _, err = s3gd None [ "train"; "--backend"; "cpu"; "--optimizer"; "sgd"; "--hyper"; "lr=1e300"; "--steps"; "20"; "--hidden"; "8"; "--out"; out ]
+    Assert.Equal(2, code)
+    Assert.Equal("s3gd: sgd: the batch loss is NaN at step 2, so its gradients are not finite (a smaller lr may help)\n", err)
+    Assert.Empty(snapshot folder.Path)
