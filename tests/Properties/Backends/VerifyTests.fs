@@ -17,6 +17,9 @@ let private madamSeed = 3847612089150964093UL
 /// Cases per property of that run.
 let private madamMaxTest = 100
 
+/// A case of the made-up check below, printed by "%A" on several lines.
+type private Case = { Lengths: int list; Seed: int }
+
 /// A check of a property that fails on every case.
 let private failing (property: int -> Property) : Checks.Check =
     { Property = "always fails"; Format = None; AppliesTo = (fun _ -> true)
@@ -31,9 +34,9 @@ let private reasonOf (check: Checks.Check) =
 [<Fact>]
 let ``a failed label is the reason, the first failure first and on one line, with the case`` () =
     let message, reason =
-        reasonOf (failing (fun x -> false |> Prop.label (Checks.failureLabel (sprintf "step 4 tensor 1: element %d outside" x) {| Lengths = [ 3; 5 ]; Seed = x |})))
+        reasonOf (failing (fun x -> false |> Prop.label (Checks.failureLabel (sprintf "step 4 tensor 1: element %d outside" x) { Lengths = [ 3; 5 ]; Seed = x })))
     Assert.Contains("Expected true, got false", message)
-    Assert.Matches(@"^step 4 tensor 1: element \d outside \[case: \{\| Lengths = \[3; 5\] Seed = \d \|\}\] \(case 1\)$", reason)
+    Assert.Matches(@"^step 4 tensor 1: element \d outside \[case: \{ Lengths = \[3; 5\] Seed = \d \}\] \(case 1\)$", reason)
 
 [<Fact>]
 let ``an exception a property throws is the reason; a check that throws outside a property gives its message`` () =
