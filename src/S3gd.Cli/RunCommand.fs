@@ -80,13 +80,21 @@ let checkSteps (path: string) (available: int) (steps: int option) : Result<int,
     | Some s when s > available -> Error(sprintf "--steps %d exceeds the %d gradients in --grads %s" s available path)
     | Some s -> Ok s
 
+/// The most steps an error or a summary lists by number.
+let private listedSteps = 5
+
+/// Steps and their non-finite elements as errors and summaries list them: "step 3: 2, step 7: 5, ...".
+let showSteps (steps: (int * int64) list) =
+    String.Join(", ", steps |> List.truncate listedSteps |> List.map (fun (step, n) -> sprintf "step %d: %d" step n))
+    + (if steps.Length > listedSteps then ", ..." else "")
+
 /// The gradients `run` steps with: those of the first `steps` whose stored values (`store`) are all finite, and the
 /// others' (step, non-finite elements); the others are an error unless `skip`.
 let finiteSteps (store: Vec -> Vec) (path: string) (skip: bool) (grads: Vec[]) (steps: int) : Result<Vec list * (int * int64) list, string> =
     let counted = [ for i in 0 .. steps - 1 -> i + 1, grads[i], countNonFinite (store grads[i]) ]
     let kept = [ for _, g, n in counted do if n = 0L then yield g ]
     let skipped = [ for step, _, n in counted do if n > 0L then yield step, n ]
-    let listed = String.Join(", ", skipped |> List.truncate 5 |> List.map (fun (step, n) -> sprintf "step %d: %d" step n)) + (if skipped.Length > 5 then ", ..." else "")
+    let listed = showSteps skipped
     match skipped with
     | [] -> Ok(kept, [])
     | _ when not skip ->
@@ -170,7 +178,7 @@ let runOn (backends: Backend list) (args: ParseResults<RunArgs>) : int =
         printfn "%s on %s: %d steps on '%s' (%s); largest parameter change %g" o.Rule o.Backend s.Steps s.Param.Name (showShape s.Param.Shape) change
         if not s.Skipped.IsEmpty then
             printfn "skipped %d steps with NaN or infinite gradient elements (--skip-nonfinite): %s" s.Skipped.Length
-                (String.Join(", ", s.Skipped |> List.map (fun (step, n) -> sprintf "step %d: %d" step n)))
+                (showSteps s.Skipped)
         if o.Telemetry then
             for line in RunTelemetry.tableLines s.Outcome.Telemetry do printfn "%s" line
         printfn "wrote %s into %s" (String.Join(", ", s.Files)) s.Out
