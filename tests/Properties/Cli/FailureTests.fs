@@ -1,5 +1,6 @@
 /// Every command's failures, each run as its own process (the real exit code and stderr): a bad backend (by --backend
-/// and by S3GD_BACKEND), an unwritable --out (a folder below a file) and a bad option, where the command has them. Each
+/// and by S3GD_BACKEND), an unwritable --out (a folder below a file; in a read-only folder too, where the user is not
+/// root) and a bad option, where the command has them. Each
 /// must exit 2 with exactly one line on stderr, "s3gd: ..." naming the cause, nothing on stdout, and write nothing.
 module S3gd.Properties.Cli.FailureTests
 
@@ -37,13 +38,27 @@ let private snapshot (dir: string) =
 /// One failing invocation: S3GD_BACKEND, the arguments, and a text the error line must hold.
 type private Failure = { Backend: string option; Args: string list; Says: string }
 
-/// The failing invocations of a command, in a folder holding `file` (a regular file) and a valid param.npy and grads.npy.
+/// Whether a folder made read-only can still be written (root can): then that case cannot be tried.
+let private readOnlyIsWritable (dir: string) =
+    try
+        File.WriteAllText(Path.Combine(dir, "probe"), "")
+        File.Delete(Path.Combine(dir, "probe"))
+        true
+    with :? UnauthorizedAccessException -> false
+
+/// The failing invocations of a command, in a folder holding `file` (a regular file), a read-only folder `locked` and a
+/// valid param.npy and grads.npy.
 let private failures (command: string) (folder: Folder) : Failure list =
     let file = folder.File "file"
     let below = Path.Combine(file, "out")
     let out = folder.File "out"
     let param, grads = folder.File "param.npy", folder.File "grads.npy"
     let plain args says = { Backend = None; Args = command :: args; Says = says }
+    // Below a file, and (where the user is not root) in a read-only folder: --out cannot be written.
+    let locked = folder.File "locked"
+    let unwritable (args: string list) =
+        plain (args @ [ "--out"; below ]) (sprintf "--out %s: %s is a file, not a folder" below file)
+        :: (if readOnlyIsWritable locked then [] else [ plain (args @ [ "--out"; Path.Combine(locked, "out") ]) (sprintf "%s is not writable" locked) ])
     // devices takes no options: its --help is the top level's.
     let helpOf = if command = "devices" then "s3gd" else "s3gd " + command
     let badOption = plain [ "--bogus" ] (sprintf "unrecognized argument: '--bogus' (%s --help lists the options)" helpOf)
@@ -57,8 +72,8 @@ let private failures (command: string) (folder: Folder) : Failure list =
     | "run" ->
         let inputs = [ "--rule"; "sgd"; "--param"; param; "--grads"; grads ]
         [ plain (inputs @ [ "--backend"; "tpu"; "--out"; out ]) "--backend: unknown backend 'tpu'"
-          plain (inputs @ [ "--out"; below ]) (sprintf "--out %s: %s is a file, not a folder" below file)
           plain (inputs @ [ "--out"; out; "--bogus" ]) "unrecognized argument: '--bogus'" ]
+        @ unwritable inputs
     | "compare" ->
         [ plain [ "--rule"; "adam"; "--backend"; "tpu"; "--against"; "spec" ] "--backend: unknown backend 'tpu'"; badOption ]
     | "verify" -> [ plain [ "--backend"; "tpu" ] "--backend: unknown backend 'tpu'"; environment []; badOption ] @ noCuda []
@@ -66,8 +81,8 @@ let private failures (command: string) (folder: Folder) : Failure list =
     | "soak" | "bench" | "train" ->
         [ plain [ "--backend"; "tpu"; "--out"; out ] "--backend: unknown backend 'tpu'"
           environment [ "--out"; out ]
-          plain [ "--backend"; "cpu"; "--out"; below ] (sprintf "--out %s: %s is a file, not a folder" below file)
           plain [ "--backend"; "cpu"; "--out"; out; "--bogus" ] "unrecognized argument: '--bogus'" ]
+        @ unwritable [ "--backend"; "cpu" ]
         @ noCuda [ "--out"; out ]
     | _ -> [ badOption ]
 
@@ -87,18 +102,24 @@ let ``a failing command exits 2 with one line on stderr and writes nothing`` (co
     File.WriteAllText(folder.File "file", "a file, not a folder")
     Npy.write (folder.File "param.npy") (Npy.ofFloats [ 2 ] [| 1.0; 2.0 |])
     Npy.write (folder.File "grads.npy") (Npy.ofFloats [ 1; 2 ] [| 0.5; 0.5 |])
+    let locked = folder.File "locked"
+    Directory.CreateDirectory locked |> ignore
+    File.SetUnixFileMode(locked, UnixFileMode.UserRead ||| UnixFileMode.UserExecute)
     let before = snapshot folder.Path
-    for f in failures command folder do
-        let code, out, err = s3gd f.Backend f.Args
-        let what = sprintf "s3gd %s%s" (String.Join(" ", f.Args)) (f.Backend |> Option.map (sprintf " with S3GD_BACKEND=%s") |> Option.defaultValue "")
-        Assert.True(2 = code, sprintf "%s: exit code %d, stderr %s" what code err)
-        match err.TrimEnd('\n').Split('\n') with
-        | [| line |] ->
-            Assert.StartsWith("s3gd: ", line)
-            Assert.Contains(f.Says, line)
-        | lines -> failwithf "%s: %d lines on stderr: %s" what lines.Length err
-        Assert.True(String.IsNullOrEmpty out, sprintf "%s wrote to stdout: %s" what out)
-        Assert.Equal<string[]>(before, snapshot folder.Path)
+    try
+        for f in failures command folder do
+            let code, out, err = s3gd f.Backend f.Args
+            let what = sprintf "s3gd %s%s" (String.Join(" ", f.Args)) (f.Backend |> Option.map (sprintf " with S3GD_BACKEND=%s") |> Option.defaultValue "")
+            Assert.True(2 = code, sprintf "%s: exit code %d, stderr %s" what code err)
+            match err.TrimEnd('\n').Split('\n') with
+            | [| line |] ->
+                Assert.StartsWith("s3gd: ", line)
+                Assert.Contains(f.Says, line)
+            | lines -> failwithf "%s: %d lines on stderr: %s" what lines.Length err
+            Assert.True(String.IsNullOrEmpty out, sprintf "%s wrote to stdout: %s" what out)
+            Assert.Equal<string[]>(before, snapshot folder.Path)
+    finally
+        File.SetUnixFileMode(locked, UnixFileMode.UserRead ||| UnixFileMode.UserWrite ||| UnixFileMode.UserExecute)
 
 [<Fact>]
 let ``a command that fails once under way, after its output folder was checked, prints one line and leaves nothing`` () =
