@@ -78,9 +78,9 @@ let run (kind: BackendKind option) (maxTest: int) (seed: uint64 option) (filters
         0
     else
         let only = if failed.Length = 1 then sprintf " --check '%s'" (Checks.name (fst failed.Head)) else ""
-        AnsiConsole.MarkupLine(
-            sprintf "[red]%d of %d checks failed.[/] Replay with: s3gd verify --backend %s --max-test %d --seed %d%s"
-                failed.Length outcomes.Length (backendName backend) maxTest seed (Markup.Escape only))
+        AnsiConsole.MarkupLine(sprintf "[red]%d of %d checks failed.[/]" failed.Length outcomes.Length)
+        // A plain line, never wrapped, to copy.
+        printfn "Replay with: s3gd verify --backend %s --max-test %d --seed %d%s" (backendName backend) maxTest seed only
         Errors.checkFailed
 
 /// The `verify` command: options through Argu's error path, then `run`.

@@ -84,7 +84,9 @@ let private runUpdate (backend: Backend) (rule: RuleInfo) (mode: ParamUpdate) (c
                 let stepped =
                     Array.init n (fun i ->
                         let y = stepBound scalars { P = exact p0[i]; G = exact g0[i]; S0 = state 0 i; S1 = state 1 i; S2 = state 2 i }
-                        { P0 = p0[i]; PSpec = pSpec[i]; Bound = y.P.E })
+                        // Where either side may be NaN (a root of an argument within rounding of zero), nothing is
+                        // known: as an infinite bound, not compared.
+                        { P0 = p0[i]; PSpec = pSpec[i]; Bound = if y.P.MayBeNaN then infinity else y.P.E })
                 observe step ti stepped (decode backend Bf16 t.Param None) (compensation t n) c0)
         [ for t in tensors do
               yield Transfer.downloadCodes backend t.Param
