@@ -12,6 +12,27 @@ let artifacts = Path.Combine(root, "artifacts")
 /// The device-pack folder's size limit, bytes: what fits the GPU machine's 64 MB carry with room to spare (16 MB for
 /// scripts and data); the pack keeps ILGPU and CoreLib whole, which ILGPU maps by reflection.
 let devicePackLimit = 48L * 1024L * 1024L
+/// The built command line: `run` starts it directly; after `build` it can be started as `dotnet <this>` or by the `s3gd`
+/// beside it.
+let cliDll = Path.Combine(root, "src", "S3gd.Cli", "bin", "Release", "net10.0", "s3gd.dll")
+/// Written by every successful `build`: while it is newer than every source, `run` skips restore and build.
+let buildStamp = Path.Combine(artifacts, "build.stamp")
+
+/// The newest write time of what the build reads: every file under src/ (bin/ and obj/ aside), the package lock and
+/// dependencies, the shared props and the tool manifest.
+let newestSource () =
+    let src = Path.Combine(root, "src")
+    let built (f: string) = Path.GetRelativePath(src, f).Split(Path.DirectorySeparatorChar) |> Array.exists (fun d -> d = "bin" || d = "obj")
+    Directory.EnumerateFiles(src, "*", SearchOption.AllDirectories)
+    |> Seq.filter (built >> not)
+    |> Seq.append ([ "paket.lock"; "paket.dependencies"; "Directory.Build.props"; Path.Combine(".config", "dotnet-tools.json") ] |> List.map (fun f -> Path.Combine(root, f)))
+    |> Seq.filter File.Exists
+    |> Seq.map File.GetLastWriteTimeUtc
+    |> Seq.max
+
+/// Whether the built CLI is newer than every source: then `run` needs no restore and no build.
+let cliUpToDate () =
+    File.Exists cliDll && File.Exists buildStamp && File.GetLastWriteTimeUtc buildStamp >= newestSource ()
 
 /// Runs a command in the repository root; a non-zero exit stops the script with that code.
 let run (exe: string) (args: string list) =
@@ -22,6 +43,13 @@ let run (exe: string) (args: string list) =
     if p.ExitCode <> 0 then
         eprintfn "build.fsx: '%s %s' failed with exit code %d" exe (String.Join(" ", args)) p.ExitCode
         exit p.ExitCode
+
+/// Runs a command in the current folder, its output and exit code its own: the script exits with that code.
+let handOver (exe: string) (args: string list) =
+    let psi = ProcessStartInfo(exe, args, WorkingDirectory = Environment.CurrentDirectory, UseShellExecute = false)
+    use p = Process.Start psi
+    p.WaitForExit()
+    exit p.ExitCode
 
 /// A git command's trimmed output in the repository root, or None when git fails (no repository, no such remote).
 let git (args: string list) =
@@ -45,22 +73,31 @@ let repositoryProperties () =
 let dirSize (dir: string) =
     DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories) |> Seq.sumBy (fun f -> f.Length)
 
-type Target = { Name: string; Doc: string; DependsOn: string list; Action: string list -> unit }
+/// A target: its name, what it does, the targets it runs first (unless `Fresh` says they need not run) and its action on
+/// the remaining arguments.
+type Target = { Name: string; Doc: string; DependsOn: string list; Fresh: unit -> bool; Action: string list -> unit }
+
+/// Dependencies always run.
+let never () = false
 
 let targets =
-    [ { Name = "restore"; Doc = "local tools (paket) and packages"; DependsOn = []
+    [ { Name = "restore"; Doc = "local tools (paket) and packages"; DependsOn = []; Fresh = never
         Action = fun _ -> run "dotnet" [ "tool"; "restore" ]; run "dotnet" [ "paket"; "restore" ]; run "dotnet" [ "restore"; solution ] }
-      { Name = "build"; Doc = "the solution, Release"; DependsOn = [ "restore" ]
-        Action = fun _ -> run "dotnet" [ "build"; solution; "-c"; "Release"; "--no-restore" ] }
-      { Name = "test"; Doc = "the properties and tests; results in artifacts/test-results/*.trx"; DependsOn = [ "build" ]
+      { Name = "build"; Doc = "the solution, Release (the CLI: src/S3gd.Cli/bin/Release/net10.0/s3gd)"; DependsOn = [ "restore" ]; Fresh = never
+        Action =
+          fun _ ->
+              run "dotnet" [ "build"; solution; "-c"; "Release"; "--no-restore" ]
+              Directory.CreateDirectory artifacts |> ignore
+              File.WriteAllText(buildStamp, DateTime.UtcNow.ToString "o") }
+      { Name = "test"; Doc = "the properties and tests; results in artifacts/test-results/*.trx"; DependsOn = [ "build" ]; Fresh = never
         Action =
           fun extra ->
               let results = Path.Combine(artifacts, "test-results")
               if Directory.Exists results then Directory.Delete(results, true)
               run "dotnet" ([ "test"; solution; "-c"; "Release"; "--no-build"; "--logger"; "trx"; "--logger"; "console;verbosity=normal"; "--results-directory"; results ] @ extra) }
-      { Name = "run"; Doc = "the CLI, with the remaining arguments"; DependsOn = [ "build" ]
-        Action = fun extra -> run "dotnet" ([ "run"; "--project"; cli; "-c"; "Release"; "--no-build"; "--" ] @ extra) }
-      { Name = "pack"; Doc = "NuGet packages of S3gd.Spec and S3gd.Gpu into artifacts/packages"; DependsOn = [ "build" ]
+      { Name = "run"; Doc = "the CLI, with the remaining arguments (restore and build only when a source changed)"; DependsOn = [ "build" ]; Fresh = cliUpToDate
+        Action = fun extra -> handOver "dotnet" (cliDll :: extra) }
+      { Name = "pack"; Doc = "NuGet packages of S3gd.Spec and S3gd.Gpu into artifacts/packages"; DependsOn = [ "build" ]; Fresh = never
         Action =
           fun _ ->
               let out = Path.Combine(artifacts, "packages")
@@ -76,7 +113,7 @@ let targets =
                       eprintfn "build.fsx: %s lacks %s" package (String.Join(", ", missing))
                       exit 1
                   printfn "pack: %s (%d files: readme, license, XML docs)" (Path.GetFileName package) names.Count }
-      { Name = "device-pack"; Doc = "a trimmed self-contained linux-x64 CLI in artifacts/device (for a GPU machine without .NET)"; DependsOn = [ "restore" ]
+      { Name = "device-pack"; Doc = "a trimmed self-contained linux-x64 CLI in artifacts/device (for a GPU machine without .NET)"; DependsOn = [ "restore" ]; Fresh = never
         Action =
           fun _ ->
               let out = Path.Combine(artifacts, "device")
@@ -87,7 +124,7 @@ let targets =
               if size > devicePackLimit then
                   eprintfn "build.fsx: device-pack is %d bytes, over the %d-byte limit" size devicePackLimit
                   exit 1 }
-      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/{verify.sh,bench.sh,bench_torch.py,bench_muon.py}: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]
+      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/{verify.sh,bench.sh,bench_torch.py,bench_muon.py}: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]; Fresh = never
         Action =
           fun _ ->
               let out = Path.Combine(artifacts, "device")
@@ -98,18 +135,24 @@ let targets =
                   File.SetUnixFileMode(script, File.GetUnixFileMode script ||| UnixFileMode.UserExecute ||| UnixFileMode.GroupExecute ||| UnixFileMode.OtherExecute)
               printfn "device-prep: run 'bash %s' (or bench.sh) on the GPU machine (logs go to $OUT)" (Path.Combine(out, "verify.sh")) } ]
 
-let rec execute (visited: Collections.Generic.HashSet<string>) (extra: string list) (name: string) =
+/// Prints every target with what it does and what it runs first.
+let listTargets (out: TextWriter) =
+    out.WriteLine "Targets (dotnet fsi build.fsx TARGET [-- ARGS]):"
+    for t in targets do out.WriteLine(sprintf "  %-12s %s%s" t.Name t.Doc (if t.DependsOn.IsEmpty then "" else sprintf " (after: %s)" (String.Join(", ", t.DependsOn))))
+
+/// Runs a target after its dependencies (each once, each announced by a line on stderr).
+let rec execute (visited: Collections.Generic.HashSet<string>) (extra: string list) (announce: bool) (name: string) =
     match targets |> List.tryFind (fun t -> t.Name = name) with
     | None ->
-        eprintfn "build.fsx: unknown target '%s'. Targets:" name
-        for t in targets do eprintfn "  %-12s %s (after: %s)" t.Name t.Doc (String.Join(", ", t.DependsOn))
+        eprintfn "build.fsx: unknown target '%s'." name
+        listTargets stderr
         exit 2
     | Some t when visited.Add t.Name ->
-        t.DependsOn |> List.iter (execute visited [])
-        printfn "=== %s ===" t.Name
+        if not (t.Fresh ()) then t.DependsOn |> List.iter (execute visited [] true)
+        if announce then eprintfn "=== %s ===" t.Name
         t.Action extra
     | Some _ -> ()
 
 match fsi.CommandLineArgs |> Array.toList |> List.tail with
-| [] -> execute (Collections.Generic.HashSet()) [] "--help"
-| target :: rest -> execute (Collections.Generic.HashSet()) (match rest with "--" :: r -> r | r -> r) target
+| [] | [ "--help" ] | [ "-h" ] | [ "help" ] -> listTargets stdout
+| target :: rest -> execute (Collections.Generic.HashSet()) (match rest with "--" :: r -> r | r -> r) false target

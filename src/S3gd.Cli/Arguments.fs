@@ -56,6 +56,7 @@ type RunArgs =
     | [<Mandatory; Unique; AltCommandLine("-o")>] Out of dir: string
     | [<Unique>] Name of name: string
     | [<Unique>] Telemetry
+    | [<Unique>] Skip_Nonfinite
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -65,10 +66,11 @@ type RunArgs =
             | Hyper _ -> "hyperparameters as name=value with torch.optim's names (betas=0.9,0.999 or beta1=0.9 beta2=0.999); repeatable."
             | Param _ -> "the initial parameter, a float32 or float64 .npy file."
             | Grads _ -> "the gradients, a .npy file holding one gradient per step along its first axis."
-            | Steps _ -> "the number of steps (default: one per gradient in --grads)."
-            | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer."
+            | Steps _ -> "the number of steps, at least 1 (default: one per gradient in --grads)."
+            | Out _ -> "the folder (created if missing) that receives param.npy and one .npy per state buffer; an earlier s3gd output there is replaced, other files make it refuse."
             | Name _ -> "the parameter's name as the rule sees it (default: the --param file's stem)."
             | Telemetry -> "measure each step: print its time, max |update|, non-finite gradients and fallbacks (- where not measured) and write telemetry.csv into --out."
+            | Skip_Nonfinite -> "skip the steps whose gradient has NaN or infinite elements, as torch's GradScaler skips optimizer.step() (the step count does not advance); without it such a gradient is an error naming the steps."
 
 /// Arguments of `s3gd soak`.
 type SoakArgs =
@@ -87,17 +89,17 @@ type SoakArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Backend _ -> "the backend: cpu or cuda (default: the best available)."
+            | Backend _ -> "the backend: cpu, cuda or ilgpu-cpu (default: the best available, S3GD_BACKEND overrides)."
             | Param_Dtype _ -> "parameter format: fp32 (default) or bf16."
             | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled), or fp8e4m3-unscaled for s3gd; adam-mini's first moment: fp32, bf16 or fp8e4m3 (bf16 fallback)."
-            | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic."
+            | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic (these two need --param-dtype bf16)."
             | Alternate -> "reload the second run alternately onto the CPU and back onto --backend: checkpoints cross backends, and the CPU twin must match bit for bit."
             | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam, stableadamw, adam-mini, muon, oadamw."
             | Steps _ -> "steps of each run (default 10000)."
-            | Every _ -> "steps between checkpoint-and-reload in the second run (default 1000)."
+            | Every _ -> "steps between checkpoint-and-reload in the second run (default 1000); must be below --steps, or nothing would be reloaded."
             | Size _ -> "elements of the largest parameter (default 65536; three parameters in two groups)."
             | Seed _ -> "seed of the initial parameters and the gradient stream (default 1)."
-            | Out _ -> "folder (created if missing) for the checkpoint file and soak.txt, the summary."
+            | Out _ -> "folder (created if missing) for the checkpoint file and soak.txt, the summary; an earlier s3gd output there is replaced, other files make it refuse."
 
 /// Arguments of `s3gd bench`.
 type BenchArgs =
@@ -117,7 +119,7 @@ type BenchArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Backend _ -> "the backend: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
+            | Backend _ -> "the backend: cpu, cuda or ilgpu-cpu (default: the best available, S3GD_BACKEND overrides)."
             | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum,laprop,ademamix,sim-ademamix,madam); muon times Muon over GPT-2 small's 48 block matrices (muon.csv)."
             | State_Dtype _ -> "state formats, comma-separated: fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled), fp8e4m3-unscaled (S3GD) (default fp32)."
             | Param_Dtype _ -> "parameter format: fp32 or bf16 (default fp32)."
@@ -126,9 +128,9 @@ type BenchArgs =
             | Param_Update _ -> "how bf16 parameters take their update: nearest, kahan (a bf16 compensation buffer: 4 more bytes per parameter) or stochastic (default nearest)."
             | Sizes _ -> "parameters per single-tensor case, comma-separated, with K/M suffixes (default 1M,16M,64M)."
             | No_Gpt2 -> "leave out the GPT-2-small-shaped case (148 tensors, 124M parameters, one launch)."
-            | Iterations _ -> "timed steps per case, after warm-up (default 50)."
-            | Layout _ -> "the CUDA launch layout: default (the plan's own choice), tune (time every candidate per case, report the fastest) or a name such as smem48K (elementwise rules) or s4 (stableadamw, adam-mini)."
-            | Out _ -> "the folder (created if missing) that receives bench.csv and bench.svg."
+            | Iterations _ -> "timed steps per case, after warm-up (default 50; Muon on the CPU: as many as fit in a minute with one warm-up step)."
+            | Layout _ -> "the launch layout: default (the plan's own choice), tune (time every candidate per case, report the fastest) or a name: u1, u2 or u4 with an optional -smem48K, -b4 or -b8 (elementwise rules), s1, s2 or s4 with an optional -b3 or -b4 (stableadamw, adam-mini); CUDA and ilgpu-cpu only: the CPU backend has one layout, cpu-tT-vV (threads, vector width), and refuses the others."
+            | Out _ -> "the folder (created if missing) that receives bench.csv and bench.svg (muon.csv for muon); an earlier s3gd output there is replaced, other files make it refuse."
 
 /// Arguments of `s3gd train`.
 type TrainArgs =
@@ -147,15 +149,15 @@ type TrainArgs =
         member a.Usage =
             match a with
             | Optimizer _ -> "optimizers, comma-separated, as `s3gd list` names them (any rule with an optimizer class: adamw, lion, sgd, stableadamw, adam-mini, ...; default adamw); each trains the same model from the same seed."
-            | Backend _ -> "the backend the model and optimizer run on: cpu or cuda (default: the best available, S3GD_BACKEND overrides)."
+            | Backend _ -> "the backend the model and optimizer run on: cpu, cuda or ilgpu-cpu (default: the best available, S3GD_BACKEND overrides)."
             | Hyper _ -> "hyperparameters as name=value (every optimizer) or rule.name=value (one), torch.optim's names; lr defaults to a rate suited to this model (adam/adamw 0.01, lion 0.003, sgd 0.3, ...)."
             | Steps _ -> "optimizer steps per optimizer (default 2000)."
             | Batch _ -> "rows per batch (default 128)."
             | Seed _ -> "the seed of the data set, the initial parameters and the shuffles (default 1)."
             | Hidden _ -> "hidden layer widths, comma-separated (default 64,64)."
-            | Log_Every _ -> "steps per loss report, the mean of their batch losses (default: a twentieth of --steps)."
+            | Log_Every _ -> "steps per loss report, the mean of their batch losses (default: a twentieth of --steps; at most --steps)."
             | Telemetry -> "every --log-every steps, each param group's step time, max |update|, non-finite gradients and fallbacks (- where the optimizer does not measure it)."
-            | Out _ -> "the folder (created if missing) that receives loss.csv, loss.svg and OPTIMIZER.safetensors (each optimizer's checkpoint with the trained parameters)."
+            | Out _ -> "the folder (created if missing) that receives loss.csv, loss.svg and OPTIMIZER.safetensors (each optimizer's checkpoint with the trained parameters); an earlier s3gd output there is replaced, other files make it refuse."
 
 /// Arguments of `s3gd compare`.
 type CompareArgs =
@@ -188,16 +190,18 @@ type CompareArgs =
 
 /// Arguments of `s3gd verify`.
 type VerifyArgs =
-    | [<AltCommandLine("-b")>] Backend of name: string
-    | Max_Test of count: int
-    | Seed of seed: uint64
+    | [<Unique; AltCommandLine("-b")>] Backend of name: string
+    | [<Unique>] Max_Test of count: int
+    | [<Unique>] Seed of seed: uint64
+    | Check of text: string
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Backend _ -> "cpu, cuda or best (default: best available, or S3GD_BACKEND)."
+            | Backend _ -> "cpu, cuda, ilgpu-cpu or best (default: best available, or S3GD_BACKEND)."
             | Max_Test _ -> "cases per property (default 100)."
             | Seed _ -> "the random seed, to replay a failed run (default: a fresh one, printed)."
+            | Check _ -> "run only the checks whose name contains this text (repeatable; each check draws from the seed alone, so a replay of one check fails as in the whole run)."
 
 /// Arguments of `s3gd partition`.
 type PartitionArgs =

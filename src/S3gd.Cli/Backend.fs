@@ -73,5 +73,8 @@ type Backend =
       Name: string
       /// One line on what it computes in which precision.
       Summary: string
+      /// How it keeps a vector in a storage format: rounded to the format's nearest values (the float64 spec keeps it as
+      /// it is); a gradient's non-finite elements are counted on what it keeps.
+      Store: StorageFormat -> Vec -> Vec
       /// Runs the request; an error says why it cannot (rule not supported, no device, ...).
       Run: Request -> Result<Outcome, string> }

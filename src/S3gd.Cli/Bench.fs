@@ -1,17 +1,15 @@
-/// `s3gd bench`: the fused elementwise step's time per case (median of CUDA-event-timed steps after warm-up, data
-/// rotated over enough buffer sets that L2 cannot serve it), the bytes a step must move, GB/s, and the ratio to a
-/// device-to-device copy of the same bytes measured in the same run; a table on stdout, bench.csv and bench.svg.
+/// `s3gd bench`'s measurements: the fused elementwise step's time per case (median of CUDA-event-timed steps after
+/// warm-up, data rotated over enough buffer sets that L2 cannot serve it), the bytes a step must move, GB/s, and the
+/// ratio to a device-to-device copy of the same bytes measured in the same run; the table rows, bench.csv and bench.svg.
+/// BenchCommand.fs reads the options and runs the cases.
 module S3gd.Cli.Bench
 
 open System
 open System.Globalization
-open System.IO
-open Argu
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Elementwise
-open S3gd.Cli.Arguments
 
 /// The GPT-2-small parameter shapes (124M parameters in 148 tensors), as flat lengths in named_parameters() order:
 /// token and position embeddings, 12 blocks of (ln_1, attention qkv and projection, ln_2, MLP fc and projection), ln_f.
@@ -202,7 +200,8 @@ let benchHypers (rule: string) : Hypers =
     | "adam" -> Map [ "weight_decay", Real 1e-4 ]
     | _ -> Map [ "weight_decay", Real 1e-2 ]
 
-let private row (r: Row) =
+/// One table row.
+let row (r: Row) =
     sprintf "%-11s %-18s %-5s %-5s %-5s %-6s %6d %-14s %8.3f %10d %8.0f %8.0f %6.3f %s"
         r.Rule r.State r.Param r.Grad r.Math r.Case r.Tensors r.Layout r.Ms r.Bytes r.GBps r.CopyGBps r.Ratio r.Update
 
@@ -233,119 +232,3 @@ let svg (device: string) (rows: Row list) =
           XLog = true
           XTicks = [ for n in single |> List.map (fun r -> r.Params) |> List.distinct -> float n, showSize n ]
           Series = series @ (if single.IsEmpty then [] else [ ({ Name = "copy (dashed)"; Points = copy; Colour = Some "#000000"; Dashed = true }: Chart.Line) ]) }
-
-let private formatArg (name: string) (value: string option) (dflt: StorageFormat) =
-    match value with
-    | None -> Ok dflt
-    | Some v -> StorageFormat.parse v |> Result.mapError (fun e -> sprintf "%s: %s" name e)
-
-let private split (s: string) = s.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> List.ofArray
-
-/// The rules benchmarked by default: every rule with a fused elementwise kernel (the structured ones are asked by --rule).
-let defaultRules = [ "adamw"; "adam"; "sgd"; "rmsprop"; "s3gd"; "lion"; "signum"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
-
-/// Runs `s3gd bench`.
-let command (args: ParseResults<BenchArgs>) =
-    let states =
-        args.GetResult(BenchArgs.State_Dtype, "fp32") |> split
-        |> List.map (fun s -> try Ok(StateFormat.Parse s) with :? ArgumentException as e -> Error("--state-dtype: " + e.Message))
-        |> Errors.sequence
-    let iterations = args.GetResult(BenchArgs.Iterations, 50)
-    let update =
-        try Ok(ParamUpdates.Parse(args.GetResult(BenchArgs.Param_Update, "nearest"))) with :? ArgumentException as e -> Error("--param-update: " + e.Message)
-    // Elementwise and structured layouts per --layout: the plans' own (None), every candidate, or the one named (its
-    // kind's rules take it, the other kind keeps its own).
-    let layouts =
-        match args.GetResult(BenchArgs.Layout, "default") with
-        | "default" -> Ok(None, None)
-        | "tune" -> Ok(Some(List.ofSeq ElementwiseLaunch.Candidates), Some(List.ofSeq Structured.StructuredLaunch.Candidates))
-        | name when Seq.exists (fun (c: ElementwiseLaunch) -> c.Name = name) (Seq.append ElementwiseLaunch.Candidates [ ElementwiseLaunch.Default ]) ->
-            Ok(Some [ ElementwiseLaunch.Parse name ], None)
-        | name when Seq.exists (fun (c: Structured.StructuredLaunch) -> c.Name = name) Structured.StructuredLaunch.Candidates ->
-            Ok(None, Some [ Structured.StructuredLaunch.Parse name ])
-        | name ->
-            let known = Seq.append (ElementwiseLaunch.Candidates |> Seq.map (fun c -> c.Name)) (Structured.StructuredLaunch.Candidates |> Seq.map (fun c -> c.Name))
-            Error(sprintf "--layout: unknown layout '%s' (known: default, tune, %s)" name (String.Join(", ", known)))
-    let parsed =
-        formatArg "--param-dtype" (args.TryGetResult BenchArgs.Param_Dtype) Fp32
-        |> Result.bind (fun param -> formatArg "--grad-dtype" (args.TryGetResult BenchArgs.Grad_Dtype) param |> Result.map (fun grad -> param, grad))
-        |> Result.bind (fun (param, grad) -> formatArg "--math-dtype" (args.TryGetResult BenchArgs.Math_Dtype) Fp32 |> Result.map (fun math -> param, grad, math))
-        |> Result.bind (fun (param, grad, math) ->
-            args.GetResult(BenchArgs.Sizes, "1M,16M,64M") |> split |> List.map parseSize |> Errors.sequence |> Result.map (fun sizes -> param, grad, math, sizes))
-        |> Result.bind (fun (param, grad, math, sizes) -> states |> Result.map (fun states -> param, grad, math, sizes, states))
-        |> Result.bind (fun (param, grad, math, sizes, states) ->
-            args.GetResult(BenchArgs.Rule, String.Join(",", defaultRules)) |> split |> List.map Registry.find |> Errors.sequence
-            |> Result.map (fun rules -> param, grad, math, sizes, states, rules))
-        |> Result.bind (fun t -> if iterations < 1 then Error(sprintf "--iterations must be at least 1, was %d" iterations) else Ok t)
-        |> Result.bind (fun t -> layouts |> Result.map (fun l -> t, l))
-        |> Result.bind (fun t -> update |> Result.map (fun u -> t, u))
-        |> Result.bind (fun (((param, _, math, _, _, _), _), u as t) ->
-            if u <> ParamUpdate.Nearest && (param <> Bf16 || math <> Fp32) then
-                Error(sprintf "--param-update %s needs --param-dtype bf16 and --math-dtype fp32, were %s and %s" (u.Name()) (StorageFormat.name param) (StorageFormat.name math))
-            else Ok t)
-    match parsed with
-    | Error e -> Errors.report e
-    | Ok(((param, grad, math, sizes, states, rules), (layouts, structuredLayouts)), update) ->
-        // Muon is not elementwise: its own case (the GPT-2 block matrices) and muon.csv.
-        let muon, rules = rules |> List.partition (fun r -> r.Name = "muon")
-        let selection =
-            match args.TryGetResult BenchArgs.Backend with
-            | Some name ->
-                let kind = Backends.Parse name
-                if kind.HasValue then Ok(BackendSelection(Backends.Create kind.Value, "explicit"))
-                else Error(sprintf "--backend: unknown backend '%s' (expected cpu or cuda)" name)
-            | None -> Ok(Backends.Best())
-        match selection with
-        | Error e -> Errors.report e
-        | Ok selection ->
-            use backend = selection.Backend
-            printfn "backend: %s (%s)" backend.Device selection.Reason
-            if not muon.IsEmpty then MuonBench.run backend iterations (args.TryGetResult BenchArgs.Out)
-            if not rules.IsEmpty then printfn "%s" header
-            let cases = [ for n in sizes -> showSize n, [ n ] ] @ (if args.Contains BenchArgs.No_Gpt2 then [] else [ "gpt2", gpt2Lengths ])
-            let rows =
-                [ for rule in rules do
-                      for state in states do
-                        if List.contains rule.Name structuredRules then
-                          // StableAdamW's Kahan summation is its kahan_sum hyperparameter; Adam-mini has none.
-                          let hypers = benchHypers rule.Name |> (if update = ParamUpdate.Kahan && rule.Name = "stableadamw" then Map.add "kahan_sum" (Flag true) else id)
-                          let config =
-                              if state.IsFp8 && not (rule.Name = "adam-mini" && state.BlockScaled && state.Format = Fp8E4M3) then
-                                  Error(sprintf "state %s: the structured step keeps fp32 or bf16 moments (adam-mini also fp8e4m3)" state.Name)
-                              elif math <> Fp32 then Error "the structured step computes in fp32 (--math-dtype bf16)"
-                              elif update = ParamUpdate.Stochastic || (update = ParamUpdate.Kahan && rule.Name <> "stableadamw") then
-                                  Error(sprintf "--param-update %s is not a mode of %s" (update.Name()) rule.Name)
-                              else
-                                  try
-                                      Ok(Structured.StructuredConfig(rule, hypers, param, grad, state.Format, (if rule.Name = "stableadamw" then state.Format else Fp32)))
-                                  with :? ArgumentException as e -> Error e.Message
-                          match config with
-                          | Error e -> eprintfn "skipped %s with state %s: %s" rule.Name state.Name e
-                          | Ok config ->
-                              for name, lengths in cases do
-                                  let candidates = structuredLayouts |> Option.defaultValue [ Structured.StructuredLaunch.Default ]
-                                  let r = measureStructured backend config name (structuredTensors rule.Name name lengths) iterations candidates
-                                  printfn "%s" (row r)
-                                  yield r
-                        else
-                          let config =
-                              try Ok(ElementwiseConfig(rule, benchHypers rule.Name, param, grad, math, [| state |], paramUpdate = update))
-                              with :? ArgumentException as e -> Error e.Message
-                          match config with
-                          | Error e -> eprintfn "skipped %s with state %s: %s" rule.Name state.Name e
-                          | Ok config when config.UsesFp8 && not backend.SupportsFp8 ->
-                              eprintfn "skipped %s with state %s: %s has no fp8 conversions" rule.Name state.Name backend.Device
-                          | Ok config ->
-                              for name, lengths in cases do
-                                  let candidates = layouts |> Option.defaultValue [ ElementwiseLaunch.For config ]
-                                  let r = measure backend config name lengths iterations candidates
-                                  printfn "%s" (row r)
-                                  yield r ]
-            match args.TryGetResult BenchArgs.Out with
-            | Some dir when not rules.IsEmpty ->
-                Directory.CreateDirectory dir |> ignore
-                File.WriteAllLines(Path.Combine(dir, "bench.csv"), csv backend.Device rows)
-                svg backend.Device rows |> Option.iter (fun s -> File.WriteAllText(Path.Combine(dir, "bench.svg"), s))
-                printfn "wrote %s" (Path.Combine(dir, "bench.csv"))
-            | _ -> ()
-            0

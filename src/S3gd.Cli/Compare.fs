@@ -160,8 +160,6 @@ let options (args: ParseResults<CompareArgs>) : Result<Options, string> =
               Hypers = args.GetResults CompareArgs.Hyper |> List.concat
               Name = args.GetResult(CompareArgs.Name, defaultName) }))
 
-/// Exit code when a buffer is outside the tolerance.
-let outsideTolerance = 1
 
 /// `compare` on the given backends: prints the table; 0 when every buffer is inside the tolerance, 1 when
 /// not, 2 on bad input.
@@ -171,7 +169,7 @@ let runOn (backends: Backend list) (args: ParseResults<CompareArgs>) : int =
         printfn "%s: %s against %s, shape %s, %d steps, seed %d, param %s, grad %s, state %s" o.Rule o.Backend o.Against
             (RunCommand.showShape o.Shape) o.Steps o.Seed (StorageFormat.name o.Dtypes.Param) (StorageFormat.name o.Dtypes.Grad) (StorageFormat.name o.Dtypes.State)
         AnsiConsole.Write(table reports)
-        if reports |> List.forall (fun r -> r.Inside) then 0 else outsideTolerance
+        if reports |> List.forall (fun r -> r.Inside) then 0 else Errors.checkFailed
     | Error e -> Errors.report e
 
 /// The `compare` command on every backend.

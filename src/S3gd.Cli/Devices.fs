@@ -11,8 +11,11 @@ let private gib = 1073741824.0
 
 let private yesNo (b: bool) = if b then "[green]yes[/]" else "[red]no[/]"
 
-/// Prints the backends table and, where the driver sees GPUs, the devices table; always exits 0.
+/// Prints the backends table and, where the driver sees GPUs, the devices table; exits 0 (a bad S3GD_BACKEND stops it
+/// first, with one line).
 let run () : int =
+    let selection = BackendChoice.openBackend None
+    use _ = selection.Backend
     let cuda = CudaAvailability.Current
     let backends = Table().AddColumns("Backend", "Available", "Details")
     use cpu = new CpuBackend()
@@ -36,7 +39,5 @@ let run () : int =
                 yesNo d.SupportsFp8)
             |> ignore
         AnsiConsole.Write gpus
-    let selection = Backends.Best()
-    use _ = selection.Backend
     AnsiConsole.MarkupLine(sprintf "Default backend: [bold]%O[/] (%s)" selection.Backend.Kind (Markup.Escape selection.Reason))
     0

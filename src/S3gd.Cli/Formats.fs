@@ -55,7 +55,7 @@ let decodeRows (format: StorageFormat) (codes: uint32 list) =
 let private printRows (out: IO.TextWriter) (err: IO.TextWriter) (rows: Result<string list, string>) =
     match rows with
     | Ok lines -> lines |> List.iter out.WriteLine; 0
-    | Error e -> err.WriteLine("s3gd: " + e); Errors.usage
+    | Error e -> Errors.reportTo err e
 
 /// Runs `s3gd formats encode|decode`, writing rows to `out` and an error line to `err`.
 let run (out: IO.TextWriter) (err: IO.TextWriter) (args: ParseResults<FormatsArgs>) =

@@ -39,7 +39,7 @@ let private download (backend: S3gd.Gpu.Backend) (format: StorageFormat) (buffer
 
 /// The gradient's non-finite elements as the backend stores it (a float64 beyond the format's range stored as infinity
 /// counts): counted on the host from the values uploaded, exactly.
-let private storedNonFinite (format: StorageFormat) (g: Vec) = countNonFinite (g.Map(fun x -> StorageFormat.round format x))
+let private storedNonFinite (format: StorageFormat) (g: Vec) = countNonFinite (SpecBackend.roundTo format g)
 
 /// Steps an elementwise rule. Its kernel measures nothing, so telemetry reads the parameter before and after each step
 /// (the largest change, exact) and counts the gradient's non-finite elements on the host.
@@ -140,8 +140,10 @@ let private run (kind: BackendKind) (r: Request) : Result<Outcome, string> =
 
 /// The CPU twin of the fused kernels.
 let cpu: Backend =
-    { Name = "cpu"; Summary = "the fused kernels' CPU twin (float32 maths, storage in the requested dtypes)"; Run = run BackendKind.Cpu }
+    { Name = "cpu"; Summary = "the fused kernels' CPU twin (float32 maths, storage in the requested dtypes)"; Store = SpecBackend.roundTo
+      Run = run BackendKind.Cpu }
 
 /// The fused CUDA kernels.
 let cuda: Backend =
-    { Name = "cuda"; Summary = "the fused CUDA kernels (float32 maths, storage in the requested dtypes)"; Run = run BackendKind.Cuda }
+    { Name = "cuda"; Summary = "the fused CUDA kernels (float32 maths, storage in the requested dtypes)"; Store = SpecBackend.roundTo
+      Run = run BackendKind.Cuda }

@@ -20,20 +20,38 @@ let gpt2Blocks = 12
 /// The 48 block matrices of GPT-2 small.
 let gpt2Shapes = List.concat (List.replicate gpt2Blocks gpt2BlockShapes)
 
-/// Untimed steps before timing.
+/// Untimed steps before timing with a fixed count (module loading, cuBLAS's first calls).
 let warmupSteps = 3
+
+/// Timed steps when --iterations is absent, on a GPU.
+let defaultIterations = 50
+
+/// How long the CPU's bench may take when --iterations is absent: a GPT-2 step takes some 40 s on two cores, so the
+/// default there is what fits in this after one warm-up step (at least the warm-up step itself).
+let cpuBudget = TimeSpan.FromMinutes 1.0
+
+/// How many steps are timed: a fixed count after `warmupSteps`, or, after one warm-up step, as many (up to
+/// `defaultIterations`) as fit in a time budget with it; when none fits, the warm-up step is the one measured.
+type Iterations =
+    | Fixed of int
+    | Budget of TimeSpan
 
 /// Seed of the random gradients (their values do not change the work; random ones keep the iteration non-trivial).
 let private seed = 1
 
 /// One measured case.
 type Row =
-    { Case: string; Matrices: int; Groups: int; NsSteps: int; Params: int64; Ms: float; NsFlops: float }
+    { Case: string; Matrices: int; Groups: int; NsSteps: int; Params: int64; Ms: float; NsFlops: float; Timed: int }
     /// The Newton–Schulz FLOPs over the step's time, in TFLOP/s.
     member r.Tflops = r.NsFlops / (r.Ms * 1e-3) / 1e12
 
-/// Times Muon (torch's defaults) over matrices of the given shapes: the median step of `iterations` after warm-up.
-let measure (backend: Backend) (caseName: string) (shapes: (int * int) list) (iterations: int) : Row =
+/// The timed steps a budget leaves after a warm-up step of `first` milliseconds (0: the warm-up step is the measurement).
+let budgetSteps (budget: TimeSpan) (first: float) =
+    if first <= 0.0 then defaultIterations else int (min (float defaultIterations) ((budget.TotalMilliseconds - first) / first)) |> max 0
+
+/// Times Muon (torch's defaults) over matrices of the given shapes: the median step after warm-up; `progress` is called
+/// after every step with the steps done and the steps in all.
+let measureWith (backend: Backend) (caseName: string) (shapes: (int * int) list) (iterations: Iterations) (progress: int -> int -> unit) : Row =
     let random = Random(seed)
     let buffers =
         shapes
@@ -46,40 +64,62 @@ let measure (backend: Backend) (caseName: string) (shapes: (int * int) list) (it
     try
         let config = MuonConfig()
         use plan = backend.PlanMuon(config, buffers)
-        for _ in 1..warmupSteps do
-            plan.Step()
-        backend.Synchronize()
-        let times = List.init iterations (fun _ -> backend.TimeMilliseconds(fun () -> plan.Step())) |> List.sort
-        let ms = if iterations % 2 = 1 then times[iterations / 2] else (times[iterations / 2 - 1] + times[iterations / 2]) / 2.0
+        let time () = backend.TimeMilliseconds(fun () -> plan.Step())
+        let times =
+            match iterations with
+            | Fixed n ->
+                for k in 1..warmupSteps do
+                    plan.Step()
+                    progress k (warmupSteps + n)
+                backend.Synchronize()
+                List.init n (fun k -> let t = time () in progress (warmupSteps + k + 1) (warmupSteps + n); t)
+            | Budget budget ->
+                let first = time ()
+                let n = budgetSteps budget first
+                progress 1 (1 + n)
+                if n = 0 then [ first ] else List.init n (fun k -> let t = time () in progress (k + 2) (1 + n); t)
+            |> List.sort
+        let count = times.Length
+        let ms = if count % 2 = 1 then times[count / 2] else (times[count / 2 - 1] + times[count / 2]) / 2.0
         { Case = caseName; Matrices = buffers.Length; Groups = plan.Groups.Count; NsSteps = config.NsSteps
-          Params = buffers |> Array.sumBy (fun t -> t.Length); Ms = ms; NsFlops = plan.NsFlopsPerStep }
+          Params = buffers |> Array.sumBy (fun t -> t.Length); Ms = ms; NsFlops = plan.NsFlopsPerStep; Timed = count }
     finally
         for t in buffers do
             t.Param.Dispose()
             t.Grad.Dispose()
             t.MomentumBuffer.Dispose()
 
+/// Times Muon over matrices of the given shapes: `iterations` steps after `warmupSteps`.
+let measure (backend: Backend) (caseName: string) (shapes: (int * int) list) (iterations: int) : Row =
+    measureWith backend caseName shapes (Fixed iterations) (fun _ _ -> ())
+
 /// The table header matching `row`.
-let header = sprintf "%-12s %8s %6s %8s %12s %9s %10s %8s" "case" "matrices" "groups" "ns_steps" "params" "ms" "NS GFLOP" "TFLOP/s"
+let header = sprintf "%-12s %8s %6s %8s %12s %9s %10s %8s %6s" "case" "matrices" "groups" "ns_steps" "params" "ms" "NS GFLOP" "TFLOP/s" "timed"
 
 /// One table row.
 let row (r: Row) =
-    sprintf "%-12s %8d %6d %8d %12d %9.3f %10.1f %8.1f" r.Case r.Matrices r.Groups r.NsSteps r.Params r.Ms (r.NsFlops / 1e9) r.Tflops
+    sprintf "%-12s %8d %6d %8d %12d %9.3f %10.1f %8.1f %6d" r.Case r.Matrices r.Groups r.NsSteps r.Params r.Ms (r.NsFlops / 1e9) r.Tflops r.Timed
 
 /// muon.csv's lines, with the device on every row.
 let csv (device: string) (rows: Row list) =
     let inv (x: float) = x.ToString("R", CultureInfo.InvariantCulture)
-    "device,case,matrices,groups,ns_steps,params,ms,ns_flops,tflops"
+    "device,case,matrices,groups,ns_steps,params,ms,ns_flops,tflops,timed"
     :: [ for r in rows ->
              String.Join(",", [ "\"" + device + "\""; r.Case; string r.Matrices; string r.Groups; string r.NsSteps; string r.Params
-                                inv r.Ms; inv r.NsFlops; inv r.Tflops ]) ]
+                                inv r.Ms; inv r.NsFlops; inv r.Tflops; string r.Timed ]) ]
 
-/// Runs the GPT-2 case on the backend, prints it and writes muon.csv into `out` when given.
-let run (backend: Backend) (iterations: int) (out: string option) =
+/// The file `run` writes.
+let fileName = "muon.csv"
+
+/// Runs the GPT-2 case on the backend with a progress line, prints it and stages muon.csv in `output` when given.
+let run (backend: Backend) (iterations: Iterations) (output: OutFolder.Output option) =
+    let measured =
+        let planned = match iterations with Fixed n -> warmupSteps + n | Budget _ -> 1
+        use progress = Progress.start "muon bench" "steps" planned (float planned)
+        progress.Start "GPT-2's 48 block matrices"
+        measureWith backend "gpt2-blocks" gpt2Shapes iterations (fun _ total ->
+            progress.Plan(total, float total)
+            progress.Advance(1.0, ""))
     printfn "%s" header
-    let rows = [ measure backend "gpt2-blocks" gpt2Shapes iterations ]
-    rows |> List.iter (row >> printfn "%s")
-    out |> Option.iter (fun dir ->
-        Directory.CreateDirectory dir |> ignore
-        File.WriteAllLines(Path.Combine(dir, "muon.csv"), csv backend.Device rows)
-        printfn "wrote %s" (Path.Combine(dir, "muon.csv")))
+    printfn "%s" (row measured)
+    output |> Option.iter (fun o -> File.WriteAllLines(o.Stage fileName, csv backend.Device [ measured ]))

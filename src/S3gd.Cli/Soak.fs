@@ -1,6 +1,7 @@
 /// `s3gd soak`: the checkpoint round trip under load. One seeded gradient stream drives two copies of an optimizer;
 /// the second is saved to a checkpoint every N steps and reloaded into a fresh optimizer over fresh parameters. At the
-/// end every parameter and state buffer of the two must be equal bit for bit.
+/// end every parameter and state buffer of the two must be equal bit for bit. Options are checked through Argu's error
+/// path, the output folder before any step; progress and an estimate of the time left show while it runs.
 module S3gd.Cli.Soak
 
 open System
@@ -60,11 +61,11 @@ let compareBuffers (what: string) (a: DeviceBuffer) (b: DeviceBuffer) =
             first |> Option.map (fun i -> sprintf "%s: first difference at byte %d (%d against %d)" what i x[i] y[i])
     int64 (min x.Length y.Length), differ
 
-/// Runs the soak and returns what it did. With `alternate`, the reloaded run moves to `other` at every odd reload and
-/// back to `backend` at every even one.
-let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (name: string) (steps: int) (every: int) (size: int) (seed: int) (folder: string) : Outcome =
-    Directory.CreateDirectory folder |> ignore
-    let checkpoint = Path.Combine(folder, "soak.safetensors")
+/// Runs the soak, saving and loading the checkpoint at `checkpoint` and calling `progress` after each step; returns what
+/// it did. With `alternate`, the reloaded run moves to `other` at every odd reload and back to `backend` at every even one.
+let runWith
+    (formats: Formats) (backend: Backend) (alternate: Backend option) (name: string) (steps: int) (every: int) (size: int) (seed: int)
+    (checkpoint: string) (progress: int -> unit) : Outcome =
     let initial = Random(seed)
     let values = [ for _, shape in shapesOf name size -> fill initial (List.reduce (*) shape) ]
     let psA = allocate formats name backend size
@@ -95,6 +96,7 @@ let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (n
                 b <- create formats name psB
                 b.Load checkpoint
                 reloads <- reloads + 1
+            progress step
         let results =
             [ for pa, pb in List.zip psA psB do
                   yield compareBuffers (sprintf "param %s" pa.Name) pa.Param pb.Param
@@ -107,64 +109,77 @@ let runWith (formats: Formats) (backend: Backend) (alternate: Backend option) (n
         for p in psA @ psB do p.Dispose()
 
 /// Runs the soak with float32 parameters and state on one backend.
-let run (backend: Backend) (name: string) (steps: int) (every: int) (size: int) (seed: int) (folder: string) : Outcome =
-    runWith fp32 backend None name steps every size seed folder
+let run (backend: Backend) (name: string) (steps: int) (every: int) (size: int) (seed: int) (checkpoint: string) : Outcome =
+    runWith fp32 backend None name steps every size seed checkpoint ignore
+
+/// The checkpoint file's name in the output folder.
+let checkpointName = "soak.safetensors"
+
+/// The summary file's name in the output folder.
+let summaryName = "soak.txt"
+
+/// Steps of each run when --steps is absent.
+let defaultSteps = 10000
+
+/// Steps between reloads when --every is absent.
+let defaultEvery = 1000
+
+/// Elements of the largest parameter when --size is absent.
+let defaultSize = 65536
+
+/// A positive count, for Argu's `PostProcessResult`.
+let private positive (n: int) = if n < 1 then failwithf "%d is not a positive count" n else n
+
+/// The formats the options ask for, through Argu's error path; bf16 updates other than nearest need bf16 parameters.
+let private formatsOf (args: ParseResults<SoakArgs>) : Formats =
+    let param =
+        args.TryPostProcessResult(SoakArgs.Param_Dtype, function
+            | "fp32" -> ElementType.Float32
+            | "bf16" -> ElementType.BFloat16
+            | other -> failwithf "'%s' is not fp32 or bf16" other)
+        |> Option.defaultValue ElementType.Float32
+    let state = args.TryPostProcessResult(SoakArgs.State_Dtype, StateFormat.Parse) |> Option.defaultValue StateFormat.Fp32
+    let update = args.TryPostProcessResult(SoakArgs.Param_Update, ParamUpdates.Parse) |> Option.defaultValue ParamUpdate.Nearest
+    if update <> ParamUpdate.Nearest && param <> ElementType.BFloat16 then
+        args.Raise(sprintf "--param-update %s changes only bf16 parameters; add --param-dtype bf16" (update.Name()))
+    { Param = param; State = state; Update = update }
 
 /// Runs `s3gd soak`: prints and writes the summary; exit code 0 when bit-identical, 1 on any difference, 2 on bad input.
 let command (args: ParseResults<SoakArgs>) =
-    let name = args.GetResult(SoakArgs.Optimizer, "adamw")
-    let steps = args.GetResult(SoakArgs.Steps, 10000)
-    let every = args.GetResult(SoakArgs.Every, 1000)
-    let size = args.GetResult(SoakArgs.Size, 65536)
-    let checks =
-        [ (if OptimizerCatalog.ByName.ContainsKey name then None
-           else Some(sprintf "--optimizer: '%s' is not one of %s" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
-          (if steps < 1 then Some(sprintf "--steps: %d is not a positive count" steps) else None)
-          (if every < 1 then Some(sprintf "--every: %d is not a positive count" every) else None)
-          (if size < 1 then Some(sprintf "--size: %d is not a positive count" size) else None) ]
-        |> List.choose id
-    let formats =
-        try
-            let param =
-                match args.GetResult(SoakArgs.Param_Dtype, "fp32") with
-                | "fp32" -> ElementType.Float32
-                | "bf16" -> ElementType.BFloat16
-                | other -> raise (ArgumentException(sprintf "--param-dtype: '%s' is not fp32 or bf16" other))
-            let state = try StateFormat.Parse(args.GetResult(SoakArgs.State_Dtype, "fp32")) with :? ArgumentException as e -> raise (ArgumentException("--state-dtype: " + e.Message))
-            let update = try ParamUpdates.Parse(args.GetResult(SoakArgs.Param_Update, "nearest")) with :? ArgumentException as e -> raise (ArgumentException("--param-update: " + e.Message))
-            Ok { Param = param; State = state; Update = update }
-        with :? ArgumentException as e -> Error e.Message
-    match checks, formats with
-    | e :: _, _ -> Errors.report e
-    | [], Error e -> Errors.report e
-    | [], Ok formats ->
-        let selection =
-            match args.TryGetResult SoakArgs.Backend with
-            | Some b ->
-                let kind = Backends.Parse b
-                if kind.HasValue then Ok(Backends.Create kind.Value) else Error(sprintf "--backend: unknown backend '%s' (expected cpu or cuda)" b)
-            | None -> Ok (Backends.Best()).Backend
-        match selection with
-        | Error e -> Errors.report e
-        | Ok backend ->
-            use backend = backend
-            use cpu = if args.Contains SoakArgs.Alternate then Backends.Create BackendKind.Cpu else null
-            let folder = args.GetResult SoakArgs.Out
-            let o =
-                try Ok(runWith formats backend (Option.ofObj cpu) name steps every size (args.GetResult(SoakArgs.Seed, 1)) folder)
-                with :? ArgumentException as e -> Error e.Message
-            match o with
-            | Error e -> Errors.report e
-            | Ok o ->
-                let summary =
-                    [ sprintf "soak: %s on %s%s, param %s, state %s, update %s, parameters %s" name backend.Device
-                          (if isNull cpu then "" else " (reloads alternating with the CPU)") (formats.Param.Name()) formats.State.Name (formats.Update.Name())
-                          (String.Join(", ", shapesOf name size |> List.map (fun (n, s) -> sprintf "%s %A" n s)))
-                      sprintf "steps run: %d (each of two runs)" o.Steps
-                      sprintf "checkpoint reloads: %d (every %d steps)" o.Reloads every
-                      sprintf "bytes compared: %d" o.BytesCompared
-                      sprintf "differences: %d" o.Differences.Length ]
-                    @ o.Differences
-                for line in summary do printfn "%s" line
-                File.WriteAllLines(Path.Combine(folder, "soak.txt"), summary)
-                if o.Differences.IsEmpty then 0 else 1
+    let name =
+        args.TryPostProcessResult(SoakArgs.Optimizer, fun n ->
+            if OptimizerCatalog.ByName.ContainsKey n then n
+            else failwithf "'%s' is not one of %s" n (String.Join(", ", OptimizerCatalog.ByName.Keys)))
+        |> Option.defaultValue "adamw"
+    let steps = args.TryPostProcessResult(SoakArgs.Steps, positive) |> Option.defaultValue defaultSteps
+    let every = args.TryPostProcessResult(SoakArgs.Every, positive) |> Option.defaultValue defaultEvery
+    let size = args.TryPostProcessResult(SoakArgs.Size, positive) |> Option.defaultValue defaultSize
+    if every >= steps then
+        args.Raise(sprintf "--every %d is not below --steps %d: the second run would never be reloaded" every steps)
+    let formats = formatsOf args
+    let kind = args.TryPostProcessResult(SoakArgs.Backend, BackendChoice.parse)
+    let alternate = args.Contains SoakArgs.Alternate
+    use output = OutFolder.start (args.GetResult SoakArgs.Out)
+    let selection = BackendChoice.openBackend kind
+    use backend = selection.Backend
+    if alternate && backend.Kind = BackendKind.Cpu then
+        Errors.fail (sprintf "--alternate reloads onto the CPU and back, but the backend is the CPU already (%s): give --backend cuda or ilgpu-cpu" selection.Reason)
+    use cpu = if alternate then Backends.Create BackendKind.Cpu else null
+    let o =
+        use progress = Progress.start "soak" "steps" steps (float steps)
+        progress.Start(sprintf "%d reloads to make" ((steps - 1) / every))
+        runWith formats backend (Option.ofObj cpu) name steps every size (args.GetResult(SoakArgs.Seed, 1)) (output.Stage checkpointName)
+            (fun step -> progress.Advance(1.0, if step < steps then sprintf "%d reloads made" (step / every) else ""))
+    let summary =
+        [ sprintf "soak: %s on %s%s, param %s, state %s, update %s, parameters %s" name backend.Device
+              (if isNull cpu then "" else " (reloads alternating with the CPU)") (formats.Param.Name()) formats.State.Name (formats.Update.Name())
+              (String.Join(", ", shapesOf name size |> List.map (fun (n, s) -> sprintf "%s %A" n s)))
+          sprintf "steps run: %d (each of two runs)" o.Steps
+          sprintf "checkpoint reloads: %d (every %d steps)" o.Reloads every
+          sprintf "bytes compared: %d" o.BytesCompared
+          sprintf "differences: %d" o.Differences.Length ]
+        @ o.Differences
+    for line in summary do printfn "%s" line
+    File.WriteAllLines(output.Stage summaryName, summary)
+    output.Commit() |> ignore
+    if o.Differences.IsEmpty then 0 else Errors.checkFailed

@@ -37,12 +37,16 @@ let private stepWith (keep: StorageFormat -> Vec -> Vec) (r: Request) : Result<O
 /// Every element rounded to the nearest value of the storage format.
 let roundTo (format: StorageFormat) (v: Vec) : Vec = v.Map(fun x -> StorageFormat.round format x)
 
+/// Keeps every value as it is: the float64 spec ignores storage formats.
+let private asIs (_: StorageFormat) (v: Vec) = v
+
 /// The float64 spec, dtypes ignored.
 let spec: Backend =
-    { Name = "spec"; Summary = "the float64 specification (dtypes ignored)"; Run = stepWith (fun _ v -> v) }
+    { Name = "spec"; Summary = "the float64 specification (dtypes ignored)"; Store = asIs; Run = stepWith asIs }
 
 /// The float64 spec with the parameter, gradients and state rounded to their storage formats after every step.
 let specRounded: Backend =
     { Name = "spec-rounded"
       Summary = "the float64 specification, parameter, gradients and state rounded to their dtypes after every step"
+      Store = roundTo
       Run = stepWith roundTo }

@@ -23,6 +23,11 @@ type Check =
 /// checks take tensors of thousands of elements where the others take millions.
 let emulated (backend: Backend) = backend.Kind = BackendKind.IlgpuCpu
 
+/// A failure label that reads first what failed, then the case it failed on as one line ("%A" with its line breaks
+/// and indentation collapsed): the verify table shows a label's beginning.
+let failureLabel (failure: string) (case: 'c) =
+    sprintf "%s [case: %s]" failure (Text.RegularExpressions.Regex.Replace(sprintf "%A" case, @"\s+", " "))
+
 /// Codes equal, or both NaN for fp32: the spec encodes fp32 through float64, which quiets a signalling NaN.
 let private sameCode (format: StorageFormat) (expected: uint32) (actual: uint32) =
     expected = actual

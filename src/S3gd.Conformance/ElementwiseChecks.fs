@@ -33,6 +33,10 @@ let ulps (format: StateFormat) (scale: float) (expected: float) (error: float) =
 /// the spec a NaN as well.
 let bothNaN (a: float) (b: float) = Double.IsNaN a && Double.IsNaN b
 
+/// Agreeing as far as NaN goes: both NaN, or a NaN on one side where the bound says either side may be NaN (a root of
+/// an argument within rounding of zero).
+let nanAgrees (bound: Bounded) (a: float) (b: float) = bothNaN a b || (bound.MayBeNaN && (Double.IsNaN a || Double.IsNaN b))
+
 // ---- generators ----
 
 let private real (lo: float) (hi: float) = Gen.choose (0, 1_000_000) |> Gen.map (fun k -> lo + (hi - lo) * float k / 1e6)
@@ -204,7 +208,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                         if Double.IsFinite y.P.E || poisoned then
                             let pf = StateFormat(c.Param, false)
                             let err = abs (p1[i] - pSpec[i])
-                            if not (bothNaN p1[i] pSpec[i] || err <= allowed pf 1.0 pSpec[i] y.P.E) then
+                            if not (nanAgrees y.P p1[i] pSpec[i] || err <= allowed pf 1.0 pSpec[i] y.P.E) then
                                 firstFailure <- Some(sprintf "tensor %d (n=%d) element %d param: got %.9g, spec %.9g, error %.3g ulps (allowed %.3g); inputs p %.9g g %.9g s %.9g %.9g %.9g"
                                                         ti n i p1[i] pSpec[i] (ulps pf 1.0 pSpec[i] err) (ulps pf 1.0 pSpec[i] (allowed pf 1.0 pSpec[i] y.P.E))
                                                         x.P.V x.G.V x.S0.V x.S1.V x.S2.V)
@@ -212,17 +216,17 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                             match s1[k], fmtOf k with
                             | Some got, Some f when firstFailure.IsNone ->
                                 let want = (Buffers.get sSpec slotNames[k])[i]
-                                let bound = match k with 0 -> y.S0.E | 1 -> y.S1.E | _ -> y.S2.E
+                                let bounded = match k with 0 -> y.S0 | 1 -> y.S1 | _ -> y.S2
                                 let scale = if f.BlockScaled then float (scales[k][i / ElementwiseLayout.ScaleBlock]) else 1.0
                                 let err = abs (got[i] - want)
-                                if not (bothNaN got[i] want || err <= allowed f scale want bound) then
+                                if not (nanAgrees bounded got[i] want || err <= allowed f scale want bounded.E) then
                                     firstFailure <- Some(sprintf "tensor %d (n=%d) element %d %s (%s): got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"
-                                                            ti n i slotNames[k] f.Name got[i] want (ulps f scale want err) (ulps f scale want (allowed f scale want bound)))
+                                                            ti n i slotNames[k] f.Name got[i] want (ulps f scale want err) (ulps f scale want (allowed f scale want bounded.E)))
                             | _ -> ()
                 firstFailure |> Option.iter (fun msg -> failures.Add(sprintf "step %d: %s" step msg)))
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
-    failures |> Seq.map (fun f -> sprintf "%s, %A: %s" (config.ToString()) c f) |> List.ofSeq
+    failures |> Seq.map (fun f -> Checks.failureLabel (sprintf "%s (%O)" f config) c) |> List.ofSeq
 
 /// The state formats a rule is checked with: fp32, bf16, block-scaled fp8 e4m3 and e5m2, and unscaled fp8 where the
 /// rule's state is bounded (S3GD's momentum).

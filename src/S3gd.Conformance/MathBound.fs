@@ -17,7 +17,11 @@ type Bounded =
       E: float
       /// A lower bound of both the computed and the exact value (V - E unless an operation knows more: a square
       /// root is never negative, a sum of such with eps is at least about eps), so divisors can be bounded away from 0.
-      Lo: float }
+      Lo: float
+      /// Whether one side may be NaN where the other is a number: a root of an argument that may be negative (centered
+      /// RMSprop's square_avg - grad_avg^2 within rounding of zero), or a value computed from one. A NaN on one side
+      /// only is then no disagreement; E bounds the difference where both are numbers.
+      MayBeNaN: bool }
 
 /// The precision an operation rounds to.
 type Maths =
@@ -33,17 +37,19 @@ let float32Maths = { U = Math.Pow(2.0, -24.0); Tiny = Math.Pow(2.0, -150.0) }
 let bf16Maths = { U = Math.Pow(2.0, -8.0); Tiny = Math.Pow(2.0, -134.0) }
 
 /// A value within <paramref name="e"/> of <paramref name="v"/>, nothing more known.
-let bounded (v: float) (e: float) = { V = v; E = e; Lo = v - e }
+let bounded (v: float) (e: float) = { V = v; E = e; Lo = v - e; MayBeNaN = false }
 
 /// An exactly known value.
 let exact (v: float) = bounded v 0.0
 
-/// One rounding of a result (an exact zero stays exact); rounding is monotone, so a lower bound stays one, less a rounding.
+/// One rounding of a result (an exact zero stays exact); rounding is monotone, so a lower bound stays one, less a rounding,
+/// and a value known to be non-negative stays so (zero rounds to zero).
 let round (m: Maths) (x: Bounded) =
     if x.V = 0.0 && x.E = 0.0 then x
     else
         let e = x.E + m.U * abs x.V + m.Tiny
-        { V = x.V; E = e; Lo = max (x.V - e) (x.Lo - m.U * abs x.Lo - m.Tiny) }
+        let rounded = x.Lo - m.U * abs x.Lo - m.Tiny
+        { x with E = e; Lo = max (x.V - e) (if x.Lo >= 0.0 then max 0.0 rounded else rounded) }
 
 /// The error of a*b from its factors' errors.
 let private productError (a: Bounded) (b: Bounded) = abs a.V * b.E + abs b.V * a.E + a.E * b.E
@@ -52,49 +58,54 @@ let private productError (a: Bounded) (b: Bounded) = abs a.V * b.E + abs b.V * a
 let private productLo (a: Bounded) (b: Bounded) = if a.Lo >= 0.0 && b.Lo >= 0.0 then a.Lo * b.Lo else a.V * b.V - productError a b
 
 /// a*b, rounded.
-let mul m (a: Bounded) (b: Bounded) = round m { V = a.V * b.V; E = productError a b; Lo = productLo a b }
+let mul m (a: Bounded) (b: Bounded) = round m { V = a.V * b.V; E = productError a b; Lo = productLo a b; MayBeNaN = a.MayBeNaN || b.MayBeNaN }
 
 /// a+b, rounded.
-let add m (a: Bounded) (b: Bounded) = round m { V = a.V + b.V; E = a.E + b.E; Lo = a.Lo + b.Lo }
+let add m (a: Bounded) (b: Bounded) = round m { V = a.V + b.V; E = a.E + b.E; Lo = a.Lo + b.Lo; MayBeNaN = a.MayBeNaN || b.MayBeNaN }
 
 /// -a (exact).
-let neg (a: Bounded) = bounded -a.V a.E
+let neg (a: Bounded) = { bounded -a.V a.E with MayBeNaN = a.MayBeNaN }
 
 /// a/b, rounded, for a divisor known to be at least `floor` in magnitude (0 if nothing is known; a positive lower bound
 /// of b counts too); unbounded when b's interval reaches below the floor to zero.
 let divAtLeast m (floor: float) (a: Bounded) (b: Bounded) =
     let q = a.V / b.V
     let lowest = max (abs b.V - b.E) (max floor b.Lo)
-    if lowest <= 0.0 then bounded q Double.PositiveInfinity
-    else round m (bounded q ((a.E + abs q * b.E) / lowest))
+    let nan = a.MayBeNaN || b.MayBeNaN
+    if lowest <= 0.0 then { bounded q Double.PositiveInfinity with MayBeNaN = nan }
+    else round m { bounded q ((a.E + abs q * b.E) / lowest) with MayBeNaN = nan }
 
 /// a/b, rounded.
 let div m (a: Bounded) (b: Bounded) = divAtLeast m 0.0 a b
 
-/// sqrt(a), rounded: the width of sqrt over a's interval; never negative.
+/// sqrt(a), rounded: the width of sqrt over a's interval; never negative. Where a may be negative (its lower bound is),
+/// either side's root may be NaN while the other's is a number.
 let sqrt m (a: Bounded) =
     let r = Math.Sqrt(max a.V 0.0)
     let e = max (Math.Sqrt(max (a.V + a.E) 0.0) - r) (r - Math.Sqrt(max (a.V - a.E) 0.0))
-    round m { V = r; E = e; Lo = max (r - e) (Math.Sqrt(max a.Lo 0.0)) }
+    round m { V = r; E = e; Lo = max (r - e) (Math.Sqrt(max a.Lo 0.0)); MayBeNaN = a.MayBeNaN || a.Lo < 0.0 }
 
 /// a*b + c as the maths' Madd: one rounding (fma) in float32, product and sum rounded in bf16.
 let madd (m: Maths) (a: Bounded) (b: Bounded) (c: Bounded) =
-    if m.U = float32Maths.U then round m { V = a.V * b.V + c.V; E = productError a b + c.E; Lo = productLo a b + c.Lo }
+    if m.U = float32Maths.U then
+        round m { V = a.V * b.V + c.V; E = productError a b + c.E; Lo = productLo a b + c.Lo; MayBeNaN = a.MayBeNaN || b.MayBeNaN || c.MayBeNaN }
     else add m (mul m a b) c
 
 /// max(a, b) (exact).
-let maximum (a: Bounded) (b: Bounded) = { V = max a.V b.V; E = max a.E b.E; Lo = max a.Lo b.Lo }
+let maximum (a: Bounded) (b: Bounded) = { V = max a.V b.V; E = max a.E b.E; Lo = max a.Lo b.Lo; MayBeNaN = a.MayBeNaN || b.MayBeNaN }
 
 /// torch.sign (exact where the sign is certain; otherwise its whole range, 2).
 let sign (a: Bounded) =
     let s = float (Math.Sign a.V)
-    if abs a.V > a.E || a.E = 0.0 then exact s else bounded s 2.0
+    { (if abs a.V > a.E || a.E = 0.0 then exact s else bounded s 2.0) with MayBeNaN = a.MayBeNaN }
 
 /// 0 where m is zero, else x: exact either way where m's zero-ness is certain; otherwise either 0 or x.
 let zeroWhereZero (m: Bounded) (x: Bounded) =
-    if m.V = 0.0 && m.E = 0.0 then exact 0.0
-    elif abs m.V > m.E then x
-    else bounded x.V (abs x.V + x.E)
+    let y =
+        if m.V = 0.0 && m.E = 0.0 then exact 0.0
+        elif abs m.V > m.E then x
+        else bounded x.V (abs x.V + x.E)
+    { y with MayBeNaN = m.MayBeNaN || x.MayBeNaN }
 
 /// A per-step scalar as the kernel gets it: rounded once (float32, or bf16 with bf16 maths) from its float64 value.
 let scalar (m: Maths) (v: float32) = round m (exact (float v))

@@ -76,8 +76,8 @@ let withinBound (backend: Backend) (c: Case) =
                   let g, expected, mag = float grads.[p].[e], r.Gradients.[p].[e], r.Magnitudes.[p].[e]
                   if not (abs (g - expected) <= relativeBound * mag) then
                       yield sprintf "parameter %d element %d: %g, reference %g (magnitude %g)" p e g expected mag ]
-    (lossOk |> Prop.label (sprintf "%A: loss %g, reference %g" c loss r.Loss))
-    .&. (bad.IsEmpty |> Prop.label (sprintf "%A: %s" c (String.Join("; ", List.truncate 5 bad))))
+    (lossOk |> Prop.label (Checks.failureLabel (sprintf "loss %g, reference %g" loss r.Loss) c))
+    .&. (bad.IsEmpty |> Prop.label (Checks.failureLabel (String.Join("; ", List.truncate 5 bad)) c))
 
 /// Every check of the model passes.
 let all : Checks.Check list =

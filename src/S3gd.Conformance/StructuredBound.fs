@@ -43,10 +43,11 @@ let stableTerm (sc: StructuredScalars) (g: float) (v: float) =
 /// g.V by at most its change to the smallest or the largest |g|; the float32 rounding bound is the one at the largest
 /// |g|, as every part of it grows with the term's operands. (Interval arithmetic on g would lose that the numerator and
 /// the denominator move together, and give a useless bound for every g whose interval reaches zero.)
+/// With no input error it is stableTerm's bound itself, lower bound included.
 let stableTermWithin (sc: StructuredScalars) (g: Bounded) (v: float) =
     let at x = stableTerm sc x v
     let centre, low, high = at g.V, at (max 0.0 (abs g.V - g.E)), at (abs g.V + g.E)
-    bounded centre.V (max (high.V - centre.V) (centre.V - low.V) + high.E)
+    if g.E = 0.0 then centre else bounded centre.V (max (high.V - centre.V) (centre.V - low.V) + high.E)
 
 /// lr / max(1, rms): exact lr where rms is surely at most 1, a rounded division where surely above, else the whole range.
 let clippedLr (sc: StructuredScalars) (rms: Bounded) =

@@ -227,7 +227,7 @@ let runCaseWith (backend: Backend) (c: Case) (telemetry: bool) (shape: int -> in
                 if failures.Count = 0 then inspect step plan tensors
     finally
         tensors |> List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose()))
-    failures |> Seq.map (fun f -> sprintf "%O, %A: %s" cfg c f) |> List.ofSeq
+    failures |> Seq.map (fun f -> Checks.failureLabel (sprintf "%s (%O)" f cfg) c) |> List.ofSeq
 
 /// Runs a case on a backend and compares every step with the spec; returns the failures (empty: passed).
 let runCase (backend: Backend) (c: Case) : string list = runCaseWith backend c false (fun _ _ _ -> ()) (fun _ _ _ -> ())

@@ -18,7 +18,7 @@ let private reports = 20
 
 /// The run's settings and output choices, checked.
 type Options =
-    { Candidates: Candidate list; Settings: Settings; LogEvery: int; Backend: string option; Out: string }
+    { Candidates: Candidate list; Settings: Settings; LogEvery: int; Backend: BackendKind option; Out: string }
 
 let private positive (name: string) (value: int) =
     if value >= 1 then Ok value else Error(sprintf "%s must be at least 1, was %d" name value)
@@ -43,7 +43,9 @@ let options (args: ParseResults<TrainArgs>) : Result<Options, string> =
         args.TryGetResult TrainArgs.Hidden |> Option.map parseHidden |> Option.defaultValue (Ok d.Hidden) |> Result.map (fun h -> steps, batch, h))
     |> Result.bind (fun (steps, batch, hidden) ->
         positive "--log-every" (args.GetResult(TrainArgs.Log_Every, max 1 (steps / reports)))
-        |> Result.map (fun logEvery -> steps, batch, hidden, logEvery))
+        |> Result.bind (fun logEvery ->
+            if logEvery > steps then Error(sprintf "--log-every %d exceeds --steps %d: no loss would be reported" logEvery steps)
+            else Ok(steps, batch, hidden, logEvery)))
     |> Result.bind (fun (steps, batch, hidden, logEvery) ->
         resolve (args.GetResult(TrainArgs.Optimizer, "adamw")) (args.GetResult(TrainArgs.Hyper, []))
         |> Result.map (fun candidates ->
@@ -56,8 +58,14 @@ let options (args: ParseResults<TrainArgs>) : Result<Options, string> =
                     Seed = args.GetResult(TrainArgs.Seed, d.Seed)
                     Telemetry = args.Contains TrainArgs.Telemetry }
               LogEvery = logEvery
-              Backend = args.TryGetResult TrainArgs.Backend
+              Backend = args.TryPostProcessResult(TrainArgs.Backend, BackendChoice.parse)
               Out = args.GetResult TrainArgs.Out }))
+
+/// The loss file's name in the output folder: every step's batch loss.
+let lossCsv = "loss.csv"
+
+/// The chart's name in the output folder.
+let lossSvg = "loss.svg"
 
 /// The mean loss of each window of `every` steps, at the window's last step.
 let windows (every: int) (losses: float[]) : (int * float) list =
@@ -83,8 +91,8 @@ let svg (device: string) (every: int) (outcomes: Outcome list) : string option =
           XTicks = ticks
           Series = [ for o in outcomes -> ({ Name = o.Optimizer; Points = [ for s, l in windows every o.Losses -> float s, l ]; Colour = None; Dashed = false }: Chart.Line) ] }
 
-/// The checkpoint `s3gd train` writes for an optimizer: DIR/<optimizer>.safetensors.
-let checkpointPath (out: string) (optimizer: string) = Path.Combine(out, optimizer + ".safetensors")
+/// The checkpoint file `s3gd train` writes for an optimizer: <optimizer>.safetensors.
+let checkpointName (optimizer: string) = optimizer + ".safetensors"
 
 /// The telemetry lines of a run: every `every` steps, one line per param group (a reading the optimizer does not
 /// measure shows as "-").
@@ -97,17 +105,12 @@ let telemetryLines (every: int) (outcome: Outcome) : string list =
                  sprintf "%-12s %6d %5d %10s %14s %10s %9s" outcome.Optimizer t.Step t.Group (t.WallMilliseconds.ToString("F3", CultureInfo.InvariantCulture))
                      (show t.MaxAbsUpdate inv) (show t.NonFiniteGrads string) (show t.Fallbacks string) ]
 
-/// Writes a file whole or not at all: a temporary file beside it, then renamed over it.
-let private writeAtomically (path: string) (text: string) =
-    let temp = Path.Combine(Path.GetDirectoryName path, sprintf ".%s.tmp-%s" (Path.GetFileName path) (Guid.NewGuid().ToString "N"))
-    File.WriteAllText(temp, text)
-    File.Move(temp, path, true)
-
-/// Trains with every candidate in turn, showing a progress bar (plain lines when the output is not a terminal).
-let private trainAll (backend: Backend) (o: Options) : Result<Outcome list, string> =
+/// Trains with every candidate in turn, each checkpoint staged in `output`, showing a progress bar (plain lines when the
+/// output is not a terminal).
+let private trainAll (backend: Backend) (output: OutFolder.Output) (o: Options) : Result<Outcome list, string> =
     let runOne (candidate: Candidate) (report: int -> float -> unit) =
         let recent = Array.zeroCreate o.LogEvery
-        Training.run backend o.Settings candidate (Some(checkpointPath o.Out candidate.Rule.Name)) (fun step loss ->
+        Training.run backend o.Settings candidate (Some(output.Stage(checkpointName candidate.Rule.Name))) (fun step loss ->
             recent[(step - 1) % o.LogEvery] <- loss
             if step % o.LogEvery = 0 then report step (Array.average recent))
     let line (c: Candidate) step loss = sprintf "%-12s step %6d/%d  loss %.4f" c.Rule.Name step o.Settings.Steps loss
@@ -122,41 +125,30 @@ let private trainAll (backend: Backend) (o: Options) : Result<Outcome list, stri
     else
         [ for c in o.Candidates -> runOne c (fun step loss -> printfn "%s" (line c step loss)) ] |> Errors.sequence
 
-/// Runs `s3gd train` with checked options; 0 on success, the bad-input code with one line on stderr otherwise.
+/// Runs `s3gd train` with checked options: the output folder checked, then the backend opened; 0 on success, the
+/// bad-input code with one line on stderr otherwise.
 let execute (o: Options) : int =
-    let selection =
-        match o.Backend with
-        | Some name ->
-            match Backends.Parse name |> Option.ofNullable with
-            | Some kind -> (try Ok(BackendSelection(Backends.Create kind, "asked for with --backend")) with :? BackendUnavailableException as e -> Error e.Message)
-            | None -> Error(sprintf "--backend: unknown backend '%s' (expected cpu or cuda)" name)
-        | None -> (try Ok(Backends.Best()) with :? ArgumentException as e -> Error e.Message)
-    match selection with
+    use output = OutFolder.start o.Out
+    let selection = BackendChoice.openBackend o.Backend
+    use backend = selection.Backend
+    let s = o.Settings
+    printfn "backend: %s (%s)" backend.Device selection.Reason
+    printfn "data: %d spiral arms of %d points (noise %g, seed %d); model: %O, tanh; %d steps of %d rows"
+        s.Classes s.PointsPerClass s.Noise s.Seed (S3gd.Gpu.Training.MlpShape(S3gd.Gpu.Training.Spirals.Features, s.Hidden, s.Classes)) s.Steps s.Batch
+    match trainAll backend output o with
     | Error e -> Errors.report e
-    | Ok selection ->
-        use backend = selection.Backend
-        let s = o.Settings
-        printfn "backend: %s (%s)" backend.Device selection.Reason
-        printfn "data: %d spiral arms of %d points (noise %g, seed %d); model: %O, tanh; %d steps of %d rows"
-            s.Classes s.PointsPerClass s.Noise s.Seed (S3gd.Gpu.Training.MlpShape(S3gd.Gpu.Training.Spirals.Features, s.Hidden, s.Classes)) s.Steps s.Batch
-        Directory.CreateDirectory o.Out |> ignore
-        match (try trainAll backend o with :? ArgumentException as e -> Error e.Message) with
-        | Error e -> Errors.report e
-        | Ok outcomes ->
+    | Ok outcomes ->
+        for r in outcomes do
+            printfn "%-12s final loss %.4f  accuracy %.4f  (%.1f s)" r.Optimizer r.Final.Loss r.Final.Accuracy r.Seconds
+        if o.Settings.Telemetry then
             for r in outcomes do
-                printfn "%-12s final loss %.4f  accuracy %.4f  (%.1f s)" r.Optimizer r.Final.Loss r.Final.Accuracy r.Seconds
-            if o.Settings.Telemetry then
-                for r in outcomes do
-                    for line in telemetryLines o.LogEvery r do printfn "%s" line
-            let csvPath, svgPath = Path.Combine(o.Out, "loss.csv"), Path.Combine(o.Out, "loss.svg")
-            writeAtomically csvPath (String.Join("\n", csv outcomes) + "\n")
-            match svg backend.Device o.LogEvery outcomes with
-            | Some chart ->
-                writeAtomically svgPath chart
-                printfn "wrote %s and %s" csvPath svgPath
-            | None -> printfn "wrote %s (no finite loss to chart: no %s)" csvPath svgPath
-            for r in outcomes do printfn "wrote %s" (checkpointPath o.Out r.Optimizer)
-            0
+                for line in telemetryLines o.LogEvery r do printfn "%s" line
+        File.WriteAllText(output.Stage lossCsv, String.Join("\n", csv outcomes) + "\n")
+        let chart = svg backend.Device o.LogEvery outcomes
+        chart |> Option.iter (fun text -> File.WriteAllText(output.Stage lossSvg, text))
+        let files = output.Commit()
+        printfn "wrote %s into %s%s" (String.Join(", ", files)) output.Path (if chart.IsNone then sprintf " (no finite loss to chart: no %s)" lossSvg else "")
+        0
 
 /// Runs `s3gd train`.
 let command (args: ParseResults<TrainArgs>) : int =

@@ -1,7 +1,8 @@
 /// `s3gd train`'s run: the spiral data set (Spirals: `classes` arms of `pointsPerClass` noisy 2-D points, from the
 /// seed), an MLP of tanh layers whose hand-written forward and backward passes run on the chosen backend (Mlp), the
 /// rows reshuffled every epoch and cut into batches, one optimizer step (TrainOptimizer: the public optimizer API) per
-/// batch; at the end the optimizer's checkpoint, with the trained parameters, can be saved.
+/// batch; at the end the optimizer's checkpoint, with the trained parameters, can be saved. A non-finite batch loss
+/// (its gradients are not finite) stops the run with an error naming the optimizer and the step.
 module S3gd.Cli.Training
 
 open System
@@ -116,21 +117,31 @@ let run (backend: Backend) (settings: Settings) (candidate: Candidate) (checkpoi
             let losses = Array.zeroCreate settings.Steps
             let telemetry = Array.create settings.Steps []
             let mutable start = data.Count
-            for step in 1 .. settings.Steps do
+            let mutable step = 1
+            let mutable diverged = None
+            while step <= settings.Steps && diverged.IsNone do
                 if start >= data.Count then
                     shuffle ()
                     start <- 0
                 let count = min mlp.MaxBatch (data.Count - start)
                 let loss = mlp.ForwardBackward(parameters, gradients, inputs, labels, start, count)
-                optimizer.Step()
-                start <- start + count
-                losses[step - 1] <- float loss
-                telemetry[step - 1] <- List.ofSeq optimizer.Telemetry
-                progress step (float loss)
-            let final = mlp.Evaluate(parameters, inputs, labels)
-            let seconds = watch.Elapsed.TotalSeconds
-            checkpoint |> Option.iter (fun path -> optimizer.Save(path, includeParams = true))
-            Ok { Optimizer = candidate.Rule.Name; Losses = losses; Final = final; Seconds = seconds; Telemetry = telemetry }
+                // A non-finite loss has non-finite gradients: no step is taken with them, and the run stops.
+                if not (Single.IsFinite loss) then
+                    diverged <- Some(sprintf "%s: the batch loss is %g at step %d, so its gradients are not finite (a smaller lr may help)" candidate.Rule.Name loss step)
+                else
+                    optimizer.Step()
+                    start <- start + count
+                    losses[step - 1] <- float loss
+                    telemetry[step - 1] <- List.ofSeq optimizer.Telemetry
+                    progress step (float loss)
+                    step <- step + 1
+            match diverged with
+            | Some e -> Error e
+            | None ->
+                let final = mlp.Evaluate(parameters, inputs, labels)
+                let seconds = watch.Elapsed.TotalSeconds
+                checkpoint |> Option.iter (fun path -> optimizer.Save(path, includeParams = true))
+                Ok { Optimizer = candidate.Rule.Name; Losses = losses; Final = final; Seconds = seconds; Telemetry = telemetry }
     finally
         for b in Seq.concat [ parameters; gradients; [| inputs; labels |] ] do
             b.Dispose()

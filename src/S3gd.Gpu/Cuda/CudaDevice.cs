@@ -11,7 +11,7 @@ namespace S3gd.Gpu.Cuda;
 /// <param name="TotalMemoryBytes">Device memory in bytes.</param>
 public sealed record CudaDevice(int Ordinal, string Name, int Major, int Minor, int MultiprocessorCount, long TotalMemoryBytes)
 {
-    /// <summary>The exact architecture NVRTC compiles for, e.g. sm_90.</summary>
+    /// <summary>The exact architecture the kernels are compiled for, e.g. sm_90.</summary>
     public string Architecture => $"sm_{Major}{Minor}";
 
     /// <summary>Whether the device has bf16 conversion and maths instructions (sm_80+).</summary>

@@ -43,6 +43,7 @@ let ``sgd on spec against spec-rounded in bf16 is inside the tolerance, with mom
 let private wrong (ulps: float) (dropBuffers: bool) : Backend =
     { Name = "wrong"
       Summary = "spec-rounded with an injected error"
+      Store = SpecBackend.roundTo
       Run =
         fun request ->
             SpecBackend.specRounded.Run request
@@ -62,7 +63,7 @@ let ``an injected error beyond the tolerance is outside and gives exit code 1`` 
     let parser = ArgumentParser.Create<Arguments.S3gdArgs>(programName = "s3gd")
     let argv (backend: string) = [| "compare"; "--rule"; "sgd"; "--backend"; backend; "--against"; "spec-rounded"; "--shape"; "16x8"; "--param-dtype"; "bf16"; "--hyper"; "momentum=0.9" |]
     let exitCode backend = Compare.runOn backends ((parser.ParseCommandLine(argv backend)).GetResult Arguments.S3gdArgs.Compare)
-    Assert.Equal(Compare.outsideTolerance, exitCode "wrong")
+    Assert.Equal(Errors.checkFailed, exitCode "wrong")
     Assert.Equal(0, exitCode "spec-rounded")
 
 [<Fact>]

@@ -24,7 +24,7 @@ let private writeInputs (folder: Folder) (rng: Random) (shape: int list) (gradSh
     param, grads
 
 let private options (param: string) (grads: string) (out: string) (hypers: string list) : RunCommand.Options =
-    { Rule = "sgd"; Backend = "spec"; Hypers = hypers; Param = param; Grads = grads; Steps = None; Out = out; Name = None; Telemetry = false }
+    { Rule = "sgd"; Backend = "spec"; Hypers = hypers; Param = param; Grads = grads; Steps = None; Out = out; Name = None; Telemetry = false; SkipNonFinite = false }
 
 /// The final parameter and state of stepping the rule directly through `RuleInfo.Create`, `Init` and `Step`.
 let private stepDirectly (rule: RuleInfo) (hypers: string list) (param: Param) (grads: Vec list) =
@@ -56,7 +56,7 @@ let ``run writes param.npy and every state buffer equal to stepping the spec dir
             summary.Param.Name = "weight"
             && summary.Steps = steps
             && Set.ofList summary.Files = Set.ofList expectedFiles
-            && Set.ofArray (Directory.GetFiles out |> Array.map Path.GetFileName) = Set.ofList expectedFiles
+            && Set.ofArray (Directory.GetFiles out |> Array.map Path.GetFileName) = Set.ofList (OutFolder.manifestName :: expectedFiles)
             && readBack "param.npy" = { Shape = [ rows; cols ]; Data = Npy.F8(p.Value.ToArray()) }
             && s.Buffers |> Map.forall (fun k b -> readBack (k + ".npy") = { Shape = [ rows; cols ]; Data = Npy.F8(b.ToArray()) })
             && Directory.GetDirectories folder.Path |> Array.forall (fun d -> Path.GetFileName d = "out")
@@ -88,17 +88,40 @@ let ``the parsed command line runs with several hypers after one --hyper and --h
     Assert.True(File.Exists(Path.Combine(out, "momentum_buffer.npy")))
 
 [<Fact>]
-let ``an existing output folder keeps its other files and gets the new ones`` () =
+let ``an earlier output is replaced as a whole; a folder holding other files is refused and left alone`` () =
     use folder = new Folder()
     let paramPath, gradsPath = writeInputs folder (Random 3) [ 2; 2 ] [ 2; 2; 2 ]
     let out = folder.File "out"
+    let files () = Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort
+    let runRule rule = RunCommand.execute Backends.all { options paramPath gradsPath out [] with Rule = rule }
+    runRule "adamw" |> Result.mapError failwith |> ignore
+    Assert.Equal<string[]>([| OutFolder.manifestName; "exp_avg.npy"; "exp_avg_sq.npy"; "param.npy" |], files ())
+    // Lion keeps no exp_avg_sq: AdamW's must not stay beside its output.
+    runRule "lion" |> Result.mapError failwith |> ignore
+    Assert.Equal<string[]>([| OutFolder.manifestName; "exp_avg.npy"; "param.npy" |], files ())
+    File.WriteAllText(Path.Combine(out, "notes.txt"), "mine")
+    match runRule "sgd" with
+    | Ok _ -> failwith "expected a refusal"
+    | Error e -> Assert.Equal(sprintf "--out %s holds files s3gd did not write (notes.txt): give a new or empty folder, or one an earlier s3gd command wrote (its output is replaced)" out, e)
+    Assert.Equal<string[]>([| OutFolder.manifestName; "exp_avg.npy"; "notes.txt"; "param.npy" |], files ())
+    Assert.Equal<string[]>([| out |], Directory.GetDirectories folder.Path)
+
+[<Fact>]
+let ``an output folder whose parent cannot be written is written in place, never through a sibling`` () =
+    use folder = new Folder()
+    let paramPath, gradsPath = writeInputs folder (Random 5) [ 3 ] [ 1; 3 ]
+    let parent = folder.File "locked"
+    let out = Path.Combine(parent, "out")
     Directory.CreateDirectory out |> ignore
-    File.WriteAllText(Path.Combine(out, "notes.txt"), "kept")
-    match RunCommand.execute Backends.all (options paramPath gradsPath out []) with
-    | Error e -> failwith e
-    | Ok _ ->
-        Assert.Equal<string[]>([| "notes.txt"; "param.npy" |], Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort)
-        Assert.Equal<string[]>([| out |], Directory.GetDirectories folder.Path)
+    // Read-only for its owner (root writes anyway: there the test shows only that no sibling is left).
+    File.SetUnixFileMode(parent, UnixFileMode.UserRead ||| UnixFileMode.UserExecute)
+    try
+        match RunCommand.execute Backends.all (options paramPath gradsPath out []) with
+        | Error e -> failwith e
+        | Ok s -> Assert.Equal<string list>([ "param.npy" ], s.Files)
+        Assert.Equal<string[]>([| out |], Directory.GetFileSystemEntries parent)
+    finally
+        File.SetUnixFileMode(parent, UnixFileMode.UserRead ||| UnixFileMode.UserWrite ||| UnixFileMode.UserExecute)
 
 /// Runs and expects an error; checks the output folder was not created.
 let private expectError (o: RunCommand.Options) =
@@ -121,6 +144,8 @@ let ``more steps than gradients is an error naming both counts`` () =
     let paramPath, gradsPath = writeInputs folder (Random 2) [ 3; 4 ] [ 5; 3; 4 ]
     let e = expectError { options paramPath gradsPath (folder.File "out") [] with Steps = Some 6 }
     Assert.Equal(sprintf "--steps 6 exceeds the 5 gradients in --grads %s" gradsPath, e)
+    // No step is no run: an error, not an output equal to the input.
+    Assert.Equal("--steps 0: must be at least 1", expectError { options paramPath gradsPath (folder.File "out") [] with Steps = Some 0 })
 
 [<Fact>]
 let ``unknown backends, rules, hypers and missing files are errors naming the input`` () =
@@ -132,3 +157,35 @@ let ``unknown backends, rules, hypers and missing files are errors naming the in
     Assert.Equal("hyperparameter momentum=-1 is out of range (valid: >= 0)", expectError { o with Hypers = [ "momentum=-1" ] })
     Assert.StartsWith("--param " + folder.File "missing.npy" + ":", expectError { o with Param = folder.File "missing.npy" })
     Assert.StartsWith("nesterov=true needs momentum > 0", expectError { o with Hypers = [ "nesterov=true" ] })
+
+/// Gradients of four elements for three steps: the second has a NaN and an infinity, the third a float64 beyond float32.
+let private writeNonFinite (folder: Folder) =
+    let param, grads = folder.File "p.npy", folder.File "g.npy"
+    Npy.write param (Npy.ofFloats [ 4 ] [| 1.0; 2.0; 3.0; 4.0 |])
+    Npy.write grads (Npy.ofFloats [ 3; 4 ] [| 0.1; 0.1; 0.1; 0.1; nan; 0.2; infinity; 0.1; 0.3; 1e300; 0.3; 0.3 |])
+    param, grads
+
+[<Fact>]
+let ``non-finite gradients are an error naming the steps, unless --skip-nonfinite skips those steps as GradScaler`` () =
+    use folder = new Folder()
+    let paramPath, gradsPath = writeNonFinite folder
+    let o = { options paramPath gradsPath (folder.File "out") [ "lr=0.1" ] with Rule = "adamw" }
+    // The spec keeps float64: 1e300 is finite there; the CPU backend stores float32, where it is infinite.
+    Assert.Equal(sprintf "--grads %s: 1 of 3 steps have NaN or infinite gradient elements (step 2: 2); --skip-nonfinite skips such steps, as torch's GradScaler does" gradsPath,
+                 expectError o)
+    Assert.Equal(sprintf "--grads %s: 2 of 3 steps have NaN or infinite gradient elements (step 2: 2, step 3: 1); --skip-nonfinite skips such steps, as torch's GradScaler does" gradsPath,
+                 expectError { o with Backend = "cpu" })
+    match RunCommand.execute Backends.all { o with SkipNonFinite = true } with
+    | Error e -> failwith e
+    | Ok s ->
+        Assert.Equal<(int * int64) list>([ 2, 2L ], s.Skipped)
+        Assert.Equal(2, s.Steps)
+        // The skipped step changes nothing and does not count: the same as stepping the other two gradients.
+        let finite = folder.File "finite.npy"
+        Npy.write finite (Npy.ofFloats [ 2; 4 ] [| 0.1; 0.1; 0.1; 0.1; 0.3; 1e300; 0.3; 0.3 |])
+        match RunCommand.execute Backends.all { o with Grads = finite; Out = folder.File "out2" } with
+        | Error e -> failwith e
+        | Ok t -> Assert.Equal<float[]>(t.Outcome.Param.ToArray(), s.Outcome.Param.ToArray())
+    let allBad = folder.File "bad.npy"
+    Npy.write allBad (Npy.ofFloats [ 1; 4 ] [| nan; 0.0; 0.0; 0.0 |])
+    Assert.EndsWith("no step to take", expectError { o with Grads = allBad; Out = folder.File "out3"; SkipNonFinite = true })

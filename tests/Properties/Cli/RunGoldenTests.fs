@@ -33,7 +33,7 @@ let ``run on a golden case's files reproduces torch's final param and state`` (c
     let options: RunCommand.Options =
         { Rule = c.Rule; Backend = "spec"; Hypers = c.Hypers |> List.map asArgument
           Param = Path.Combine(Golden.dir case, "param0.npy"); Grads = Path.Combine(Golden.dir case, "grads.npy")
-          Steps = None; Out = out.Path; Name = None; Telemetry = false }
+          Steps = None; Out = out.Path; Name = None; Telemetry = false; SkipNonFinite = false }
     match RunCommand.execute Backends.all options with
     | Error e -> failwithf "run failed: %s" e
     | Ok summary ->

@@ -1,7 +1,8 @@
 /// `s3gd run --telemetry` on the spec and the CPU backend (and CUDA where present), for an elementwise rule and both
 /// structured ones: the largest
 /// |update| of a one-step run is the largest difference between the written parameter and the input, the non-finite
-/// count is the number of NaN and infinities put into a step's gradient, and telemetry.csv holds exactly the readings;
+/// count is the number of NaN and infinities put into a step's gradient (a step --skip-nonfinite skips, read on the host),
+/// and telemetry.csv holds exactly the readings;
 /// without --telemetry no reading is taken and no telemetry.csv written.
 module S3gd.Properties.Cli.RunTelemetryTests
 
@@ -32,9 +33,10 @@ let private writeInputs (folder: Folder) =
     Npy.write gradsPath { Shape = [ 2; size ]; Data = Npy.F4 grads }
     paramPath, gradsPath, param
 
+/// The options of a run; the second gradient's non-finite elements make its step skipped (as GradScaler skips it).
 let private options rule backend paramPath gradsPath out steps telemetry : RunCommand.Options =
     { Rule = rule; Backend = backend; Hypers = [ "lr=0.01" ]; Param = paramPath; Grads = gradsPath; Steps = Some steps; Out = out; Name = None
-      Telemetry = telemetry }
+      Telemetry = telemetry; SkipNonFinite = true }
 
 let private run (o: RunCommand.Options) =
     match RunCommand.execute Backends.all o with
@@ -87,13 +89,17 @@ let private checkMaxUpdate (backend: string) (rule: string) =
         Assert.Equal("", fallbacks)
     | rows -> failwithf "expected one row of five cells, got %A" rows
 
-/// A two-step run's non-finite counts: none, then the NaN and infinities of the second gradient.
+/// A two-step run's non-finite counts: none, then the NaN and infinities of the second gradient, whose step is skipped
+/// (it moves nothing).
 let private checkNonFinite (backend: string) (rule: string) =
     use folder = new Folder()
     let paramPath, gradsPath, _ = writeInputs folder
     let out = folder.File "out"
     let s = run (options rule backend paramPath gradsPath out 2 true)
     Assert.Equal<int64 option list>([ Some 0L; Some(int64 bad.Length) ], s.Outcome.Telemetry |> List.map (fun r -> r.NonFiniteGrads))
+    Assert.Equal<int list>([ 1; 2 ], s.Outcome.Telemetry |> List.map (fun r -> r.Step))
+    Assert.Equal(Some 0.0, s.Outcome.Telemetry[1].MaxAbsUpdate)
+    Assert.Equal<(int * int64) list>([ 2, int64 bad.Length ], s.Skipped)
     Assert.Equal<string list>([ "0"; string bad.Length ], csvRows out |> Array.map (fun cells -> cells[3]) |> List.ofArray)
     Assert.Contains(RunTelemetry.fileName, s.Files)
 
@@ -139,6 +145,6 @@ let ``--telemetry on the command line runs, prints and writes telemetry.csv`` ()
     use folder = new Folder()
     let paramPath, gradsPath, _ = writeInputs folder
     let out = folder.File "out"
-    Assert.Equal(0, Program.main [| "run"; "--rule"; "adam-mini"; "--backend"; "cpu"; "--param"; paramPath; "--grads"; gradsPath; "--out"; out; "--telemetry" |])
+    Assert.Equal(0, Program.main [| "run"; "--rule"; "adam-mini"; "--backend"; "cpu"; "--param"; paramPath; "--grads"; gradsPath; "--out"; out; "--telemetry"; "--skip-nonfinite" |])
     Assert.Equal(2, (csvRows out).Length)
-    Assert.Equal<string[]>([| "m.npy"; "param.npy"; RunTelemetry.fileName; "vmean.npy" |], Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort)
+    Assert.Equal<string[]>([| OutFolder.manifestName; "m.npy"; "param.npy"; RunTelemetry.fileName; "vmean.npy" |], Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort)

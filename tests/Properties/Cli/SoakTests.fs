@@ -12,7 +12,7 @@ let ``a soak with a reload every 25 steps ends bit-identical, for every optimize
     use cpu = new CpuBackend()
     use folder = new Temp.Folder()
     for name in Optimizers.OptimizerCatalog.ByName.Keys do
-        let o = Soak.run cpu name 100 25 300 3 folder.Path
+        let o = Soak.run cpu name 100 25 300 3 (folder.File "soak.safetensors")
         Assert.Empty o.Differences
         Assert.Equal(100, o.Steps)
         Assert.Equal(3, o.Reloads)
@@ -47,7 +47,7 @@ let ``a soak with bf16 parameters, Kahan or stochastic updates and fp8 state, re
     use folder = new Temp.Folder()
     for update, state in [ Elementwise.ParamUpdate.Kahan, "fp8e4m3"; Elementwise.ParamUpdate.Stochastic, "fp8e5m2"; Elementwise.ParamUpdate.Nearest, "bf16" ] do
         let formats: Soak.Formats = { Param = ElementType.BFloat16; State = Elementwise.StateFormat.Parse state; Update = update }
-        let o = Soak.runWith formats cpu (Some other) "adamw" 60 20 500 5 folder.Path
+        let o = Soak.runWith formats cpu (Some other) "adamw" 60 20 500 5 (folder.File "soak.safetensors") ignore
         Assert.Empty o.Differences
         Assert.Equal(2, o.Reloads)
     Assert.Equal(0, cpu.LiveBuffers + other.LiveBuffers)

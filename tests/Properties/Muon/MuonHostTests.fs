@@ -113,3 +113,16 @@ let ``a CPU Muon bench row counts the matrices, the shape groups and the Newton-
     Assert.Equal(5.0 * 3.0 * 640.0, r.NsFlops)
     Assert.True(r.Ms > 0.0, sprintf "%g ms" r.Ms)
     Assert.Equal(48, MuonBench.gpt2Shapes.Length)
+
+[<Fact>]
+let ``the CPU Muon bench's default fits its budget: the steps after one warm-up step, or that step alone`` () =
+    let minute = MuonBench.cpuBudget
+    // A GPT-2 step of some 44 s on two cores: no second step fits, the warm-up step is the measurement.
+    Assert.Equal(0, MuonBench.budgetSteps minute 44_000.0)
+    Assert.Equal(2, MuonBench.budgetSteps minute 20_000.0)
+    Assert.Equal(MuonBench.defaultIterations, MuonBench.budgetSteps minute 1.0)
+    use cpu = new CpuBackend()
+    let steps = ResizeArray()
+    let r = MuonBench.measureWith cpu "tiny" [ 8, 4 ] (MuonBench.Budget System.TimeSpan.Zero) (fun k total -> steps.Add((k, total)))
+    Assert.Equal(1, r.Timed)
+    Assert.Equal<(int * int) list>([ 1, 1 ], List.ofSeq steps)

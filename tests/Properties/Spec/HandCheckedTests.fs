@@ -94,7 +94,7 @@ let ``Signum's first step is lr*sign(g), halved by shape scaling on 2x2`` () =
 /// Signum's shape scaling needs a 2-D parameter: a 1-D one is an error naming the parameter.
 [<Fact>]
 let ``Signum with shape scaling rejects a 1-D parameter by name`` () =
-    let rule = Signum.info.Create(Hyper.resolve Signum.info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> Result.defaultWith failwith)
+    let rule = Signum.info.Create(Hyper.resolve Signum.info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> function Ok h -> h | Error e -> failwith e)
     match rule with
     | Error e -> failwith e
     | Ok r ->

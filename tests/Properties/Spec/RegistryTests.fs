@@ -70,7 +70,7 @@ let ``every registered rule steps deterministically and leaves its inputs unchan
 [<Fact>]
 let ``a rule that refuses 1-D parameters is stepped on a 2-D shape, deterministically and purely`` () =
     let info = Signum.info
-    let rule = Hyper.resolve info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> Result.bind info.Create |> Result.defaultWith failwith
+    let rule = Hyper.resolve info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> Result.bind info.Create |> function Ok r -> r | Error e -> failwith e
     require (shapeFor rule 12 = [ 3; 4 ]) (sprintf "shape for 12 values: %A" (shapeFor rule 12))
     check cases trajectory (deterministicAndPure info rule)
 

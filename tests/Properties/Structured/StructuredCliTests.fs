@@ -45,15 +45,17 @@ let ``partition of custom shapes: a query weight in heads, bad shapes and head c
 let ``a CPU bench of the structured rules writes a row per case with both passes' bytes`` () =
     let dir = Path.Combine(Path.GetTempPath(), "s3gd-bench-" + string (System.Guid.NewGuid()))
     try
-        let code = Program.main [| "bench"; "--backend"; "cpu"; "--rule"; "stableadamw,adam-mini"; "--sizes"; "8K"; "--no-gpt2"; "--iterations"; "2"; "--layout"; "s4"; "--out"; dir |]
+        let code = Program.main [| "bench"; "--backend"; "cpu"; "--rule"; "stableadamw,adam-mini"; "--sizes"; "8K"; "--no-gpt2"; "--iterations"; "2"; "--out"; dir |]
         Assert.Equal(0, code)
+        // An unknown layout, and a CUDA layout on the CPU, are refused before any work.
         Assert.Equal(2, Program.main [| "bench"; "--backend"; "cpu"; "--rule"; "adam-mini"; "--layout"; "s3"; "--out"; dir |])
+        Assert.Equal(2, Program.main [| "bench"; "--backend"; "cpu"; "--rule"; "adam-mini"; "--layout"; "s4"; "--out"; dir |])
         let lines = File.ReadAllLines(Path.Combine(dir, "bench.csv"))
         Assert.Equal(3, lines.Length)
         // The device column is quoted and may hold commas: bytes is the fifth column from the end.
         let bytes (line: string) = let cells = line.Split(',') in int64 cells[cells.Length - 5]
-        // The layout asked for is the one timed (seventh column from the end).
-        for line in lines[1..] do Assert.Equal("s4", (line.Split(',') |> Array.rev)[6])
+        // On the CPU the layout column (seventh from the end) is the CPU's own.
+        for line in lines[1..] do Assert.Equal(BenchCommand.cpuLayout (), (line.Split(',') |> Array.rev)[6])
         // StableAdamW: 9 float32 moves per element (reduce: g, v; update: p, m, v twice, g once) + 2 floats for its 2 segments.
         Assert.Equal(9L * 4L * 8192L + 2L * 4L * 2L, bytes lines[1])
         // Adam-mini in 2 rows of 4096, whole groups (one warp reduces and updates each, its second read of g from the

@@ -86,9 +86,9 @@ let ``the command writes every step's loss to loss.csv and one line per optimize
     Assert.Equal(2, svg.Split("<polyline").Length - 1)
     Assert.Contains(">adamw<", svg)
     Assert.Contains(">s3gd<", svg)
-    // Nothing but the two files and each optimizer's checkpoint: no temporary file left behind.
+    // Nothing but the two files, each optimizer's checkpoint and the list of them: no temporary file left behind.
     Assert.Equal<string[]>(
-        [| "adamw.safetensors"; "loss.csv"; "loss.svg"; "s3gd.safetensors" |],
+        [| OutFolder.manifestName; "adamw.safetensors"; "loss.csv"; "loss.svg"; "s3gd.safetensors" |],
         Directory.GetFiles out |> Array.map Path.GetFileName |> Array.sort)
 
 [<Theory>]
@@ -103,7 +103,8 @@ let ``bad options exit with code 2 and write nothing`` (option: string, value: s
     let err = new StringWriter()
     let saved = Console.Error
     Console.SetError err
-    let code = try Program.main [| "train"; option; value; "--steps"; "5"; "--out"; out |] finally Console.SetError saved
+    let steps = if option = "--steps" then [||] else [| "--steps"; "5" |]
+    let code = try Program.main (Array.concat [ [| "train"; option; value |]; steps; [| "--out"; out |] ]) finally Console.SetError saved
     Assert.Equal(Errors.usage, code)
     Assert.Contains(value, err.ToString())
     Assert.False(Directory.Exists out)
