@@ -136,9 +136,6 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
     finally
         tensors |> List.iter (List.iter (fun t -> t.Buffers |> Seq.iter (fun b -> b.Dispose())))
 
-/// The rules with a structured step (a reduction, then the update): StableAdamW and Adam-mini.
-let structuredRules = [ "stableadamw"; "adam-mini" ]
-
 /// Elements per Adam-mini block on a single benchmarked tensor: one row of a 4096-wide layer (per output neuron), when
 /// it divides the size; otherwise the whole tensor is one block.
 let miniRow = 4096L
@@ -146,7 +143,7 @@ let miniRow = 4096L
 /// The (length, block length, decays) of each tensor of a structured case: StableAdamW reduces whole tensors; Adam-mini
 /// takes single tensors in rows of `miniRow` and the GPT-2 shapes under the Hessian-aware partition (`s3gd partition`).
 let structuredTensors (rule: string) (caseName: string) (lengths: int64 list) : (int64 * int64 * bool) list =
-    if rule = "stableadamw" then lengths |> List.map (fun n -> n, 0L, true)
+    if Catalog.structured rule = Some Structured.StructuredRule.StableAdamW then lengths |> List.map (fun n -> n, 0L, true)
     elif caseName = "gpt2" then
         match Partition.rows AdamMiniPartition.Hessian Partition.gpt2Model Partition.gpt2 with
         | Ok rows -> rows |> List.map (fun r -> int64 r.Blocks * int64 r.Block, int64 r.Block, r.Decays)

@@ -15,8 +15,9 @@ open S3gd.Gpu.Structured
 open S3gd.Cli.Arguments
 open S3gd.Cli.Bench
 
-/// The rules benchmarked by default: every rule with a fused elementwise kernel (the structured ones are asked by --rule).
-let defaultRules = [ "adamw"; "adam"; "sgd"; "rmsprop"; "s3gd"; "lion"; "signum"; "laprop"; "ademamix"; "sim-ademamix"; "madam" ]
+/// The rules benchmarked by default: the catalog's bench rules, every rule with a fused elementwise kernel (the
+/// structured ones and Muon are asked by --rule).
+let defaultRules = Catalog.benchRules
 
 /// Single-tensor sizes when --sizes is absent.
 let defaultSizes = "1M,16M,64M"
@@ -107,7 +108,7 @@ let options (args: ParseResults<BenchArgs>) : Options =
           Layout = args.TryPostProcessResult(BenchArgs.Layout, parseLayout) |> Option.defaultValue DefaultLayout
           Kind = args.TryPostProcessResult(BenchArgs.Backend, BackendChoice.parse) }
     let names = rules |> List.map (fun r -> r.Name)
-    let cased = names |> List.filter ((<>) "muon")
+    let cased = names |> List.filter (Catalog.isMuon >> not)
     if update <> ParamUpdate.Nearest && (param <> Bf16 || math <> Fp32) then
         args.Raise(sprintf "--param-update %s needs --param-dtype bf16 and --math-dtype fp32, were %s and %s" (update.Name()) (StorageFormat.name param) (StorageFormat.name math))
     // The options of elementwise and structured cases: with --rule muon alone, they would change nothing.
@@ -122,9 +123,9 @@ let options (args: ParseResults<BenchArgs>) : Options =
     | _ -> ()
     if not cased.IsEmpty && o.Sizes.IsEmpty && not o.Gpt2 then args.Raise "--sizes names no size and --no-gpt2 leaves out the GPT-2 case: no case to time"
     match o.Layout with
-    | ElementwiseLayout l when not (cased |> List.exists (fun n -> not (List.contains n structuredRules))) ->
+    | ElementwiseLayout l when not (cased |> List.exists (fun n -> not (List.contains n Catalog.structuredRules))) ->
         args.Raise(sprintf "--layout %s is an elementwise layout, and no elementwise rule is benchmarked" l.Name)
-    | StructuredLayout l when not (cased |> List.exists (fun n -> List.contains n structuredRules)) ->
+    | StructuredLayout l when not (cased |> List.exists (fun n -> List.contains n Catalog.structuredRules)) ->
         args.Raise(sprintf "--layout %s is a structured layout (stableadamw, adam-mini), and neither is benchmarked" l.Name)
     | _ -> o
 
@@ -133,20 +134,21 @@ let plan (backend: Backend) (o: Options) : Planned list * string list =
     let cases = [ for n in o.Sizes -> showSize n, [ n ] ] @ (if o.Gpt2 then [ "gpt2", gpt2Lengths ] else [])
     let planned =
         [ for rule in o.Rules do
-              if rule.Name <> "muon" then
+              if not (Catalog.isMuon rule.Name) then
                   for state in o.States ->
                       let skip reason = Error(sprintf "%s with state %s: %s" rule.Name state.Name reason)
-                      if List.contains rule.Name structuredRules then
+                      let structured = Catalog.structured rule.Name
+                      if structured.IsSome then
                           // StableAdamW's Kahan summation is its kahan_sum hyperparameter; Adam-mini has none.
-                          let hypers = benchHypers rule.Name |> (if o.Update = ParamUpdate.Kahan && rule.Name = "stableadamw" then Map.add "kahan_sum" (Flag true) else id)
-                          if state.IsFp8 && not (rule.Name = "adam-mini" && state.BlockScaled && state.Format = Fp8E4M3) then
+                          let hypers = benchHypers rule.Name |> (if o.Update = ParamUpdate.Kahan && structured = Some StructuredRule.StableAdamW then Map.add "kahan_sum" (Flag true) else id)
+                          if state.IsFp8 && not (structured = Some StructuredRule.AdamMini && state.BlockScaled && state.Format = Fp8E4M3) then
                               skip "the structured step keeps fp32 or bf16 moments (adam-mini also fp8e4m3)"
                           elif o.Math <> Fp32 then skip "the structured step computes in fp32 (--math-dtype bf16)"
-                          elif o.Update = ParamUpdate.Stochastic || (o.Update = ParamUpdate.Kahan && rule.Name <> "stableadamw") then
+                          elif o.Update = ParamUpdate.Stochastic || (o.Update = ParamUpdate.Kahan && structured <> Some StructuredRule.StableAdamW) then
                               skip (sprintf "--param-update %s is not a mode of %s" (o.Update.Name()) rule.Name)
                           else
                               try
-                                  let second = if rule.Name = "stableadamw" then state.Format else Fp32
+                                  let second = if structured = Some StructuredRule.StableAdamW then state.Format else Fp32
                                   let config = StructuredConfig(rule, hypers, o.Param, o.Grad, state.Format, second)
                                   Ok [ for name, lengths in cases -> Structured(config, name, structuredTensors rule.Name name lengths) ]
                               with :? ArgumentException as e -> skip e.Message
@@ -195,7 +197,7 @@ let command (args: ParseResults<BenchArgs>) =
         Errors.fail (sprintf "--layout: the CPU backend has one layout, %s (its threads and vector width); tune and the CUDA layouts need --backend cuda or ilgpu-cpu" (cpuLayout ()))
     | _, CpuLayout -> Errors.fail (sprintf "--layout %s is the CPU backend's layout; the %s backend takes default, tune or a CUDA layout" (cpuLayout ()) (backend.Kind.Name()))
     | _ -> ()
-    let muon = o.Rules |> List.exists (fun r -> r.Name = "muon")
+    let muon = o.Rules |> List.exists (fun r -> Catalog.isMuon r.Name)
     let cases, skipped = plan backend o
     if cases.IsEmpty && not muon then Errors.fail (sprintf "nothing to time: %s" (String.Join("; ", skipped)))
     printfn "backend: %s (%s)" backend.Device selection.Reason

@@ -12,10 +12,11 @@ open S3gd.Gpu.Elementwise
 open S3gd.Gpu.Structured
 open S3gd.Cli.Backend
 
-/// The state format the backend keeps a rule's state in for a requested storage format.
+/// The state format the backend keeps a rule's state in for a requested storage format: fp8 block-scaled, unless the
+/// rule's state is bounded (Catalog.boundedState).
 let stateFormat (rule: string) (format: StorageFormat) =
     let fp8 = format = Fp8E4M3 || format = Fp8E5M2
-    StateFormat(format, fp8 && rule <> "s3gd")
+    StateFormat(format, fp8 && not (Catalog.boundedState rule))
 
 let private upload (backend: S3gd.Gpu.Backend) (format: StorageFormat) (buffer: DeviceBuffer) (v: Vec) =
     let codes = v.ToArray() |> Array.map (StorageFormat.encode format)
@@ -73,13 +74,10 @@ let private runElementwise (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
     finally
         tensor.Buffers |> Seq.iter (fun b -> b.Dispose())
 
-/// The rules with a structured kernel (StructuredKernels), by the spec's names.
-let structuredRules = [ "stableadamw"; "adam-mini" ]
-
 /// Adam-mini's block length and decay of the request's parameter (the spec's partition of its name and shape);
 /// StableAdamW's group is the whole tensor (0) and it always decays.
 let private structuredLayout (r: Request) : int64 * bool =
-    if r.Rule.Name <> "adam-mini" then 0L, true
+    if Catalog.structured r.Rule.Name <> Some StructuredRule.AdamMini then 0L, true
     else
         match AdamMini.ofHypers r.Hypers with
         | Ok h -> int64 (fst (AdamMini.layout h r.Param)), AdamMiniPartition.decays r.Param.Name
@@ -89,7 +87,7 @@ let private structuredLayout (r: Request) : int64 * bool =
 /// stored, and the non-finite gradient elements read).
 let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
     // Adam-mini's vmean (one per block) is float32 whatever the state format.
-    let second = if r.Rule.Name = "stableadamw" then r.Dtypes.State else Fp32
+    let second = if Catalog.structured r.Rule.Name = Some StructuredRule.StableAdamW then r.Dtypes.State else Fp32
     let config = StructuredConfig(r.Rule, r.Hypers, r.Dtypes.Param, r.Dtypes.Grad, r.Dtypes.State, second, r.Telemetry)
     let block, decays = structuredLayout r
     let n = int64 r.Param.Value.Count
@@ -116,7 +114,9 @@ let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
                       Fallbacks = if config.MomentIsFp8 then Some counters.Fallbacks else None }
         let names = config.StateNames
         let buffers =
-            Map [ yield names[0], Vec.Build.DenseOfArray(fst (S3gd.Conformance.StructuredChecks.decodeMoment backend config tensor))
+            Map [ yield names[0], (match tensor.Fallback with
+                                   | null -> download backend config.Moment moment null
+                                   | f -> Vec.Build.DenseOfArray(MomentFallback.Decode(ReadOnlySpan(backend.Download<byte> moment), ReadOnlySpan(backend.Download<float32> f.Scales), ReadOnlySpan(backend.Download<uint16> f.Pool), block)))
                   yield names[1], download backend config.SecondMoment secondMoment null
                   if not (isNull compensation) then yield "kahan_comp", download backend Bf16 compensation null ]
         { Param = download backend r.Dtypes.Param p null; Buffers = buffers; Telemetry = List.ofSeq readings }
@@ -126,8 +126,8 @@ let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
 /// Runs the request's steps on a backend of the given kind.
 let private run (kind: BackendKind) (r: Request) : Result<Outcome, string> =
     let elementwise = ElementwiseRules.ByName.ContainsKey r.Rule.Name
-    if not elementwise && not (List.contains r.Rule.Name structuredRules) then
-        let known = Seq.append ElementwiseRules.ByName.Keys structuredRules
+    if not elementwise && not (List.contains r.Rule.Name Catalog.structuredRules) then
+        let known = Seq.append ElementwiseRules.ByName.Keys Catalog.structuredRules
         Error(sprintf "rule %s has no fused kernel (the %O backend runs: %s)" r.Rule.Name kind (String.Join(", ", known)))
     else
         try

@@ -21,7 +21,7 @@ let shapes (size: int) = [ "layer.weight", [ size ]; "layer.proj", [ max 1 ((siz
 /// The parameters of a soak of optimizer `name`: Muon takes 2-D parameters only (as torch), so its soak steps a tall
 /// matrix of about `size` elements (rows of 8), the same 7-column matrix and a 1 x 1 one; the others step `shapes`.
 let shapesOf (name: string) (size: int) =
-    if name = "muon" then [ "layer.weight", [ max 1 (size / 8); 8 ]; "layer.proj", [ max 1 ((size + 6) / 7); 7 ]; "layer.scale", [ 1; 1 ] ]
+    if Catalog.isMuon name then [ "layer.weight", [ max 1 (size / 8); 8 ]; "layer.proj", [ max 1 ((size + 6) / 7); 7 ]; "layer.scale", [ 1; 1 ] ]
     else shapes size
 
 /// Uniform values in [-1, 1) from a seeded stream (the same on every machine: System.Random with a seed is fixed).

@@ -108,20 +108,10 @@ let decodeMoment (backend: Backend) (cfg: StructuredConfig) (t: StructuredTensor
     match t.Fallback with
     | null -> decodeAll backend cfg.Moment t.Moment, (fun _ -> StateFormat(cfg.Moment, false), 1.0)
     | f ->
-        let codes = Transfer.downloadCodes backend t.Moment
         let words = backend.Download<float32> f.Scales
-        let pool = backend.Download<uint16> f.Pool
-        let n = codes.Length
-        let where (i: int) = int (MomentFallback.WordOf(int64 i, t.BlockLength)), int (MomentFallback.SlotOf(int64 i, t.BlockLength))
-        let values =
-            Array.init n (fun i ->
-                let word, slot = where i
-                let w = words[word]
-                if w = MomentFallback.SlotWord then float (Bf16.decode32 pool[slot])
-                elif w = MomentFallback.ZerosWord then 0.0
-                else float (float32 (StorageFormat.decode Fp8E4M3 codes[i]) * w))
+        let values = MomentFallback.Decode(ReadOnlySpan(backend.Download<byte> t.Moment), ReadOnlySpan words, ReadOnlySpan(backend.Download<uint16> f.Pool), t.BlockLength)
         let storage i =
-            let w = words[fst (where i)]
+            let w = words[int (MomentFallback.WordOf(int64 i, t.BlockLength))]
             if w = MomentFallback.SlotWord then StateFormat(Bf16, false), 1.0
             elif w = MomentFallback.ZerosWord then StateFormat(Fp32, false), 1.0
             else StateFormat(Fp8E4M3, true), float w

@@ -30,16 +30,11 @@ type Settings =
 let defaults =
     { Steps = 2000; Batch = 128; Seed = 1; Hidden = [ 64; 64 ]; Classes = 3; PointsPerClass = 1000; Noise = 0.2; Telemetry = false }
 
-/// The learning rate a rule trains with unless `--hyper` sets lr: torch.optim's defaults (1e-3 for most rules) are
-/// made for long runs of large models; this small model in a few thousand steps wants larger steps for the
-/// adaptive rules and plain SGD, and the sign rules (whose every step moves each weight by about lr) smaller ones.
+/// The learning rate a rule trains with unless `--hyper` sets lr: its catalog entry's TrainingLr (why they differ from
+/// torch.optim's defaults is said there); None keeps the rule's default.
 let trainingLr (rule: string) : float option =
-    match rule with
-    | "adam" | "adamw" | "laprop" | "ademamix" | "madam" | "stableadamw" | "adam-mini" -> Some 1e-2
-    | "sim-ademamix" -> Some 1e-3
-    | "rmsprop" -> Some 3e-3
-    | "sgd" -> Some 0.3
-    | "lion" | "signum" | "s3gd" -> Some 3e-3
+    match OptimizerCatalog.Entries.TryGetValue rule with
+    | true, entry when entry.TrainingLr.HasValue -> Some entry.TrainingLr.Value
     | _ -> None
 
 /// One optimizer of a run: the rule and its resolved hyperparameters.
@@ -69,10 +64,11 @@ let resolve (names: string) (assignments: string list) : Result<Candidate list, 
                 |> Result.mapError (fun e -> "--optimizer: " + e)
                 |> Result.bind (fun rule ->
                     // Muon takes 2-D parameters only (as torch) and the MLP has bias vectors.
-                    if name = "muon" then
-                        Error "--optimizer muon takes 2-D parameters only (as torch.optim.Muon) and the MLP has bias vectors; train it with another optimizer"
-                    elif OptimizerCatalog.ByName.ContainsKey name then Ok rule
-                    else Error(sprintf "--optimizer %s has no fused kernel or optimizer class to train with (these do: %s)" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
+                    match OptimizerCatalog.Entries.TryGetValue name with
+                    | true, entry when entry.Family = RuleFamily.Muon ->
+                        Error(sprintf "--optimizer %s takes 2-D parameters only (as torch.optim.Muon) and the MLP has bias vectors; train it with another optimizer" name)
+                    | true, _ -> Ok rule
+                    | _ -> Error(sprintf "--optimizer %s has no fused kernel or optimizer class to train with (these do: %s)" name (String.Join(", ", OptimizerCatalog.ByName.Keys))))
                 |> Result.bind (fun rule ->
                     let own = targeted |> List.choose (fun (t, a) -> if t.IsNone || t = Some name then Some a else None)
                     let setsLr = own |> List.exists (fun a -> a.Split('=').[0].Trim() = "lr")

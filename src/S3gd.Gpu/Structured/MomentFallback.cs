@@ -41,6 +41,23 @@ public sealed record MomentFallback(DeviceBuffer Scales, DeviceBuffer Pool)
     public static long SlotOf(long i, long groupLength) =>
         (i / groupLength * Ceil(groupLength, StructuredLayout.Chunk) + i % groupLength / StructuredLayout.Chunk) * BlockSize + i % groupLength % BlockSize;
 
+    /// <summary>
+    /// The first moment's values from its downloaded fp8 <paramref name="codes"/>, block <paramref name="words"/> and slot
+    /// <paramref name="pool"/> (bf16), in Adam-mini groups of <paramref name="groupLength"/>: the spec's decoding of each block.
+    /// </summary>
+    public static double[] Decode(ReadOnlySpan<byte> codes, ReadOnlySpan<float> words, ReadOnlySpan<ushort> pool, long groupLength)
+    {
+        var values = new double[codes.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var w = words[(int)WordOf(i, groupLength)];
+            values[i] = w == SlotWord ? S3gd.Spec.Formats.Bf16.decode32(pool[(int)SlotOf(i, groupLength)])
+                : w == ZerosWord ? 0.0
+                : (float)S3gd.Spec.Formats.StorageFormatModule.decode(S3gd.Spec.Formats.StorageFormat.Fp8E4M3, codes[i]) * w;
+        }
+        return values;
+    }
+
     /// <summary>Both buffers, for disposal.</summary>
     public IEnumerable<DeviceBuffer> Buffers => [Scales, Pool];
 

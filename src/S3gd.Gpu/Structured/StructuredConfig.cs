@@ -12,6 +12,12 @@ namespace S3gd.Gpu.Structured;
 /// </summary>
 public sealed class StructuredConfig
 {
+    /// <summary>The structured rule of a spec rule's name (the spec modules' own names), or null where it has none.</summary>
+    public static StructuredRule? RuleOf(string name) =>
+        name == S3gd.Spec.Rules.StableAdamW.info.Name ? StructuredRule.StableAdamW
+        : name == S3gd.Spec.Rules.AdamMini.info.Name ? StructuredRule.AdamMini
+        : null;
+
     /// <summary>
     /// Checks and fixes a configuration. <paramref name="rule"/> is the spec's registry entry (stableadamw or adam-mini);
     /// <paramref name="hypers"/> are resolved against its definitions. <paramref name="moment"/> is the format of the
@@ -32,12 +38,8 @@ public sealed class StructuredConfig
     {
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(hypers);
-        Rule = rule.Name switch
-        {
-            "stableadamw" => StructuredRule.StableAdamW,
-            "adam-mini" => StructuredRule.AdamMini,
-            _ => throw new ArgumentException($"rule '{rule.Name}' has no structured kernel (these do: stableadamw, adam-mini)", nameof(rule)),
-        };
+        Rule = RuleOf(rule.Name)
+            ?? throw new ArgumentException($"rule '{rule.Name}' has no structured kernel (these do: stableadamw, adam-mini)", nameof(rule));
         var resolved = Hyper.resolve(rule.Hypers, hypers);
         if (resolved.IsError) throw new ArgumentException($"rule {rule.Name}: {resolved.ErrorValue}", nameof(hypers));
         var created = rule.Create.Invoke(resolved.ResultValue);

@@ -15,7 +15,7 @@ let private maxTest = 25
 
 /// Cases per property on the emulated kernels (ILGPU's CPU accelerator, every thread an OS thread): a few, each of
 /// tensors of thousands of elements (`Checks.emulated`), so the whole suite stays within minutes on two cores.
-let private emulatedMaxTest = 4
+let private emulatedMaxTest = 3
 
 let private cpu = lazy (new CpuBackend() :> Backend)
 let private cuda = lazy (new CudaBackend() :> Backend)

@@ -15,7 +15,7 @@ let private options (rule: string) (against: string) (dtypes: Dtypes) : Compare.
 let ``the cpu backend agrees with the spec in float32 for every rule with a fused kernel`` () =
     // The structured rules too: their block sums (128 elements here) add a few float32 roundings per step, far inside
     // the tolerance's per-step allowance of 4.5 ulps.
-    for rule in Seq.append ElementwiseRules.ByName.Keys KernelBackend.structuredRules do
+    for rule in Seq.append ElementwiseRules.ByName.Keys Catalog.structuredRules do
         match Compare.execute Backends.all (options rule "spec" fp32) with
         | Ok reports ->
             Assert.NotEmpty reports

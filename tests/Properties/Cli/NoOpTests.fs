@@ -16,7 +16,7 @@ open S3gd.Properties.Cli.Temp
 [<InlineData("bench --backend cpu --rule muon --state-dtype bf16", "--state-dtype changes nothing for --rule muon alone")>]
 [<InlineData("bench --backend cpu --rule muon --no-gpt2", "--no-gpt2 changes nothing for --rule muon alone")>]
 [<InlineData("bench --backend cpu --rule adamw --sizes , --no-gpt2", "no case to time")>]
-[<InlineData("bench --backend cpu --rule adamw --layout s2-cs", "--layout s2-cs is a structured layout (stableadamw, adam-mini), and neither is benchmarked")>]
+[<InlineData("bench --backend cpu --rule adamw --layout s2", "--layout s2 is a structured layout (stableadamw, adam-mini), and neither is benchmarked")>]
 [<InlineData("bench --backend cpu --rule adamw --layout tune", "--layout: the CPU backend has one layout")>]
 [<InlineData("train --backend cpu --steps 10 --log-every 11", "--log-every 11 exceeds --steps 10: no loss would be reported")>]
 let ``an option combination that would do nothing is an error and writes nothing`` (command: string, says: string) =
