@@ -164,5 +164,57 @@ let crossBackend : Checks.Check =
                   for p in paths do File.Delete p
           Check.One(config, Prop.forAll (Arb.fromGen (cases backend)) property) }
 
+/// Parameters over device memory "another framework" owns: buffers allocated apart, filled like `parameters`, then
+/// wrapped by their raw addresses (Parameter.FromDevicePointers); returns the parameters and the owned buffers.
+let private foreignParameters (cuda: Cuda.CudaBackend) (rule: string) (setup: Setup) (seed: int) =
+    let random = Random seed
+    [ for name, shape in shapesOf rule ->
+          let n = shape |> List.fold (*) 1
+          let p = cuda.Allocate(setup.Param, int64 n)
+          let g = cuda.Allocate(setup.Param, int64 n)
+          fill random p
+          fill random g
+          let pointer (b: DeviceBuffer) = nativeint (b :?> Cuda.CudaBuffer).Pointer
+          Parameter.FromDevicePointers(cuda, name, shape, pointer p, setup.Param, pointer g, setup.Param), [ p; g ] ]
+
+/// The optimizer over parameters wrapping another framework's device pointers steps them in place exactly as over its
+/// own buffers, ZeroGrad leaves their gradients alone, and disposing it frees none of that memory.
+let foreignPointers : Checks.Check =
+    { Property = "optimizer over raw device pointers = over its own buffers, bit for bit"
+      Format = None
+      AppliesTo = fun backend -> backend.Kind = BackendKind.Cuda
+      Run = fun config backend ->
+          let cuda = backend :?> Cuda.CudaBackend
+          let property (rule: string, setup: Setup, k: int, seed: int) =
+              let own = parameters backend rule setup seed
+              let oOwn = create rule setup own
+              let wrapped = foreignParameters cuda rule setup seed
+              let foreign = wrapped |> List.map fst
+              let buffers = wrapped |> List.collect snd
+              let oForeign = create rule setup foreign
+              let mutable released = false
+              try
+                  for t in 1..k do
+                      regrad (seed + t) own
+                      regrad (seed + t) foreign
+                      oOwn.Step()
+                      oForeign.Step()
+                  let gradsBefore = [ for p in foreign -> BufferBytes.Read p.Grad ]
+                  oForeign.ZeroGrad()
+                  let gradsKept = gradsBefore = [ for p in foreign -> BufferBytes.Read p.Grad ]
+                  let same = snapshot oOwn = snapshot oForeign
+                  let expected = [ for p in own -> BufferBytes.Read p.Param ]
+                  release oForeign foreign
+                  released <- true
+                  // The memory is the other framework's: still there, holding the stepped values, after the optimizer is gone.
+                  let kept = expected = [ for _, owned in wrapped -> BufferBytes.Read owned.Head ]
+                  (same && gradsKept && kept)
+                  |> Prop.label (sprintf "%s %A after %d steps, seed %d: steps equal %b, ZeroGrad left the gradients %b, memory kept %b" rule setup k seed same gradsKept kept)
+              finally
+                  release oOwn own
+                  if not released then release oForeign foreign
+                  for b in buffers do b.Dispose()
+          Check.One(config, Prop.forAll (Arb.fromGen (cases backend)) property) }
+
 /// Every optimizer check.
-let all : Checks.Check list = [ roundTrip; crossBackend ]
+let all : Checks.Check list = [ roundTrip; crossBackend; foreignPointers ]

@@ -149,7 +149,7 @@ public abstract partial class Backend
     private void CheckFp8(ElementwiseConfig config)
     {
         if (config.UsesFp8 && !SupportsFp8)
-            throw new UnsupportedFormatException($"{config}: fp8 state needs fp8 conversion instructions (sm_89+), which {Device} lacks");
+            throw new UnsupportedFormatException($"{config}: fp8 state needs fp8 conversion instructions (sm_89+), which {Device} lacks; keep the state in bf16 instead");
     }
 
     private static void CheckType(DeviceBuffer buffer, ElementType expected, string name)

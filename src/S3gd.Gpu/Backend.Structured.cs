@@ -116,7 +116,7 @@ public abstract partial class Backend
     private void CheckFp8(StructuredConfig config)
     {
         if (!SupportsFp8)
-            throw new UnsupportedFormatException($"{config}: an fp8 first moment needs fp8 conversion instructions (sm_89+), which {Device} lacks");
+            throw new UnsupportedFormatException($"{config}: an fp8 first moment needs fp8 conversion instructions (sm_89+), which {Device} lacks; keep it in bf16 instead");
     }
 
     private void CheckFallback(StructuredConfig config, StructuredTensor t, long n, string where)

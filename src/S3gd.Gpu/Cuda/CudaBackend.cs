@@ -27,14 +27,25 @@ public sealed partial class CudaBackend : KernelBackend
     private readonly Lock stagingLock = new();
     private CudaPinnedBuffer? staging;
 
-    /// <summary>Opens the device with the given ordinal.</summary>
-    public CudaBackend(int deviceOrdinal = 0)
+    /// <summary>
+    /// Opens the device with the given ordinal. <paramref name="capability"/> (major, minor), if given, treats it as a GPU
+    /// of that older compute capability: kernels compiled for that architecture, its formats refused (fp8 below sm_89);
+    /// it checks an older GPU's behaviour on a newer one.
+    /// </summary>
+    public CudaBackend(int deviceOrdinal = 0, (int Major, int Minor)? capability = null)
     {
         var availability = CudaAvailability.Current;
         if (!availability.IsAvailable) throw new BackendUnavailableException(BackendKind.Cuda, availability.Reason);
         if (deviceOrdinal < 0 || deviceOrdinal >= availability.Devices.Count)
             throw new ArgumentOutOfRangeException(nameof(deviceOrdinal), deviceOrdinal, $"the driver sees {availability.Devices.Count} device(s)");
         Info = availability.Devices[deviceOrdinal];
+        if (capability is var (major, minor))
+        {
+            if (major < 8 || major * 10 + minor > Info.Major * 10 + Info.Minor)
+                throw new ArgumentOutOfRangeException(nameof(capability), capability,
+                    $"the kernels need sm_80 or newer, and {Info.Description} can stand in for no newer GPU than itself");
+            Info = Info with { Major = major, Minor = minor };
+        }
         context = new CudaContext(deviceOrdinal);
         stream = new CudaStream();
         Compiler = new CudaKernelCompiler(Info.Major, Info.Minor, availability.DriverVersion ?? 0);

@@ -26,8 +26,8 @@ public sealed class CudaBuffer : DeviceBuffer
         borrowed = true;
     }
 
-    /// <summary>The device address (0 for an empty buffer).</summary>
-    internal ulong Pointer { get; }
+    /// <summary>The device address (0 for an empty buffer): for handing the buffer to other CUDA code in the same context.</summary>
+    public ulong Pointer { get; }
 
     /// <inheritdoc />
     protected internal override void FreeInternal()
