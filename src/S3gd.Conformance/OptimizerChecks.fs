@@ -164,18 +164,19 @@ let crossBackend : Checks.Check =
                   for p in paths do File.Delete p
           Check.One(config, Prop.forAll (Arb.fromGen (cases backend)) property) }
 
-/// Parameters over device memory "another framework" owns: buffers allocated apart, filled like `parameters`, then
-/// wrapped by their raw addresses (Parameter.FromDevicePointers); returns the parameters and the owned buffers.
+/// Parameters over device memory "another framework" owns: buffers allocated apart (float32 gradients, as
+/// Parameter.Allocate's), filled like `parameters`, then wrapped by their raw addresses (Parameter.FromDevicePointers);
+/// returns the parameters and the owned buffers.
 let private foreignParameters (cuda: Cuda.CudaBackend) (rule: string) (setup: Setup) (seed: int) =
     let random = Random seed
     [ for name, shape in shapesOf rule ->
           let n = shape |> List.fold (*) 1
           let p = cuda.Allocate(setup.Param, int64 n)
-          let g = cuda.Allocate(setup.Param, int64 n)
+          let g = cuda.Allocate(ElementType.Float32, int64 n)
           fill random p
           fill random g
           let pointer (b: DeviceBuffer) = nativeint (b :?> Cuda.CudaBuffer).Pointer
-          Parameter.FromDevicePointers(cuda, name, shape, pointer p, setup.Param, pointer g, setup.Param), [ p; g ] ]
+          Parameter.FromDevicePointers(cuda, name, shape, pointer p, setup.Param, pointer g, ElementType.Float32), [ p; g ] ]
 
 /// The optimizer over parameters wrapping another framework's device pointers steps them in place exactly as over its
 /// own buffers, ZeroGrad leaves their gradients alone, and disposing it frees none of that memory.
