@@ -1,5 +1,7 @@
 /// A float64 reference of the MLP's forward and backward passes, written straight from the equations, with the
-/// magnitudes (every sum taken over absolute values) that bound a float32 computation's rounding errors.
+/// magnitudes (every sum taken over absolute values) that bound a float32 computation's rounding errors. An activation's
+/// magnitude is its pre-activation sum's (tanh is 1-Lipschitz: an activation that comes from a cancelling sum is as
+/// uncertain as the sum, however small it is), and 1 - a^2's is |1 - a^2| + 2|a| times that (a's error, doubled).
 module S3gd.Conformance.MlpReference
 
 open System
@@ -61,7 +63,7 @@ let run (widths: int list) (parameters: float[][]) (inputs: float[]) (labels: in
     let mutable d, dm = delta, deltaMag
     for l in layers - 1 .. -1 .. 0 do
         let fin, fout = widths[l], widths[l + 1]
-        let prev, prevMag = acts[l], Array.map abs acts[l]
+        let prev, prevMag = acts[l], mags[l]
         grads[2 * l] <- Array.init (fout * fin) (fun e -> let o, i = e / fin, e % fin in Seq.sum (seq { for r in 0 .. rows - 1 -> d[r * fout + o] * prev[r * fin + i] }))
         gradMags[2 * l] <- Array.init (fout * fin) (fun e -> let o, i = e / fin, e % fin in Seq.sum (seq { for r in 0 .. rows - 1 -> dm[r * fout + o] * prevMag[r * fin + i] }))
         grads[2 * l + 1] <- Array.init fout (fun o -> Seq.sum (seq { for r in 0 .. rows - 1 -> d[r * fout + o] }))
@@ -75,7 +77,7 @@ let run (widths: int list) (parameters: float[][]) (inputs: float[]) (labels: in
                     let s = Seq.sum (seq { for o in 0 .. fout - 1 -> d[r * fout + o] * (w l)[o * fin + i] })
                     let sm = Seq.sum (seq { for o in 0 .. fout - 1 -> dm[r * fout + o] * abs (w l).[o * fin + i] })
                     next[r * fin + i] <- s * (1.0 - a * a)
-                    nextMag[r * fin + i] <- sm * abs (1.0 - a * a)
+                    nextMag[r * fin + i] <- sm * (abs (1.0 - a * a) + 2.0 * abs a * prevMag[r * fin + i])
             d <- next
             dm <- nextMag
     { Loss = loss; LogitMagnitude = Array.max mags[layers]; Gradients = grads; Magnitudes = gradMags }

@@ -1,5 +1,6 @@
 /// `s3gd verify`'s pieces: a failing check's reason (FsCheck's label, the first failure first, never "Expected true, got
-/// false"), the --check filter, and the seed on which madam's bound once failed falsely.
+/// false"), the --check filter, and the seeds on which a conformance bound once failed falsely (madam's, centered
+/// RMSprop's, the MLP's), found by tools/verify-seeds.sh.
 module S3gd.Properties.Backends.VerifyTests
 
 open System
@@ -16,6 +17,10 @@ let private madamSeed = 3847612089150964093UL
 
 /// Cases per property of the runs below.
 let private maxTest = 100
+
+/// The seed (with --max-test 100, on the CPU) on which the MLP check failed: a hidden activation from a cancelling sum,
+/// whose error scales with the sum's magnitude, was given its own (small) magnitude.
+let private mlpSeed = 1011UL
 
 /// The seed (with --max-test 100, on the CPU) on which centered RMSprop with fp8 state failed: square_avg - grad_avg^2
 /// was within rounding of zero, the spec's root NaN and the backend's a number (MathBound's MayBeNaN).
@@ -69,12 +74,20 @@ let ``the madam checks pass on the seed that once failed them falsely`` () =
         | Runner.Passed -> ()
         | Runner.Failed message -> failwithf "%s: %s" (Checks.name check) (Runner.reason message)
 
-[<Fact>]
-let ``the RMSprop fp8e4m3 check passes on the seed where a root's argument was within rounding of zero`` () =
+/// Runs the one check whose name holds `name` on the CPU with the seed; a failure gives its reason.
+let private passesOn (seed: uint64) (name: string) =
     use cpu = new CpuBackend()
-    match Verify.select cpu [ "rmsprop step = spec, state fp8e4m3" ] with
+    match Verify.select cpu [ name ] with
     | [ check ] ->
-        match Runner.run (Runner.config maxTest (Some rmspropSeed)) cpu check with
+        match Runner.run (Runner.config maxTest (Some seed)) cpu check with
         | Runner.Passed -> ()
         | Runner.Failed message -> failwith (Runner.reason message)
     | checks -> failwithf "%d checks" checks.Length
+
+[<Fact>]
+let ``the RMSprop fp8e4m3 check passes on the seed where a root's argument was within rounding of zero`` () =
+    passesOn rmspropSeed "rmsprop step = spec, state fp8e4m3"
+
+[<Fact>]
+let ``the MLP check passes on the seed where an activation came from a cancelling sum`` () =
+    passesOn mlpSeed "mlp passes"
