@@ -23,6 +23,10 @@ type Check =
 /// checks take tensors of thousands of elements where the others take millions.
 let emulated (backend: Backend) = backend.Kind = BackendKind.IlgpuCpu
 
+/// A CPU-twin check's cases per rule and format (elementwise rules, update modes): as configured, one where the kernels
+/// are emulated (the step checks run the same kernels on more cases; a twin check adds the comparison of the bits).
+let twinConfig (backend: Backend) (config: Config) = if emulated backend then config.WithMaxTest 1 else config
+
 /// A failure label that reads first what failed, then the case it failed on as one line ("%A" with its line breaks
 /// and indentation collapsed): the verify table shows a label's beginning.
 let failureLabel (failure: string) (case: 'c) =

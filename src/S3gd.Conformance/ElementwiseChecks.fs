@@ -329,10 +329,6 @@ let private finalCodes (backend: Backend) (rule: RuleInfo) (state: StateFormat) 
 /// (3000 elements, more than a chunk of the kernel) — that check runs every rule and format again.
 let private twinLongest (backend: Backend) = if Checks.emulated backend then longest backend / 3 else longest backend
 
-/// The CPU-twin check's cases per rule and format: as configured, one where the kernels are emulated (the step checks
-/// run the same kernels on more cases; this one adds the comparison of the bits).
-let private twinConfig (backend: Backend) (config: Config) = if Checks.emulated backend then config.WithMaxTest 1 else config
-
 /// The CPU backend, the kernel's twin, gives the same bits as the backend under test for every rule and state format
 /// on the same inputs (NaN codes aside: a NaN's payload is the hardware's choice).
 let cpuTwin : Checks.Check =
@@ -356,7 +352,7 @@ let cpuTwin : Checks.Check =
           for rule in rules do
               for state in stateFormats rule do
                   if not state.IsFp8 || backend.SupportsFp8 then
-                      Check.One(twinConfig backend config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0) (twinLongest backend))) (property rule state)) }
+                      Check.One(Checks.twinConfig backend config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0) (twinLongest backend))) (property rule state)) }
 
 /// Every elementwise check: each rule with each state format, then the large tensor, found_inf and the CPU twin.
 let all : Checks.Check list =

@@ -222,7 +222,7 @@ let cpuTwin : Checks.Check =
               Option.isNone mismatch |> Prop.label (defaultArg mismatch "")
           for rule in rules do
               for mode in [ ParamUpdate.Kahan; ParamUpdate.Stochastic ] do
-                  Check.One(config, Prop.forAll (Arb.fromGen (updateCase rule (longest backend))) (property rule mode)) }
+                  Check.One(Checks.twinConfig backend config, Prop.forAll (Arb.fromGen (updateCase rule (longest backend))) (property rule mode)) }
 
 /// Every parameter-update check: Kahan and stochastic for each rule, the unbiasedness check and the CPU twin.
 let all : Checks.Check list =
