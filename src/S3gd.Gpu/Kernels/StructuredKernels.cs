@@ -17,7 +17,7 @@ namespace S3gd.Gpu.Kernels;
 /// (<c>Cpu.CpuStructured</c>) gives the same bits. Specialised by type: the accelerator's operations, the maths, the
 /// rule, each buffer's format, the parameter update, weight decay, telemetry and the runs in flight.
 /// </summary>
-public static class StructuredKernels
+public static partial class StructuredKernels
 {
     /// <summary>Partial sums per lane whose loads the finalize issues together (four groups of <see cref="Lanes.Count"/>).</summary>
     public const int FinalizeBatch = 4 * Lanes.Count;

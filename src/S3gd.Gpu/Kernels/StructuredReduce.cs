@@ -70,14 +70,22 @@ public struct ReducePass<TOps, M, TRule, TGrad, TSecond> : IRunPass<ReduceRun>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Finish(ArrayView<byte> memory, ref ReduceRun run)
     {
+        if (run.At < end) Sum = default(M).Add(Sum, Tree(run.G, run.V, run.At));
+    }
+
+    /// <summary>
+    /// The run's terms (gradient <paramref name="g"/>, second moment <paramref name="v"/>, first element <paramref name="at"/>)
+    /// added as the halving tree: x[e] + x[e+4], then x[e] + x[e+2], then x[0] + x[1].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly float Tree(in Lanes g, in Lanes v, long at)
+    {
         M m = default;
-        var at = run.At;
-        // The halving tree: x[e] + x[e+4], then x[e] + x[e+2], then x[0] + x[1].
-        var x0 = m.Add(Term(run.G.E0, run.V.E0, at), Term(run.G.E4, run.V.E4, at + 4));
-        var x1 = m.Add(Term(run.G.E1, run.V.E1, at + 1), Term(run.G.E5, run.V.E5, at + 5));
-        var x2 = m.Add(Term(run.G.E2, run.V.E2, at + 2), Term(run.G.E6, run.V.E6, at + 6));
-        var x3 = m.Add(Term(run.G.E3, run.V.E3, at + 3), Term(run.G.E7, run.V.E7, at + 7));
-        if (at < end) Sum = m.Add(Sum, m.Add(m.Add(x0, x2), m.Add(x1, x3)));
+        var x0 = m.Add(Term(g.E0, v.E0, at), Term(g.E4, v.E4, at + 4));
+        var x1 = m.Add(Term(g.E1, v.E1, at + 1), Term(g.E5, v.E5, at + 5));
+        var x2 = m.Add(Term(g.E2, v.E2, at + 2), Term(g.E6, v.E6, at + 6));
+        var x3 = m.Add(Term(g.E3, v.E3, at + 3), Term(g.E7, v.E7, at + 7));
+        return m.Add(m.Add(x0, x2), m.Add(x1, x3));
     }
 
     /// <summary>Element <paramref name="i"/>'s term, +0 past the segment's end.</summary>

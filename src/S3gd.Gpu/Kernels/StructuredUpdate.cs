@@ -52,7 +52,7 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
     where TDecay : struct, IFlag
     where TTelemetry : struct, IFlag
 {
-    private readonly StructuredUpdateScalars<float, M> k;
+    private StructuredUpdateScalars<float, M> k;
     private readonly ulong param, grad, moment, second, compensation;
     private readonly long start, end;
     private readonly int lane;
@@ -68,12 +68,12 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public UpdatePass(ArrayView<byte> memory, in StructuredScalars sc, in StructuredRow row, long start, long count, int lane, float first, float second)
     {
-        TRule rule = default;
-        k = rule.UpdateScalars<float, M>(sc, default(TDecay).IsOn && rule.Decays(row.Decays != 0), first, second);
+        k = default;
+        SetGroup(sc, row, first, second);
         param = row.Param;
         grad = row.Grad;
         moment = row.Moment;
-        this.second = rule.SecondPerElement ? row.Second : 0ul;
+        this.second = default(TRule).SecondPerElement ? row.Second : 0ul;
         compensation = default(TUpdate).HasCompensation ? row.Compensation : 0ul;
         this.start = start;
         end = start + count;
@@ -83,6 +83,14 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         default(TMoment).Begin<TOps>(memory, row, start, lane, out segment);
         largest = 0.0f;
         nonFinite = 0u;
+    }
+
+    /// <summary>Takes the group's scalars <paramref name="first"/> and <paramref name="second"/> (the loads never read them; the maths do).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetGroup(in StructuredScalars sc, in StructuredRow row, float first, float second)
+    {
+        TRule rule = default;
+        k = rule.UpdateScalars<float, M>(sc, default(TDecay).IsOn && rule.Decays(row.Decays != 0), first, second);
     }
 
     /// <inheritdoc />
