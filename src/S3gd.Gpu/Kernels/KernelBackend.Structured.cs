@@ -12,12 +12,10 @@ public abstract partial class KernelBackend
     protected override StructuredPlan PlanStructuredInternal(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch) =>
         new KernelStructuredPlan(this, config, tensors, launch);
 
-    /// <summary>Whole segments longer than this take <see cref="StructuredKernels.WholeBlock"/> (half a chunk: at least half its warps' second runs hold elements).</summary>
-    internal const int WholeBlockMinCount = StructuredLayout.Chunk / 2;
-
     /// <summary>
     /// The structured kernel <paramref name="name"/> (<see cref="StructuredKernels.Reduce"/>, <see cref="StructuredKernels.Finalize"/>,
-    /// <see cref="StructuredKernels.Update"/>, <see cref="StructuredKernels.Whole"/> or <see cref="StructuredKernels.WholeBlock"/>)
+    /// <see cref="StructuredKernels.Update"/>, <see cref="StructuredKernels.Whole"/>, <see cref="StructuredKernels.WholeWarp"/> or
+    /// <see cref="StructuredKernels.WholeBlock"/>)
     /// for a configuration and a launch layout, with the given accelerator operations and maths.
     /// </summary>
     internal static MethodInfo StructuredKernelFor(string name, StructuredConfig config, StructuredLaunch launch, Type ops, Type maths)
@@ -33,7 +31,7 @@ public abstract partial class KernelBackend
         {
             nameof(StructuredKernels.Reduce) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Grad), second, runs),
             nameof(StructuredKernels.Finalize) => Kernel(typeof(StructuredKernels), name, maths, config.RuleType),
-            nameof(StructuredKernels.WholeBlock) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param),
+            nameof(StructuredKernels.WholeWarp) or nameof(StructuredKernels.WholeBlock) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param),
                 FormatType(config.Grad), MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
                 Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry)),
             _ => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad),
@@ -53,10 +51,10 @@ public abstract partial class KernelBackend
     private sealed class KernelStructuredPlan : StructuredPlan
     {
         private readonly KernelBackend backend;
-        private readonly MethodInfo reduce, finalize, update, whole, wholeBlock;
+        private readonly MethodInfo reduce, finalize, update, whole, wholeWarp, wholeBlock;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
-        private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
+        private readonly StructuredArgs split, groups, wholeArgs, wholeWarpArgs, wholeBlockArgs;
         private readonly int minBlocks;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
@@ -69,6 +67,7 @@ public abstract partial class KernelBackend
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             update = StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
+            wholeWarp = StructuredKernelFor(nameof(StructuredKernels.WholeWarp), config, launch, backend.Ops, maths);
             wholeBlock = StructuredKernelFor(nameof(StructuredKernels.WholeBlock), config, launch, backend.Ops, maths);
             var rows = tensors.Select(t => new StructuredRow
             {
@@ -83,12 +82,12 @@ public abstract partial class KernelBackend
                 MomentSlots = backend.AddressOrZero(t.Fallback?.Pool),
             }).ToArray();
             var l = Layout;
-            // The whole segments in two runs of the table, those for WholeBlock first (their order is free: each is its own group).
-            bool InBlock(int s) => s >= l.SplitSegments && !config.MomentIsFp8 && l.SegmentCount[s] > WholeBlockMinCount;
-            var order = Enumerable.Range(0, l.SplitSegments)
-                .Concat(Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1))
-                .ToArray();
-            var blockSegments = order.Count(InBlock);
+            // The whole segments by kernel (their order is free: each is its own group): WholeBlock's, WholeWarp's, Whole's.
+            int WholeKernel(int s) => l.SegmentCount[s] <= StructuredKernels.WholeWarpMaxCount ? 1 : config.MomentIsFp8 ? 2 : 0;
+            var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(WholeKernel).ToArray();
+            var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
+            var blockSegments = wholeSegments.Count(s => WholeKernel(s) == 0);
+            var warpSegments = wholeSegments.Count(s => WholeKernel(s) == 1);
             var segments = order.Select(s => new StructuredSegment
             {
                 Tensor = l.SegmentTensor[s], Group = l.SegmentGroup[s], Start = l.SegmentStart[s], Count = l.SegmentCount[s],
@@ -113,16 +112,17 @@ public abstract partial class KernelBackend
             groups = split with { Entries = addresses[2], Count = l.SplitGroups };
             var segmentBytes = (ulong)Marshal.SizeOf<StructuredSegment>();
             wholeBlockArgs = split with { Entries = addresses[1] + (ulong)l.SplitSegments * segmentBytes, Count = blockSegments };
+            wholeWarpArgs = split with { Entries = wholeBlockArgs.Entries + (ulong)blockSegments * segmentBytes, Count = warpSegments };
             wholeArgs = split with
             {
-                Entries = wholeBlockArgs.Entries + (ulong)blockSegments * segmentBytes, Count = l.Segments - l.SplitSegments - blockSegments,
+                Entries = wholeWarpArgs.Entries + (ulong)warpSegments * segmentBytes, Count = wholeSegments.Length - blockSegments - warpSegments,
             };
         }
 
         protected override void StepInternal(StructuredScalars scalars)
         {
-            // One warp per segment (reduce, update, whole) and per group (finalize), one block per long whole segment;
-            // split groups first, then whole ones.
+            // One warp per segment (reduce, update, whole, short whole) and per group (finalize), one block per long whole
+            // segment; split groups first, then whole ones.
             if (split.Count > 0)
             {
                 Launch(reduce, split, scalars);
@@ -132,6 +132,7 @@ public abstract partial class KernelBackend
             if (wholeBlockArgs.Count > 0)
                 backend.Launch(wholeBlock, new KernelGrid(wholeBlockArgs.Count, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks),
                     wholeBlockArgs with { Scalars = scalars });
+            if (wholeWarpArgs.Count > 0) Launch(wholeWarp, wholeWarpArgs, scalars);
             if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars);
         }
 

@@ -10,7 +10,9 @@ namespace S3gd.Gpu.Kernels;
 /// host round trip. <see cref="StructuredLayout"/> cuts the work: groups of several segments (split) take three launches,
 /// <see cref="Reduce"/> (a warp per segment: the sum of its terms into the partial sums), <see cref="Finalize"/> (a warp
 /// per group: its segments' sums added, its two scalars) and <see cref="Update"/> (a warp per segment again); groups of
-/// one segment (whole) take one, <see cref="Whole"/>, the three in one warp with the same float32 values. A lane of a
+/// one segment (whole) take one, the three in one with the same float32 values: <see cref="WholeWarp"/> (short segments)
+/// or <see cref="WholeBlock"/> (long ones) holding the runs in registers, <see cref="Whole"/> for the fp8 moment's long
+/// segments. A lane of a
 /// segment's warp owns runs of <see cref="StructuredLayout.Vec"/> consecutive elements (<see cref="StructuredWarp.RunAt"/>),
 /// moved as 16-byte vectors where the buffers and the segment are aligned, several runs in flight
 /// (<see cref="IRunsInFlight"/>). Every sum's float32 order is fixed by the layout alone, so the CPU twin
@@ -70,7 +72,7 @@ public static partial class StructuredKernels
         sum = StructuredWarp.Sum<M>(sum);
         if (lane != 0) return;
         var row = StructuredTable.Row(memory, args.Rows, q.Tensor);
-        GroupScalars<M, TRule>(memory, args.Scalars, row, q.Local, sum, out var first, out var second);
+        GroupScalars<M, TRule>(memory, args.Scalars, row, q.Local, sum, ReadMean<TRule>(memory, row, q.Local), out var first, out var second);
         DeviceMemory.At<float>(memory, args.GroupOut + (ulong)group * 2 * sizeof(float)) = first;
         DeviceMemory.At<float>(memory, args.GroupOut + ((ulong)group * 2 + 1) * sizeof(float)) = second;
     }
@@ -103,7 +105,8 @@ public static partial class StructuredKernels
     /// A whole group (one segment) in one warp: its sum as <see cref="Reduce"/>'s, its scalars as <see cref="Finalize"/>'s
     /// (whose lane 0 adds the one partial sum to 0, and the other lanes' zeros to that: the same float32 value, written out
     /// here as 0 + sum), then <see cref="Update"/>'s update; the gradient (and StableAdamW's v) is read twice, the second
-    /// time from the cache.
+    /// time from the cache. For the fp8 moment's segments longer than <see cref="WholeWarpMaxCount"/> (the others take
+    /// <see cref="WholeWarp"/> or <see cref="WholeBlock"/>).
     /// </summary>
     public static void Whole<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
@@ -126,7 +129,8 @@ public static partial class StructuredKernels
         var first = 0.0f;
         var second = 0.0f;
         // The group's index in its tensor (Adam-mini's vmean element): its start over the group length.
-        if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, s.Start / row.GroupLength, sum, out first, out second);
+        var local = s.Start / row.GroupLength;
+        if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, local, sum, ReadMean<TRule>(memory, row, local), out first, out second);
         first = Warp.Shuffle(first, 0);
         second = Warp.Shuffle(second, 0);
         UpdateSegment<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(memory, args, row, s, first, second);
@@ -177,18 +181,21 @@ public static partial class StructuredKernels
         pass.Report(memory, args.Telemetry, s.Tensor);
     }
 
-    /// <summary>A group's two scalars from its sum (lane 0 only): Adam-mini's vmean element <paramref name="local"/> is read and updated.</summary>
+    /// <summary>Group <paramref name="local"/>'s stored mean (Adam-mini's vmean element; 0 where the rule keeps its second moment per element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ReadMean<TRule>(ArrayView<byte> memory, in StructuredRow row, long local) where TRule : struct, IStructuredRule =>
+        default(TRule).SecondPerElement ? 0.0f : DeviceMemory.At<float>(memory, row.Second + (ulong)local * sizeof(float));
+
+    /// <summary>A group's two scalars from its sum and its stored <paramref name="mean"/> (lane 0 only); Adam-mini's new vmean element <paramref name="local"/> is stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GroupScalars<M, TRule>(
-        ArrayView<byte> memory, in StructuredScalars sc, in StructuredRow row, long local, float sum, out float first, out float second)
+        ArrayView<byte> memory, in StructuredScalars sc, in StructuredRow row, long local, float sum, float mean, out float first, out float second)
         where M : struct, IMaths<float>
         where TRule : struct, IStructuredRule
     {
         TRule rule = default;
-        var meanAddress = row.Second + (ulong)local * sizeof(float);
-        var mean = rule.SecondPerElement ? 0.0f : DeviceMemory.At<float>(memory, meanAddress);
         rule.Group<M>(sc, sum, row.GroupLength, ref mean, out first, out second);
-        if (!rule.SecondPerElement) DeviceMemory.At<float>(memory, meanAddress) = mean;
+        if (!rule.SecondPerElement) DeviceMemory.At<float>(memory, row.Second + (ulong)local * sizeof(float)) = mean;
     }
 
     /// <summary>Batch <paramref name="k"/>'s eight partial sums of lane segment <paramref name="j"/>: segments j + (8k + e)*32, 0 past the group's end.</summary>
