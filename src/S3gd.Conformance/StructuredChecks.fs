@@ -46,8 +46,8 @@ let hypers (rule: string) (param: StorageFormat) : Gen<Hypers> =
         else return common
     }
 
-/// A tensor: StableAdamW any length; Adam-mini a block length (1, small, past half a segment (the GPU's one-block kernel), around
-/// the segment, up to whole) times a count.
+/// A tensor: StableAdamW any length; Adam-mini a block length (1, small, either side of the GPU's one-warp and one-block
+/// whole kernels' boundary at 1024, around the segment, up to whole) times a count.
 let tensorCase (rule: string) : Gen<TensorCase> =
     gen {
         let! decays = Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ]
@@ -55,7 +55,7 @@ let tensorCase (rule: string) : Gen<TensorCase> =
             let! n = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 2500; 4095; 4096; 4097; 8193 ]; 2, Gen.choose (300, 150000) ]
             return { Length = n; Block = n; Decays = decays }
         else
-            let! block = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 2500; 4095; 4096; 4097; 8193 ]; 1, Gen.choose (8194, 60000) ]
+            let! block = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 1025; 2500; 4095; 4096; 4097; 8193 ]; 1, Gen.choose (8194, 60000) ]
             let! blocks = Gen.choose (1, max 1 (min 40 (150000 / block)))
             return { Length = block * blocks; Block = block; Decays = decays }
     }
