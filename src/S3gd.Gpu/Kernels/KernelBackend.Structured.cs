@@ -14,9 +14,8 @@ public abstract partial class KernelBackend
 
     /// <summary>
     /// The structured kernel <paramref name="name"/> (<see cref="StructuredKernels.Reduce"/>, <see cref="StructuredKernels.Finalize"/>,
-    /// <see cref="StructuredKernels.Update"/>, <see cref="StructuredKernels.Whole"/>, <see cref="StructuredKernels.WholeWarp"/> or
-    /// <see cref="StructuredKernels.WholeBlock"/>)
-    /// for a configuration and a launch layout, with the given accelerator operations and maths.
+    /// <see cref="StructuredKernels.Update"/> or <see cref="StructuredKernels.Whole"/>) for a configuration and a launch layout,
+    /// with the given accelerator operations and maths.
     /// </summary>
     internal static MethodInfo StructuredKernelFor(string name, StructuredConfig config, StructuredLaunch launch, Type ops, Type maths)
     {
@@ -31,14 +30,22 @@ public abstract partial class KernelBackend
         {
             nameof(StructuredKernels.Reduce) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Grad), second, runs),
             nameof(StructuredKernels.Finalize) => Kernel(typeof(StructuredKernels), name, maths, config.RuleType),
-            nameof(StructuredKernels.WholeWarp) or nameof(StructuredKernels.WholeBlock) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param),
-                FormatType(config.Grad), MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
-                Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry)),
             _ => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad),
                 MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
                 Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry), runs),
         };
     }
+
+    /// <summary>
+    /// <see cref="StructuredKernels.WholeResident"/> for a configuration with a plain first moment, its block shared as
+    /// <paramref name="shape"/> (<see cref="EightWarpsTwoRuns"/> or <see cref="FourWarpsOneRun"/>), with the given
+    /// accelerator operations and maths.
+    /// </summary>
+    internal static MethodInfo WholeResidentKernelFor(StructuredConfig config, Type shape, Type ops, Type maths) =>
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeResident), ops, maths, config.RuleType, FormatType(config.Param),
+            FormatType(config.Grad), MomentType(config), config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
+            UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
+            Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry), shape);
 
     /// <summary>The first moment's storage: fp32, bf16, or fp8 with bf16 fallback.</summary>
     private static Type MomentType(StructuredConfig config) =>
@@ -51,10 +58,11 @@ public abstract partial class KernelBackend
     private sealed class KernelStructuredPlan : StructuredPlan
     {
         private readonly KernelBackend backend;
-        private readonly MethodInfo reduce, finalize, update, whole, wholeWarp, wholeBlock;
+        private readonly MethodInfo reduce, finalize, update, whole;
+        private readonly MethodInfo? wholeLong, wholeShort;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
-        private readonly StructuredArgs split, groups, wholeArgs, wholeWarpArgs, wholeBlockArgs;
+        private readonly StructuredArgs split, groups, wholeArgs, wholeShortArgs, wholeLongArgs;
         private readonly int minBlocks;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
@@ -67,8 +75,11 @@ public abstract partial class KernelBackend
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             update = StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
-            wholeWarp = StructuredKernelFor(nameof(StructuredKernels.WholeWarp), config, launch, backend.Ops, maths);
-            wholeBlock = StructuredKernelFor(nameof(StructuredKernels.WholeBlock), config, launch, backend.Ops, maths);
+            if (!config.MomentIsFp8)
+            {
+                wholeLong = WholeResidentKernelFor(config, typeof(EightWarpsTwoRuns), backend.Ops, maths);
+                wholeShort = WholeResidentKernelFor(config, typeof(FourWarpsOneRun), backend.Ops, maths);
+            }
             var rows = tensors.Select(t => new StructuredRow
             {
                 Param = backend.AddressOf(t.Param),
@@ -82,12 +93,13 @@ public abstract partial class KernelBackend
                 MomentSlots = backend.AddressOrZero(t.Fallback?.Pool),
             }).ToArray();
             var l = Layout;
-            // The whole segments by kernel (their order is free: each is its own group): WholeBlock's, WholeWarp's, Whole's.
-            int WholeKernel(int s) => l.SegmentCount[s] <= StructuredKernels.WholeWarpMaxCount ? 1 : config.MomentIsFp8 ? 2 : 0;
+            // The whole segments by kernel (their order is free: each is its own group): a plain first moment's long
+            // segments, then its short ones (WholeResident), or the fp8 moment's (Whole).
+            int WholeKernel(int s) => config.MomentIsFp8 ? 2 : l.SegmentCount[s] > StructuredKernels.FourWarpsMaxCount ? 0 : 1;
             var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(WholeKernel).ToArray();
             var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
-            var blockSegments = wholeSegments.Count(s => WholeKernel(s) == 0);
-            var warpSegments = wholeSegments.Count(s => WholeKernel(s) == 1);
+            var longSegments = wholeSegments.Count(s => WholeKernel(s) == 0);
+            var shortSegments = wholeSegments.Count(s => WholeKernel(s) == 1);
             var segments = order.Select(s => new StructuredSegment
             {
                 Tensor = l.SegmentTensor[s], Group = l.SegmentGroup[s], Start = l.SegmentStart[s], Count = l.SegmentCount[s],
@@ -111,29 +123,27 @@ public abstract partial class KernelBackend
             };
             groups = split with { Entries = addresses[2], Count = l.SplitGroups };
             var segmentBytes = (ulong)Marshal.SizeOf<StructuredSegment>();
-            wholeBlockArgs = split with { Entries = addresses[1] + (ulong)l.SplitSegments * segmentBytes, Count = blockSegments };
-            wholeWarpArgs = split with { Entries = wholeBlockArgs.Entries + (ulong)blockSegments * segmentBytes, Count = warpSegments };
+            wholeLongArgs = split with { Entries = addresses[1] + (ulong)l.SplitSegments * segmentBytes, Count = longSegments };
+            wholeShortArgs = split with { Entries = wholeLongArgs.Entries + (ulong)longSegments * segmentBytes, Count = shortSegments };
             wholeArgs = split with
             {
-                Entries = wholeWarpArgs.Entries + (ulong)warpSegments * segmentBytes, Count = wholeSegments.Length - blockSegments - warpSegments,
+                Entries = wholeShortArgs.Entries + (ulong)shortSegments * segmentBytes, Count = wholeSegments.Length - longSegments - shortSegments,
             };
         }
 
         protected override void StepInternal(StructuredScalars scalars)
         {
-            // One warp per segment (reduce, update, whole, short whole) and per group (finalize), one block per long whole
+            // One warp per segment (reduce, update, whole) and per group (finalize), eight or four per resident whole
             // segment; split groups first, then whole ones.
             if (split.Count > 0)
             {
-                Launch(reduce, split, scalars);
-                Launch(finalize, groups, scalars);
-                Launch(update, split, scalars);
+                Launch(reduce, split, scalars, 1);
+                Launch(finalize, groups, scalars, 1);
+                Launch(update, split, scalars, 1);
             }
-            if (wholeBlockArgs.Count > 0)
-                backend.Launch(wholeBlock, new KernelGrid(wholeBlockArgs.Count, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks),
-                    wholeBlockArgs with { Scalars = scalars });
-            if (wholeWarpArgs.Count > 0) Launch(wholeWarp, wholeWarpArgs, scalars);
-            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars);
+            if (wholeLongArgs.Count > 0) Launch(wholeLong!, wholeLongArgs, scalars, default(EightWarpsTwoRuns).Warps);
+            if (wholeShortArgs.Count > 0) Launch(wholeShort!, wholeShortArgs, scalars, default(FourWarpsOneRun).Warps);
+            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, 1);
         }
 
         protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()
@@ -149,10 +159,11 @@ public abstract partial class KernelBackend
             telemetry?.Dispose();
         }
 
-        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars)
+        /// <summary>Launches <paramref name="kernel"/> over its entries, <paramref name="warpsPerEntry"/> warps each.</summary>
+        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int warpsPerEntry)
         {
-            const int warps = StructuredLayout.SegmentsPerBlock;
-            backend.Launch(kernel, new KernelGrid((args.Count + warps - 1) / warps, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks), args with { Scalars = scalars });
+            var perBlock = StructuredLayout.SegmentsPerBlock / warpsPerEntry;
+            backend.Launch(kernel, new KernelGrid((args.Count + perBlock - 1) / perBlock, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks), args with { Scalars = scalars });
         }
 
         private static byte[] Bytes<T>(T[] entries) where T : unmanaged => MemoryMarshal.AsBytes(entries.AsSpan()).ToArray();

@@ -10,9 +10,8 @@ namespace S3gd.Gpu.Kernels;
 /// host round trip. <see cref="StructuredLayout"/> cuts the work: groups of several segments (split) take three launches,
 /// <see cref="Reduce"/> (a warp per segment: the sum of its terms into the partial sums), <see cref="Finalize"/> (a warp
 /// per group: its segments' sums added, its two scalars) and <see cref="Update"/> (a warp per segment again); groups of
-/// one segment (whole) take one, the three in one with the same float32 values: <see cref="WholeWarp"/> (short segments)
-/// or <see cref="WholeBlock"/> (long ones) holding the runs in registers, <see cref="Whole"/> for the fp8 moment's long
-/// segments. A lane of a
+/// one segment (whole) take one, the three in one with the same float32 values: <see cref="WholeResident"/> holding the
+/// runs in registers, or <see cref="Whole"/> for the fp8 moment. A lane of a
 /// segment's warp owns runs of <see cref="StructuredLayout.Vec"/> consecutive elements (<see cref="StructuredWarp.RunAt"/>),
 /// moved as 16-byte vectors where the buffers and the segment are aligned, several runs in flight
 /// (<see cref="IRunsInFlight"/>). Every sum's float32 order is fixed by the layout alone, so the CPU twin
@@ -105,8 +104,7 @@ public static partial class StructuredKernels
     /// A whole group (one segment) in one warp: its sum as <see cref="Reduce"/>'s, its scalars as <see cref="Finalize"/>'s
     /// (whose lane 0 adds the one partial sum to 0, and the other lanes' zeros to that: the same float32 value, written out
     /// here as 0 + sum), then <see cref="Update"/>'s update; the gradient (and StableAdamW's v) is read twice, the second
-    /// time from the cache. For the fp8 moment's segments longer than <see cref="WholeWarpMaxCount"/> (the others take
-    /// <see cref="WholeWarp"/> or <see cref="WholeBlock"/>).
+    /// time from the cache. For the fp8 moment (a plain one takes <see cref="WholeResident"/>).
     /// </summary>
     public static void Whole<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
