@@ -36,16 +36,12 @@ public abstract partial class KernelBackend
         };
     }
 
-    /// <summary>
-    /// <see cref="StructuredKernels.WholeResident"/> for a configuration with a plain first moment, its block shared as
-    /// <paramref name="shape"/> (<see cref="EightWarpsTwoRuns"/> or <see cref="FourWarpsOneRun"/>), with the given
-    /// accelerator operations and maths.
-    /// </summary>
-    internal static MethodInfo WholeResidentKernelFor(StructuredConfig config, Type shape, Type ops, Type maths) =>
-        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeResident), ops, maths, config.RuleType, FormatType(config.Param),
+    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration with a plain first moment, with the given accelerator operations and maths.</summary>
+    internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), ops, maths, config.RuleType, FormatType(config.Param),
             FormatType(config.Grad), MomentType(config), config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
             UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
-            Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry), shape);
+            Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry));
 
     /// <summary>The first moment's storage: fp32, bf16, or fp8 with bf16 fallback.</summary>
     private static Type MomentType(StructuredConfig config) =>
@@ -59,10 +55,10 @@ public abstract partial class KernelBackend
     {
         private readonly KernelBackend backend;
         private readonly MethodInfo reduce, finalize, update, whole;
-        private readonly MethodInfo? wholeLong, wholeShort;
+        private readonly MethodInfo? wholeBlock;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
-        private readonly StructuredArgs split, groups, wholeArgs, wholeShortArgs, wholeLongArgs;
+        private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
         private readonly int minBlocks;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
@@ -75,11 +71,7 @@ public abstract partial class KernelBackend
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             update = StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
-            if (!config.MomentIsFp8)
-            {
-                wholeLong = WholeResidentKernelFor(config, typeof(EightWarpsTwoRuns), backend.Ops, maths);
-                wholeShort = WholeResidentKernelFor(config, typeof(FourWarpsOneRun), backend.Ops, maths);
-            }
+            if (!config.MomentIsFp8) wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
             var rows = tensors.Select(t => new StructuredRow
             {
                 Param = backend.AddressOf(t.Param),
@@ -93,13 +85,11 @@ public abstract partial class KernelBackend
                 MomentSlots = backend.AddressOrZero(t.Fallback?.Pool),
             }).ToArray();
             var l = Layout;
-            // The whole segments by kernel (their order is free: each is its own group): a plain first moment's long
-            // segments, then its short ones (WholeResident), or the fp8 moment's (Whole).
-            int WholeKernel(int s) => config.MomentIsFp8 ? 2 : l.SegmentCount[s] > StructuredKernels.FourWarpsMaxCount ? 0 : 1;
-            var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(WholeKernel).ToArray();
+            // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
+            bool InBlock(int s) => !config.MomentIsFp8 && l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
+            var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
             var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
-            var longSegments = wholeSegments.Count(s => WholeKernel(s) == 0);
-            var shortSegments = wholeSegments.Count(s => WholeKernel(s) == 1);
+            var blockSegments = wholeSegments.Count(InBlock);
             var segments = order.Select(s => new StructuredSegment
             {
                 Tensor = l.SegmentTensor[s], Group = l.SegmentGroup[s], Start = l.SegmentStart[s], Count = l.SegmentCount[s],
@@ -123,26 +113,24 @@ public abstract partial class KernelBackend
             };
             groups = split with { Entries = addresses[2], Count = l.SplitGroups };
             var segmentBytes = (ulong)Marshal.SizeOf<StructuredSegment>();
-            wholeLongArgs = split with { Entries = addresses[1] + (ulong)l.SplitSegments * segmentBytes, Count = longSegments };
-            wholeShortArgs = split with { Entries = wholeLongArgs.Entries + (ulong)longSegments * segmentBytes, Count = shortSegments };
+            wholeBlockArgs = split with { Entries = addresses[1] + (ulong)l.SplitSegments * segmentBytes, Count = blockSegments };
             wholeArgs = split with
             {
-                Entries = wholeShortArgs.Entries + (ulong)shortSegments * segmentBytes, Count = wholeSegments.Length - longSegments - shortSegments,
+                Entries = wholeBlockArgs.Entries + (ulong)blockSegments * segmentBytes, Count = wholeSegments.Length - blockSegments,
             };
         }
 
         protected override void StepInternal(StructuredScalars scalars)
         {
-            // One warp per segment (reduce, update, whole) and per group (finalize), eight or four per resident whole
-            // segment; split groups first, then whole ones.
+            // One warp per segment (reduce, update, whole) and per group (finalize), a block per long whole segment (WholeBlock);
+            // split groups first, then whole ones.
             if (split.Count > 0)
             {
                 Launch(reduce, split, scalars, 1);
                 Launch(finalize, groups, scalars, 1);
                 Launch(update, split, scalars, 1);
             }
-            if (wholeLongArgs.Count > 0) Launch(wholeLong!, wholeLongArgs, scalars, default(EightWarpsTwoRuns).Warps);
-            if (wholeShortArgs.Count > 0) Launch(wholeShort!, wholeShortArgs, scalars, default(FourWarpsOneRun).Warps);
+            if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, StructuredLayout.SegmentsPerBlock);
             if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, 1);
         }
 

@@ -10,8 +10,8 @@ namespace S3gd.Gpu.Kernels;
 /// host round trip. <see cref="StructuredLayout"/> cuts the work: groups of several segments (split) take three launches,
 /// <see cref="Reduce"/> (a warp per segment: the sum of its terms into the partial sums), <see cref="Finalize"/> (a warp
 /// per group: its segments' sums added, its two scalars) and <see cref="Update"/> (a warp per segment again); groups of
-/// one segment (whole) take one, the three in one with the same float32 values: <see cref="WholeResident"/> holding the
-/// runs in registers, or <see cref="Whole"/> for the fp8 moment. A lane of a
+/// one segment (whole) take one, the three in one with the same float32 values: <see cref="Whole"/>, or for long segments
+/// of a plain first moment <see cref="WholeBlock"/>, which holds the runs in registers. A lane of a
 /// segment's warp owns runs of <see cref="StructuredLayout.Vec"/> consecutive elements (<see cref="StructuredWarp.RunAt"/>),
 /// moved as 16-byte vectors where the buffers and the segment are aligned, several runs in flight
 /// (<see cref="IRunsInFlight"/>). Every sum's float32 order is fixed by the layout alone, so the CPU twin
@@ -104,7 +104,7 @@ public static partial class StructuredKernels
     /// A whole group (one segment) in one warp: its sum as <see cref="Reduce"/>'s, its scalars as <see cref="Finalize"/>'s
     /// (whose lane 0 adds the one partial sum to 0, and the other lanes' zeros to that: the same float32 value, written out
     /// here as 0 + sum), then <see cref="Update"/>'s update; the gradient (and StableAdamW's v) is read twice, the second
-    /// time from the cache. For the fp8 moment (a plain one takes <see cref="WholeResident"/>).
+    /// time from the cache.
     /// </summary>
     public static void Whole<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
@@ -123,12 +123,13 @@ public static partial class StructuredKernels
         if (segment >= args.Count) return;
         var s = StructuredTable.Segment(memory, args.Entries, segment);
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
+        // The group's index in its tensor (Adam-mini's vmean element): its start over the group length; its mean read first.
+        var local = s.Start / row.GroupLength;
+        var mean = Warp.LaneIdx == 0 ? ReadMean<TRule>(memory, row, local) : 0.0f;
         var sum = default(M).Add(0.0f, ReduceSegment<TOps, M, TRule, TGrad, TSecond, TRuns>(memory, args.Scalars, row, s));
         var first = 0.0f;
         var second = 0.0f;
-        // The group's index in its tensor (Adam-mini's vmean element): its start over the group length.
-        var local = s.Start / row.GroupLength;
-        if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, local, sum, ReadMean<TRule>(memory, row, local), out first, out second);
+        if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, local, sum, mean, out first, out second);
         first = Warp.Shuffle(first, 0);
         second = Warp.Shuffle(second, 0);
         UpdateSegment<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(memory, args, row, s, first, second);

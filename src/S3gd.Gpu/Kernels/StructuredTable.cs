@@ -71,7 +71,7 @@ public struct StructuredArgs
     public ulong GroupOut;
     /// <summary>Address of the telemetry counters (<see cref="StructuredTelemetry.Words"/> uint32 per tensor), or 0.</summary>
     public ulong Telemetry;
-    /// <summary>The launch's entries: one warp each (or several, in <see cref="StructuredKernels.WholeResident"/>).</summary>
+    /// <summary>The launch's entries: one warp each (a thread block each in <see cref="StructuredKernels.WholeBlock"/>).</summary>
     public int Count;
     /// <summary>The step's scalars.</summary>
     public StructuredScalars Scalars;

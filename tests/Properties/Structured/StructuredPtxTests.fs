@@ -1,6 +1,6 @@
 /// The structured kernels compiled to PTX for sm_90 by ILGPU (no GPU needed): every kernel of a representative set of
 /// configurations (both rules, every first-moment format, Kahan, telemetry, weight decay on and off, every launch layout;
-/// the resident whole kernels in both shapes) compiles to a module for sm_90 with no calls, no local arrays (the only
+/// the block's whole kernel too) compiles to a module for sm_90 with no calls, no local arrays (the only
 /// local slots are the scalar outputs of inline PTX), IEEE-rounded divisions and roots, exactly the 16-byte vector loads
 /// its runs need, and an argument parameter the size of StructuredArgs.
 module S3gd.Properties.Structured.StructuredPtxTests
@@ -48,17 +48,13 @@ let ``every structured kernel compiles to PTX for sm_90 without calls or local a
               nameof StructuredKernels.Finalize, 0
               nameof StructuredKernels.Update, updateLoads config launch
               nameof StructuredKernels.Whole, reduceLoads config launch + updateLoads config launch ]
-        // The resident whole kernels (a plain first moment): each warp loads one or two runs of the update's buffers.
-        let resident =
+        // The block's whole kernel (a plain first moment): each warp loads two runs of the update's buffers.
+        let block =
             if config.MomentIsFp8 then []
-            else
-                [ typeof<EightWarpsTwoRuns>, 2 * updateLoads config (StructuredLaunch(1))
-                  typeof<FourWarpsOneRun>, updateLoads config (StructuredLaunch(1)) ]
-                |> List.map (fun (shape, loads) ->
-                    sprintf "WholeResident %s" shape.Name, KernelBackend.WholeResidentKernelFor(config, shape, typeof<CudaOps>, typeof<CudaMaths>), loads)
+            else [ "WholeBlock", KernelBackend.WholeBlockKernelFor(config, typeof<CudaOps>, typeof<CudaMaths>), 2 * updateLoads config (StructuredLaunch(1)) ]
         let all =
             [ for name, loads in kernels -> name, KernelBackend.StructuredKernelFor(name, config, launch, typeof<CudaOps>, typeof<CudaMaths>), loads ]
-            @ resident
+            @ block
         for name, kernel, loads in all do
             let what = sprintf "%s %O %O" name config launch
             let compiled = compiler.Compile(kernel)
