@@ -141,15 +141,15 @@ let plan (backend: Backend) (o: Options) : Planned list * string list =
                       if structured.IsSome then
                           // StableAdamW's Kahan summation is its kahan_sum hyperparameter; Adam-mini has none.
                           let hypers = benchHypers rule.Name |> (if o.Update = ParamUpdate.Kahan && structured = Some StructuredRule.StableAdamW then Map.add "kahan_sum" (Flag true) else id)
-                          if state.IsFp8 && not (structured = Some StructuredRule.AdamMini && state.BlockScaled && state.Format = Fp8E4M3) then
+                          if state.IsFp8 && not (structured = Some StructuredRule.AdamMini && state.BlockScaled && state.Storage = Fp8E4M3) then
                               skip "the structured step keeps fp32 or bf16 moments (adam-mini also fp8e4m3)"
                           elif o.Math <> Fp32 then skip "the structured step computes in fp32 (--math-dtype bf16)"
                           elif o.Update = ParamUpdate.Stochastic || (o.Update = ParamUpdate.Kahan && structured <> Some StructuredRule.StableAdamW) then
                               skip (sprintf "--param-update %s is not a mode of %s" (o.Update.Name()) rule.Name)
                           else
                               try
-                                  let second = if structured = Some StructuredRule.StableAdamW then state.Format else Fp32
-                                  let config = StructuredConfig(rule, hypers, o.Param, o.Grad, state.Format, second)
+                                  let second = if structured = Some StructuredRule.StableAdamW then state.Storage else Fp32
+                                  let config = StructuredConfig(rule, hypers, o.Param, o.Grad, state.Storage, second)
                                   Ok [ for name, lengths in cases -> Structured(config, name, structuredTensors rule.Name name lengths) ]
                               with :? ArgumentException as e -> skip e.Message
                       else

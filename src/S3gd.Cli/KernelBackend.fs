@@ -69,7 +69,7 @@ let private runElementwise (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
         let buffers =
             Map [ for k in 0..2 do
                       if not (isNull states[k]) then
-                          yield slotNames[k], download backend config.States[k].Value.Format states[k] scales[k] ]
+                          yield slotNames[k], download backend config.States[k].Value.Storage states[k] scales[k] ]
         { Param = download backend r.Dtypes.Param p null; Buffers = buffers; Telemetry = List.ofSeq readings }
     finally
         tensor.Buffers |> Seq.iter (fun b -> b.Dispose())

@@ -21,12 +21,12 @@ open S3gd.Conformance.MathBound
 let allowed (format: StateFormat) (scale: float) (expected: float) (mathBound: float) =
     let magnitude = abs expected + mathBound
     if format.BlockScaled then
-        mathBound + 0.5 * scale * StorageFormat.ulp format.Format (magnitude / scale) + Math.Pow(2.0, -23.0) * magnitude
-    else mathBound + 0.5 * StorageFormat.ulp format.Format magnitude
+        mathBound + 0.5 * scale * StorageFormat.ulp format.Storage (magnitude / scale) + Math.Pow(2.0, -23.0) * magnitude
+    else mathBound + 0.5 * StorageFormat.ulp format.Storage magnitude
 
 /// The error in ulps of the storage format (for messages).
 let ulps (format: StateFormat) (scale: float) (expected: float) (error: float) =
-    let unit = if format.BlockScaled then scale * StorageFormat.ulp format.Format (abs expected / scale) else StorageFormat.ulp format.Format expected
+    let unit = if format.BlockScaled then scale * StorageFormat.ulp format.Storage (abs expected / scale) else StorageFormat.ulp format.Storage expected
     error / unit
 
 /// Both NaN: a stored state that breaks an invariant (RMSprop's square_avg below grad_avg^2 after fp8 rounding) gives
@@ -170,7 +170,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                 tensors |> List.map (fun t ->
                     decode backend c.Param t.Param None,
                     decode backend c.Grad t.Grad None,
-                    [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Format t.States[k] (Option.ofObj t.Scales[k])) |])
+                    [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Storage t.States[k] (Option.ofObj t.Scales[k])) |])
             let scalars = StepScalars.For(config, step, gradScale = c.GradScale)
             plan.Step scalars
             List.zip tensors before
@@ -184,7 +184,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                 let gSpec = Vector<float>.Build.DenseOfArray(g0 |> Array.map (fun x -> x / c.GradScale))
                 let pSpec, sSpec = specRule.Step named gSpec { Name = "p"; Shape = [ n ]; Value = Vector<float>.Build.DenseOfArray p0 }
                 let p1 = decode backend c.Param t.Param None
-                let s1 = [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Format t.States[k] (Option.ofObj t.Scales[k])) |]
+                let s1 = [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Storage t.States[k] (Option.ofObj t.Scales[k])) |]
                 let scales = [| for k in 0..2 -> match t.Scales[k] with null -> [||] | s -> backend.Download<float32> s |]
                 let maths = if c.Math = Bf16 then bf16Maths else float32Maths
                 // An input as the kernel sees it: in bf16 maths rounded to bf16 unless its codes already are.
@@ -192,7 +192,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                 let fmtOf k = config.States[k] |> Option.ofNullable
                 let stateInput k i =
                     match s0[k], fmtOf k with
-                    | Some b, Some f -> input (f.Format = Bf16 || (f.IsFp8 && not f.BlockScaled)) b[i]
+                    | Some b, Some f -> input (f.Storage = Bf16 || (f.IsFp8 && not f.BlockScaled)) b[i]
                     | _ -> exact 0.0
                 let mutable firstFailure = None
                 for i in 0 .. n - 1 do
@@ -245,7 +245,7 @@ let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =
         let failures = runCase backend info state c
         List.isEmpty failures |> Prop.label (String.Join("; ", failures))
     { Property = sprintf "%s step = spec, state %s" rule state.Name
-      Format = Some state.Format
+      Format = Some state.Storage
       AppliesTo = fun backend -> not state.IsFp8 || backend.SupportsFp8
       Run = fun config backend ->
           // Every other rule draws a gradient scale too.
@@ -318,7 +318,7 @@ let private finalCodes (backend: Backend) (rule: RuleInfo) (state: StateFormat) 
                   match t.States[k], config.States[k] |> Option.ofNullable with
                   | null, _ | _, None -> ()
                   | b, Some f ->
-                      yield f.Format, Transfer.downloadCodes backend b
+                      yield f.Storage, Transfer.downloadCodes backend b
                       match t.Scales[k] with
                       | null -> ()
                       | sc -> yield Fp32, Transfer.downloadCodes backend sc ]

@@ -82,10 +82,10 @@ let case : Gen<Case> =
     }
 
 /// A buffer's values decoded from its element type (float32 or bf16).
-let private decode (backend: Backend) (b: DeviceBuffer) = ElementwiseChecks.decode backend (b.ElementType.ToFormat()) b None
+let private decode (backend: Backend) (b: DeviceBuffer) = ElementwiseChecks.decode backend (ElementTypes.ToFormat b.ElementType) b None
 
 /// Writes float32 values into a buffer of its element type (rounded to nearest for bf16).
-let private write (backend: Backend) (b: DeviceBuffer) (xs: float32[]) = ElementwiseChecks.overwrite backend (b.ElementType.ToFormat()) b xs
+let private write (backend: Backend) (b: DeviceBuffer) (xs: float32[]) = ElementwiseChecks.overwrite backend (ElementTypes.ToFormat b.ElementType) b xs
 
 /// The optimizer of a case over its parameters: one group carrying every hyperparameter, states in the case's format.
 let private create (c: Case) (ps: Parameter list) =

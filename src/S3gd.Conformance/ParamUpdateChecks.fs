@@ -67,7 +67,7 @@ let private runUpdate (backend: Backend) (rule: RuleInfo) (mode: ParamUpdate) (c
                 tensors |> List.map (fun t ->
                     let n = int t.Param.Length
                     decode backend Bf16 t.Param None, decode backend c.Grad t.Grad None,
-                    [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Format t.States[k] None) |],
+                    [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Storage t.States[k] None) |],
                     compensation t n)
             let scalars = StepScalars.For(config, step, seed = uint32 c.Seed)
             plan.Step scalars

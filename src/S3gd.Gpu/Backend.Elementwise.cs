@@ -19,7 +19,7 @@ public abstract partial class Backend
         for (var k = 0; k < 3; k++)
         {
             if (config.States[k] is not { } f) continue;
-            var type = ElementTypes.FromFormat(f.Format);
+            var type = f.Format;
             states[k] = Allocate(type, length);
             UploadZeros(states[k]!);
             if (!f.BlockScaled) continue;
@@ -85,7 +85,7 @@ public abstract partial class Backend
                 }
                 if (state is null) throw new ArgumentException($"{name} ({config.SlotNames[k]}) is missing", nameof(tensors));
                 CheckBuffer(state, name);
-                CheckType(state, ElementTypes.FromFormat(f.Format), name);
+                CheckType(state, f.Format, name);
                 if (state.Length != n) throw new ArgumentException($"{name} has {state.Length} elements, the parameter {n}", nameof(tensors));
                 if (!f.BlockScaled)
                 {

@@ -42,7 +42,7 @@ public abstract partial class Backend : IDisposable
     }
 
     /// <summary>Allocates a buffer of <paramref name="length"/> elements stored in the spec's <paramref name="format"/>.</summary>
-    public DeviceBuffer Allocate(S3gd.Spec.Formats.StorageFormat format, long length) => Allocate(ElementTypes.FromFormat(format), length);
+    internal DeviceBuffer Allocate(S3gd.Spec.Formats.StorageFormat format, long length) => Allocate(ElementTypes.FromFormat(format), length);
 
     /// <summary>Copies host elements into a buffer; <typeparamref name="T"/> must have the element size and the lengths must match.</summary>
     public void Upload<T>(DeviceBuffer destination, ReadOnlySpan<T> source) where T : unmanaged

@@ -35,7 +35,7 @@ public static class ElementTypes
     public static bool IsFp8(this ElementType type) => type is ElementType.Fp8E4M3 or ElementType.Fp8E5M2;
 
     /// <summary>The spec's storage format of the type.</summary>
-    public static StorageFormat ToFormat(this ElementType type) => type switch
+    internal static StorageFormat ToFormat(this ElementType type) => type switch
     {
         ElementType.Float32 => StorageFormat.Fp32,
         ElementType.BFloat16 => StorageFormat.Bf16,
@@ -45,7 +45,7 @@ public static class ElementTypes
     };
 
     /// <summary>The element type that stores a spec storage format.</summary>
-    public static ElementType FromFormat(StorageFormat format)
+    internal static ElementType FromFormat(StorageFormat format)
     {
         ArgumentNullException.ThrowIfNull(format);
         if (format.IsFp32) return ElementType.Float32;

@@ -41,7 +41,7 @@ public static class OptimizerCheckpoint
         {
             metadata[$"group.{g.Index}.params"] = JsonSerializer.Serialize(g.Parameters.Select(p => p.Name).ToArray(), CheckpointJson.Default.StringArray);
             metadata[$"group.{g.Index}.hypers"] = JsonSerializer.Serialize(
-                g.Hypers.ToDictionary(kv => kv.Key, kv => Hyper.show(kv.Value)), CheckpointJson.Default.DictionaryStringString);
+                g.Hypers.Spec.ToDictionary(kv => kv.Key, kv => Hyper.show(kv.Value)), CheckpointJson.Default.DictionaryStringString);
             metadata[$"group.{g.Index}.precision"] = optimizer.Precision(g.Index);
         }
         var tensors = Expected(optimizer, includeParams)
@@ -108,7 +108,7 @@ public static class OptimizerCheckpoint
                 if (!hypers.TryGetValue(def.Name, out var text)) throw Bad($"param group {g.Index}: hyperparameter '{def.Name}' is missing");
                 var value = Parse(def, text) ?? throw Bad($"param group {g.Index}: {def.Name}='{text}' is not a value of its kind");
                 if (!def.Valid.Invoke(value)) throw Bad($"param group {g.Index}: {def.Name}={text} is out of range (valid: {def.Range})");
-                var here = g.Hypers[def.Name];
+                var here = g.Hypers.Spec[def.Name];
                 if (!value.Equals(here))
                     throw Mismatch($"param group {g.Index}: {def.Name} is {text} in the checkpoint, {Hyper.show(here)} here");
             }

@@ -113,13 +113,13 @@ public static class CpuElementwise
             }
             Store(c.Param, t.Param, null, start, p);
             for (var k = 0; k < 3; k++)
-                if (c.States[k] is { } f) Store(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
+                if (c.States[k] is { } f) Store(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
         }
 
         /// <summary>A state slot's elements as float32 (zeros for a slot the configuration does not keep).</summary>
         private Span<float> Slot(CpuElementwiseTensor t, int k, int start, Span<float> scratch)
         {
-            if (c.States[k] is { } f) return View(f.Format, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch);
+            if (c.States[k] is { } f) return View(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch);
             scratch.Clear();
             return scratch;
         }

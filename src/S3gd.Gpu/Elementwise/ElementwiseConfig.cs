@@ -12,13 +12,28 @@ namespace S3gd.Gpu.Elementwise;
 public sealed class ElementwiseConfig
 {
     /// <summary>
-    /// Checks and fixes a configuration. <paramref name="rule"/> is the spec's registry entry (its name must be one of
-    /// <see cref="ElementwiseRules.ByName"/>); <paramref name="hypers"/> are given values, resolved against its
-    /// definitions. <paramref name="states"/> holds one format for every state buffer, or one per buffer the rule
+    /// Checks and fixes a configuration. <paramref name="rule"/> is the rule's name (one of
+    /// <see cref="ElementwiseRules.ByName"/>); <paramref name="hypers"/> are given values by torch's names (double, bool,
+    /// int or string), the others at the rule's defaults. <paramref name="states"/> holds one format for every state buffer, or one per buffer the rule
     /// keeps (<see cref="StateNames"/>); null means fp32. Unscaled fp8 is only for bounded state (S3GD's momentum).
     /// <paramref name="paramUpdate"/> other than Nearest needs bf16 parameters and float32 maths.
     /// </summary>
     public ElementwiseConfig(
+        string rule,
+        IReadOnlyDictionary<string, object>? hypers = null,
+        ElementType param = ElementType.Float32,
+        ElementType grad = ElementType.Float32,
+        ElementType math = ElementType.Float32,
+        IReadOnlyList<StateFormat>? states = null,
+        bool gradScale = false,
+        bool foundInf = false,
+        ParamUpdate paramUpdate = ParamUpdate.Nearest)
+        : this(SpecRegistry.Named(rule, nameof(rule)), HyperSet.SpecOf(hypers), param.ToFormat(), grad.ToFormat(), math.ToFormat(), states, gradScale, foundInf, paramUpdate)
+    {
+    }
+
+    /// <summary>The same configuration from the spec's rule entry, values and storage formats (the F# tools' form).</summary>
+    internal ElementwiseConfig(
         RuleInfo rule,
         Hypers hypers,
         StorageFormat? param = null,
@@ -41,7 +56,7 @@ public sealed class ElementwiseConfig
 
         RuleInfo = rule;
         Definition = definition;
-        Hypers = resolved.ResultValue;
+        Hypers = new HyperSet(resolved.ResultValue);
         Param = CheckWide(param ?? StorageFormat.Fp32, nameof(param));
         Grad = CheckWide(grad ?? StorageFormat.Fp32, nameof(grad));
         MathBf16 = CheckWide(math ?? StorageFormat.Fp32, nameof(math)).IsBf16;
@@ -81,10 +96,10 @@ public sealed class ElementwiseConfig
             var f = given.Count == 1 ? given[0] : given[next];
             next++;
             if (f.BlockScaled && !f.IsFp8)
-                throw new ArgumentException($"state {slotNames[k]}: {StorageFormatModule.name(f.Format)} cannot be block-scaled (only fp8 is)", nameof(states));
+                throw new ArgumentException($"state {slotNames[k]}: {f.Format.Name()} cannot be block-scaled (only fp8 is)", nameof(states));
             if (f.IsFp8 && !f.BlockScaled && !definition.Bounded(k))
                 throw new ArgumentException(
-                    $"state {slotNames[k]} of rule {rule.Name}: {f.Name} is unscaled fp8, which saturates unbounded state; use block-scaled {StorageFormatModule.name(f.Format)}",
+                    $"state {slotNames[k]} of rule {rule.Name}: {f.Name} is unscaled fp8, which saturates unbounded state; use block-scaled {f.Format.Name()}",
                     nameof(states));
             slots[k] = f;
         }
@@ -92,7 +107,7 @@ public sealed class ElementwiseConfig
     }
 
     /// <summary>The spec's registry entry of the rule.</summary>
-    public RuleInfo RuleInfo { get; }
+    internal RuleInfo RuleInfo { get; }
 
     /// <summary>The rule's definition (<see cref="ElementwiseRules"/>).</summary>
     public ElementwiseRuleDefinition Definition { get; }
@@ -108,13 +123,13 @@ public sealed class ElementwiseConfig
     public IReadOnlyList<string?> SlotNames => Definition.SlotNames;
 
     /// <summary>The resolved hyperparameters (every definition of the rule has a value).</summary>
-    public Hypers Hypers { get; }
+    public HyperSet Hypers { get; }
 
     /// <summary>The parameter format: fp32 or bf16.</summary>
-    public StorageFormat Param { get; }
+    internal StorageFormat Param { get; }
 
     /// <summary>The gradient format: fp32 or bf16.</summary>
-    public StorageFormat Grad { get; }
+    internal StorageFormat Grad { get; }
 
     /// <summary>Whether every operation rounds to bf16 (otherwise the maths is float32).</summary>
     public bool MathBf16 { get; }

@@ -21,19 +21,10 @@ public abstract class ElementwiseRuleDefinition
     /// arguments), the slots kept and the gradient's preparation, for resolved hyperparameters of the rule registered as
     /// <paramref name="name"/>; unsupported values are an <see cref="ArgumentException"/> naming them.
     /// </summary>
-    public abstract ElementwiseChoice Choose(string name, Hypers hypers);
+    public abstract ElementwiseChoice Choose(string name, HyperSet hypers);
 
     /// <summary>Fills the per-step scalars of step <paramref name="step"/> (1-based) at learning rate <paramref name="lr"/>, in float64.</summary>
-    public abstract void Scalars(string name, Hypers hypers, int step, double lr, StepScalarValues values);
-
-    /// <summary>A real hyperparameter.</summary>
-    protected static double Real(Hypers h, string name) => Hyper.getReal(h, name);
-
-    /// <summary>A boolean hyperparameter.</summary>
-    protected static bool Flag(Hypers h, string name) => Hyper.getFlag(h, name);
-
-    /// <summary>A whole-number hyperparameter.</summary>
-    protected static int Whole(Hypers h, string name) => Hyper.getWhole(h, name);
+    public abstract void Scalars(string name, HyperSet hypers, int step, double lr, StepScalarValues values);
 
     /// <summary>The closed generic type of a rule's maths struct with its flag arguments.</summary>
     protected static Type Specialise(Type definition, params bool[] flags) =>

@@ -2,22 +2,30 @@ using S3gd.Spec.Formats;
 
 namespace S3gd.Gpu.Elementwise;
 
-/// <summary>How one state buffer is stored: a storage format and, for fp8, whether it is block-scaled.</summary>
-/// <param name="Format">The element format of the codes.</param>
+/// <summary>How one state buffer is stored: an element type and, for fp8, whether it is block-scaled.</summary>
+/// <param name="Format">The element type of the codes.</param>
 /// <param name="BlockScaled">fp8 with one float32 scale per <see cref="ElementwiseLayout.ScaleBlock"/> elements (absmax / max finite).</param>
-public readonly record struct StateFormat(StorageFormat Format, bool BlockScaled)
+public readonly record struct StateFormat(ElementType Format, bool BlockScaled)
 {
+    /// <summary>The same format from the spec's storage format of the codes.</summary>
+    internal StateFormat(StorageFormat format, bool blockScaled) : this(ElementTypes.FromFormat(format), blockScaled)
+    {
+    }
+
     /// <summary>float32 state.</summary>
-    public static StateFormat Fp32 => new(StorageFormat.Fp32, false);
+    public static StateFormat Fp32 => new(ElementType.Float32, false);
 
     /// <summary>bf16 state.</summary>
-    public static StateFormat Bf16 => new(StorageFormat.Bf16, false);
+    public static StateFormat Bf16 => new(ElementType.BFloat16, false);
+
+    /// <summary>The spec's storage format of the codes.</summary>
+    internal StorageFormat Storage => Format.ToFormat();
 
     /// <summary>The name as the command line writes it: fp32, bf16, fp8e4m3 (block-scaled), fp8e4m3-unscaled, ...</summary>
-    public string Name => StorageFormatModule.name(Format) + (IsFp8 && !BlockScaled ? "-unscaled" : "");
+    public string Name => Format.Name() + (IsFp8 && !BlockScaled ? "-unscaled" : "");
 
     /// <summary>Whether the codes are fp8.</summary>
-    public bool IsFp8 => Format.IsFp8E4M3 || Format.IsFp8E5M2;
+    public bool IsFp8 => Format.IsFp8();
 
     /// <summary>
     /// Parses fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled: the fp8 default) or fp8e4m3-unscaled, fp8e5m2-unscaled

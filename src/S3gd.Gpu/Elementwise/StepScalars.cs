@@ -44,7 +44,7 @@ public readonly record struct StepScalars(
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         if (!(gradScale > 0.0) || double.IsInfinity(gradScale))
             throw new ArgumentOutOfRangeException(nameof(gradScale), gradScale, "the gradient scale must be finite and positive");
-        var rate = lr ?? Hyper.getReal(config.Hypers, "lr");
+        var rate = lr ?? config.Hypers.Real("lr");
         if (!(rate >= 0.0) || double.IsInfinity(rate))
             throw new ArgumentOutOfRangeException(nameof(lr), rate, "the learning rate must be finite and non-negative");
         var v = new StepScalarValues { Lr = rate };

@@ -27,8 +27,8 @@ public abstract partial class KernelBackend
     internal static Type StateType(StateFormat? state)
     {
         if (state is not { } s) return typeof(NoFormat);
-        if (!s.IsFp8) return FormatType(s.Format);
-        var codec = s.Format.IsFp8E4M3 ? typeof(E4M3) : typeof(E5M2);
+        if (!s.IsFp8) return FormatType(s.Storage);
+        var codec = s.Format == ElementType.Fp8E4M3 ? typeof(E4M3) : typeof(E5M2);
         return (s.BlockScaled ? typeof(ScaledFp8Format<>) : typeof(Fp8Format<>)).MakeGenericType(codec);
     }
 

@@ -27,7 +27,7 @@ public sealed class AdEMAMix : ElementwiseOptimizer
         int numBetaSlowWarmupSteps = 0,
         int numAlphaWarmupSteps = 0,
         double weightDecay = 0.0)
-        : base(nameof(AdEMAMix), new HyperArgs(RuleNamed("ademamix"), nameof(AdEMAMix))
+        : base(nameof(AdEMAMix), new HyperArgs("ademamix", nameof(AdEMAMix))
             .Real("lr", lr)
             .Real("beta_fast", betaFast)
             .Real("beta2", beta2)

@@ -23,7 +23,7 @@ public sealed class Adam : ElementwiseOptimizer
         bool amsgrad = false,
         bool maximize = false,
         bool decoupledWeightDecay = false)
-        : base(nameof(Adam), new HyperArgs(RuleNamed("adam"), nameof(Adam))
+        : base(nameof(Adam), new HyperArgs("adam", nameof(Adam))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

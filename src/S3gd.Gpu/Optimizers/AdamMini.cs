@@ -29,7 +29,7 @@ public sealed class AdamMini : StructuredOptimizer
         int nHeads = 32,
         int nKvHeads = 0,
         string partition = "hessian")
-        : base(nameof(AdamMini), new HyperArgs(RuleNamed("adam-mini"), nameof(AdamMini))
+        : base(nameof(AdamMini), new HyperArgs("adam-mini", nameof(AdamMini))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

@@ -21,7 +21,7 @@ public sealed class AdamW : ElementwiseOptimizer
         double weightDecay = 1e-2,
         bool amsgrad = false,
         bool maximize = false)
-        : base(nameof(AdamW), new HyperArgs(RuleNamed("adamw"), nameof(AdamW))
+        : base(nameof(AdamW), new HyperArgs("adamw", nameof(AdamW))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

@@ -17,7 +17,7 @@ public sealed class ElementwiseGroupStepper : GroupStepper
     private ElementwisePlan? plan;
 
     /// <summary>Checks the group (every parameter with the same param and grad formats), fixes its configuration and allocates its state.</summary>
-    public ElementwiseGroupStepper(OptimizerGroup group, S3gd.Spec.Rules.RuleInfo rule) : base(group)
+    internal ElementwiseGroupStepper(OptimizerGroup group, S3gd.Spec.Rules.RuleInfo rule) : base(group)
     {
         ArgumentNullException.ThrowIfNull(rule);
         var first = group.Parameters[0];
@@ -29,7 +29,7 @@ public sealed class ElementwiseGroupStepper : GroupStepper
                     nameof(group));
         var source = group.Source;
         config = new ElementwiseConfig(
-            rule, group.Hypers, first.Param.ElementType.ToFormat(), first.Grad.ElementType.ToFormat(), source.Math.ToFormat(),
+            rule, group.Hypers.Spec, first.Param.ElementType.ToFormat(), first.Grad.ElementType.ToFormat(), source.Math.ToFormat(),
             source.States, paramUpdate: source.ParamUpdate);
         var backend = first.Backend;
         tensors = new ElementwiseTensor[group.Parameters.Count];

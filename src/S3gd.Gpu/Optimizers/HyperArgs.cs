@@ -11,8 +11,13 @@ public sealed class HyperArgs
 {
     private readonly Dictionary<string, HyperValue> values = new(StringComparer.Ordinal);
 
-    /// <summary>Starts an empty set for <paramref name="rule"/>, whose errors are prefixed by <paramref name="owner"/> (the optimizer type).</summary>
-    public HyperArgs(RuleInfo rule, string owner)
+    /// <summary>Starts an empty set for the rule named <paramref name="rule"/> (sgd, adamw, ...; an unknown name is an error listing the known ones), whose errors are prefixed by <paramref name="owner"/> (the optimizer type).</summary>
+    public HyperArgs(string rule, string owner)
+        : this(SpecRegistry.Named(rule, nameof(rule)), owner)
+    {
+    }
+
+    internal HyperArgs(RuleInfo rule, string owner)
     {
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(owner);
@@ -21,13 +26,13 @@ public sealed class HyperArgs
     }
 
     /// <summary>The spec's rule the values are for.</summary>
-    public RuleInfo Rule { get; }
+    internal RuleInfo Rule { get; }
 
     /// <summary>Who the values are for, as errors name it (the optimizer type, "param group 1", ...).</summary>
     public string Owner { get; }
 
     /// <summary>The values given so far, by torch.optim's names.</summary>
-    public IReadOnlyDictionary<string, HyperValue> Values => values;
+    internal IReadOnlyDictionary<string, HyperValue> Values => values;
 
     /// <summary>Adds a real value (lr, betas, eps, ...).</summary>
     public HyperArgs Real(string name, double value) => Add(name, HyperValue.NewReal(value));
@@ -42,7 +47,7 @@ public sealed class HyperArgs
     public HyperArgs Word(string name, string value) => Add(name, HyperValue.NewWord(value));
 
     /// <summary>Adds a value of any kind, checked against the rule's definition of <paramref name="name"/>.</summary>
-    public HyperArgs Add(string name, HyperValue value)
+    internal HyperArgs Add(string name, HyperValue value)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
@@ -55,7 +60,7 @@ public sealed class HyperArgs
     }
 
     /// <summary>The values overlaid on <paramref name="baseline"/> (later values win), resolved against the rule's defaults and checked as a whole.</summary>
-    public Hypers Resolve(IReadOnlyDictionary<string, HyperValue>? baseline = null)
+    internal HyperSet Resolve(IReadOnlyDictionary<string, HyperValue>? baseline = null)
     {
         var merged = new Dictionary<string, HyperValue>(baseline ?? new Dictionary<string, HyperValue>(), StringComparer.Ordinal);
         foreach (var (k, v) in values) merged[k] = v;
@@ -64,6 +69,6 @@ public sealed class HyperArgs
         if (resolved.IsError) throw new ArgumentException($"{Owner}: {resolved.ErrorValue}", "hypers");
         var created = Rule.Create.Invoke(resolved.ResultValue);
         if (created.IsError) throw new ArgumentException($"{Owner}: {created.ErrorValue}", "hypers");
-        return resolved.ResultValue;
+        return new HyperSet(resolved.ResultValue);
     }
 }

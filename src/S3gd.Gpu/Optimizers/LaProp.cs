@@ -19,7 +19,7 @@ public sealed class LaProp : ElementwiseOptimizer
         double eps = 1e-15,
         bool correctBias = true,
         double weightDecay = 0.0)
-        : base(nameof(LaProp), new HyperArgs(RuleNamed("laprop"), nameof(LaProp))
+        : base(nameof(LaProp), new HyperArgs("laprop", nameof(LaProp))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

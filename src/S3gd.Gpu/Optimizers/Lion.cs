@@ -19,7 +19,7 @@ public sealed class Lion : ElementwiseOptimizer
         double weightDecay = 0.0,
         bool decoupledWeightDecay = false,
         double initialLr = 0.0)
-        : base(nameof(Lion), new HyperArgs(RuleNamed("lion"), nameof(Lion))
+        : base(nameof(Lion), new HyperArgs("lion", nameof(Lion))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

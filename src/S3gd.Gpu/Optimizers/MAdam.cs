@@ -19,7 +19,7 @@ public sealed class MAdam : ElementwiseOptimizer
         bool correctBias = true,
         int scaleLog2 = 0,
         double weightDecay = 0.0)
-        : base(nameof(MAdam), new HyperArgs(RuleNamed("madam"), nameof(MAdam))
+        : base(nameof(MAdam), new HyperArgs("madam", nameof(MAdam))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

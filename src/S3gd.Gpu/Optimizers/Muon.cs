@@ -27,7 +27,7 @@ public sealed class Muon : Optimizer
         double eps = 1e-7,
         int nsSteps = 5,
         string adjustLrFn = "original")
-        : base(nameof(Muon), new HyperArgs(RuleNamed("muon"), nameof(Muon))
+        : base(nameof(Muon), new HyperArgs("muon", nameof(Muon))
             .Real("lr", lr)
             .Real("weight_decay", weightDecay)
             .Real("momentum", momentum)

@@ -43,7 +43,7 @@ public sealed class MuonGroupStepper : GroupStepper
         if (source.States is { } states && (states.Count != 1 || states[0] != StateFormat.Fp32))
             throw new ArgumentException(
                 $"{where}: Muon keeps its momentum_buffer in fp32, States was [{string.Join(", ", states.Select(s => s.Name))}]", nameof(group));
-        config = ConfigOf(group.Hypers, where);
+        config = ConfigOf(group.Hypers.Spec, where);
         var backend = group.Parameters[0].Backend;
         tensors = new MuonTensor[group.Parameters.Count];
         single = new MuonPlan?[tensors.Length];

@@ -34,7 +34,7 @@ public sealed class OAdamW : Optimizer
         int nsSteps = 5,
         int updateProjGap = 1,
         double scale = 1.0)
-        : base(nameof(OAdamW), new HyperArgs(RuleNamed("oadamw"), nameof(OAdamW))
+        : base(nameof(OAdamW), new HyperArgs("oadamw", nameof(OAdamW))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)
@@ -50,5 +50,5 @@ public sealed class OAdamW : Optimizer
     }
 
     /// <inheritdoc />
-    protected override GroupStepper CreateStepper(OptimizerGroup group) => new OAdamWGroupStepper(group, RuleNamed("stableadamw"));
+    protected override GroupStepper CreateStepper(OptimizerGroup group) => new OAdamWGroupStepper(group, S3gd.Spec.Rules.StableAdamW.info);
 }

@@ -28,7 +28,7 @@ public sealed class OAdamWGroupStepper : GroupStepper
     /// Checks the group (float32 gradients: the projection reads them as float32; the rest as <see cref="StructuredGroupStepper"/>
     /// checks StableAdamW's), splits it, allocates each matrix's <c>ns_cache</c> (zero) and the StableAdamW state.
     /// </summary>
-    public OAdamWGroupStepper(OptimizerGroup group, RuleInfo stableAdamW) : base(group)
+    internal OAdamWGroupStepper(OptimizerGroup group, RuleInfo stableAdamW) : base(group)
     {
         ArgumentNullException.ThrowIfNull(stableAdamW);
         var where = $"param group {group.Index}";
@@ -39,9 +39,9 @@ public sealed class OAdamWGroupStepper : GroupStepper
         var hypers = group.Hypers;
         matrixConfig = new OAdamWMatrixConfig
         {
-            NsSteps = Hyper.getWhole(hypers, "ns_steps"),
-            UpdateProjGap = Hyper.getWhole(hypers, "update_proj_gap"),
-            Scale = Hyper.getReal(hypers, "scale"),
+            NsSteps = hypers.Whole("ns_steps"),
+            UpdateProjGap = hypers.Whole("update_proj_gap"),
+            Scale = hypers.Real("scale"),
         }.Validated();
         var split = OAdamWGroups.Split([.. group.Parameters.Select(p => p.Shape)]);
         var backend = group.Parameters[0].Backend;
@@ -63,7 +63,7 @@ public sealed class OAdamWGroupStepper : GroupStepper
             var fed = group.Parameters.Select((p, i) => matrixOf[i] is { } k ? new Parameter(p.Name, p.Shape, p.Param, projections[k].Output) : p);
             var source = group.Source;
             var view = new ParamGroup(fed) { Math = source.Math, States = source.States, ParamUpdate = source.ParamUpdate, Schedule = source.Schedule };
-            var coreHypers = MapModule.OfSeq(hypers.Where(kv => stableAdamW.Hypers.Any(d => d.Name == kv.Key)).Select(kv => Tuple.Create(kv.Key, kv.Value)));
+            var coreHypers = new HyperSet(MapModule.OfSeq(hypers.Spec.Where(kv => stableAdamW.Hypers.Any(d => d.Name == kv.Key)).Select(kv => Tuple.Create(kv.Key, kv.Value))));
             core = new StructuredGroupStepper(new OptimizerGroup(group.Index, view, coreHypers), stableAdamW);
         }
         catch

@@ -40,7 +40,7 @@ public abstract class Optimizer : IDisposable
         {
             var group = given[g] ?? throw new ArgumentNullException(nameof(groups), $"groups[{g}] is null");
             var args = new HyperArgs(Rule, $"{typeName} param group {g}");
-            foreach (var (k, v) in group.Overrides) args.Add(k, v);
+            foreach (var (k, v) in group.Overrides) args.Add(k, HyperSet.FromObject(k, v));
             resolved[g] = new OptimizerGroup(g, group, args.Resolve(hypers.Values));
             for (var i = 0; i < group.Parameters.Count; i++)
             {
@@ -73,7 +73,7 @@ public abstract class Optimizer : IDisposable
     public string TypeName { get; }
 
     /// <summary>The spec's rule.</summary>
-    public RuleInfo Rule { get; }
+    internal RuleInfo Rule { get; }
 
     /// <summary>The backend every parameter and state buffer lives on.</summary>
     public Backend Backend { get; }
@@ -183,13 +183,6 @@ public abstract class Optimizer : IDisposable
         disposed = true;
         foreach (var s in steppers) s.Dispose();
         GC.SuppressFinalize(this);
-    }
-
-    /// <summary>The spec's rule of a command-line name (sgd, adamw, ...); an unknown name is an error listing the known ones.</summary>
-    protected static RuleInfo RuleNamed(string name)
-    {
-        var found = Registry.find(name);
-        return found.IsError ? throw new ArgumentException(found.ErrorValue, nameof(name)) : found.ResultValue;
     }
 
     /// <summary>The state and plan of one resolved group (called once per group by the constructor).</summary>

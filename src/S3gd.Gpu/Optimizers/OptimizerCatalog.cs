@@ -23,22 +23,44 @@ public enum RuleFamily
 /// step it (and, for the elementwise family, its definition beside its maths in <c>Rules/</c>), its optimizer class, and
 /// what the tools do with it.
 /// </summary>
-/// <param name="Spec">The rule's spec module's entry.</param>
-/// <param name="Family">The kernels that step it.</param>
-/// <param name="Create">Its optimizer class with every hyperparameter at its default.</param>
-/// <param name="TrainingLr">The learning rate `s3gd train` uses unless told (null: the rule's default).</param>
-/// <param name="Bench">Whether `s3gd bench` times it unless told which rules.</param>
-/// <param name="Elementwise">The elementwise rule's definition (the elementwise family only).</param>
-public sealed record RuleEntry(
-    RuleInfo Spec,
-    RuleFamily Family,
-    Func<IEnumerable<ParamGroup>, Optimizer> Create,
-    double? TrainingLr = null,
-    bool Bench = false,
-    ElementwiseRuleDefinition? Elementwise = null)
+public sealed class RuleEntry
 {
+    internal RuleEntry(
+        RuleInfo spec,
+        RuleFamily family,
+        Func<IEnumerable<ParamGroup>, Optimizer> create,
+        double? trainingLr = null,
+        bool bench = false,
+        ElementwiseRuleDefinition? elementwise = null)
+    {
+        Spec = spec;
+        Family = family;
+        Create = create;
+        TrainingLr = trainingLr;
+        Bench = bench;
+        Elementwise = elementwise;
+    }
+
+    /// <summary>The rule's spec module's entry.</summary>
+    internal RuleInfo Spec { get; }
+
     /// <summary>The rule's command-line name.</summary>
     public string Name => Spec.Name;
+
+    /// <summary>The kernels that step it.</summary>
+    public RuleFamily Family { get; }
+
+    /// <summary>Its optimizer class with every hyperparameter at its default.</summary>
+    public Func<IEnumerable<ParamGroup>, Optimizer> Create { get; }
+
+    /// <summary>The learning rate `s3gd train` uses unless told (null: the rule's default).</summary>
+    public double? TrainingLr { get; }
+
+    /// <summary>Whether `s3gd bench` times it unless told which rules.</summary>
+    public bool Bench { get; }
+
+    /// <summary>The elementwise rule's definition (the elementwise family only).</summary>
+    public ElementwiseRuleDefinition? Elementwise { get; }
 }
 
 /// <summary>Every rule of S3gd, registered once, in the order tools list them.</summary>

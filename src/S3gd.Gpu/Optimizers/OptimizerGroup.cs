@@ -1,11 +1,9 @@
-using S3gd.Spec.Rules;
-
 namespace S3gd.Gpu.Optimizers;
 
 /// <summary>A param group as the optimizer resolved it: its index, parameters, complete hyperparameters and schedule.</summary>
 public sealed class OptimizerGroup
 {
-    internal OptimizerGroup(int index, ParamGroup source, Hypers hypers)
+    internal OptimizerGroup(int index, ParamGroup source, HyperSet hypers)
     {
         Index = index;
         Source = source;
@@ -22,8 +20,8 @@ public sealed class OptimizerGroup
     public IReadOnlyList<Parameter> Parameters => Source.Parameters;
 
     /// <summary>Every hyperparameter of the rule, resolved: the optimizer's values overlaid by the group's.</summary>
-    public Hypers Hypers { get; }
+    public HyperSet Hypers { get; }
 
     /// <summary>The learning rate of step <paramref name="step"/> (1-based): the group's schedule, or its lr.</summary>
-    public double LearningRate(int step) => Source.Schedule is { } s ? s(step) : Hyper.getReal(Hypers, "lr");
+    public double LearningRate(int step) => Source.Schedule is { } s ? s(step) : Hypers.Real("lr");
 }

@@ -21,7 +21,7 @@ public sealed class RmsProp : ElementwiseOptimizer
         double momentum = 0.0,
         bool centered = false,
         bool maximize = false)
-        : base(nameof(RmsProp), new HyperArgs(RuleNamed("rmsprop"), nameof(RmsProp))
+        : base(nameof(RmsProp), new HyperArgs("rmsprop", nameof(RmsProp))
             .Real("lr", lr)
             .Real("alpha", alpha)
             .Real("eps", eps)

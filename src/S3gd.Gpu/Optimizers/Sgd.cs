@@ -19,7 +19,7 @@ public sealed class Sgd : ElementwiseOptimizer
         double weightDecay = 0.0,
         bool nesterov = false,
         bool maximize = false)
-        : base(nameof(Sgd), new HyperArgs(RuleNamed("sgd"), nameof(Sgd))
+        : base(nameof(Sgd), new HyperArgs("sgd", nameof(Sgd))
             .Real("lr", lr)
             .Real("momentum", momentum)
             .Real("dampening", dampening)

@@ -17,7 +17,7 @@ public sealed class Signum : ElementwiseOptimizer
         bool correctBias = true,
         bool nesterov = false,
         double weightDecay = 0.0)
-        : base(nameof(Signum), new HyperArgs(RuleNamed("signum"), nameof(Signum))
+        : base(nameof(Signum), new HyperArgs("signum", nameof(Signum))
             .Real("lr", lr)
             .Real("momentum", momentum)
             .Flag("correct_bias", correctBias)

@@ -25,7 +25,7 @@ public sealed class SimplifiedAdEMAMix : ElementwiseOptimizer
         int numBetaFastWarmupSteps = 0,
         double minBetaFast = 0.9,
         double weightDecay = 0.0)
-        : base(nameof(SimplifiedAdEMAMix), new HyperArgs(RuleNamed("sim-ademamix"), nameof(SimplifiedAdEMAMix))
+        : base(nameof(SimplifiedAdEMAMix), new HyperArgs("sim-ademamix", nameof(SimplifiedAdEMAMix))
             .Real("lr", lr)
             .Real("beta_fast", betaFast)
             .Real("beta2", beta2)

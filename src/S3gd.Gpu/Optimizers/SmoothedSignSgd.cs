@@ -17,7 +17,7 @@ public sealed class SmoothedSignSgd : ElementwiseOptimizer
         double weightDecay = 0.0,
         bool decoupledWeightDecay = false,
         double initialLr = 0.0)
-        : base(nameof(SmoothedSignSgd), new HyperArgs(RuleNamed("s3gd"), nameof(SmoothedSignSgd))
+        : base(nameof(SmoothedSignSgd), new HyperArgs("s3gd", nameof(SmoothedSignSgd))
             .Real("lr", lr)
             .Real("beta", beta)
             .Real("weight_decay", weightDecay)

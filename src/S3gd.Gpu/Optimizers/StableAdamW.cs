@@ -26,7 +26,7 @@ public sealed class StableAdamW : StructuredOptimizer
         bool decoupleLr = false,
         double maxLr = 0.0,
         bool kahanSum = false)
-        : base(nameof(StableAdamW), new HyperArgs(RuleNamed("stableadamw"), nameof(StableAdamW))
+        : base(nameof(StableAdamW), new HyperArgs("stableadamw", nameof(StableAdamW))
             .Real("lr", lr)
             .Real("beta1", beta1)
             .Real("beta2", beta2)

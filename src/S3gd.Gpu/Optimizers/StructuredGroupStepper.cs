@@ -32,7 +32,7 @@ public sealed class StructuredGroupStepper : GroupStepper
     /// parameter into blocks by its name and shape (<c>AdamMiniPartition</c>) and allocates the state. Adam-mini's first
     /// moment may also be block-scaled fp8e4m3 with bf16 fallback.
     /// </summary>
-    public StructuredGroupStepper(OptimizerGroup group, RuleInfo rule) : base(group)
+    internal StructuredGroupStepper(OptimizerGroup group, RuleInfo rule) : base(group)
     {
         ArgumentNullException.ThrowIfNull(rule);
         var first = group.Parameters[0];
@@ -60,13 +60,13 @@ public sealed class StructuredGroupStepper : GroupStepper
                 $"was [{string.Join(", ", states.Select(s => s.Name))}]",
                 nameof(group));
         // Adam-mini's vmean is fp32 whatever the first moment's format; a second format given must say so.
-        StorageFormat? second = states.Count == 2 ? states[1].Format : stable ? states[0].Format : null;
-        config = new StructuredConfig(rule, group.Hypers, first.Param.ElementType.ToFormat(), first.Grad.ElementType.ToFormat(), states[0].Format, second);
-        measured = new StructuredConfig(rule, group.Hypers, config.Param, config.Grad, config.Moment, config.SecondMoment, telemetry: true);
+        StorageFormat? second = states.Count == 2 ? states[1].Storage : stable ? states[0].Storage : null;
+        config = new StructuredConfig(rule, group.Hypers.Spec, first.Param.ElementType.ToFormat(), first.Grad.ElementType.ToFormat(), states[0].Storage, second);
+        measured = new StructuredConfig(rule, group.Hypers.Spec, config.Param, config.Grad, config.Moment, config.SecondMoment, telemetry: true);
         MiniSpec.Hyper? mini = null;
         if (!stable)
         {
-            var h = MiniSpec.ofHypers(group.Hypers);
+            var h = MiniSpec.ofHypers(group.Hypers.Spec);
             mini = h.IsError ? throw new ArgumentException($"{where}: {h.ErrorValue}", nameof(group)) : h.ResultValue;
         }
         var backend = first.Backend;

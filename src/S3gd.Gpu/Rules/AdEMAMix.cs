@@ -37,23 +37,23 @@ public sealed class AdEMAMixRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h) =>
-        new(Specialise(typeof(AdEMAMixStep<>), Real(h, "beta_fast") == 0.0), [true, true, true], WeightDecayDecoupled: Real(h, "weight_decay") != 0.0);
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(Specialise(typeof(AdEMAMixStep<>), h.Real("beta_fast") == 0.0), [true, true, true], WeightDecayDecoupled: h.Real("weight_decay") != 0.0);
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Beta1 = Real(h, "beta_fast");
-        v.Beta2 = Real(h, "beta2");
+        v.Beta1 = h.Real("beta_fast");
+        v.Beta2 = h.Real("beta2");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
-        v.Beta3 = Schedules.linearHalfLife(step, Real(h, "beta_slow"), v.Beta1, Whole(h, "num_beta_slow_warmup_steps"));
+        v.Beta3 = Schedules.linearHalfLife(step, h.Real("beta_slow"), v.Beta1, h.Whole("num_beta_slow_warmup_steps"));
         v.OneMinusBeta3 = 1.0 - v.Beta3;
-        v.Alpha = Schedules.linear(step, Real(h, "alpha"), 0.0, Whole(h, "num_alpha_warmup_steps"));
-        var correct = Flag(h, "correct_bias");
+        v.Alpha = Schedules.linear(step, h.Real("alpha"), 0.0, h.Whole("num_alpha_warmup_steps"));
+        var correct = h.Flag("correct_bias");
         v.InvBc1 = 1.0 / (correct ? 1.0 - Math.Pow(v.Beta1, step) : 1.0);
         v.InvSqrtBc2 = 1.0 / Math.Sqrt(correct ? 1.0 - Math.Pow(v.Beta2, step) : 1.0);
-        v.Eps = Real(h, "eps");
-        v.Decay = 1.0 - Real(h, "weight_decay") * lr;
+        v.Eps = h.Real("eps");
+        v.Decay = 1.0 - h.Real("weight_decay") * lr;
     }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -40,27 +39,27 @@ public sealed class AdamRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h)
+    public override ElementwiseChoice Choose(string name, HyperSet h)
     {
-        var decay = Real(h, "weight_decay") != 0.0;
-        var decoupled = name == "adamw" || Flag(h, "decoupled_weight_decay");
-        var amsgrad = Flag(h, "amsgrad");
+        var decay = h.Real("weight_decay") != 0.0;
+        var decoupled = name == "adamw" || h.Flag("decoupled_weight_decay");
+        var amsgrad = h.Flag("amsgrad");
         return new ElementwiseChoice(Specialise(typeof(AdamStep<>), amsgrad), [true, true, amsgrad],
-            Maximize: Flag(h, "maximize"), WeightDecayCoupled: decay && !decoupled, WeightDecayDecoupled: decay && decoupled);
+            Maximize: h.Flag("maximize"), WeightDecayCoupled: decay && !decoupled, WeightDecayDecoupled: decay && decoupled);
     }
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        var wd = Real(h, "weight_decay");
+        var wd = h.Real("weight_decay");
         v.Wd = wd;
-        v.Beta1 = Real(h, "beta1");
-        v.Beta2 = Real(h, "beta2");
+        v.Beta1 = h.Real("beta1");
+        v.Beta2 = h.Real("beta2");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
         v.StepSize = lr / (1.0 - Math.Pow(v.Beta1, step));
         v.InvSqrtBc2 = 1.0 / Math.Sqrt(1.0 - Math.Pow(v.Beta2, step));
-        v.Eps = Real(h, "eps");
+        v.Eps = h.Real("eps");
         v.Decay = 1.0 - lr * wd;
     }
 }

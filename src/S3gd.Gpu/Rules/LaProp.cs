@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -29,20 +28,20 @@ public sealed class LaPropRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", "exp_avg_sq", null];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h) =>
-        new(typeof(LaPropStep), [true, true, false], WeightDecayDecoupled: Real(h, "weight_decay") != 0.0);
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(typeof(LaPropStep), [true, true, false], WeightDecayDecoupled: h.Real("weight_decay") != 0.0);
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Beta1 = Real(h, "beta1");
-        v.Beta2 = Real(h, "beta2");
+        v.Beta1 = h.Real("beta1");
+        v.Beta2 = h.Real("beta2");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
-        var correct = Flag(h, "correct_bias");
+        var correct = h.Flag("correct_bias");
         v.StepSize = lr / (correct ? 1.0 - Math.Pow(v.Beta1, step) : 1.0);
         v.InvSqrtBc2 = 1.0 / Math.Sqrt(correct ? 1.0 - Math.Pow(v.Beta2, step) : 1.0);
-        v.Eps = Real(h, "eps");
-        v.Decay = 1.0 - Real(h, "weight_decay") * lr;
+        v.Eps = h.Real("eps");
+        v.Decay = 1.0 - h.Real("weight_decay") * lr;
     }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -28,14 +27,14 @@ public sealed class LionRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", null, null];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h) =>
-        new(typeof(LionStep), [true, false, false], WeightDecayDecoupled: Real(h, "weight_decay") != 0.0);
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(typeof(LionStep), [true, false, false], WeightDecayDecoupled: h.Real("weight_decay") != 0.0);
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Beta1 = Real(h, "beta1");
-        v.Beta2 = Real(h, "beta2");
+        v.Beta1 = h.Real("beta1");
+        v.Beta2 = h.Real("beta2");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
         v.Decay = 1.0 - lr * SignDecay.Effective(h);

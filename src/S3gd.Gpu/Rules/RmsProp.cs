@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -43,21 +42,21 @@ public sealed class RmsPropRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["square_avg", "momentum_buffer", "grad_avg"];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h)
+    public override ElementwiseChoice Choose(string name, HyperSet h)
     {
-        var centered = Flag(h, "centered");
-        var momentum = Real(h, "momentum") > 0.0;
+        var centered = h.Flag("centered");
+        var momentum = h.Real("momentum") > 0.0;
         return new ElementwiseChoice(Specialise(typeof(RmsPropStep<,>), centered, momentum), [true, momentum, centered],
-            Maximize: Flag(h, "maximize"), WeightDecayCoupled: Real(h, "weight_decay") != 0.0);
+            Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
     }
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Wd = Real(h, "weight_decay");
-        v.Beta1 = Real(h, "alpha");
+        v.Wd = h.Real("weight_decay");
+        v.Beta1 = h.Real("alpha");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
-        v.Beta2 = Real(h, "momentum");
-        v.Eps = Real(h, "eps");
+        v.Beta2 = h.Real("momentum");
+        v.Eps = h.Real("eps");
     }
 }

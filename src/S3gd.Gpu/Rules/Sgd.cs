@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -36,18 +35,18 @@ public sealed class SgdRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["momentum_buffer", null, null];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h)
+    public override ElementwiseChoice Choose(string name, HyperSet h)
     {
-        var momentum = Real(h, "momentum") != 0.0;
-        return new ElementwiseChoice(Specialise(typeof(SgdStep<,>), momentum, Flag(h, "nesterov")), [momentum, false, false],
-            Maximize: Flag(h, "maximize"), WeightDecayCoupled: Real(h, "weight_decay") != 0.0);
+        var momentum = h.Real("momentum") != 0.0;
+        return new ElementwiseChoice(Specialise(typeof(SgdStep<,>), momentum, h.Flag("nesterov")), [momentum, false, false],
+            Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
     }
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Wd = Real(h, "weight_decay");
-        v.Beta1 = Real(h, "momentum");
-        v.OneMinusBeta1 = 1.0 - Real(h, "dampening");
+        v.Wd = h.Real("weight_decay");
+        v.Beta1 = h.Real("momentum");
+        v.OneMinusBeta1 = 1.0 - h.Real("dampening");
     }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -30,20 +29,20 @@ public sealed class SignumRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", null, null];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h)
+    public override ElementwiseChoice Choose(string name, HyperSet h)
     {
-        if (Flag(h, "use_shape_scaling"))
+        if (h.Flag("use_shape_scaling"))
             throw new ArgumentException("rule signum: use_shape_scaling=true is not supported by the fused elementwise kernel", nameof(h));
-        return new(Specialise(typeof(SignumStep<>), Flag(h, "nesterov")), [true, false, false], WeightDecayDecoupled: Real(h, "weight_decay") != 0.0);
+        return new(Specialise(typeof(SignumStep<>), h.Flag("nesterov")), [true, false, false], WeightDecayDecoupled: h.Real("weight_decay") != 0.0);
     }
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Beta1 = Real(h, "momentum");
+        v.Beta1 = h.Real("momentum");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
-        v.Decay = 1.0 - Real(h, "weight_decay") * lr;
-        var correct = Flag(h, "correct_bias");
+        v.Decay = 1.0 - h.Real("weight_decay") * lr;
+        var correct = h.Flag("correct_bias");
         var bc1 = correct ? 1.0 - Math.Pow(v.Beta1, step) : 1.0;
         var bcn = correct ? 1.0 - Math.Pow(v.Beta1, step + 1.0) : 1.0;
         v.NesterovM = v.Beta1 / bcn;

@@ -29,21 +29,21 @@ public sealed class SimAdEMAMixRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", "exp_avg_sq", null];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h) =>
-        new(typeof(SimAdEMAMixStep), [true, true, false], WeightDecayDecoupled: Real(h, "weight_decay") != 0.0);
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(typeof(SimAdEMAMixStep), [true, true, false], WeightDecayDecoupled: h.Real("weight_decay") != 0.0);
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Beta1 = Schedules.linearHalfLife(step, Real(h, "beta_fast"), Real(h, "min_beta_fast"), Whole(h, "num_beta_fast_warmup_steps"));
-        v.Beta2 = Real(h, "beta2");
+        v.Beta1 = Schedules.linearHalfLife(step, h.Real("beta_fast"), h.Real("min_beta_fast"), h.Whole("num_beta_fast_warmup_steps"));
+        v.Beta2 = h.Real("beta2");
         v.OneMinusBeta2 = 1.0 - v.Beta2;
-        v.Alpha = Real(h, "alpha");
-        var correct = Flag(h, "correct_bias");
+        v.Alpha = h.Real("alpha");
+        var correct = h.Flag("correct_bias");
         // bc1 = (1 - b^t) / (1 - b): the sum's weight after t steps.
         v.InvBc1 = correct ? (1.0 - v.Beta1) / (1.0 - Math.Pow(v.Beta1, step)) : 1.0;
         v.InvSqrtBc2 = 1.0 / Math.Sqrt(correct ? 1.0 - Math.Pow(v.Beta2, step) : 1.0);
-        v.Eps = Real(h, "eps");
-        v.Decay = 1.0 - Real(h, "weight_decay") * lr;
+        v.Eps = h.Real("eps");
+        v.Decay = 1.0 - h.Real("weight_decay") * lr;
     }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using S3gd.Gpu.Elementwise;
 using S3gd.Gpu.Maths;
-using S3gd.Spec.Rules;
 
 namespace S3gd.Gpu.Rules;
 
@@ -30,13 +29,13 @@ public sealed class S3gdRule : ElementwiseRuleDefinition
     public override bool Bounded(int slot) => slot == 0;
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, Hypers h) =>
-        new(typeof(S3gdStep), [true, false, false], WeightDecayDecoupled: Real(h, "weight_decay") != 0.0);
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(typeof(S3gdStep), [true, false, false], WeightDecayDecoupled: h.Real("weight_decay") != 0.0);
 
     /// <inheritdoc />
-    public override void Scalars(string name, Hypers h, int step, double lr, StepScalarValues v)
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
     {
-        v.Beta1 = Real(h, "beta");
+        v.Beta1 = h.Real("beta");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.Decay = 1.0 - lr * SignDecay.Effective(h);
     }
@@ -46,11 +45,11 @@ public sealed class S3gdRule : ElementwiseRuleDefinition
 internal static class SignDecay
 {
     /// <summary>The decay's weight of lr.</summary>
-    public static double Effective(Hypers h)
+    public static double Effective(HyperSet h)
     {
-        var wd = Hyper.getReal(h, "weight_decay");
-        if (!Hyper.getFlag(h, "decoupled_weight_decay")) return wd;
-        var initial = Hyper.getReal(h, "initial_lr");
-        return wd / (initial == 0.0 ? Hyper.getReal(h, "lr") : initial);
+        var wd = h.Real("weight_decay");
+        if (!h.Flag("decoupled_weight_decay")) return wd;
+        var initial = h.Real("initial_lr");
+        return wd / (initial == 0.0 ? h.Real("lr") : initial);
     }
 }

@@ -19,8 +19,9 @@ public sealed class StructuredConfig
         : null;
 
     /// <summary>
-    /// Checks and fixes a configuration. <paramref name="rule"/> is the spec's registry entry (stableadamw or adam-mini);
-    /// <paramref name="hypers"/> are resolved against its definitions. <paramref name="moment"/> is the format of the
+    /// Checks and fixes a configuration. <paramref name="rule"/> is the rule's name (stableadamw or adam-mini);
+    /// <paramref name="hypers"/> are given values by torch's names (double, bool, int or string), the others at the
+    /// rule's defaults. <paramref name="moment"/> is the format of the
     /// per-element first moment (exp_avg, m) and <paramref name="secondMoment"/> of StableAdamW's per-element exp_avg_sq
     /// (fp32 or bf16; Adam-mini's vmean, one per block, is always fp32; Adam-mini's m may also be fp8e4m3, block-scaled
     /// with bf16 fallback, keeping a <see cref="MomentFallback"/> per tensor). StableAdamW's kahan_sum=true needs bf16 parameters
@@ -28,6 +29,19 @@ public sealed class StructuredConfig
     /// gradients and the largest |update| per tensor on the device (<see cref="StructuredPlan.ReadTelemetry"/>).
     /// </summary>
     public StructuredConfig(
+        string rule,
+        IReadOnlyDictionary<string, object>? hypers = null,
+        ElementType param = ElementType.Float32,
+        ElementType grad = ElementType.Float32,
+        ElementType moment = ElementType.Float32,
+        ElementType? secondMoment = null,
+        bool telemetry = false)
+        : this(SpecRegistry.Named(rule, nameof(rule)), HyperSet.SpecOf(hypers), param.ToFormat(), grad.ToFormat(), moment.ToFormat(), secondMoment?.ToFormat(), telemetry)
+    {
+    }
+
+    /// <summary>The same configuration from the spec's rule entry, values and storage formats (the F# tools' form).</summary>
+    internal StructuredConfig(
         RuleInfo rule,
         Hypers hypers,
         StorageFormat? param = null,
@@ -45,7 +59,7 @@ public sealed class StructuredConfig
         var created = rule.Create.Invoke(resolved.ResultValue);
         if (created.IsError) throw new ArgumentException($"rule {rule.Name}: {created.ErrorValue}", nameof(hypers));
         RuleInfo = rule;
-        Hypers = resolved.ResultValue;
+        Hypers = new HyperSet(resolved.ResultValue);
         Param = CheckWide(param ?? StorageFormat.Fp32, nameof(param));
         Grad = CheckWide(grad ?? StorageFormat.Fp32, nameof(grad));
         Moment = moment is not null && moment.IsFp8E4M3 && Rule == StructuredRule.AdamMini
@@ -56,9 +70,9 @@ public sealed class StructuredConfig
                 $"adam-mini keeps vmean (one per block) in fp32; secondMoment was {StorageFormatModule.name(secondMoment)}", nameof(secondMoment));
         SecondMoment = CheckWide(secondMoment ?? StorageFormat.Fp32, nameof(secondMoment));
         Telemetry = telemetry;
-        var wd = Hyper.getReal(Hypers, "weight_decay");
+        var wd = Hypers.Real("weight_decay");
         WeightDecay = wd != 0.0;
-        if (Rule == StructuredRule.StableAdamW && Hyper.getFlag(Hypers, "kahan_sum"))
+        if (Rule == StructuredRule.StableAdamW && Hypers.Flag("kahan_sum"))
         {
             if (!Param.IsBf16)
                 throw new ArgumentException(
@@ -68,28 +82,28 @@ public sealed class StructuredConfig
     }
 
     /// <summary>The spec's registry entry of the rule.</summary>
-    public RuleInfo RuleInfo { get; }
+    internal RuleInfo RuleInfo { get; }
 
     /// <summary>The kernel's rule.</summary>
     public StructuredRule Rule { get; }
 
     /// <summary>The resolved hyperparameters.</summary>
-    public Hypers Hypers { get; }
+    public HyperSet Hypers { get; }
 
     /// <summary>The parameter format: fp32 or bf16.</summary>
-    public StorageFormat Param { get; }
+    internal StorageFormat Param { get; }
 
     /// <summary>The gradient format: fp32 or bf16.</summary>
-    public StorageFormat Grad { get; }
+    internal StorageFormat Grad { get; }
 
     /// <summary>The per-element first moment's format (exp_avg, m): fp32 or bf16; Adam-mini's also fp8e4m3 (<see cref="MomentFallback"/>).</summary>
-    public StorageFormat Moment { get; }
+    internal StorageFormat Moment { get; }
 
     /// <summary>Whether the first moment is fp8 with bf16 fallback (Adam-mini only), keeping a <see cref="MomentFallback"/> per tensor.</summary>
     public bool MomentIsFp8 => Moment.IsFp8E4M3;
 
     /// <summary>The second moment's format: StableAdamW's exp_avg_sq fp32 or bf16; Adam-mini's vmean fp32.</summary>
-    public StorageFormat SecondMoment { get; }
+    internal StorageFormat SecondMoment { get; }
 
     /// <summary>Whether each bf16 parameter has a bf16 Kahan compensation buffer (StableAdamW's kahan_sum).</summary>
     public bool HasCompensation { get; }

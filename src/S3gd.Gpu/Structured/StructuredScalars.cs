@@ -32,7 +32,7 @@ public readonly record struct StructuredScalars(
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         var h = config.Hypers;
-        double Real(string name) => Hyper.getReal(h, name);
+        double Real(string name) => h.Real(name);
         var rate = lr ?? Real("lr");
         if (!(rate >= 0.0) || double.IsInfinity(rate))
             throw new ArgumentOutOfRangeException(nameof(lr), rate, "the learning rate must be finite and non-negative");
@@ -43,7 +43,7 @@ public readonly record struct StructuredScalars(
             var b1 = StableAdamW.debiasBeta(Real("beta1"), step);
             var b2 = StableAdamW.debiasBeta(Real("beta2"), step);
             var maxLr = Real("max_lr") > 0.0 ? Real("max_lr") : Real("lr");
-            var weight = Hyper.getFlag(h, "decouple_lr") ? (maxLr > 0.0 ? wd / maxLr : 0.0) : wd;
+            var weight = h.Flag("decouple_lr") ? (maxLr > 0.0 ? wd / maxLr : 0.0) : wd;
             return new((float)rate, (float)b1, (float)(1.0 - b1), (float)b2, (float)(1.0 - b2), (float)eps, (float)(eps * eps),
                 (float)weight, 1.0f, 0.0f, 0.0f);
         }

@@ -62,8 +62,8 @@ let ``formats the device supports are kept as requested, with no notice`` () =
 [<Fact>]
 let ``element types map to the spec's formats and back`` () =
     for t in ElementTypes.All do
-        Assert.Equal(t, ElementTypes.FromFormat(t.ToFormat()))
-        Assert.Equal(S3gd.Spec.Formats.StorageFormat.size (t.ToFormat()), t.SizeOf())
+        Assert.Equal(t, ElementTypes.FromFormat(ElementTypes.ToFormat t))
+        Assert.Equal(S3gd.Spec.Formats.StorageFormat.size (ElementTypes.ToFormat t), t.SizeOf())
 
 [<Fact>]
 let ``the best backend is CUDA exactly where CUDA is available, and says why`` () =

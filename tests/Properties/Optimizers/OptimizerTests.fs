@@ -72,8 +72,8 @@ let ``the API's steps equal the fused plan's bit for bit, with two groups of dif
         let groups (ps: Parameter list) = [ ParamGroup(ps[..1], States = states); ParamGroup([ ps[2] ], States = states).With("lr", lr1) ]
         let o = OptimizerCatalog.Create(name, groups psApi)
         let configs =
-            [ ElementwiseConfig(rule name, Map.empty, param = paramType.ToFormat(), states = states), psPlan[..1]
-              ElementwiseConfig(rule name, Map [ "lr", Real lr1 ], param = paramType.ToFormat(), states = states), [ psPlan[2] ] ]
+            [ ElementwiseConfig(rule name, Map.empty, param = ElementTypes.ToFormat paramType, states = states), psPlan[..1]
+              ElementwiseConfig(rule name, Map [ "lr", Real lr1 ], param = ElementTypes.ToFormat paramType, states = states), [ psPlan[2] ] ]
         let tensors =
             [ for config, ps in configs ->
                   config,

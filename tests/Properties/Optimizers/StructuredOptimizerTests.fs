@@ -58,8 +58,8 @@ let ``the API's steps equal the structured plan's bit for bit, Adam-mini's block
         let psPlan = parameters cpu seed s.Param ElementType.Float32 named
         let o = OptimizerCatalog.Create(s.Rule, groups s psApi)
         let config (extra: (string * HyperValue) list) =
-            StructuredConfig(rule s.Rule, Map(s.Hypers @ extra), param = s.Param.ToFormat(), moment = s.State.Format,
-                             ?secondMoment = (if s.Rule = "stableadamw" then Some s.State.Format else None))
+            StructuredConfig(rule s.Rule, Map(s.Hypers @ extra), param = ElementTypes.ToFormat s.Param, moment = s.State.Storage,
+                             ?secondMoment = (if s.Rule = "stableadamw" then Some s.State.Storage else None))
         let plans =
             [ for cfg, ps, blocks in [ config [], psPlan[..1], expectedBlocks[..1]; config [ "lr", Real lr1 ], psPlan[2..], expectedBlocks[2..] ] ->
                   let tensors =
