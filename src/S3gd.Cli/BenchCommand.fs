@@ -167,7 +167,7 @@ let private layoutsOf (o: Options) (planned: Planned) =
     | Elementwise(config, _, _), _ -> Choice1Of2 [ ElementwiseLaunch.For config ]
     | Structured _, Tune -> Choice2Of2(List.ofSeq StructuredLaunch.Candidates)
     | Structured _, StructuredLayout l -> Choice2Of2 [ l ]
-    | Structured _, _ -> Choice2Of2 [ StructuredLaunch.Default ]
+    | Structured(config, _, _), _ -> Choice2Of2 [ StructuredLaunch.For config ]
 
 /// Times one planned case; on the CPU its row names the CPU's layout.
 let private time (backend: Backend) (o: Options) (planned: Planned) : Row =

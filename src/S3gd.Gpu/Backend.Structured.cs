@@ -62,7 +62,7 @@ public abstract partial class Backend
     /// <summary>
     /// Checks a list of tensors against a structured configuration (formats, lengths, owners, Adam-mini's block lengths,
     /// the compensation buffers) and prepares the step, on a GPU laid out as <paramref name="launch"/> says (default
-    /// <see cref="StructuredLaunch.Default"/>; the CPU ignores it).
+    /// <see cref="StructuredLaunch.For"/>; the CPU ignores it).
     /// </summary>
     public StructuredPlan PlanStructured(StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch? launch = null)
     {
@@ -107,7 +107,7 @@ public abstract partial class Backend
             CheckFallback(config, t, n, where);
         }
         if (config.MomentIsFp8) CheckFp8(config);
-        return PlanStructuredInternal(config, tensors, (launch ?? StructuredLaunch.Default).Validated());
+        return PlanStructuredInternal(config, tensors, (launch ?? StructuredLaunch.For(config)).Validated());
     }
 
     /// <summary>Prepares a checked structured step.</summary>
