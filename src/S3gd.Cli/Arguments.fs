@@ -220,7 +220,7 @@ type PartitionArgs =
             | Dim _ -> "hidden size for the head size dim*dim/n_heads (default: the model's, 768)."
             | N_Heads _ -> "attention heads (default: the model's, 12)."
             | N_Kv_Heads _ -> "key/value heads, dividing n_heads (default: n_heads)."
-            | Partition _ -> "hessian (per head, per output row, per token; the default) or reference (adam_mini.py's)."
+            | Partition _ -> "reference (adam_mini.py 1.1.1's; the default) or hessian (the seed's: per head, per output row, per token)."
 
 /// The top-level commands of s3gd.
 type S3gdArgs =

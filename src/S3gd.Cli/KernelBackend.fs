@@ -80,7 +80,7 @@ let private structuredLayout (r: Request) : int64 * bool =
     if Catalog.structured r.Rule.Name <> Some StructuredRule.AdamMini then 0L, true
     else
         match AdamMini.ofHypers r.Hypers with
-        | Ok h -> int64 (fst (AdamMini.layout h r.Param)), AdamMiniPartition.decays r.Param.Name
+        | Ok h -> int64 (fst (AdamMini.layout h r.Param)), AdamMiniPartition.decays h.Partition r.Param.Name
         | Error e -> invalidArg "hypers" e
 
 /// Steps a structured rule; with telemetry the plan counts on the device (the largest |update| before the parameter is

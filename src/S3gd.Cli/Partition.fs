@@ -43,7 +43,7 @@ let rows (scheme: AdamMiniPartition.Scheme) (model: AdamMiniPartition.Model) (sh
                   let p = param (name, shape)
                   let block = AdamMiniPartition.blockLength scheme model p
                   { Name = name; Shape = shape; Kind = AdamMiniPartition.kind scheme p; Blocks = p.Value.Count / block; Block = block
-                    Decays = AdamMiniPartition.decays name } ]
+                    Decays = AdamMiniPartition.decays scheme name } ]
     with :? ArgumentException as e -> Error e.Message
 
 /// Parses NAME=AxB (dimensions positive).
@@ -78,7 +78,7 @@ let command (args: ParseResults<PartitionArgs>) =
         | [], other -> Error(sprintf "--model: unknown model '%s' (expected gpt2, or give --param NAME=AxB)" other)
         | specs, _ -> specs |> List.map parseParam |> Errors.sequence
     let scheme =
-        match args.GetResult(PartitionArgs.Partition, "hessian") with
+        match args.GetResult(PartitionArgs.Partition, "reference") with
         | "hessian" -> Ok AdamMiniPartition.Hessian
         | "reference" -> Ok AdamMiniPartition.Reference
         | other -> Error(sprintf "--partition: '%s' is not hessian or reference" other)

@@ -17,7 +17,7 @@ public sealed class AdamMini : StructuredOptimizer
     /// <param name="dim">The reference's <c>dim</c> (hidden size; a query/key head is dim*dim/n_heads elements).</param>
     /// <param name="nHeads">The reference's <c>n_heads</c>.</param>
     /// <param name="nKvHeads">The reference's <c>n_kv_heads</c>; 0 stands for None (n_heads).</param>
-    /// <param name="partition">"hessian" (the Hessian-aware partition) or "reference" (adam_mini.py's).</param>
+    /// <param name="partition">"reference" (adam_mini.py 1.1.1's, the default) or "hessian" (the seed's Hessian-aware partition).</param>
     public AdamMini(
         IEnumerable<ParamGroup> groups,
         double lr = 1e-3,
@@ -28,7 +28,7 @@ public sealed class AdamMini : StructuredOptimizer
         int dim = 2048,
         int nHeads = 32,
         int nKvHeads = 0,
-        string partition = "hessian")
+        string partition = "reference")
         : base(nameof(AdamMini), new HyperArgs("adam-mini", nameof(AdamMini))
             .Real("lr", lr)
             .Real("beta1", beta1)

@@ -79,7 +79,7 @@ public sealed class StructuredGroupStepper : GroupStepper
             {
                 var p = group.Parameters[i];
                 var block = mini is null ? 0 : AdamMiniPartition.blockLengthOf(mini.Partition, mini.Model, p.Name, ListModule.OfSeq(p.Shape), p.Length);
-                var decays = mini is null || AdamMiniPartition.decays(p.Name);
+                var decays = mini is null || AdamMiniPartition.decays(mini.Partition, p.Name);
                 var (moment, secondMoment, compensation) = backend.AllocateStructuredState(config, p.Length, block);
                 // Stored before the fallback buffers are allocated, so that a failure there frees the moments too.
                 tensors[i] = new StructuredTensor(p.Param, p.Grad, moment, secondMoment, block, decays, compensation);

@@ -1,10 +1,10 @@
 /// Adam-mini (zyushun/Adam-mini, adam_mini/adam_mini.py): Adam with one second moment per block
 /// (AdamMiniPartition says which blocks), per block of length L and step t:
-///   p <- p*(1 - lr*wd)  (wd = 0 for names containing "norm" or "ln_f");
+///   p <- p*(1 - lr*wd)  (wd = 0 for names the partition exempts: "norm", "ln", "bias" in adam_mini.py's);
 ///   m <- lerp(m, g, 1 - b1);  vmean <- b2*vmean + (1 - b2)*mean(g^2 over the block);
 ///   p <- p - lr * (m/(1 - b1^t)) / (sqrt(vmean)/sqrt(1 - b2^t) + eps).
 /// State named as the reference: `m` per element and `vmean` one per block (the reference names the
-/// per-element second moment of its embedding blocks `v`; here those are blocks of length 1 in `vmean`).
+/// per-element second moment of its bias terms `v`; here those are blocks of length 1 in `vmean`).
 module S3gd.Spec.Rules.AdamMini
 
 open MathNet.Numerics.LinearAlgebra
@@ -22,10 +22,10 @@ type Hyper =
 /// Adam-mini state: the step, m per element and vmean per block.
 type State = { Step: int; M: Vec; VMean: Vec }
 
-/// The reference's defaults (dim 2048, n_heads 32, n_kv_heads = n_heads) with the Hessian-aware partition.
+/// The reference's defaults (dim 2048, n_heads 32, n_kv_heads = n_heads) and its partition.
 let defaults =
     { Lr = 1e-3; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8; WeightDecay = 0.0
-      Model = { Dim = 2048; NHeads = 32; NKvHeads = 32 }; Partition = AdamMiniPartition.Hessian }
+      Model = { Dim = 2048; NHeads = 32; NKvHeads = 32 }; Partition = AdamMiniPartition.Reference }
 
 /// The state before the first step for n elements in blocks of length `block`.
 let init (n: int) (block: int) : State =
@@ -51,7 +51,7 @@ let step (h: Hyper) (block: int) (wd: float) (s: State) (g: Vec) (p: Vec) : Vec 
 
 /// The block length and weight decay for a named parameter.
 let layout (h: Hyper) (p: Param) : int * float =
-    AdamMiniPartition.blockLength h.Partition h.Model p, (if AdamMiniPartition.decays p.Name then h.WeightDecay else 0.0)
+    AdamMiniPartition.blockLength h.Partition h.Model p, (if AdamMiniPartition.decays h.Partition p.Name then h.WeightDecay else 0.0)
 
 /// Adam-mini hyperparameters from resolved values (n_kv_heads 0 means n_heads); an n_kv_heads that does not divide
 /// n_heads is an error naming both.
@@ -70,17 +70,17 @@ let ofHypers (v: Hypers) : Result<Hyper, string> =
 let info: RuleInfo =
     { Name = "adam-mini"
       Summary = "Adam with one second moment per block, blocks chosen by parameter name and shape"
-      Reference = "zyushun/Adam-mini adam_mini/adam_mini.py (partition: the seed's Hessian-aware one by default)"
+      Reference = "zyushun/Adam-mini adam_mini/adam_mini.py 1.1.1 (its partition by default; the seed's Hessian-aware one by name)"
       Hypers =
         [ Hyper.real "lr" defaults.Lr ">= 0" (fun v -> v >= 0.0) "learning rate"
           Hyper.real "beta1" defaults.Beta1 "[0, 1)" (fun v -> v >= 0.0 && v < 1.0) "EMA factor of the gradient"
           Hyper.real "beta2" defaults.Beta2 "[0, 1)" (fun v -> v >= 0.0 && v < 1.0) "EMA factor of the block mean of g^2"
           Hyper.real "eps" defaults.Eps ">= 0" (fun v -> v >= 0.0) "added to the denominator"
-          Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "decoupled decay (0 for norm/ln_f names)"
+          Hyper.real "weight_decay" defaults.WeightDecay ">= 0" (fun v -> v >= 0.0) "decoupled decay (0 for the names the partition exempts)"
           Hyper.whole "dim" defaults.Model.Dim ">= 1" (fun v -> v >= 1) "hidden size (head size = dim*dim/n_heads elements)"
           Hyper.whole "n_heads" defaults.Model.NHeads ">= 1" (fun v -> v >= 1) "attention heads"
           Hyper.whole "n_kv_heads" 0 ">= 0, divides n_heads (0: n_heads)" (fun v -> v >= 0) "key/value heads (grouped-query attention)"
-          Hyper.word "partition" "hessian" [ "hessian"; "reference" ] "blocks: the seed's Hessian-aware partition or the reference's" ]
+          Hyper.word "partition" "reference" [ "reference"; "hessian" ] "blocks: adam_mini.py 1.1.1's partition or the seed's Hessian-aware one" ]
       Pairs = [ "betas", "beta1", "beta2" ]
       Create =
         fun v ->

@@ -1,17 +1,22 @@
 /// How Adam-mini splits a parameter into blocks that share one second moment, by name and shape.
 /// Every block is a contiguous row-major slice of equal length, so a partition is its block length.
-///   Hessian-aware (the seed's, later Adam-mini versions; the default): query/key weights one block per
-///   head (dim*dim/n_heads elements); value, attention-output and MLP weights one block per output row;
-///   embeddings and the output layer one block per token row; anything else one block.
-///   Reference (zyushun/Adam-mini adam_mini/adam_mini.py): embeddings/output per element (plain AdamW),
-///   query/key per head, anything else one block.
+///   Reference (zyushun/Adam-mini adam_mini/adam_mini.py, version 1.1.1; the default), on the lower-cased name:
+///   "bias" names per element (plain AdamW); query and key ("k_proj", "q_proj", "wq", "wk", "query", "key") one block
+///   per head (dim*dim/n_heads elements); embeddings ("embed", "embd", "wte"), outputs ("lm_head", "output",
+///   "final_layer"), values ("v_proj", "wv", "value"), attention outputs ("o_proj", "wo", "attn.proj") and MLPs
+///   ("feed_forward", "linear", "mlp") one block per row; anything else one block. No weight decay where the name
+///   holds "norm", "ln" or "bias". (A 1-D parameter of the row names is one block here; adam_mini.py indexes a second
+///   dimension of it and fails.)
+///   Hessian-aware (the seed's): query/key weights one block per head; value, attention-output and MLP weights one
+///   block per output row; embeddings and the output layer one block per token row; anything else one block; no
+///   weight decay for "norm" and "ln_f" names.
 module S3gd.Spec.Rules.AdamMiniPartition
 
 /// Which partition to use.
 type Scheme =
     /// The seed's Hessian-aware partition.
     | Hessian
-    /// The partition of the reference adam_mini.py.
+    /// The partition of adam_mini.py 1.1.1, the official implementation.
     | Reference
 
 /// The transformer sizes the partition needs (Adam-mini's dim, n_heads, n_kv_heads; the head size dim*dim/n_heads
@@ -29,29 +34,52 @@ type BlockKind =
     /// The whole tensor is one block.
     | Whole
 
-/// Name fragments of embeddings and output layers (adam_mini.py's embd_names).
+/// Name fragments of embeddings and output layers (the Hessian-aware partition).
 let embeddingNames = [ "embed"; "embd"; "wte"; "lm_head.weight"; "output.weight" ]
-/// Name fragments of query and key weights (adam_mini.py's wqk_names).
+/// Name fragments of query and key weights (the Hessian-aware partition).
 let queryKeyNames = [ "k_proj.weight"; "q_proj.weight"; "wq.weight"; "wk.weight" ]
-/// Name fragments of value, attention-output and MLP weights (Llama and GPT-2 spellings).
+/// Name fragments of value, attention-output and MLP weights (the Hessian-aware partition; Llama and GPT-2 spellings).
 let rowNames = [ "v_proj.weight"; "wv.weight"; "o_proj.weight"; "wo.weight"; "attn.c_proj.weight"; "mlp"; "gate_proj"; "up_proj"; "down_proj"; "w1.weight"; "w2.weight"; "w3.weight"; "c_fc" ]
-/// Name fragments whose parameters take no weight decay (normalisation layers).
+/// Name fragments whose parameters take no weight decay (the Hessian-aware partition: normalisation layers).
 let noDecayNames = [ "norm"; "ln_f" ]
+
+/// adam_mini.py's name sets, matched against the lower-cased name.
+module Official =
+    /// Parameters stepped as plain AdamW, per element (adam_block_names).
+    let adamNames = [ "bias" ]
+    /// Query and key weights, one block per head (wqk_names).
+    let queryKeyNames = [ "k_proj"; "q_proj"; "wq"; "wk"; "query"; "key" ]
+    /// Embeddings, outputs, values, attention outputs and MLPs, one block per row (embd_names, output_names,
+    /// wv_names, attn_proj_names, mlp_names).
+    let rowNames =
+        [ "embed"; "embd"; "wte"; "lm_head"; "output"; "final_layer"; "v_proj"; "wv"; "value"; "o_proj"; "wo"; "attn.proj"
+          "feed_forward"; "linear"; "mlp" ]
+    /// Parameters that take no weight decay.
+    let noDecayNames = [ "norm"; "ln"; "bias" ]
 
 /// Whether the name contains any of the fragments.
 let private matches (fragments: string list) (name: string) = fragments |> List.exists (fun f -> name.Contains f)
 
-/// Whether Adam-mini applies weight decay to the named parameter (not to "norm"/"ln_f" names).
-let decays (name: string) = not (matches noDecayNames name)
+/// Whether Adam-mini applies weight decay to the named parameter under a scheme.
+let decays (scheme: Scheme) (name: string) =
+    match scheme with
+    | Reference -> not (matches Official.noDecayNames (name.ToLowerInvariant()))
+    | Hessian -> not (matches noDecayNames name)
 
 /// The block kind of a parameter, by its name and shape, under a scheme.
 let kindOf (scheme: Scheme) (name: string) (shape: int list) : BlockKind =
     let isMatrix = List.length shape >= 2
     match scheme with
-    | _ when matches queryKeyNames name -> PerHead
-    | Reference when matches embeddingNames name -> PerElement
-    | Hessian when isMatrix && (matches embeddingNames name || matches rowNames name) -> PerRow
-    | _ -> Whole
+    | Reference ->
+        let lower = name.ToLowerInvariant()
+        if matches Official.adamNames lower then PerElement
+        elif matches Official.queryKeyNames lower then PerHead
+        elif isMatrix && matches Official.rowNames lower then PerRow
+        else Whole
+    | Hessian ->
+        if matches queryKeyNames name then PerHead
+        elif isMatrix && (matches embeddingNames name || matches rowNames name) then PerRow
+        else Whole
 
 /// The block kind of a parameter under a scheme.
 let kind (scheme: Scheme) (p: Param) : BlockKind = kindOf scheme p.Name p.Shape

@@ -25,7 +25,7 @@ let private rule (name: string) = match Registry.find name with Ok r -> r | Erro
 /// per row of 5 (w1: 12 blocks), a norm one block without decay, a vector over one chunk one block.
 let private named = [ "layers.0.attn.wq.weight", [ 8; 8 ]; "layers.0.mlp.w1.weight", [ 12; 5 ]; "norm.weight", [ 7 ]; "embed.weight", [ 4099 ] ]
 
-/// The block lengths the Hessian-aware partition gives `named` (as its doc comment states), and whether each decays.
+/// The block lengths the default partition (adam_mini.py's; the Hessian-aware one agrees here) gives `named`, and whether each decays.
 let private expectedBlocks = [ 32L, true; 5L, true; 7L, false; 4099L, true ]
 
 /// Adam-mini's model sizes for `named`, as group overrides and as the plan's hyperparameters.

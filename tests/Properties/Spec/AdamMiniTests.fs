@@ -48,18 +48,32 @@ let private named (name: string) (shape: int list) = param (Random 1) name shape
 
 [<Fact>]
 let ``the Hessian-aware partition splits query/key per head, value/output/MLP and embeddings per row, others whole`` () =
-    let block scheme name shape = AdamMiniPartition.blockLength scheme model (named name shape)
+    let block name shape = AdamMiniPartition.blockLength AdamMiniPartition.Hessian model (named name shape)
     // head size = dim*dim/n_heads = 16 elements; a key projection with 2 kv heads of 2 rows x 8 has 32 = 2 heads.
-    Assert.Equal(16, block AdamMiniPartition.Hessian "layers.0.attention.wq.weight" [ 8; 8 ])
-    Assert.Equal(16, block AdamMiniPartition.Hessian "model.layers.0.self_attn.k_proj.weight" [ 4; 8 ])
-    Assert.Equal(8, block AdamMiniPartition.Hessian "model.layers.0.self_attn.v_proj.weight" [ 4; 8 ])
-    Assert.Equal(8, block AdamMiniPartition.Hessian "model.layers.0.mlp.up_proj.weight" [ 16; 8 ])
-    Assert.Equal(8, block AdamMiniPartition.Hessian "model.embed_tokens.weight" [ 32; 8 ])
-    Assert.Equal(8, block AdamMiniPartition.Hessian "model.norm.weight" [ 8 ])
-    Assert.Equal(1, block AdamMiniPartition.Reference "model.embed_tokens.weight" [ 32; 8 ])
-    Assert.Equal(128, block AdamMiniPartition.Reference "model.layers.0.mlp.up_proj.weight" [ 16; 8 ])
-    Assert.False(AdamMiniPartition.decays "model.layers.0.input_layernorm.weight")
-    Assert.True(AdamMiniPartition.decays "model.layers.0.mlp.up_proj.weight")
+    Assert.Equal(16, block "layers.0.attention.wq.weight" [ 8; 8 ])
+    Assert.Equal(16, block "model.layers.0.self_attn.k_proj.weight" [ 4; 8 ])
+    Assert.Equal(8, block "model.layers.0.self_attn.v_proj.weight" [ 4; 8 ])
+    Assert.Equal(8, block "model.layers.0.mlp.up_proj.weight" [ 16; 8 ])
+    Assert.Equal(8, block "model.embed_tokens.weight" [ 32; 8 ])
+    Assert.Equal(8, block "model.norm.weight" [ 8 ])
+    Assert.False(AdamMiniPartition.decays AdamMiniPartition.Hessian "model.layers.0.input_layernorm.weight")
+    Assert.True(AdamMiniPartition.decays AdamMiniPartition.Hessian "model.layers.0.mlp.up_proj.weight")
+
+[<Fact>]
+let ``adam_mini.py's partition: bias per element, query and key per head, its row names per row, others whole`` () =
+    let kind name shape = AdamMiniPartition.kindOf AdamMiniPartition.Reference name shape
+    Assert.Equal(AdamMiniPartition.PerElement, kind "model.layers.0.self_attn.q_proj.bias" [ 8 ])
+    Assert.Equal(AdamMiniPartition.PerHead, kind "bert.encoder.layer.0.attention.self.Query.weight" [ 8; 8 ])
+    Assert.Equal(AdamMiniPartition.PerRow, kind "bert.encoder.layer.0.attention.output.dense.weight" [ 8; 8 ])
+    Assert.Equal(AdamMiniPartition.PerRow, kind "model.embed_tokens.weight" [ 32; 8 ])
+    Assert.Equal(AdamMiniPartition.PerRow, kind "model.layers.0.mlp.up_proj.weight" [ 16; 8 ])
+    // GPT-2's attention output is attn.c_proj, not one of adam_mini.py's attn_proj_names ("attn.proj").
+    Assert.Equal(AdamMiniPartition.Whole, kind "transformer.h.0.attn.c_proj.weight" [ 8; 8 ])
+    // A 1-D parameter of a row name is one block (adam_mini.py indexes a second dimension of it and fails).
+    Assert.Equal(AdamMiniPartition.Whole, kind "bert.encoder.layer.0.output.LayerNorm.weight" [ 8 ])
+    Assert.False(AdamMiniPartition.decays AdamMiniPartition.Reference "transformer.h.0.ln_1.weight")
+    Assert.False(AdamMiniPartition.decays AdamMiniPartition.Reference "transformer.h.0.attn.c_attn.bias")
+    Assert.True(AdamMiniPartition.decays AdamMiniPartition.Reference "transformer.h.0.mlp.c_fc.weight")
 
 [<Fact>]
 let ``a query weight whose size is not a multiple of the head size is an error naming it`` () =
@@ -67,9 +81,9 @@ let ``a query weight whose size is not a multiple of the head size is an error n
     Assert.Contains("wq.weight", ex.Message)
 
 [<Fact>]
-let ``through the registry, the reference partition gives embeddings per-element AdamW and no decay on norms`` () =
-    let r = rule "adam-mini" [ "partition", Word "reference"; "weight_decay", Real 0.1; "dim", Whole 8; "n_heads", Whole 4 ]
-    let p = named "model.embed_tokens.weight" [ 4; 3 ]
+let ``through the registry, the default partition gives bias terms per-element AdamW and no decay on norms`` () =
+    let r = rule "adam-mini" [ "weight_decay", Real 0.1; "dim", Whole 8; "n_heads", Whole 4 ]
+    let p = named "model.layers.0.mlp.down_proj.bias" [ 12 ]
     Assert.Equal(12, (r.Init p).Buffers["vmean"].Count)
     let norm = named "model.norm.weight" [ 5 ]
     let g = Vector<float>.Build.Dense(5)

@@ -140,7 +140,11 @@ let ``a StableAdamW step with a large RMS clips the learning rate by it, by hand
 let ``structured launch layouts parse from their names, reject bad values, and a plan takes one`` () =
     for c in StructuredLaunch.Candidates do
         Assert.Equal(c, StructuredLaunch.Parse c.Name)
-    Assert.Contains(StructuredLaunch.Default, StructuredLaunch.Candidates)
+    // Each rule's default layout is one that tune measures: Adam-mini one run per lane, StableAdamW two.
+    Assert.Equal(StructuredLaunch(1), StructuredLaunch.For(StructuredConfig(rule "adam-mini", Map.empty)))
+    Assert.Equal(StructuredLaunch(2), StructuredLaunch.For(StructuredConfig(rule "stableadamw", Map.empty)))
+    for r in [ "adam-mini"; "stableadamw" ] do
+        Assert.Contains(StructuredLaunch.For(StructuredConfig(rule r, Map.empty)), StructuredLaunch.Candidates)
     throwsNaming [ "s3" ] (fun () -> box (StructuredLaunch.Parse "s3"))
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> box (StructuredLaunch(3).Validated())) |> ignore
     use cpu = new CpuBackend()
