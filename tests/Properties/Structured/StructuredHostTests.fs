@@ -140,7 +140,8 @@ let ``a StableAdamW step with a large RMS clips the learning rate by it, by hand
 let ``structured launch layouts parse from their names, reject bad values, and a plan takes one`` () =
     for c in StructuredLaunch.Candidates do
         Assert.Equal(c, StructuredLaunch.Parse c.Name)
-    Assert.Contains(StructuredLaunch.Default, StructuredLaunch.Candidates)
+    for name in [ "stableadamw"; "adam-mini" ] do
+        Assert.Contains(StructuredLaunch.For(StructuredConfig(rule name, Map.empty)), StructuredLaunch.Candidates)
     throwsNaming [ "s3" ] (fun () -> box (StructuredLaunch.Parse "s3"))
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> box (StructuredLaunch(3).Validated())) |> ignore
     use cpu = new CpuBackend()
