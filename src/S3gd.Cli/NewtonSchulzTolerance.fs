@@ -7,9 +7,9 @@
 /// MuonBound.bf16 of `model`. Two backends are then within the sum of their distances from their anchors, plus
 /// max |model - exact| (computed) when the anchors differ: the triangle inequality, elementwise.
 ///
-/// Muon across steps. The parameter moves by p <- p (1 - lr wd) - lr' NS(u) with a factor of at most 1 on p, so the
-/// errors of the steps add up: lr' times the step's Newton–Schulz distance, plus the float32 roundings of lr' NS(u)
-/// (4 of the update's magnitude, as MuonChecks counts them). The momentum buffer has no Newton–Schulz in it: Tolerance
+/// Muon across steps. The parameter moves by p <- p (1 - lr wd) - lr' NS(u), so an earlier error is carried by
+/// |1 - lr wd| and each step adds lr' times its Newton–Schulz distance, plus the float32 roundings of lr' NS(u) (4 of
+/// the update's magnitude, as MuonChecks counts them). The momentum buffer has no Newton–Schulz in it: Tolerance
 /// covers it. The input the backend orthogonalises differs from the spec's by its momentum's float32 roundings, a first-
 /// order perturbation of the size of the input roundings MuonBound's float32 bound already counts with a 2^10 margin.
 ///
@@ -22,8 +22,8 @@
 /// v = sum b_k g_k^2 with known weights, so |m| / sqrt(v) <= K_t = sqrt(sum a_k^2 / b_k) (Cauchy–Schwarz), and the
 /// stored EMAs' roundings (at most 4 per step each, in the state format's unit roundoff u) raise it by at most a factor
 /// 1 + 8 t u. Both backends' updates lie within lr K_t of their decayed parameters (the clipped lr is at most lr), and
-/// their decay factors differ by at most lr wd (lr wd / max_lr with decouple_lr): the parameter's error grows per step
-/// by at most 2 lr K_t (1 + 8 t u) + |p| lr wd. Loose, but stated and sound.
+/// their decay factors lie in [1 - lr wd, 1] (lr wd / max_lr with decouple_lr): per step the parameter's error is
+/// carried by at most max(1, |1 - lr wd|) and grows by 2 lr K_t (1 + 8 t u) + |p| lr wd. Loose, but stated and sound.
 module S3gd.Cli.NewtonSchulzTolerance
 
 open S3gd.Spec.Formats
@@ -68,13 +68,15 @@ let private muon (tested: NsArithmetic) (reference: NsArithmetic) (r: Request) :
     let h = Muon.ofHypers r.Hypers
     let rows, cols = Muon.matrixShape r.Param
     let adjusted = Muon.adjustLr h rows cols
+    // p <- p (1 - lr wd) - lr' NS(u): an earlier error is carried by at most |1 - lr wd|.
+    let carried = abs (1.0 - h.Lr * h.WeightDecay)
     let step (buf: Vec, total: float) (g: Vec) =
         let buf = Elementwise.lerp buf g (1.0 - h.Momentum)
         let u = if h.Nesterov then Elementwise.lerp g buf h.Momentum else buf
         let model, exact = iterations NewtonSchulz.MaxEps h.NsCoefficients h.NsSteps h.Eps (rows, cols) u
         let d = distance tested reference h.NsPrecision model exact
         let largest = (exact |> Array.fold (fun m x -> max m (abs x)) 0.0) + d
-        buf, total + adjusted * (d + updateRoundings * u32 * largest)
+        buf, carried * total + adjusted * (d + updateRoundings * u32 * largest)
     let _, total = Seq.take r.Steps r.Grads |> Seq.fold step ((Muon.init r.Param.Value.Count).MomentumBuffer, 0.0)
     Map [ "param", total ]
 
@@ -84,6 +86,18 @@ let private updateBound (beta1: float) (beta2: float) (t: int) =
     let weight (beta: float) k = (1.0 - beta) * beta ** float (t - k) / (1.0 - beta ** float t)
     sqrt (Seq.sum (seq { for k in 1 .. t -> let a = weight beta1 k in if a = 0.0 then 0.0 else a * a / weight beta2 k }))
 
+/// Where OAdamW's walk along the spec stands after a step: the spec's state and parameter, the projection's allowance
+/// and largest magnitude (of the latest recomputation), and each buffer's allowance so far.
+type private OAdamWWalk =
+    { State: OAdamW.State
+      Param: Vec
+      Projection: float
+      Projected: float
+      NsCache: float
+      ExpAvg: float
+      ExpAvgSq: float
+      ParamAllowance: float }
+
 /// OAdamW's allowances on ns_cache, exp_avg, exp_avg_sq and the parameter after the request's steps (none for a vector).
 let private oadamw (tested: NsArithmetic) (reference: NsArithmetic) (r: Request) : Map<string, float> =
     let h = OAdamW.ofHypers r.Hypers
@@ -92,23 +106,32 @@ let private oadamw (tested: NsArithmetic) (reference: NsArithmetic) (r: Request)
         let rows = List.head r.Param.Shape
         let cols = r.Param.Value.Count / rows
         let core = h.Core
+        // The stored moments' unit roundoff: float32's, or the state format's where coarser.
         let u = max u32 (StorageFormat.ulp r.Dtypes.State 1.0 / 2.0)
+        // Decay factors lie in [1 - gap, 1] whatever the clipped lr: two differ by at most gap, none exceeds `largest`.
         let decayGap = core.Lr * core.WeightDecay / (if core.DecoupleLr then (if core.MaxLr > 0.0 then core.MaxLr else core.Lr) else 1.0)
-        let step (state: OAdamW.State, p: Vec, d: float, projected: float, cache: float, m: float, v: float, param: float) (t: int, g: Vec) =
-            let recomputes = state.NsCache.IsNone || t % h.UpdateProjGap = 0
-            let d, projected =
-                if not recomputes then d, projected
+        let largestDecay = max 1.0 (abs (1.0 - decayGap))
+        let step (w: OAdamWWalk) (t: int, g: Vec) =
+            let projection, projected =
+                if w.State.NsCache.IsSome && t % h.UpdateProjGap <> 0 then w.Projection, w.Projected
                 else
                     let model, exact = iterations NewtonSchulz.AddEps NewtonSchulz.quintic h.NsSteps OAdamW.projectorEps (rows, cols) g
                     let largest = exact |> Array.fold (fun m x -> max m (abs x)) 0.0
                     let ns = distance tested reference NewtonSchulz.Float64 model exact
+                    // scale * NS rounds once in float32.
                     h.Scale * ns + u32 * h.Scale * (largest + ns), h.Scale * largest
-            let p', state' = OAdamW.step h r.Param.Shape state g p
-            let growth = 2.0 * core.Lr * updateBound core.Beta1 core.Beta2 t * (1.0 + 8.0 * float t * u) + (p.InfinityNorm() + param) * decayGap
-            state', p', d, projected, max cache d, max m d, max v ((2.0 * projected + d) * d), param + growth
-        let init = OAdamW.init h r.Param.Value.Count, r.Param.Value, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-        let state, _, _, _, cache, m, v, param = Seq.take r.Steps r.Grads |> Seq.indexed |> Seq.map (fun (i, g) -> i + 1, g) |> Seq.fold step init
-        Map [ "param", param; "exp_avg", m; "exp_avg_sq", v ] |> (if state.NsCache.IsSome then Map.add "ns_cache" cache else id)
+            let p', state' = OAdamW.step h r.Param.Shape w.State g w.Param
+            let update = core.Lr * updateBound core.Beta1 core.Beta2 t * (1.0 + 8.0 * float t * u)
+            { State = state'; Param = p'; Projection = projection; Projected = projected
+              NsCache = max w.NsCache projection; ExpAvg = max w.ExpAvg projection
+              ExpAvgSq = max w.ExpAvgSq ((2.0 * projected + projection) * projection)
+              ParamAllowance = largestDecay * w.ParamAllowance + (w.Param.InfinityNorm() + w.ParamAllowance) * decayGap + 2.0 * update }
+        let start =
+            { State = OAdamW.init h r.Param.Value.Count; Param = r.Param.Value; Projection = 0.0; Projected = 0.0
+              NsCache = 0.0; ExpAvg = 0.0; ExpAvgSq = 0.0; ParamAllowance = 0.0 }
+        let w = Seq.take r.Steps r.Grads |> Seq.indexed |> Seq.map (fun (i, g) -> i + 1, g) |> Seq.fold step start
+        Map [ "param", w.ParamAllowance; "exp_avg", w.ExpAvg; "exp_avg_sq", w.ExpAvgSq ]
+        |> (if w.State.NsCache.IsSome then Map.add "ns_cache" w.NsCache else id)
 
 /// The absolute allowance per buffer name (the parameter is "param") for the request on `tested` against `reference`,
 /// by the rule's family in the catalog: empty for a rule without Newton–Schulz.
