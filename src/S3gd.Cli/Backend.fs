@@ -67,6 +67,16 @@ type Outcome =
       /// One reading per step when the request asked for telemetry; empty otherwise.
       Telemetry: StepReading list }
 
+/// How a backend runs Newton–Schulz (Muon, OAdamW's projection), which decides how far it may be from the spec's
+/// (NewtonSchulzTolerance).
+type NsArithmetic =
+    /// The spec's own iteration, in the precision its hyperparameters give (Muon's ns_precision; OAdamW's is float64).
+    | SpecIteration
+    /// float32 products and sums (the CPU backend).
+    | Float32Iteration
+    /// bf16 products with float32 accumulation, as torch on CUDA (the cuda backend's cuBLAS).
+    | Bf16Iteration
+
 /// A backend that runs rules.
 type Backend =
     { /// The name on the command line (spec, spec-rounded, cpu, cuda, ...).
@@ -77,4 +87,6 @@ type Backend =
       /// it is); a gradient's non-finite elements are counted on what it keeps.
       Store: StorageFormat -> Vec -> Vec
       /// Runs the request; an error says why it cannot (rule not supported, no device, ...).
-      Run: Request -> Result<Outcome, string> }
+      Run: Request -> Result<Outcome, string>
+      /// How it runs Newton–Schulz.
+      NewtonSchulz: NsArithmetic }

@@ -15,6 +15,10 @@ let family (name: string) =
 /// Whether the rule is Muon's (2-D parameters only; its own bench case).
 let isMuon (name: string) = family name = Some RuleFamily.Muon
 
+/// Why the rule cannot take a parameter of this shape (Muon: 2-D only), or None.
+let shapeError (name: string) (shape: int list) : string option =
+    if isMuon name && List.length shape <> 2 then Some(sprintf "%s takes 2-D parameters only" name) else None
+
 /// The rules with a structured step (a reduction, then the update), in catalog order.
 let structuredRules = List.ofSeq (OptimizerCatalog.Family RuleFamily.Structured)
 

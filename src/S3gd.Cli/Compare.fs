@@ -1,5 +1,6 @@
 /// `s3gd compare`: runs a rule on two backends from the same seeded random parameter and gradients and
-/// compares the final parameter and every state buffer, in ulps of its storage format, against `Tolerance`.
+/// compares the final parameter and every state buffer, in ulps of its storage format, against `Tolerance` (plus
+/// NewtonSchulzTolerance's allowance for the rules that orthogonalise: Muon, OAdamW).
 module S3gd.Cli.Compare
 
 open System
@@ -45,7 +46,7 @@ type BufferReport =
       MaxRel: float
       /// `MaxAbs` in ulps of `Format` at the reference buffer's largest magnitude.
       Ulps: float
-      /// The tolerance in ulps of `Format` (`Tolerance.ulps`).
+      /// The tolerance in ulps of `Format`: `Tolerance.ulps`, plus the buffer's Newton–Schulz allowance in those ulps.
       Tolerance: float
       /// Whether `Ulps` is within `Tolerance`.
       Inside: bool }
@@ -76,10 +77,9 @@ let inputs (name: string) (shape: int list) (steps: int) (seed: int) (dtypes: Dt
     let param = { Name = name; Shape = shape; Value = draw dtypes.Param }
     param, Array.init steps (fun _ -> draw dtypes.Grad)
 
-/// Compares one buffer of the backend under test with the reference.
-let compareBuffer (steps: int) (name: string) (format: StorageFormat) (tested: Vec option) (reference: Vec option) : BufferReport =
-    let tolerance = Tolerance.ulps format steps
-    let report maxAbs maxRel ulps =
+/// Compares one buffer of the backend under test with the reference, allowing `allowance` (absolute) beyond Tolerance.
+let compareBuffer (steps: int) (allowance: float) (name: string) (format: StorageFormat) (tested: Vec option) (reference: Vec option) : BufferReport =
+    let report maxAbs maxRel ulps (tolerance: float) =
         { Buffer = name; Format = format; MaxAbs = maxAbs; MaxRel = maxRel; Ulps = ulps; Tolerance = tolerance; Inside = ulps <= tolerance }
     match tested, reference with
     | Some a, Some b when a.Count = b.Count ->
@@ -89,21 +89,26 @@ let compareBuffer (steps: int) (name: string) (format: StorageFormat) (tested: V
         let rel = Array.map2 (fun d (y: float) -> if d = 0.0 then 0.0 else d / abs y) diffs (b.ToArray())
         let maxAbs = Array.fold max 0.0 diffs
         let scale = b.ToArray() |> Array.filter Double.IsFinite |> Array.fold (fun m y -> max m (abs y)) 0.0
-        report maxAbs (Array.fold max 0.0 rel) (Tolerance.errorUlps format maxAbs scale)
-    | _ -> report infinity infinity infinity
+        let tolerance = Tolerance.ulps format steps + (if allowance = 0.0 then 0.0 else Tolerance.errorUlps format allowance scale)
+        report maxAbs (Array.fold max 0.0 rel) (Tolerance.errorUlps format maxAbs scale) tolerance
+    | _ -> report infinity infinity infinity (Tolerance.ulps format steps)
 
-/// Compares the final parameter (in the parameter format) and every state buffer either side has (in the state format).
-let compareOutcomes (steps: int) (dtypes: Dtypes) (tested: Outcome) (reference: Outcome) : BufferReport list =
+/// Compares the final parameter (in the parameter format) and every state buffer either side has (in the state format),
+/// each allowed its absolute allowance by name beyond Tolerance (none where `allowances` lacks it).
+let compareOutcomes (steps: int) (dtypes: Dtypes) (allowances: Map<string, float>) (tested: Outcome) (reference: Outcome) : BufferReport list =
     let names = Set.union (Set.ofSeq tested.Buffers.Keys) (Set.ofSeq reference.Buffers.Keys)
-    compareBuffer steps "param" dtypes.Param (Some tested.Param) (Some reference.Param)
-    :: [ for n in names -> compareBuffer steps n dtypes.State (Map.tryFind n tested.Buffers) (Map.tryFind n reference.Buffers) ]
+    let allowance name = Map.tryFind name allowances |> Option.defaultValue 0.0
+    compareBuffer steps (allowance "param") "param" dtypes.Param (Some tested.Param) (Some reference.Param)
+    :: [ for n in names -> compareBuffer steps (allowance n) n dtypes.State (Map.tryFind n tested.Buffers) (Map.tryFind n reference.Buffers) ]
 
 /// Runs the comparison on the given backends; an error names the bad input.
 let execute (backends: Backend list) (o: Options) : Result<BufferReport list, string> =
     let backend option name = Backends.find backends name |> Result.mapError (sprintf "%s: %s" option)
     let run (b: Backend) (request: Request) = b.Run request |> Result.mapError (sprintf "backend %s: %s" b.Name)
-    if o.Steps < 1 then Error(sprintf "--steps %d: must be at least 1" o.Steps)
-    else
+    match Catalog.shapeError o.Rule o.Shape with
+    | _ when o.Steps < 1 -> Error(sprintf "--steps %d: must be at least 1" o.Steps)
+    | Some e -> Error(sprintf "--shape %s: %s" (RunCommand.showShape o.Shape) e)
+    | None ->
         Registry.find o.Rule |> Result.mapError (sprintf "--rule: %s")
         |> Result.bind (fun rule -> Hypers.parse rule o.Hypers |> Result.map (fun h -> rule, h))
         |> Result.bind (fun (rule, hypers) ->
@@ -113,8 +118,9 @@ let execute (backends: Backend list) (o: Options) : Result<BufferReport list, st
                 |> Result.bind (fun reference ->
                     let param, grads = inputs o.Name o.Shape o.Steps o.Seed o.Dtypes
                     let request = { Rule = rule; Hypers = hypers; Param = param; Grads = grads; Steps = o.Steps; Dtypes = o.Dtypes; Telemetry = false }
+                    let allowances = NewtonSchulzTolerance.allowances tested.NewtonSchulz reference.NewtonSchulz request
                     run tested request
-                    |> Result.bind (fun a -> run reference request |> Result.map (compareOutcomes o.Steps o.Dtypes a)))))
+                    |> Result.bind (fun a -> run reference request |> Result.map (compareOutcomes o.Steps o.Dtypes allowances a)))))
 
 /// A number as the table prints it.
 let private number (x: float) = x.ToString("G4", Globalization.CultureInfo.InvariantCulture)

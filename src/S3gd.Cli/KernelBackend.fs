@@ -1,7 +1,8 @@
-/// The fused kernels as backends of `run` and `compare`: `cpu` (the CPU twin) and `cuda`, each storing the parameter,
+/// The kernels as backends of `run` and `compare`: `cpu` (the CPU twin) and `cuda`, each storing the parameter,
 /// gradients and state in the requested formats, with float32 maths: the elementwise rules (fp8 state block-scaled,
-/// except S3GD's bounded momentum, which is stored unscaled as the S3GD reference stores it) and the structured ones,
-/// StableAdamW and Adam-mini (fp32 or bf16 moments; Adam-mini's vmean fp32).
+/// except S3GD's bounded momentum, which is stored unscaled as the S3GD reference stores it), the structured ones,
+/// StableAdamW and Adam-mini (fp32 or bf16 moments; Adam-mini's vmean fp32), and Muon and OAdamW through their optimizer
+/// classes (Newton–Schulz in float32 on the CPU, in bf16 with float32 accumulation on CUDA).
 module S3gd.Cli.KernelBackend
 
 open System
@@ -9,6 +10,7 @@ open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Elementwise
+open S3gd.Gpu.Optimizers
 open S3gd.Gpu.Structured
 open S3gd.Cli.Backend
 
@@ -123,27 +125,52 @@ let private runStructured (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
     finally
         tensor.Buffers |> Seq.iter (fun b -> b.Dispose())
 
-/// Runs the request's steps on a backend of the given kind.
+/// Steps a rule through its optimizer class (Muon and OAdamW, whose Newton–Schulz is no single fused kernel): the
+/// parameter alone in one group carrying the request's hyperparameters, the state in the requested format, read back by
+/// the names the optimizer gives it (torch's). With telemetry the optimizer times each step; what it does not measure is
+/// measured as for the elementwise rules (the parameter read before and after, the gradient counted on the host).
+let private runOptimizer (backend: S3gd.Gpu.Backend) (r: Request) : Outcome =
+    use p = Parameter.Allocate(backend, r.Param.Name, r.Param.Shape, ElementTypes.FromFormat r.Dtypes.Param, ElementTypes.FromFormat r.Dtypes.Grad)
+    let read (b: DeviceBuffer) = download backend (ElementTypes.ToFormat b.ElementType) b null
+    upload backend r.Dtypes.Param p.Param r.Param.Value
+    let group = r.Hypers |> Map.fold (fun (g: ParamGroup) name value -> g.With(name, value)) (ParamGroup([ p ], States = [| StateFormat(r.Dtypes.State, false) |]))
+    use optimizer = OptimizerCatalog.Create(r.Rule.Name, [ group ])
+    optimizer.TelemetryEnabled <- r.Telemetry
+    let readings = ResizeArray<StepReading>()
+    for step in 1 .. r.Steps do
+        upload backend r.Dtypes.Grad p.Grad r.Grads[step - 1]
+        let before = if r.Telemetry then Some(read p.Param) else None
+        optimizer.Step()
+        for t in optimizer.Telemetry do
+            readings.Add
+                { Step = step; Milliseconds = t.WallMilliseconds
+                  MaxAbsUpdate = Option.ofNullable t.MaxAbsUpdate |> Option.orElse (before |> Option.map (fun b -> maxAbsChange b (read p.Param)))
+                  NonFiniteGrads = Option.ofNullable t.NonFiniteGrads |> Option.orElse (Some(storedNonFinite r.Dtypes.Grad r.Grads[step - 1]))
+                  Fallbacks = Option.ofNullable t.Fallbacks }
+    { Param = read p.Param; Buffers = Map [ for s in optimizer.State p -> s.Name, read s.Buffer ]; Telemetry = List.ofSeq readings }
+
+/// Runs the request's steps on a backend of the given kind, by the rule's family in the catalog.
 let private run (kind: BackendKind) (r: Request) : Result<Outcome, string> =
-    let elementwise = ElementwiseRules.ByName.ContainsKey r.Rule.Name
-    if not elementwise && not (List.contains r.Rule.Name Catalog.structuredRules) then
-        let known = Seq.append ElementwiseRules.ByName.Keys Catalog.structuredRules
-        Error(sprintf "rule %s has no fused kernel (the %O backend runs: %s)" r.Rule.Name kind (String.Join(", ", known)))
-    else
+    match Catalog.family r.Rule.Name with
+    | None -> Error(sprintf "rule %s is not in the optimizer catalog" r.Rule.Name)
+    | Some family ->
         try
             use backend: S3gd.Gpu.Backend = S3gd.Gpu.Backends.Create kind
-            Ok(if elementwise then runElementwise backend r else runStructured backend r)
+            Ok(match family with
+               | RuleFamily.Elementwise -> runElementwise backend r
+               | RuleFamily.Structured -> runStructured backend r
+               | _ -> runOptimizer backend r)
         with
         | :? BackendUnavailableException as e -> Error e.Message
         | :? UnsupportedFormatException as e -> Error e.Message
         | :? ArgumentException as e -> Error e.Message
 
-/// The CPU twin of the fused kernels.
+/// The CPU twin of the kernels.
 let cpu: Backend =
-    { Name = "cpu"; Summary = "the fused kernels' CPU twin (float32 maths, storage in the requested dtypes)"; Store = SpecBackend.roundTo
-      Run = run BackendKind.Cpu }
+    { Name = "cpu"; Summary = "the kernels' CPU twin (float32 maths, storage in the requested dtypes)"; Store = SpecBackend.roundTo
+      Run = run BackendKind.Cpu; NewtonSchulz = Float32Iteration }
 
-/// The fused CUDA kernels.
+/// The CUDA kernels.
 let cuda: Backend =
-    { Name = "cuda"; Summary = "the fused CUDA kernels (float32 maths, storage in the requested dtypes)"; Store = SpecBackend.roundTo
-      Run = run BackendKind.Cuda }
+    { Name = "cuda"; Summary = "the CUDA kernels (float32 maths, bf16 Newton–Schulz, storage in the requested dtypes)"; Store = SpecBackend.roundTo
+      Run = run BackendKind.Cuda; NewtonSchulz = Bf16Iteration }

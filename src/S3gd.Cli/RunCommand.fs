@@ -137,6 +137,10 @@ let execute (backends: Backend list) (o: Options) : Result<Summary, string> =
     |> Result.bind (fun (rule, hypers, backend, folder) ->
         readFloats "--param" o.Param
         |> Result.bind (fun (shape, values) ->
+            match Catalog.shapeError o.Rule shape with
+            | Some e -> Error(sprintf "--param %s has shape %s; %s" o.Param (showShape shape) e)
+            | None -> Ok(shape, values))
+        |> Result.bind (fun (shape, values) ->
             readFloats "--grads" o.Grads
             |> Result.bind (splitGrads o.Grads shape)
             |> Result.bind (fun grads ->

@@ -42,11 +42,12 @@ let private asIs (_: StorageFormat) (v: Vec) = v
 
 /// The float64 spec, dtypes ignored.
 let spec: Backend =
-    { Name = "spec"; Summary = "the float64 specification (dtypes ignored)"; Store = asIs; Run = stepWith asIs }
+    { Name = "spec"; Summary = "the float64 specification (dtypes ignored)"; Store = asIs; Run = stepWith asIs; NewtonSchulz = SpecIteration }
 
 /// The float64 spec with the parameter, gradients and state rounded to their storage formats after every step.
 let specRounded: Backend =
     { Name = "spec-rounded"
       Summary = "the float64 specification, parameter, gradients and state rounded to their dtypes after every step"
       Store = roundTo
-      Run = stepWith roundTo }
+      Run = stepWith roundTo
+      NewtonSchulz = SpecIteration }

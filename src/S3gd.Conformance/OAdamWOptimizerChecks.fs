@@ -104,9 +104,7 @@ let private checkParameter (backend: Backend) (c: Case) (cfg: StructuredConfig) 
     let p0, m0, v0, cache0 = before
     let p1, m1, v1, cache1 = after
     let resolved = match Hyper.resolve OAdamW.info.Hypers c.Hypers with Ok v -> v | Error e -> invalidArg (nameof c) e
-    let h: OAdamW.Hyper =
-        { Core = StableAdamW.ofHypers resolved; NsSteps = Hyper.getWhole resolved "ns_steps"
-          UpdateProjGap = Hyper.getWhole resolved "update_proj_gap"; Scale = Hyper.getReal resolved "scale" }
+    let h = OAdamW.ofHypers resolved
     // The spec keeps a projection from the first step on (update_proj_gap > 1): the backend's before this step.
     let kept = if step > 1 then Option.map vec cache0 else None
     let state: OAdamW.State = { Core = { Step = step - 1; ExpAvg = vec m0; ExpAvgSq = vec v0; KahanComp = None }; NsCache = kept }

@@ -52,6 +52,14 @@ let matrixShape (p: Param) : int * int =
     | [ rows; cols ] -> rows, cols
     | shape -> invalidArg "param" (sprintf "muon takes 2-D parameters only; '%s' has shape %A" p.Name shape)
 
+/// Muon hyperparameters from resolved values.
+let ofHypers (v: Hypers) : Hyper =
+    { Lr = Hyper.getReal v "lr"; WeightDecay = Hyper.getReal v "weight_decay"; Momentum = Hyper.getReal v "momentum"
+      Nesterov = Hyper.getFlag v "nesterov"
+      NsCoefficients = NewtonSchulz.coefficientSets |> List.find (fun (n, _) -> n = Hyper.getWord v "ns_coefficients") |> snd
+      Eps = Hyper.getReal v "eps"; NsSteps = Hyper.getWhole v "ns_steps"; AdjustLrFn = Hyper.getWord v "adjust_lr_fn"
+      NsPrecision = if Hyper.getWord v "ns_precision" = "bf16" then NewtonSchulz.Bf16 else NewtonSchulz.Float64 }
+
 /// The registry entry: names, ranges and the adapter to named state.
 let info: RuleInfo =
     { Name = "muon"
@@ -72,12 +80,7 @@ let info: RuleInfo =
       Pairs = []
       Create =
         fun v ->
-            let h =
-                { Lr = Hyper.getReal v "lr"; WeightDecay = Hyper.getReal v "weight_decay"; Momentum = Hyper.getReal v "momentum"
-                  Nesterov = Hyper.getFlag v "nesterov"
-                  NsCoefficients = NewtonSchulz.coefficientSets |> List.find (fun (n, _) -> n = Hyper.getWord v "ns_coefficients") |> snd
-                  Eps = Hyper.getReal v "eps"; NsSteps = Hyper.getWhole v "ns_steps"; AdjustLrFn = Hyper.getWord v "adjust_lr_fn"
-                  NsPrecision = if Hyper.getWord v "ns_precision" = "bf16" then NewtonSchulz.Bf16 else NewtonSchulz.Float64 }
+            let h = ofHypers v
             let toNamed (n: int) (s: State) = { Step = n; Buffers = Map [ "momentum_buffer", s.MomentumBuffer ] }
             Ok
                 { Init = fun p -> matrixShape p |> ignore; toNamed 0 (init p.Value.Count)

@@ -15,7 +15,8 @@ type Hyper =
       UpdateProjGap: int
       Scale: float }
 
-/// OAdamW state: the StableAdamW state and the orthogonalised gradient kept for reuse (2-D+ parameters, update_proj_gap > 1).
+/// OAdamW state: the StableAdamW state and the orthogonalised gradient last used (2-D+ parameters; reused while
+/// update_proj_gap allows, and kept at a gap of 1 too, as the optimizer classes keep it: never read there).
 type State = { Core: StableAdamW.State; NsCache: Vec option }
 
 /// The reference's defaults (OAdamW lr 1e-3, betas (0.9, 0.99), wd 1e-2, eps 1e-6; ns_steps 5, gap 1, scale 1).
@@ -49,7 +50,11 @@ let step (h: Hyper) (shape: int list) (s: State) (g: Vec) (p: Vec) : Vec * State
             | Some cached when t % h.UpdateProjGap <> 0 -> cached
             | _ -> project h shape g
         let p', core = StableAdamW.step h.Core s.Core o p
-        p', { Core = core; NsCache = if h.UpdateProjGap > 1 then Some o else None }
+        p', { Core = core; NsCache = Some o }
+
+/// OAdamW hyperparameters from resolved values.
+let ofHypers (v: Hypers) : Hyper =
+    { Core = StableAdamW.ofHypers v; NsSteps = Hyper.getWhole v "ns_steps"; UpdateProjGap = Hyper.getWhole v "update_proj_gap"; Scale = Hyper.getReal v "scale" }
 
 /// The registry entry: names, ranges and the adapter to named state.
 let info: RuleInfo =
@@ -64,7 +69,7 @@ let info: RuleInfo =
       Pairs = [ "betas", "beta1", "beta2" ]
       Create =
         fun v ->
-            let h = { Core = StableAdamW.ofHypers v; NsSteps = Hyper.getWhole v "ns_steps"; UpdateProjGap = Hyper.getWhole v "update_proj_gap"; Scale = Hyper.getReal v "scale" }
+            let h = ofHypers v
             let toNamed (s: State) =
                 let ns = StableAdamW.toNamed s.Core
                 match s.NsCache with

@@ -50,7 +50,8 @@ let private wrong (ulps: float) (dropBuffers: bool) : Backend =
             |> Result.map (fun o ->
                 let p = o.Param.Clone()
                 p[0] <- p[0] + ulps * StorageFormat.ulp request.Dtypes.Param (o.Param.InfinityNorm())
-                { o with Param = p; Buffers = if dropBuffers then Map.empty else o.Buffers }) }
+                { o with Param = p; Buffers = if dropBuffers then Map.empty else o.Buffers })
+      NewtonSchulz = SpecIteration }
 
 [<Fact>]
 let ``an injected error beyond the tolerance is outside and gives exit code 1`` () =

@@ -35,7 +35,7 @@ let ``the gradient is orthogonalised afresh exactly where the spec's step does``
         for t in 1..9 do
             let g = MathNet.Numerics.LinearAlgebra.Vector<float>.Build.Dense(6, fun _ -> rnd.NextDouble() - 0.5)
             let p', s' = OAdamW.step h shape state g p
-            // With a gap above 1 the spec caches what it used: a fresh projection is this step's gradient's.
+            // The spec caches what it used: a fresh projection is this step's gradient's.
             let fresh = s'.NsCache = Some(OAdamW.project h shape g)
             Assert.Equal(fresh, config.Projects(t, state.NsCache.IsSome))
             state <- s'

@@ -1,5 +1,6 @@
 /// How far a backend's Newton–Schulz may be from the spec's, elementwise, in the wide orientation's units (the
-/// normalised iterates have singular values below about 1.2).
+/// normalised iterates have singular values below about 1.2): pure functions of the spec's two iterations of one input,
+/// which the conformance checks and `s3gd compare` (the CLI's NewtonSchulzTolerance) both use.
 ///
 /// Float32 (the CPU backend) against the exact float64 iteration. A worst-case first-order bound is easy to state but
 /// useless here: each product's elements are within u (inner length) of exact (u = 2^-24), the iteration's slope L =
@@ -19,9 +20,7 @@
 /// distance from exact plus the model's, each of the size of the model's distance from exact. The bound allows three
 /// times the model's distance (one more for the spread of the largest element's deviation between draws), plus one bf16
 /// ulp (2^-8 relative) of the largest element for a flip in the last product.
-module S3gd.Conformance.MuonBound
-
-open S3gd.Spec.Rules
+module S3gd.Spec.Rules.MuonBound
 
 /// The float32 bound on an element of NS(G), from the spec's bf16 model and its float64 iteration on the same input.
 let float32 (model: float[]) (exact: float[]) =
