@@ -18,7 +18,8 @@ open S3gd.Properties.Optimizers.Fixtures
 let classes =
     [ typeof<Sgd>, "sgd"; typeof<RmsProp>, "rmsprop"; typeof<Adam>, "adam"; typeof<AdamW>, "adamw"; typeof<SmoothedSignSgd>, "s3gd"
       typeof<Signum>, "signum"; typeof<Lion>, "lion"; typeof<LaProp>, "laprop"; typeof<AdEMAMix>, "ademamix"
-      typeof<SimplifiedAdEMAMix>, "sim-ademamix"; typeof<MAdam>, "madam"; typeof<StableAdamW>, "stableadamw"; typeof<AdamMini>, "adam-mini"
+      typeof<SimplifiedAdEMAMix>, "sim-ademamix"; typeof<MAdam>, "madam"; typeof<Adamax>, "adamax"
+      typeof<NAdam>, "nadam"; typeof<RAdam>, "radam"; typeof<StableAdamW>, "stableadamw"; typeof<AdamMini>, "adam-mini"
       typeof<Muon>, "muon"; typeof<OAdamW>, "oadamw" ]
 
 let private rule (name: string) = match Registry.find name with Ok r -> r | Error e -> failwith e
