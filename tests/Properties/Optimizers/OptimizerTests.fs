@@ -295,6 +295,7 @@ let ``every real hyperparameter of every class rejects NaN and infinities, namin
                     Assert.Equal(snake a.Name, inner.ParamName)
                     Assert.Contains(sprintf "%s=%s" (snake a.Name) (Hyper.show (Real bad)), inner.Message)
                     tried <- tried + 1
-    // 76 real hyperparameters: SGD 4, RMSprop 5, Adam 5, AdamW 5, S3GD 4, Signum 3, Lion 5, LaProp 5, AdEMAMix 7,
-    // simplified AdEMAMix 7, MAdam 4, StableAdamW 6, Adam-mini 5, Muon 4, OAdamW 7; three bad values each.
-    Assert.Equal(3 * 76, tried)
+    // 92 real hyperparameters: SGD 4, RMSprop 5, Adam 5, AdamW 5, S3GD 4, Signum 3, Lion 5, LaProp 5, AdEMAMix 7,
+    // simplified AdEMAMix 7, MAdam 4, Adamax 5, NAdam 6, RAdam 5, StableAdamW 6, Adam-mini 5, Muon 4, OAdamW 7; three bad
+    // values each.
+    Assert.Equal(3 * 92, tried)
