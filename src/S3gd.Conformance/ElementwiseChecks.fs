@@ -105,6 +105,7 @@ type Case =
 /// The steps of a case: 1 to 4.
 let private fewSteps = (1, 4)
 
+/// A case of a rule stepped `firstStep` to `lastStep` times (drawn).
 let private caseOver (firstStep: int, lastStep: int) (rule: string) (gradScale: bool) (largest: int) : Gen<Case> =
     gen {
         let! h = hypers rule
@@ -121,6 +122,7 @@ let private caseOver (firstStep: int, lastStep: int) (rule: string) (gradScale: 
                  Seed = seed; Launch = launch }
     }
 
+/// A case of a rule stepped 1 to 4 times.
 let private case = caseOver fewSteps
 
 // ---- running a case ----
