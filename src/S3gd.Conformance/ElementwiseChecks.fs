@@ -102,7 +102,11 @@ type Case =
     { Hypers: Hypers; Param: StorageFormat; Grad: StorageFormat; Math: StorageFormat; Lengths: int list; Steps: int; GradScale: float; Seed: int
       Launch: ElementwiseLaunch }
 
-let private case (rule: string) (gradScale: bool) (largest: int) : Gen<Case> =
+/// The steps of a case: 1 to 4.
+let private fewSteps = (1, 4)
+
+/// A case of a rule stepped `firstStep` to `lastStep` times (drawn).
+let private caseOver (firstStep: int, lastStep: int) (rule: string) (gradScale: bool) (largest: int) : Gen<Case> =
     gen {
         let! h = hypers rule
         let! p = Gen.elements [ Fp32; Bf16 ]
@@ -110,13 +114,16 @@ let private case (rule: string) (gradScale: bool) (largest: int) : Gen<Case> =
         let! m = Gen.elements [ Fp32; Bf16 ]
         let! count = Gen.choose (1, 3)
         let! lengths = Gen.listOfLength count (length largest)
-        let! steps = Gen.choose (1, 4)
+        let! steps = Gen.choose (firstStep, lastStep)
         let! k = Gen.choose (0, 16)
         let! seed = Gen.choose (0, Int32.MaxValue)
         let! launch = Gen.elements (ElementwiseLaunch.Default :: List.ofSeq ElementwiseLaunch.Candidates)
         return { Hypers = h; Param = p; Grad = g; Math = m; Lengths = lengths; Steps = steps; GradScale = (if gradScale then Math.Pow(2.0, float k) else 1.0)
                  Seed = seed; Launch = launch }
     }
+
+/// A case of a rule stepped 1 to 4 times.
+let private case = caseOver fewSteps
 
 // ---- running a case ----
 
@@ -238,19 +245,30 @@ let stateFormats (rule: string) : StateFormat list =
 let rules = List.ofSeq (S3gd.Gpu.Optimizers.OptimizerCatalog.Family S3gd.Gpu.Optimizers.RuleFamily.Elementwise)
 
 
-/// The check of one rule with one state format: random cases, each stepped and compared with the spec.
-let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =
+/// The check of one rule with one state format over cases of `steps` steps (first, last), each stepped and compared with
+/// the spec; `property` names it.
+let private stepsMatchSpec (steps: int * int) (property: string) (rule: string) (state: StateFormat) : Checks.Check =
     let info = ruleInfo rule
-    let property (backend: Backend) (c: Case) =
+    let holds (backend: Backend) (c: Case) =
         let failures = runCase backend info state c
         List.isEmpty failures |> Prop.label (String.Join("; ", failures))
-    { Property = sprintf "%s step = spec, state %s" rule state.Name
+    { Property = property
       Format = Some state.Storage
       AppliesTo = fun backend -> not state.IsFp8 || backend.SupportsFp8
       Run = fun config backend ->
           // Every other rule draws a gradient scale too.
           let gradScale = rule.Length % 2 = 0
-          Check.One(config, Prop.forAll (Arb.fromGen (case rule gradScale (longest backend))) (property backend)) }
+          Check.One(config, Prop.forAll (Arb.fromGen (caseOver steps rule gradScale (longest backend))) (holds backend)) }
+
+/// The check of one rule with one state format: random cases, each stepped and compared with the spec.
+let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =
+    stepsMatchSpec fewSteps (sprintf "%s step = spec, state %s" rule state.Name) rule state
+
+/// RAdam's rectified steps: rho_t passes 5 at step 6 for every beta2 of 0.9 or more (at step t, rho_t is about t for
+/// beta2 near 1), after the 1 to 4 steps of `stepMatchesSpec`; cases of 6 to 9 steps, with fp32 and bf16 state.
+let radamRectified : Checks.Check list =
+    [ for state in [ StateFormat.Fp32; StateFormat.Bf16 ] ->
+          stepsMatchSpec (6, 9) (sprintf "radam step = spec, rectified steps 6 to 9, state %s" state.Name) "radam" state ]
 
 /// Elements of the large-tensor check: a few million, not a multiple of the chunk; 100001 where the kernels are emulated.
 let largeLength (backend: Backend) = if Checks.emulated backend then 100_001 else 3_000_001
@@ -354,8 +372,10 @@ let cpuTwin : Checks.Check =
                   if not state.IsFp8 || backend.SupportsFp8 then
                       Check.One(Checks.twinConfig backend config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0) (twinLongest backend))) (property rule state)) }
 
-/// Every elementwise check: each rule with each state format, then the large tensor, found_inf and the CPU twin.
+/// Every elementwise check: each rule with each state format, RAdam's rectified steps, then the large tensor, found_inf and
+/// the CPU twin.
 let all : Checks.Check list =
     [ for r in rules do
           for s in stateFormats r -> stepMatchesSpec r s ]
+    @ radamRectified
     @ [ largeTensor; foundInfIsNoOp; cpuTwin ]

@@ -2,7 +2,8 @@
 
 Writes, per case, into OUT/<case>/: param0.npy (initial parameter), grads.npy (one gradient per step,
 stacked on the first axis), param.npy (final parameter), one .npy per state buffer named as torch
-names it, and manifest.json (rule name, spec hyperparameters, torch's param group, steps, torch version).
+names it, and manifest.json (rule name, spec hyperparameters, torch's param group, steps, torch version,
+and the scalar state torch keeps as 0-dim tensors, such as NAdam's mu_product, under "scalars").
 Muon cases also write ns.npy: torch's Newton-Schulz output at every step (it runs in bf16).
 Usage: python3 make_golden.py OUT_DIR
 """
@@ -28,6 +29,12 @@ CASES = [
     ("adam", "adam", torch.optim.Adam, dict(lr=0.01, betas=(0.85, 0.99), eps=1e-8, weight_decay=0.01), VEC),
     ("adamw", "adamw", torch.optim.AdamW, dict(lr=0.01, betas=(0.9, 0.995), eps=1e-7, weight_decay=0.1), VEC),
     ("adam_amsgrad", "adam", torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.95), eps=1e-8, amsgrad=True), VEC),
+    ("adamax", "adamax", torch.optim.Adamax,
+     dict(lr=0.01, betas=(0.85, 0.99), eps=1e-6, weight_decay=0.01, maximize=True), VEC),
+    ("nadam", "nadam", torch.optim.NAdam,
+     dict(lr=0.01, betas=(0.85, 0.99), eps=1e-7, weight_decay=0.05, momentum_decay=0.01, decoupled_weight_decay=True), VEC),
+    # beta2=0.9: RAdam's first 5 steps unrectified, the other 15 rectified.
+    ("radam", "radam", torch.optim.RAdam, dict(lr=0.01, betas=(0.8, 0.9), eps=1e-7, weight_decay=0.01, maximize=True), VEC),
     ("muon", "muon", torch.optim.Muon, dict(lr=0.02, weight_decay=0.1, momentum=0.95, nesterov=True), (8, 6)),
     ("muon_wide", "muon", torch.optim.Muon,
      dict(lr=0.01, weight_decay=0.05, momentum=0.9, nesterov=False, adjust_lr_fn="match_rms_adamw"), (5, 9)),
@@ -70,8 +77,12 @@ def run_case(out, idx, case, rule, ctor, hypers, shape):
     np.save(os.path.join(d, "grads.npy"), grads.numpy())
     np.save(os.path.join(d, "param.npy"), p.detach().numpy())
     buffers = []
+    scalars = {}
     for name, v in opt.state[p].items():
         if name == "step":
+            continue
+        if v.dim() == 0:  # per-step scalars torch keeps as tensors (NAdam's mu_product): the spec derives them from the step
+            scalars[name] = float(v)
             continue
         np.save(os.path.join(d, name + ".npy"), v.detach().to(torch.float64).numpy())
         buffers.append(name)
@@ -80,7 +91,7 @@ def run_case(out, idx, case, rule, ctor, hypers, shape):
     group = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opt.param_groups[0].items() if k != "params"}
     group = {k: (float(v) if isinstance(v, torch.Tensor) else v) for k, v in group.items()}
     manifest = dict(rule=rule, steps=STEPS, shape=list(shape), hypers=spec_hypers(hypers), buffers=sorted(buffers),
-                    torch_group=group, torch_version=torch.__version__, seed=1000 + idx)
+                    scalars=scalars, torch_group=group, torch_version=torch.__version__, seed=1000 + idx)
     with open(os.path.join(d, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
 

@@ -59,13 +59,13 @@ public sealed class StepScalarValues
     public double Beta2;
     /// <summary>1 - beta2.</summary>
     public double OneMinusBeta2;
-    /// <summary>Step size.</summary>
+    /// <summary>Step size (RAdam: of its unrectified steps, else 0).</summary>
     public double StepSize;
     /// <summary>1 / sqrt(second bias correction).</summary>
     public double InvSqrtBc2;
-    /// <summary>Nesterov coefficient of the momentum.</summary>
+    /// <summary>Nesterov coefficient of the momentum (Signum; NAdam's addcdiv value of the momentum).</summary>
     public double NesterovM;
-    /// <summary>Nesterov coefficient of the gradient.</summary>
+    /// <summary>Nesterov coefficient of the gradient (Signum; NAdam's addcdiv value of the gradient).</summary>
     public double NesterovG;
     /// <summary>Third decay.</summary>
     public double Beta3;

@@ -65,10 +65,10 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>1 / sqrt(1 - beta2^t).</summary>
     public readonly T InvSqrtBc2;
 
-    /// <summary>Signum's Nesterov coefficient of the momentum.</summary>
+    /// <summary>Signum's Nesterov coefficient of the momentum; NAdam's addcdiv value of the momentum.</summary>
     public readonly T NesterovM;
 
-    /// <summary>Signum's Nesterov coefficient of the gradient.</summary>
+    /// <summary>Signum's Nesterov coefficient of the gradient; NAdam's addcdiv value of the gradient.</summary>
     public readonly T NesterovG;
 
     /// <summary>AdEMAMix's slow decay at this step.</summary>
@@ -77,7 +77,7 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>1 - beta3.</summary>
     public readonly T OneMinusBeta3;
 
-    /// <summary>AdEMAMix's slow weight; MAdam's storage scale root c.</summary>
+    /// <summary>AdEMAMix's slow weight; MAdam's storage scale root c; RAdam's rectified step size (0 on unrectified steps).</summary>
     public readonly T Alpha;
 
     /// <summary>1 / the first moment's bias correction.</summary>

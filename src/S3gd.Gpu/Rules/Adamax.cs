@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+using S3gd.Gpu.Elementwise;
+using S3gd.Gpu.Maths;
+
+namespace S3gd.Gpu.Rules;
+
+/// <summary>
+/// torch.optim.Adamax per element: m &lt;- beta1*m + (1 - beta1)*g; u &lt;- max(beta2*u, |g| + eps) (|g| as max(g, -g));
+/// p -= clr * m/u. The maximum ignores a NaN operand where torch.maximum propagates it: with a NaN gradient exp_inf keeps
+/// beta2*u (the parameter is NaN either way, through m).
+/// </summary>
+public readonly struct AdamaxStep : IElementwiseRule
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<T, M>(in ElementwiseScalars<T, M> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+        where T : struct
+        where M : struct, IMaths<T>
+    {
+        M m = default;
+        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
+        s1 = m.Max(m.Mul(sc.Beta2, s1), m.Add(m.Max(g, m.Neg(g)), sc.Eps));
+        p = m.Madd(sc.NegStepSize, m.Div(s0, s1), p);
+    }
+}
+
+/// <summary>Adamax's host side: slots exp_avg, exp_inf; coupled weight decay only (as torch); step size lr/(1 - beta1^t).</summary>
+public sealed class AdamaxRule : ElementwiseRuleDefinition
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", "exp_inf", null];
+
+    /// <inheritdoc />
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(typeof(AdamaxStep), [true, true, false], Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
+
+    /// <inheritdoc />
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
+    {
+        v.Wd = h.Real("weight_decay");
+        v.Beta1 = h.Real("beta1");
+        v.Beta2 = h.Real("beta2");
+        v.OneMinusBeta1 = 1.0 - v.Beta1;
+        v.StepSize = lr / (1.0 - Math.Pow(v.Beta1, step));
+        v.Eps = h.Real("eps");
+    }
+}
