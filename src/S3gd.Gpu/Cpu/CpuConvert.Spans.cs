@@ -2,11 +2,12 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using S3gd.Gpu.Kernels;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// Whole spans of conversions, eight float32 lanes at a time (Vector256; AVX2 for fp8's table gathers), each lane
+/// Whole spans of conversions, eight float32 lanes at a time (Vector256), each lane
 /// rounding at the same quantum, to nearest even, as the one-value methods, which also take the tail and every element
 /// where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties checks every
 /// code, every float32 around the rounding boundaries and random bit patterns).
@@ -29,6 +30,7 @@ public static partial class CpuConvert
     private const int Float32Bias = 127;
 
     /// <summary>bf16 codes to float32: each code is the upper half of its float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<float> y)
     {
         SameLength(codes.Length, y.Length);
@@ -48,6 +50,7 @@ public static partial class CpuConvert
     }
 
     /// <summary>float32 to bf16 codes, as <see cref="EncodeBf16(float)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void EncodeBf16(ReadOnlySpan<float> x, Span<ushort> codes)
     {
         SameLength(x.Length, codes.Length);
@@ -88,31 +91,66 @@ public static partial class CpuConvert
     }
 
     /// <summary>
-    /// fp8 codes to float32 through a 256-entry decode table (a gather per eight codes), each times <paramref name="scale"/>
-    /// (a block's scale; one float32 multiply; 1 multiplies nothing: x * 1 is x, a NaN included).
+    /// fp8 codes (e4m3fn or e5m2) to float32, each times <paramref name="scale"/> (a block's scale; one float32 multiply;
+    /// 1 multiplies nothing: x * 1 is x, a NaN included): 32 codes at a time decoded with integer steps
+    /// (<see cref="Fp8Values"/>), the tail through the one-value decode's table.
     /// </summary>
-    internal static unsafe void DecodeFp8(float[] table, ReadOnlySpan<byte> codes, float scale, Span<float> y)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void DecodeFp8(bool e4m3, ReadOnlySpan<byte> codes, float scale, Span<float> y)
     {
         SameLength(codes.Length, y.Length);
-        // Codes index the table: it must hold every one of the 256.
-        if (table.Length != 256) throw new ArgumentException($"an fp8 decode table has 256 entries, this one {table.Length}", nameof(table));
+        var layout = e4m3 ? E4M3 : E5M2;
+        var table = e4m3 ? DecodeE4M3 : DecodeE5M2;
         var multiply = scale != 1.0f;
         var i = 0;
-        if (Avx2.IsSupported)
+        if (Vector256.IsHardwareAccelerated)
         {
+            ref var c = ref MemoryMarshal.GetReference(codes);
+            ref var w = ref MemoryMarshal.GetReference(y);
             var s = Vector256.Create(scale);
-            fixed (float* t = table)
-            fixed (byte* c = codes)
-            fixed (float* w = y)
+            for (; i + Fp8Run <= codes.Length; i += Fp8Run)
             {
-                for (; i + Lanes <= codes.Length; i += Lanes)
-                {
-                    var x = Avx2.GatherVector256(t, Avx2.ConvertToVector256Int32(c + i), sizeof(float));
-                    Avx.Store(w + i, multiply ? x * s : x);
-                }
+                var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref c, (nuint)i));
+                var (x0, x1) = Vector256.Widen(low);
+                var (x2, x3) = Vector256.Widen(high);
+                var y0 = Fp8Values(layout, x0);
+                var y1 = Fp8Values(layout, x1);
+                var y2 = Fp8Values(layout, x2);
+                var y3 = Fp8Values(layout, x3);
+                if (multiply) (y0, y1, y2, y3) = (y0 * s, y1 * s, y2 * s, y3 * s);
+                y0.StoreUnsafe(ref w, (nuint)i);
+                y1.StoreUnsafe(ref w, (nuint)(i + Lanes));
+                y2.StoreUnsafe(ref w, (nuint)(i + 2 * Lanes));
+                y3.StoreUnsafe(ref w, (nuint)(i + 3 * Lanes));
             }
         }
         for (; i < codes.Length; i++) y[i] = multiply ? table[codes[i]] * scale : table[codes[i]];
+    }
+
+    /// <summary>
+    /// The one-value fp8 decode in every lane (codes in the low byte of each lane), the same float32 bits. A normal code's
+    /// exponent and mantissa move up into float32's fields and its exponent is re-biased; a subnormal m * 2^(1 - bias - M)
+    /// is 2^(1 - bias) * (1 + m / 2^M) less 2^(1 - bias), both exact float32 values. Beyond the largest finite code: e5m2's
+    /// first is infinity, every other the canonical NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fp8Values(Fp8Layout layout, Vector256<uint> code)
+    {
+        var magnitude = code & Vector256.Create(0x7Fu);
+        var sign = Vector256.ShiftLeft(code & Vector256.Create(0x80u), 24);
+        var fields = Vector256.ShiftLeft(magnitude, Float32MantissaBits - layout.MantissaBits);
+        var normal = fields + Vector256.Create((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        // The float32 bits of 2^(1 - bias), the smallest normal fp8 magnitude.
+        var minNormal = Vector256.Create((uint)(Float32Bias + 1 - layout.Bias) << Float32MantissaBits);
+        var subnormal = ((fields + minNormal).AsSingle() - minNormal.AsSingle()).AsUInt32();
+        var isSubnormal = Vector256.LessThan(magnitude.AsInt32(), Vector256.Create(1 << layout.MantissaBits)).AsUInt32();
+        var finite = Vector256.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
+        var nan = Vector256.Create(SoftwareConvert.CanonicalNaN);
+        var special = layout.HasInfinity
+            ? Vector256.ConditionalSelect(Vector256.Equals(magnitude, Vector256.Create(layout.MaxCode + 1)), sign | Vector256.Create(Float32Infinity), nan)
+            : nan;
+        var isSpecial = Vector256.GreaterThan(magnitude.AsInt32(), Vector256.Create((int)layout.MaxCode)).AsUInt32();
+        return Vector256.ConditionalSelect(isSpecial, special, finite).AsSingle();
     }
 
     /// <summary>
@@ -122,6 +160,7 @@ public static partial class CpuConvert
     internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float divisor, Span<byte> codes) =>
         EncodeFp8(e4m3 ? E4M3 : E5M2, x, divisor, codes);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float divisor, Span<byte> codes)
     {
         SameLength(x.Length, codes.Length);
@@ -181,6 +220,7 @@ public static partial class CpuConvert
     /// The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter, so
     /// four vectors of lanes take turns, and AVX's max, which returns its second operand where the first is NaN, serves).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float AbsMax(ReadOnlySpan<float> x)
     {
         var absmax = 0.0f;

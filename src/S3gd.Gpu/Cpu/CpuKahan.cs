@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -13,6 +14,7 @@ internal static class CpuKahan
     /// Moves each parameter from <paramref name="old"/> towards its updated float32 value <paramref name="p"/> through the
     /// compensation <paramref name="c"/>: p ends as a bf16 value, c keeps what bf16 could not hold (c rounds to bf16 when stored).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Update(Span<float> p, ReadOnlySpan<float> old, Span<float> c)
     {
         if (old.Length != p.Length || c.Length != p.Length)

@@ -56,6 +56,7 @@ public static class StochasticRounding
     /// with its <see cref="Element"/> word, eight lanes at a time with the same integer steps (the vector multiply keeps
     /// the low 32 bits, as uint multiplication does).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Round(Span<float> x, uint stream, int start)
     {
         var lanes = Vector256<uint>.Count;

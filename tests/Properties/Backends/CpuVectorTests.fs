@@ -11,6 +11,7 @@ open FsCheck.FSharp
 open Xunit
 open S3gd.Spec.Formats
 open S3gd.Gpu.Cpu
+open S3gd.Gpu.Kernels
 
 let private bits (x: float32) = BitConverter.SingleToUInt32Bits x
 
@@ -74,25 +75,21 @@ let ``every bf16 code decodes to the same float32 eight lanes at a time`` () =
     sameAt "bf16 decode" (fun i -> sprintf "0x%04x" codes[i]) (codes |> Array.map (CpuConvert.DecodeBf16 >> bits)) (y |> Array.map bits)
 
 [<Fact>]
-let ``every fp8 code gathers its own table entry, times a block's scale`` () =
-    // A table whose 256 entries all differ in their bits (NaN payloads included), read with every code in a shuffled order.
-    let table = Array.init 256 (fun k -> ofBits (0x7F800000u ||| uint32 (k + 1) * 0x101u) |> fun nan -> if k % 3 = 0 then nan else float32 k - 127.5f)
+let ``every fp8 code decodes as one value at a time does, times a block's scale`` () =
+    // Every code, then random ones in a shuffled order, the length leaving a tail.
     let rng = Random 5
     let codes = Array.append [| 0uy .. 255uy |] (Array.init 1021 (fun _ -> byte (rng.Next 256)))
     let input i = sprintf "0x%02x" codes[i]
-    let decode scale =
-        let y = Array.zeroCreate<float32> codes.Length
-        CpuConvert.DecodeFp8(table, ReadOnlySpan codes, scale, Span y)
-        y
-    // Unscaled, the table's own bits, NaN payloads included; scaled, each entry times the scale.
-    sameAt "fp8 decode" input (codes |> Array.map (fun c -> bits table[int c])) (decode 1.0f |> Array.map bits)
-    for scale in [ 0.75f; 3.0f / 448.0f; 1e-40f; Single.PositiveInfinity ] do
-        sameAt (sprintf "fp8 decode (scale %g)" scale) input (codes |> Array.map (fun c -> arithmetic (table[int c] * scale))) (decode scale |> Array.map arithmetic)
-
-[<Fact>]
-let ``a decode table of other than 256 entries is refused, naming its length`` () =
-    let e = Assert.Throws<ArgumentException>(fun () -> CpuConvert.DecodeFp8(Array.zeroCreate 255, ReadOnlySpan [| 1uy |], 1.0f, Span(Array.zeroCreate 1)))
-    Assert.Contains("255", e.Message)
+    for e4m3, one in [ true, SoftwareConvert.DecodeE4M3; false, SoftwareConvert.DecodeE5M2 ] do
+        let decode scale =
+            let y = Array.zeroCreate<float32> codes.Length
+            CpuConvert.DecodeFp8(e4m3, ReadOnlySpan codes, scale, Span y)
+            y
+        // Unscaled, the one-value decode's bits, NaN payloads included; scaled, each value times the scale.
+        sameAt (sprintf "fp8 decode (e4m3 %b)" e4m3) input (codes |> Array.map (uint32 >> one >> bits)) (decode 1.0f |> Array.map bits)
+        for scale in [ 0.75f; 3.0f / 448.0f; 1e-40f; Single.PositiveInfinity ] do
+            sameAt (sprintf "fp8 decode (e4m3 %b, scale %g)" e4m3 scale) input
+                (codes |> Array.map (fun c -> arithmetic (one (uint32 c) * scale))) (decode scale |> Array.map arithmetic)
 
 [<Fact>]
 let ``every float32 around a rounding boundary encodes to bf16 as one value at a time does`` () =
