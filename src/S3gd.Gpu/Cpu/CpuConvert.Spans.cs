@@ -7,7 +7,7 @@ using S3gd.Gpu.Kernels;
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// Whole spans of conversions, eight float32 lanes at a time (Vector256), each lane
+/// Whole spans of conversions, sixteen or eight float32 lanes at a time (Vector512, Vector256), each lane
 /// rounding at the same quantum, to nearest even, as the one-value methods, which also take the tail and every element
 /// where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties checks every
 /// code, every float32 around the rounding boundaries and random bit patterns).
@@ -16,6 +16,9 @@ public static partial class CpuConvert
 {
     /// <summary>float32 lanes of a Vector256.</summary>
     private const int Lanes = 8;
+
+    /// <summary>float32 lanes of a Vector512 (where the hardware has them, the spans' first pass; eight-lane vectors take what is left).</summary>
+    internal const int WideLanes = 16;
 
     /// <summary>Elements of one fp8 store: four vectors of eight codes narrowed into one vector of 32 bytes.</summary>
     private const int Fp8Run = 4 * Lanes;
@@ -35,10 +38,19 @@ public static partial class CpuConvert
     {
         SameLength(codes.Length, y.Length);
         var i = 0;
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        ref var w = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(y));
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 2 * WideLanes <= codes.Length; i += 2 * WideLanes)
+            {
+                var (low, high) = Vector512.Widen(Vector512.LoadUnsafe(ref c, (nuint)i));
+                Vector512.ShiftLeft(low, 16).StoreUnsafe(ref w, (nuint)i);
+                Vector512.ShiftLeft(high, 16).StoreUnsafe(ref w, (nuint)(i + WideLanes));
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var c = ref MemoryMarshal.GetReference(codes);
-            ref var w = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(y));
             for (; i + 2 * Lanes <= codes.Length; i += 2 * Lanes)
             {
                 var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref c, (nuint)i));
@@ -55,10 +67,19 @@ public static partial class CpuConvert
     {
         SameLength(x.Length, codes.Length);
         var i = 0;
+        ref var v = ref MemoryMarshal.GetReference(x);
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 2 * WideLanes <= x.Length; i += 2 * WideLanes)
+            {
+                var low = Bf16Codes(Vector512.LoadUnsafe(ref v, (nuint)i));
+                var high = Bf16Codes(Vector512.LoadUnsafe(ref v, (nuint)(i + WideLanes)));
+                Vector512.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var v = ref MemoryMarshal.GetReference(x);
-            ref var c = ref MemoryMarshal.GetReference(codes);
             for (; i + 2 * Lanes <= x.Length; i += 2 * Lanes)
             {
                 var low = Bf16Codes(Vector256.LoadUnsafe(ref v, (nuint)i));
@@ -72,6 +93,10 @@ public static partial class CpuConvert
     /// <summary>Each lane rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> RoundBf16(Vector256<float> x) => Vector256.ShiftLeft(Bf16Codes(x), 16).AsSingle();
+
+    /// <summary>Each of sixteen lanes rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> RoundBf16(Vector512<float> x) => Vector512.ShiftLeft(Bf16Codes(x), 16).AsSingle();
 
     /// <summary>One value rounded to the nearest bf16 value, as float32.</summary>
     internal static float RoundBf16(float x) => DecodeBf16(EncodeBf16(x));
@@ -88,6 +113,17 @@ public static partial class CpuConvert
         var rounded = Vector256.ShiftRightLogical(b + Vector256.Create(0x7FFFu) + (upper & Vector256<uint>.One), 16);
         var isNaN = ~Vector256.Equals(x, x).AsUInt32();
         return Vector256.ConditionalSelect(isNaN, upper | Vector256.Create(Bf16QuietBit), rounded);
+    }
+
+    /// <summary><see cref="Bf16Codes(Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Bf16Codes(Vector512<float> x)
+    {
+        var b = x.AsUInt32();
+        var upper = Vector512.ShiftRightLogical(b, 16);
+        var rounded = Vector512.ShiftRightLogical(b + Vector512.Create(0x7FFFu) + (upper & Vector512<uint>.One), 16);
+        var isNaN = ~Vector512.Equals(x, x).AsUInt32();
+        return Vector512.ConditionalSelect(isNaN, upper | Vector512.Create(Bf16QuietBit), rounded);
     }
 
     /// <summary>

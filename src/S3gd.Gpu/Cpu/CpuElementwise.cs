@@ -26,7 +26,7 @@ public interface ICpuElementwiseStep
 
 /// <summary>
 /// The CPU backend's elementwise step: the rule's maths (<see cref="IElementwiseRule"/>, the code the kernels run) over
-/// eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
+/// sixteen Vector512 or eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
 /// and block scales as the kernels, so results are equal bit for bit (NaN payloads aside). Parallel over the kernel's chunks.
 /// </summary>
 public static class CpuElementwise
@@ -49,16 +49,24 @@ public static class CpuElementwise
         public ICpuElementwiseStep Visit<TRule, TPrep>()
             where TRule : struct, IElementwiseRule
             where TPrep : struct, IGradientPrep =>
-            config.MathBf16
-                ? new Step<TRule, TPrep, VectorBf16Maths, Bf16Maths>(config)
-                : new Step<TRule, TPrep, VectorMaths, ScalarMaths>(config);
+            (Vector512.IsHardwareAccelerated, config.MathBf16) switch
+            {
+                (true, true) => new Step<TRule, TPrep, Vector512<float>, WideVectorBf16Maths, Bf16Maths>(config),
+                (true, false) => new Step<TRule, TPrep, Vector512<float>, WideVectorMaths, ScalarMaths>(config),
+                (false, true) => new Step<TRule, TPrep, Vector256<float>, VectorBf16Maths, Bf16Maths>(config),
+                (false, false) => new Step<TRule, TPrep, Vector256<float>, VectorMaths, ScalarMaths>(config),
+            };
     }
 
-    /// <summary>One configuration's step: the rule's maths in eight-lane maths <typeparamref name="MV"/> and one-element maths <typeparamref name="MS"/>.</summary>
-    private sealed class Step<TRule, TPrep, MV, MS>(ElementwiseConfig c) : ICpuElementwiseStep
+    /// <summary>
+    /// One configuration's step: the rule's maths in the maths <typeparamref name="MV"/> of float32 vectors <typeparamref name="TV"/>
+    /// (Vector512 where the hardware has it, else Vector256) and one-element maths <typeparamref name="MS"/>.
+    /// </summary>
+    private sealed class Step<TRule, TPrep, TV, MV, MS>(ElementwiseConfig c) : ICpuElementwiseStep
         where TRule : struct, IElementwiseRule
         where TPrep : struct, IGradientPrep
-        where MV : struct, IMaths<Vector256<float>>
+        where TV : struct
+        where MV : struct, IMaths<TV>
         where MS : struct, IMaths<float>
     {
         public void Run(in StepScalars scalars, IReadOnlyList<CpuElementwiseTensor> tensors)
@@ -69,7 +77,7 @@ public static class CpuElementwise
                     throw new ArgumentException($"tensors[{i}].Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
             var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
             var sc = scalars;
-            var lanes = new ElementwiseScalars<Vector256<float>, MV>(scalars);
+            var lanes = new ElementwiseScalars<TV, MV>(scalars);
             var one = new ElementwiseScalars<float, MS>(scalars);
             Parallel.For(0, chunks.Count, chunk =>
             {
@@ -84,7 +92,7 @@ public static class CpuElementwise
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void StepPiece(
-            in StepScalars sc, in ElementwiseScalars<Vector256<float>, MV> lanes, in ElementwiseScalars<float, MS> one,
+            in StepScalars sc, in ElementwiseScalars<TV, MV> lanes, in ElementwiseScalars<float, MS> one,
             CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
         {
             // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
@@ -96,7 +104,7 @@ public static class CpuElementwise
             // Kahan compensation needs the parameter before the step; the other updates do not.
             var old = w.Old.AsSpan(0, count);
             if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
-            var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
+            var whole = Vector256.IsHardwareAccelerated ? count - count % (Unsafe.SizeOf<TV>() / sizeof(float)) : 0;
             if (whole > 0) Vectors(lanes, p[..whole], g[..whole], Head(s0, whole), Head(s1, whole), Head(s2, whole));
             Elements(one, p[whole..], g[whole..], Tail(s0, whole), Tail(s1, whole), Tail(s2, whole));
             switch (c.ParamUpdate)
@@ -127,17 +135,17 @@ public static class CpuElementwise
         /// <summary>A slot's elements from <paramref name="n"/> on (an empty slot stays empty).</summary>
         private static Span<float> Tail(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[n..];
 
-        /// <summary>Whole vectors of eight lanes: locals, not the spans' elements, through the step, so the lanes stay in registers.</summary>
+        /// <summary>Whole vectors: locals, not the spans' elements, through the step, so the lanes stay in registers.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Vectors(
-            in ElementwiseScalars<Vector256<float>, MV> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+            in ElementwiseScalars<TV, MV> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         {
             MV m = default;
-            var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
-            var vg = MemoryMarshal.Cast<float, Vector256<float>>(g);
-            var v0 = MemoryMarshal.Cast<float, Vector256<float>>(s0);
-            var v1 = MemoryMarshal.Cast<float, Vector256<float>>(s1);
-            var v2 = MemoryMarshal.Cast<float, Vector256<float>>(s2);
+            var vp = MemoryMarshal.Cast<float, TV>(p);
+            var vg = MemoryMarshal.Cast<float, TV>(g);
+            var v0 = MemoryMarshal.Cast<float, TV>(s0);
+            var v1 = MemoryMarshal.Cast<float, TV>(s1);
+            var v2 = MemoryMarshal.Cast<float, TV>(s2);
             var (keep0, keep1, keep2) = (!v0.IsEmpty, !v1.IsEmpty, !v2.IsEmpty);
             for (var i = 0; i < vp.Length; i++)
             {
@@ -145,7 +153,7 @@ public static class CpuElementwise
                 var x0 = keep0 ? m.Load(v0[i]) : default;
                 var x1 = keep1 ? m.Load(v1[i]) : default;
                 var x2 = keep2 ? m.Load(v2[i]) : default;
-                ElementwiseStep.Element<Vector256<float>, MV, TPrep, TRule>(sc, ref pi, m.Load(vg[i]), ref x0, ref x1, ref x2);
+                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref pi, m.Load(vg[i]), ref x0, ref x1, ref x2);
                 vp[i] = pi;
                 if (keep0) v0[i] = x0;
                 if (keep1) v1[i] = x1;
