@@ -23,6 +23,9 @@ public static partial class CpuConvert
     /// <summary>Elements of one fp8 store: four vectors of eight codes narrowed into one vector of 32 bytes.</summary>
     private const int Fp8Run = 4 * Lanes;
 
+    /// <summary>Elements of one sixteen-lane fp8 store: four vectors of sixteen codes narrowed into one vector of 64 bytes.</summary>
+    private const int WideFp8Run = 4 * WideLanes;
+
     /// <summary>The float32 mantissa field's width and mask.</summary>
     private const int Float32MantissaBits = 23;
 
@@ -128,8 +131,8 @@ public static partial class CpuConvert
 
     /// <summary>
     /// fp8 codes (e4m3fn or e5m2) to float32, each times <paramref name="scale"/> (a block's scale; one float32 multiply;
-    /// 1 multiplies nothing: x * 1 is x, a NaN included): 32 codes at a time decoded with integer steps
-    /// (<see cref="Fp8Values"/>), the tail through the one-value decode's table.
+    /// 1 multiplies nothing: x * 1 is x, a NaN included): 64 or 32 codes at a time decoded with integer steps
+    /// (<see cref="Fp8Values(Fp8Layout, Vector256{uint})"/>), the tail through the one-value decode's table.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void DecodeFp8(bool e4m3, ReadOnlySpan<byte> codes, float scale, Span<float> y)
@@ -139,10 +142,29 @@ public static partial class CpuConvert
         var table = e4m3 ? DecodeE4M3 : DecodeE5M2;
         var multiply = scale != 1.0f;
         var i = 0;
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        ref var w = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s = Vector512.Create(scale);
+            for (; i + WideFp8Run <= codes.Length; i += WideFp8Run)
+            {
+                var (low, high) = Vector512.Widen(Vector512.LoadUnsafe(ref c, (nuint)i));
+                var (x0, x1) = Vector512.Widen(low);
+                var (x2, x3) = Vector512.Widen(high);
+                var y0 = Fp8Values(layout, x0);
+                var y1 = Fp8Values(layout, x1);
+                var y2 = Fp8Values(layout, x2);
+                var y3 = Fp8Values(layout, x3);
+                if (multiply) (y0, y1, y2, y3) = (y0 * s, y1 * s, y2 * s, y3 * s);
+                y0.StoreUnsafe(ref w, (nuint)i);
+                y1.StoreUnsafe(ref w, (nuint)(i + WideLanes));
+                y2.StoreUnsafe(ref w, (nuint)(i + 2 * WideLanes));
+                y3.StoreUnsafe(ref w, (nuint)(i + 3 * WideLanes));
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var c = ref MemoryMarshal.GetReference(codes);
-            ref var w = ref MemoryMarshal.GetReference(y);
             var s = Vector256.Create(scale);
             for (; i + Fp8Run <= codes.Length; i += Fp8Run)
             {
@@ -189,6 +211,27 @@ public static partial class CpuConvert
         return Vector256.ConditionalSelect(isSpecial, special, finite).AsSingle();
     }
 
+    /// <summary><see cref="Fp8Values(Fp8Layout, Vector256{uint})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fp8Values(Fp8Layout layout, Vector512<uint> code)
+    {
+        var magnitude = code & Vector512.Create(0x7Fu);
+        var sign = Vector512.ShiftLeft(code & Vector512.Create(0x80u), 24);
+        var fields = Vector512.ShiftLeft(magnitude, Float32MantissaBits - layout.MantissaBits);
+        var normal = fields + Vector512.Create((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        // The float32 bits of 2^(1 - bias), the smallest normal fp8 magnitude.
+        var minNormal = Vector512.Create((uint)(Float32Bias + 1 - layout.Bias) << Float32MantissaBits);
+        var subnormal = ((fields + minNormal).AsSingle() - minNormal.AsSingle()).AsUInt32();
+        var isSubnormal = Vector512.LessThan(magnitude.AsInt32(), Vector512.Create(1 << layout.MantissaBits)).AsUInt32();
+        var finite = Vector512.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
+        var nan = Vector512.Create(SoftwareConvert.CanonicalNaN);
+        var special = layout.HasInfinity
+            ? Vector512.ConditionalSelect(Vector512.Equals(magnitude, Vector512.Create(layout.MaxCode + 1)), sign | Vector512.Create(Float32Infinity), nan)
+            : nan;
+        var isSpecial = Vector512.GreaterThan(magnitude.AsInt32(), Vector512.Create((int)layout.MaxCode)).AsUInt32();
+        return Vector512.ConditionalSelect(isSpecial, special, finite).AsSingle();
+    }
+
     /// <summary>
     /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first divided by <paramref name="divisor"/> (a block's
     /// scale; exact float32 division as the kernel's; 1 divides nothing: x / 1 is x, and every NaN encodes alike).
@@ -202,10 +245,25 @@ public static partial class CpuConvert
         SameLength(x.Length, codes.Length);
         var divide = divisor != 1.0f;
         var i = 0;
+        ref var v = ref MemoryMarshal.GetReference(x);
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var d = Vector512.Create(divisor);
+            for (; i + WideFp8Run <= x.Length; i += WideFp8Run)
+            {
+                var x0 = Vector512.LoadUnsafe(ref v, (nuint)i);
+                var x1 = Vector512.LoadUnsafe(ref v, (nuint)(i + WideLanes));
+                var x2 = Vector512.LoadUnsafe(ref v, (nuint)(i + 2 * WideLanes));
+                var x3 = Vector512.LoadUnsafe(ref v, (nuint)(i + 3 * WideLanes));
+                if (divide) (x0, x1, x2, x3) = (x0 / d, x1 / d, x2 / d, x3 / d);
+                var low = Vector512.Narrow(Fp8Codes(layout, x0), Fp8Codes(layout, x1));
+                var high = Vector512.Narrow(Fp8Codes(layout, x2), Fp8Codes(layout, x3));
+                Vector512.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var v = ref MemoryMarshal.GetReference(x);
-            ref var c = ref MemoryMarshal.GetReference(codes);
             var d = Vector256.Create(divisor);
             for (; i + Fp8Run <= x.Length; i += Fp8Run)
             {
@@ -250,6 +308,29 @@ public static partial class CpuConvert
         var finite = Vector256.Min(code, Vector256.Create(layout.MaxCode)) | sign;
         var isNaN = Vector256.GreaterThan(magnitude, Vector256.Create(Float32Infinity));
         return Vector256.ConditionalSelect(isNaN, Vector256.Create((uint)Fp8NaN), finite);
+    }
+
+    /// <summary><see cref="Fp8Codes(Fp8Layout, Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Fp8Codes(Fp8Layout layout, Vector512<float> x)
+    {
+        var bits = x.AsUInt32();
+        var magnitude = bits & Vector512.Create(0x7FFFFFFFu);
+        var sign = Vector512.ShiftRightLogical(bits, 24) & Vector512.Create(0x80u);
+        var drop = Float32MantissaBits - layout.MantissaBits;
+        var minExponent = 1 - layout.Bias;
+        // The float32 bits of 2^minExp, the smallest normal fp8 magnitude.
+        var minNormal = (uint)(minExponent + Float32Bias) << Float32MantissaBits;
+        // Half a quantum less one, less the exponent re-bias (127 - bias) in place above the dropped bits.
+        var offset = (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        var lowest = Vector512.ShiftRightLogical(magnitude, drop) & Vector512<uint>.One;
+        var normal = Vector512.ShiftRightLogical(magnitude + Vector512.Create(offset) + lowest, drop);
+        var quantumSum = Vector512.Create((uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
+        var subnormal = (magnitude.AsSingle() + quantumSum.AsSingle()).AsUInt32() - quantumSum;
+        var code = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(minNormal)), subnormal, normal);
+        var finite = Vector512.Min(code, Vector512.Create(layout.MaxCode)) | sign;
+        var isNaN = Vector512.GreaterThan(magnitude, Vector512.Create(Float32Infinity));
+        return Vector512.ConditionalSelect(isNaN, Vector512.Create((uint)Fp8NaN), finite);
     }
 
     /// <summary>
