@@ -236,10 +236,32 @@ public static partial class CpuConvert
     /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first divided by <paramref name="divisor"/> (a block's
     /// scale; exact float32 division as the kernel's; 1 divides nothing: x / 1 is x, and every NaN encodes alike).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float divisor, Span<byte> codes) =>
         EncodeFp8(e4m3 ? E4M3 : E5M2, x, divisor, codes);
 
+    /// <summary>
+    /// float32 to block-scaled fp8 codes, as the kernels' store_scaled: each block of <paramref name="blockSize"/> values
+    /// (the last may be shorter) gets the scale absmax / the format's largest value (1 where the absmax is 0), written to
+    /// <paramref name="scales"/>, and its values divided by that scale are encoded (<see cref="EncodeFp8(bool, ReadOnlySpan{float}, float, Span{byte})"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void EncodeFp8Scaled(bool e4m3, ReadOnlySpan<float> x, int blockSize, Span<float> scales, Span<byte> codes)
+    {
+        SameLength(x.Length, codes.Length);
+        var layout = e4m3 ? E4M3 : E5M2;
+        var largest = e4m3 ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max;
+        for (var b = 0; b < x.Length; b += blockSize)
+        {
+            var block = x.Slice(b, Math.Min(blockSize, x.Length - b));
+            var absmax = AbsMax(block);
+            var scale = absmax == 0.0f ? 1.0f : absmax / largest;
+            EncodeFp8(layout, block, scale, codes.Slice(b, block.Length));
+            scales[b / blockSize] = scale;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float divisor, Span<byte> codes)
     {
         SameLength(x.Length, codes.Length);
@@ -337,7 +359,7 @@ public static partial class CpuConvert
     /// The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter, so
     /// four vectors of lanes take turns, and AVX's max, which returns its second operand where the first is NaN, serves).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float AbsMax(ReadOnlySpan<float> x)
     {
         var absmax = 0.0f;

@@ -39,8 +39,8 @@ public static partial class CpuConvert
         {
             case ElementType.Float32: x.CopyTo(MemoryMarshal.Cast<byte, float>(destination.AsSpan()).Slice(start, count)); break;
             case ElementType.BFloat16: EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(destination.AsSpan()).Slice(start, count)); break;
-            case ElementType.Fp8E4M3: EncodeFp8(E4M3, x, 1.0f, destination.AsSpan(start, count)); break;
-            case ElementType.Fp8E5M2: EncodeFp8(E5M2, x, 1.0f, destination.AsSpan(start, count)); break;
+            case ElementType.Fp8E4M3: EncodeFp8(true, x, 1.0f, destination.AsSpan(start, count)); break;
+            case ElementType.Fp8E5M2: EncodeFp8(false, x, 1.0f, destination.AsSpan(start, count)); break;
             default: throw new ArgumentOutOfRangeException(nameof(format), format, "unknown element type");
         }
     }

@@ -255,15 +255,10 @@ public static class CpuElementwise
                     CpuConvert.EncodeFp8(e4m3, x, 1.0f, codes);
                     break;
                 }
-                var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
-                for (var b = 0; b < x.Length; b += ElementwiseLayout.ScaleBlock)
-                {
-                    var block = x.Slice(b, Math.Min(ElementwiseLayout.ScaleBlock, x.Length - b));
-                    var absmax = CpuConvert.AbsMax(block);
-                    var scale = absmax == 0.0f ? 1.0f : absmax / (e4m3 ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max);
-                    CpuConvert.EncodeFp8(e4m3, block, scale, codes.Slice(b, block.Length));
-                    s[(start + b) / ElementwiseLayout.ScaleBlock] = scale;
-                }
+                // A piece starts a block (chunks and pieces are whole blocks).
+                var blocks = MemoryMarshal.Cast<byte, float>(scales.AsSpan())
+                    .Slice(start / ElementwiseLayout.ScaleBlock, (x.Length + ElementwiseLayout.ScaleBlock - 1) / ElementwiseLayout.ScaleBlock);
+                CpuConvert.EncodeFp8Scaled(e4m3, x, ElementwiseLayout.ScaleBlock, blocks, codes);
                 break;
             }
         }
