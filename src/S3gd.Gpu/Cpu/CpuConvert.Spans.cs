@@ -2,11 +2,12 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using S3gd.Gpu.Kernels;
 
 namespace S3gd.Gpu.Cpu;
 
 /// <summary>
-/// Whole spans of conversions, eight float32 lanes at a time (Vector256; AVX2 for fp8's table gathers), each lane
+/// Whole spans of conversions, sixteen or eight float32 lanes at a time (Vector512, Vector256), each lane
 /// rounding at the same quantum, to nearest even, as the one-value methods, which also take the tail and every element
 /// where the hardware has no such vectors: results are the one-value results bit for bit (tests/Properties checks every
 /// code, every float32 around the rounding boundaries and random bit patterns).
@@ -16,8 +17,14 @@ public static partial class CpuConvert
     /// <summary>float32 lanes of a Vector256.</summary>
     private const int Lanes = 8;
 
+    /// <summary>float32 lanes of a Vector512 (where the hardware has them, the spans' first pass; eight-lane vectors take what is left).</summary>
+    internal const int WideLanes = 16;
+
     /// <summary>Elements of one fp8 store: four vectors of eight codes narrowed into one vector of 32 bytes.</summary>
     private const int Fp8Run = 4 * Lanes;
+
+    /// <summary>Elements of one sixteen-lane fp8 store: four vectors of sixteen codes narrowed into one vector of 64 bytes.</summary>
+    private const int WideFp8Run = 4 * WideLanes;
 
     /// <summary>The float32 mantissa field's width and mask.</summary>
     private const int Float32MantissaBits = 23;
@@ -29,14 +36,24 @@ public static partial class CpuConvert
     private const int Float32Bias = 127;
 
     /// <summary>bf16 codes to float32: each code is the upper half of its float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<float> y)
     {
         SameLength(codes.Length, y.Length);
         var i = 0;
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        ref var w = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(y));
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 2 * WideLanes <= codes.Length; i += 2 * WideLanes)
+            {
+                var (low, high) = Vector512.Widen(Vector512.LoadUnsafe(ref c, (nuint)i));
+                Vector512.ShiftLeft(low, 16).StoreUnsafe(ref w, (nuint)i);
+                Vector512.ShiftLeft(high, 16).StoreUnsafe(ref w, (nuint)(i + WideLanes));
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var c = ref MemoryMarshal.GetReference(codes);
-            ref var w = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(y));
             for (; i + 2 * Lanes <= codes.Length; i += 2 * Lanes)
             {
                 var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref c, (nuint)i));
@@ -48,14 +65,24 @@ public static partial class CpuConvert
     }
 
     /// <summary>float32 to bf16 codes, as <see cref="EncodeBf16(float)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void EncodeBf16(ReadOnlySpan<float> x, Span<ushort> codes)
     {
         SameLength(x.Length, codes.Length);
         var i = 0;
+        ref var v = ref MemoryMarshal.GetReference(x);
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 2 * WideLanes <= x.Length; i += 2 * WideLanes)
+            {
+                var low = Bf16Codes(Vector512.LoadUnsafe(ref v, (nuint)i));
+                var high = Bf16Codes(Vector512.LoadUnsafe(ref v, (nuint)(i + WideLanes)));
+                Vector512.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var v = ref MemoryMarshal.GetReference(x);
-            ref var c = ref MemoryMarshal.GetReference(codes);
             for (; i + 2 * Lanes <= x.Length; i += 2 * Lanes)
             {
                 var low = Bf16Codes(Vector256.LoadUnsafe(ref v, (nuint)i));
@@ -69,6 +96,10 @@ public static partial class CpuConvert
     /// <summary>Each lane rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> RoundBf16(Vector256<float> x) => Vector256.ShiftLeft(Bf16Codes(x), 16).AsSingle();
+
+    /// <summary>Each of sixteen lanes rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> RoundBf16(Vector512<float> x) => Vector512.ShiftLeft(Bf16Codes(x), 16).AsSingle();
 
     /// <summary>One value rounded to the nearest bf16 value, as float32.</summary>
     internal static float RoundBf16(float x) => DecodeBf16(EncodeBf16(x));
@@ -87,50 +118,174 @@ public static partial class CpuConvert
         return Vector256.ConditionalSelect(isNaN, upper | Vector256.Create(Bf16QuietBit), rounded);
     }
 
+    /// <summary><see cref="Bf16Codes(Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Bf16Codes(Vector512<float> x)
+    {
+        var b = x.AsUInt32();
+        var upper = Vector512.ShiftRightLogical(b, 16);
+        var rounded = Vector512.ShiftRightLogical(b + Vector512.Create(0x7FFFu) + (upper & Vector512<uint>.One), 16);
+        var isNaN = ~Vector512.Equals(x, x).AsUInt32();
+        return Vector512.ConditionalSelect(isNaN, upper | Vector512.Create(Bf16QuietBit), rounded);
+    }
+
     /// <summary>
-    /// fp8 codes to float32 through a 256-entry decode table (a gather per eight codes), each times <paramref name="scale"/>
-    /// (a block's scale; one float32 multiply; 1 multiplies nothing: x * 1 is x, a NaN included).
+    /// fp8 codes (e4m3fn or e5m2) to float32, each times <paramref name="scale"/> (a block's scale; one float32 multiply;
+    /// 1 multiplies nothing: x * 1 is x, a NaN included): 64 or 32 codes at a time decoded with integer steps
+    /// (<see cref="Fp8Values(Fp8Layout, Vector256{uint})"/>), the tail through the one-value decode's table.
     /// </summary>
-    internal static unsafe void DecodeFp8(float[] table, ReadOnlySpan<byte> codes, float scale, Span<float> y)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void DecodeFp8(bool e4m3, ReadOnlySpan<byte> codes, float scale, Span<float> y)
     {
         SameLength(codes.Length, y.Length);
-        // Codes index the table: it must hold every one of the 256.
-        if (table.Length != 256) throw new ArgumentException($"an fp8 decode table has 256 entries, this one {table.Length}", nameof(table));
+        var layout = e4m3 ? E4M3 : E5M2;
+        var table = e4m3 ? DecodeE4M3 : DecodeE5M2;
         var multiply = scale != 1.0f;
         var i = 0;
-        if (Avx2.IsSupported)
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        ref var w = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s = Vector512.Create(scale);
+            for (; i + WideFp8Run <= codes.Length; i += WideFp8Run)
+            {
+                var (low, high) = Vector512.Widen(Vector512.LoadUnsafe(ref c, (nuint)i));
+                var (x0, x1) = Vector512.Widen(low);
+                var (x2, x3) = Vector512.Widen(high);
+                var y0 = Fp8Values(layout, x0);
+                var y1 = Fp8Values(layout, x1);
+                var y2 = Fp8Values(layout, x2);
+                var y3 = Fp8Values(layout, x3);
+                if (multiply) (y0, y1, y2, y3) = (y0 * s, y1 * s, y2 * s, y3 * s);
+                y0.StoreUnsafe(ref w, (nuint)i);
+                y1.StoreUnsafe(ref w, (nuint)(i + WideLanes));
+                y2.StoreUnsafe(ref w, (nuint)(i + 2 * WideLanes));
+                y3.StoreUnsafe(ref w, (nuint)(i + 3 * WideLanes));
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
         {
             var s = Vector256.Create(scale);
-            fixed (float* t = table)
-            fixed (byte* c = codes)
-            fixed (float* w = y)
+            for (; i + Fp8Run <= codes.Length; i += Fp8Run)
             {
-                for (; i + Lanes <= codes.Length; i += Lanes)
-                {
-                    var x = Avx2.GatherVector256(t, Avx2.ConvertToVector256Int32(c + i), sizeof(float));
-                    Avx.Store(w + i, multiply ? x * s : x);
-                }
+                var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref c, (nuint)i));
+                var (x0, x1) = Vector256.Widen(low);
+                var (x2, x3) = Vector256.Widen(high);
+                var y0 = Fp8Values(layout, x0);
+                var y1 = Fp8Values(layout, x1);
+                var y2 = Fp8Values(layout, x2);
+                var y3 = Fp8Values(layout, x3);
+                if (multiply) (y0, y1, y2, y3) = (y0 * s, y1 * s, y2 * s, y3 * s);
+                y0.StoreUnsafe(ref w, (nuint)i);
+                y1.StoreUnsafe(ref w, (nuint)(i + Lanes));
+                y2.StoreUnsafe(ref w, (nuint)(i + 2 * Lanes));
+                y3.StoreUnsafe(ref w, (nuint)(i + 3 * Lanes));
             }
         }
         for (; i < codes.Length; i++) y[i] = multiply ? table[codes[i]] * scale : table[codes[i]];
     }
 
     /// <summary>
+    /// The one-value fp8 decode in every lane (codes in the low byte of each lane), the same float32 bits. A normal code's
+    /// exponent and mantissa move up into float32's fields and its exponent is re-biased; a subnormal m * 2^(1 - bias - M)
+    /// is 2^(1 - bias) * (1 + m / 2^M) less 2^(1 - bias), both exact float32 values. Beyond the largest finite code: e5m2's
+    /// first is infinity, every other the canonical NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fp8Values(Fp8Layout layout, Vector256<uint> code)
+    {
+        var magnitude = code & Vector256.Create(0x7Fu);
+        var sign = Vector256.ShiftLeft(code & Vector256.Create(0x80u), 24);
+        var fields = Vector256.ShiftLeft(magnitude, Float32MantissaBits - layout.MantissaBits);
+        var normal = fields + Vector256.Create((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        // The float32 bits of 2^(1 - bias), the smallest normal fp8 magnitude.
+        var minNormal = Vector256.Create((uint)(Float32Bias + 1 - layout.Bias) << Float32MantissaBits);
+        var subnormal = ((fields + minNormal).AsSingle() - minNormal.AsSingle()).AsUInt32();
+        var isSubnormal = Vector256.LessThan(magnitude.AsInt32(), Vector256.Create(1 << layout.MantissaBits)).AsUInt32();
+        var finite = Vector256.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
+        var nan = Vector256.Create(SoftwareConvert.CanonicalNaN);
+        var special = layout.HasInfinity
+            ? Vector256.ConditionalSelect(Vector256.Equals(magnitude, Vector256.Create(layout.MaxCode + 1)), sign | Vector256.Create(Float32Infinity), nan)
+            : nan;
+        var isSpecial = Vector256.GreaterThan(magnitude.AsInt32(), Vector256.Create((int)layout.MaxCode)).AsUInt32();
+        return Vector256.ConditionalSelect(isSpecial, special, finite).AsSingle();
+    }
+
+    /// <summary><see cref="Fp8Values(Fp8Layout, Vector256{uint})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fp8Values(Fp8Layout layout, Vector512<uint> code)
+    {
+        var magnitude = code & Vector512.Create(0x7Fu);
+        var sign = Vector512.ShiftLeft(code & Vector512.Create(0x80u), 24);
+        var fields = Vector512.ShiftLeft(magnitude, Float32MantissaBits - layout.MantissaBits);
+        var normal = fields + Vector512.Create((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        // The float32 bits of 2^(1 - bias), the smallest normal fp8 magnitude.
+        var minNormal = Vector512.Create((uint)(Float32Bias + 1 - layout.Bias) << Float32MantissaBits);
+        var subnormal = ((fields + minNormal).AsSingle() - minNormal.AsSingle()).AsUInt32();
+        var isSubnormal = Vector512.LessThan(magnitude.AsInt32(), Vector512.Create(1 << layout.MantissaBits)).AsUInt32();
+        var finite = Vector512.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
+        var nan = Vector512.Create(SoftwareConvert.CanonicalNaN);
+        var special = layout.HasInfinity
+            ? Vector512.ConditionalSelect(Vector512.Equals(magnitude, Vector512.Create(layout.MaxCode + 1)), sign | Vector512.Create(Float32Infinity), nan)
+            : nan;
+        var isSpecial = Vector512.GreaterThan(magnitude.AsInt32(), Vector512.Create((int)layout.MaxCode)).AsUInt32();
+        return Vector512.ConditionalSelect(isSpecial, special, finite).AsSingle();
+    }
+
+    /// <summary>
     /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first divided by <paramref name="divisor"/> (a block's
     /// scale; exact float32 division as the kernel's; 1 divides nothing: x / 1 is x, and every NaN encodes alike).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float divisor, Span<byte> codes) =>
         EncodeFp8(e4m3 ? E4M3 : E5M2, x, divisor, codes);
 
+    /// <summary>
+    /// float32 to block-scaled fp8 codes, as the kernels' store_scaled: each block of <paramref name="blockSize"/> values
+    /// (the last may be shorter) gets the scale absmax / the format's largest value (1 where the absmax is 0), written to
+    /// <paramref name="scales"/>, and its values divided by that scale are encoded (<see cref="EncodeFp8(bool, ReadOnlySpan{float}, float, Span{byte})"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void EncodeFp8Scaled(bool e4m3, ReadOnlySpan<float> x, int blockSize, Span<float> scales, Span<byte> codes)
+    {
+        SameLength(x.Length, codes.Length);
+        var layout = e4m3 ? E4M3 : E5M2;
+        var largest = e4m3 ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max;
+        for (var b = 0; b < x.Length; b += blockSize)
+        {
+            var block = x.Slice(b, Math.Min(blockSize, x.Length - b));
+            var absmax = AbsMax(block);
+            var scale = absmax == 0.0f ? 1.0f : absmax / largest;
+            EncodeFp8(layout, block, scale, codes.Slice(b, block.Length));
+            scales[b / blockSize] = scale;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float divisor, Span<byte> codes)
     {
         SameLength(x.Length, codes.Length);
         var divide = divisor != 1.0f;
         var i = 0;
+        ref var v = ref MemoryMarshal.GetReference(x);
+        ref var c = ref MemoryMarshal.GetReference(codes);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var d = Vector512.Create(divisor);
+            for (; i + WideFp8Run <= x.Length; i += WideFp8Run)
+            {
+                var x0 = Vector512.LoadUnsafe(ref v, (nuint)i);
+                var x1 = Vector512.LoadUnsafe(ref v, (nuint)(i + WideLanes));
+                var x2 = Vector512.LoadUnsafe(ref v, (nuint)(i + 2 * WideLanes));
+                var x3 = Vector512.LoadUnsafe(ref v, (nuint)(i + 3 * WideLanes));
+                if (divide) (x0, x1, x2, x3) = (x0 / d, x1 / d, x2 / d, x3 / d);
+                var low = Vector512.Narrow(Fp8Codes(layout, x0), Fp8Codes(layout, x1));
+                var high = Vector512.Narrow(Fp8Codes(layout, x2), Fp8Codes(layout, x3));
+                Vector512.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var v = ref MemoryMarshal.GetReference(x);
-            ref var c = ref MemoryMarshal.GetReference(codes);
             var d = Vector256.Create(divisor);
             for (; i + Fp8Run <= x.Length; i += Fp8Run)
             {
@@ -177,10 +332,34 @@ public static partial class CpuConvert
         return Vector256.ConditionalSelect(isNaN, Vector256.Create((uint)Fp8NaN), finite);
     }
 
+    /// <summary><see cref="Fp8Codes(Fp8Layout, Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Fp8Codes(Fp8Layout layout, Vector512<float> x)
+    {
+        var bits = x.AsUInt32();
+        var magnitude = bits & Vector512.Create(0x7FFFFFFFu);
+        var sign = Vector512.ShiftRightLogical(bits, 24) & Vector512.Create(0x80u);
+        var drop = Float32MantissaBits - layout.MantissaBits;
+        var minExponent = 1 - layout.Bias;
+        // The float32 bits of 2^minExp, the smallest normal fp8 magnitude.
+        var minNormal = (uint)(minExponent + Float32Bias) << Float32MantissaBits;
+        // Half a quantum less one, less the exponent re-bias (127 - bias) in place above the dropped bits.
+        var offset = (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        var lowest = Vector512.ShiftRightLogical(magnitude, drop) & Vector512<uint>.One;
+        var normal = Vector512.ShiftRightLogical(magnitude + Vector512.Create(offset) + lowest, drop);
+        var quantumSum = Vector512.Create((uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
+        var subnormal = (magnitude.AsSingle() + quantumSum.AsSingle()).AsUInt32() - quantumSum;
+        var code = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(minNormal)), subnormal, normal);
+        var finite = Vector512.Min(code, Vector512.Create(layout.MaxCode)) | sign;
+        var isNaN = Vector512.GreaterThan(magnitude, Vector512.Create(Float32Infinity));
+        return Vector512.ConditionalSelect(isNaN, Vector512.Create((uint)Fp8NaN), finite);
+    }
+
     /// <summary>
     /// The largest |x| of a span, NaN ignored (float.MaxNumber from 0: the order of the comparisons does not matter, so
     /// four vectors of lanes take turns, and AVX's max, which returns its second operand where the first is NaN, serves).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float AbsMax(ReadOnlySpan<float> x)
     {
         var absmax = 0.0f;

@@ -11,10 +11,10 @@ namespace S3gd.Gpu.Cpu;
 public static partial class CpuConvert
 {
     /// <summary>The fp8 e4m3fn layout (<see cref="SoftwareConvert"/>'s numbers).</summary>
-    private static readonly Fp8Layout E4M3 = new(SoftwareConvert.E4M3Bias, SoftwareConvert.E4M3MantissaBits, SoftwareConvert.E4M3MaxCode);
+    private static readonly Fp8Layout E4M3 = new(SoftwareConvert.E4M3Bias, SoftwareConvert.E4M3MantissaBits, SoftwareConvert.E4M3MaxCode, HasInfinity: false);
 
     /// <summary>The fp8 e5m2 layout (<see cref="SoftwareConvert"/>'s numbers).</summary>
-    private static readonly Fp8Layout E5M2 = new(SoftwareConvert.E5M2Bias, SoftwareConvert.E5M2MantissaBits, SoftwareConvert.E5M2MaxCode);
+    private static readonly Fp8Layout E5M2 = new(SoftwareConvert.E5M2Bias, SoftwareConvert.E5M2MantissaBits, SoftwareConvert.E5M2MaxCode, HasInfinity: true);
 
     /// <summary>The NaN every fp8 encode writes (the kernel's and the spec's canonical code).</summary>
     private const byte Fp8NaN = SoftwareConvert.Fp8NaN;
@@ -28,7 +28,8 @@ public static partial class CpuConvert
     /// <summary>The float32 of each fp8 e5m2 code, as the kernel decodes it.</summary>
     internal static readonly float[] DecodeE5M2 = BuildDecodeTable(ElementType.Fp8E5M2);
 
-    private readonly record struct Fp8Layout(int Bias, int MantissaBits, uint MaxCode);
+    /// <summary>An fp8 format's exponent bias, mantissa width and largest finite code; with infinity, the code after it is infinity.</summary>
+    private readonly record struct Fp8Layout(int Bias, int MantissaBits, uint MaxCode, bool HasInfinity);
 
     /// <summary>Encodes <paramref name="count"/> float32 values from element <paramref name="start"/> of <paramref name="source"/> into <paramref name="destination"/>.</summary>
     public static void Encode(ElementType format, byte[] source, byte[] destination, int start, int count)
@@ -38,8 +39,8 @@ public static partial class CpuConvert
         {
             case ElementType.Float32: x.CopyTo(MemoryMarshal.Cast<byte, float>(destination.AsSpan()).Slice(start, count)); break;
             case ElementType.BFloat16: EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(destination.AsSpan()).Slice(start, count)); break;
-            case ElementType.Fp8E4M3: EncodeFp8(E4M3, x, 1.0f, destination.AsSpan(start, count)); break;
-            case ElementType.Fp8E5M2: EncodeFp8(E5M2, x, 1.0f, destination.AsSpan(start, count)); break;
+            case ElementType.Fp8E4M3: EncodeFp8(true, x, 1.0f, destination.AsSpan(start, count)); break;
+            case ElementType.Fp8E5M2: EncodeFp8(false, x, 1.0f, destination.AsSpan(start, count)); break;
             default: throw new ArgumentOutOfRangeException(nameof(format), format, "unknown element type");
         }
     }
@@ -52,8 +53,8 @@ public static partial class CpuConvert
         {
             case ElementType.Float32: MemoryMarshal.Cast<byte, float>(source.AsSpan()).Slice(start, count).CopyTo(y); break;
             case ElementType.BFloat16: DecodeBf16(MemoryMarshal.Cast<byte, ushort>(source.AsSpan()).Slice(start, count), y); break;
-            case ElementType.Fp8E4M3: DecodeFp8(DecodeE4M3, source.AsSpan(start, count), 1.0f, y); break;
-            case ElementType.Fp8E5M2: DecodeFp8(DecodeE5M2, source.AsSpan(start, count), 1.0f, y); break;
+            case ElementType.Fp8E4M3: DecodeFp8(true, source.AsSpan(start, count), 1.0f, y); break;
+            case ElementType.Fp8E5M2: DecodeFp8(false, source.AsSpan(start, count), 1.0f, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(format), format, "unknown element type");
         }
     }

@@ -26,7 +26,7 @@ public interface ICpuElementwiseStep
 
 /// <summary>
 /// The CPU backend's elementwise step: the rule's maths (<see cref="IElementwiseRule"/>, the code the kernels run) over
-/// eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
+/// sixteen Vector512 or eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
 /// and block scales as the kernels, so results are equal bit for bit (NaN payloads aside). Parallel over the kernel's chunks.
 /// </summary>
 public static class CpuElementwise
@@ -49,16 +49,24 @@ public static class CpuElementwise
         public ICpuElementwiseStep Visit<TRule, TPrep>()
             where TRule : struct, IElementwiseRule
             where TPrep : struct, IGradientPrep =>
-            config.MathBf16
-                ? new Step<TRule, TPrep, VectorBf16Maths, Bf16Maths>(config)
-                : new Step<TRule, TPrep, VectorMaths, ScalarMaths>(config);
+            (Vector512.IsHardwareAccelerated, config.MathBf16) switch
+            {
+                (true, true) => new Step<TRule, TPrep, Vector512<float>, WideVectorBf16Maths, Bf16Maths>(config),
+                (true, false) => new Step<TRule, TPrep, Vector512<float>, WideVectorMaths, ScalarMaths>(config),
+                (false, true) => new Step<TRule, TPrep, Vector256<float>, VectorBf16Maths, Bf16Maths>(config),
+                (false, false) => new Step<TRule, TPrep, Vector256<float>, VectorMaths, ScalarMaths>(config),
+            };
     }
 
-    /// <summary>One configuration's step: the rule's maths in eight-lane maths <typeparamref name="MV"/> and one-element maths <typeparamref name="MS"/>.</summary>
-    private sealed class Step<TRule, TPrep, MV, MS>(ElementwiseConfig c) : ICpuElementwiseStep
+    /// <summary>
+    /// One configuration's step: the rule's maths in the maths <typeparamref name="MV"/> of float32 vectors <typeparamref name="TV"/>
+    /// (Vector512 where the hardware has it, else Vector256) and one-element maths <typeparamref name="MS"/>.
+    /// </summary>
+    private sealed class Step<TRule, TPrep, TV, MV, MS>(ElementwiseConfig c) : ICpuElementwiseStep
         where TRule : struct, IElementwiseRule
         where TPrep : struct, IGradientPrep
-        where MV : struct, IMaths<Vector256<float>>
+        where TV : struct
+        where MV : struct, IMaths<TV>
         where MS : struct, IMaths<float>
     {
         public void Run(in StepScalars scalars, IReadOnlyList<CpuElementwiseTensor> tensors)
@@ -69,7 +77,7 @@ public static class CpuElementwise
                     throw new ArgumentException($"tensors[{i}].Compensation is missing: paramUpdate=kahan keeps one", nameof(tensors));
             var chunks = new ElementwiseChunks(tensors.Select(t => (long)t.Length).ToArray());
             var sc = scalars;
-            var lanes = new ElementwiseScalars<Vector256<float>, MV>(scalars);
+            var lanes = new ElementwiseScalars<TV, MV>(scalars);
             var one = new ElementwiseScalars<float, MS>(scalars);
             Parallel.For(0, chunks.Count, chunk =>
             {
@@ -82,8 +90,9 @@ public static class CpuElementwise
             });
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void StepPiece(
-            in StepScalars sc, in ElementwiseScalars<Vector256<float>, MV> lanes, in ElementwiseScalars<float, MS> one,
+            in StepScalars sc, in ElementwiseScalars<TV, MV> lanes, in ElementwiseScalars<float, MS> one,
             CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
         {
             // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
@@ -95,9 +104,9 @@ public static class CpuElementwise
             // Kahan compensation needs the parameter before the step; the other updates do not.
             var old = w.Old.AsSpan(0, count);
             if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
-            var whole = Vector256.IsHardwareAccelerated ? count - count % Vector256<float>.Count : 0;
-            if (whole > 0) Vectors(lanes, p[..whole], g[..whole], s0[..whole], s1[..whole], s2[..whole]);
-            Elements(one, p[whole..], g[whole..], s0[whole..], s1[whole..], s2[whole..]);
+            var whole = Vector256.IsHardwareAccelerated ? count - count % (Unsafe.SizeOf<TV>() / sizeof(float)) : 0;
+            if (whole > 0) Vectors(lanes, p[..whole], g[..whole], Head(s0, whole), Head(s1, whole), Head(s2, whole));
+            Elements(one, p[whole..], g[whole..], Tail(s0, whole), Tail(s1, whole), Tail(s2, whole));
             switch (c.ParamUpdate)
             {
                 case ParamUpdate.Kahan:
@@ -116,49 +125,59 @@ public static class CpuElementwise
                 if (c.States[k] is { } f) Store(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
         }
 
-        /// <summary>A state slot's elements as float32 (zeros for a slot the configuration does not keep).</summary>
-        private Span<float> Slot(CpuElementwiseTensor t, int k, int start, Span<float> scratch)
-        {
-            if (c.States[k] is { } f) return View(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch);
-            scratch.Clear();
-            return scratch;
-        }
+        /// <summary>A state slot's elements as float32; empty for a slot the configuration does not keep (the step reads zeros and writes nothing).</summary>
+        private Span<float> Slot(CpuElementwiseTensor t, int k, int start, Span<float> scratch) =>
+            c.States[k] is { } f ? View(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch) : Span<float>.Empty;
 
-        /// <summary>Whole vectors of eight lanes: locals, not the spans' elements, through the step, so the lanes stay in registers.</summary>
+        /// <summary>A slot's first <paramref name="n"/> elements (an empty slot stays empty).</summary>
+        private static Span<float> Head(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[..n];
+
+        /// <summary>A slot's elements from <paramref name="n"/> on (an empty slot stays empty).</summary>
+        private static Span<float> Tail(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[n..];
+
+        /// <summary>Whole vectors: locals, not the spans' elements, through the step, so the lanes stay in registers.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Vectors(
-            in ElementwiseScalars<Vector256<float>, MV> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+            in ElementwiseScalars<TV, MV> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         {
             MV m = default;
-            var vp = MemoryMarshal.Cast<float, Vector256<float>>(p);
-            var vg = MemoryMarshal.Cast<float, Vector256<float>>(g);
-            var v0 = MemoryMarshal.Cast<float, Vector256<float>>(s0);
-            var v1 = MemoryMarshal.Cast<float, Vector256<float>>(s1);
-            var v2 = MemoryMarshal.Cast<float, Vector256<float>>(s2);
+            var vp = MemoryMarshal.Cast<float, TV>(p);
+            var vg = MemoryMarshal.Cast<float, TV>(g);
+            var v0 = MemoryMarshal.Cast<float, TV>(s0);
+            var v1 = MemoryMarshal.Cast<float, TV>(s1);
+            var v2 = MemoryMarshal.Cast<float, TV>(s2);
+            var (keep0, keep1, keep2) = (!v0.IsEmpty, !v1.IsEmpty, !v2.IsEmpty);
             for (var i = 0; i < vp.Length; i++)
             {
                 var pi = m.Load(vp[i]);
-                var x0 = m.Load(v0[i]);
-                var x1 = m.Load(v1[i]);
-                var x2 = m.Load(v2[i]);
-                ElementwiseStep.Element<Vector256<float>, MV, TPrep, TRule>(sc, ref pi, m.Load(vg[i]), ref x0, ref x1, ref x2);
+                var x0 = keep0 ? m.Load(v0[i]) : default;
+                var x1 = keep1 ? m.Load(v1[i]) : default;
+                var x2 = keep2 ? m.Load(v2[i]) : default;
+                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref pi, m.Load(vg[i]), ref x0, ref x1, ref x2);
                 vp[i] = pi;
-                v0[i] = x0;
-                v1[i] = x1;
-                v2[i] = x2;
+                if (keep0) v0[i] = x0;
+                if (keep1) v1[i] = x1;
+                if (keep2) v2[i] = x2;
             }
         }
 
         /// <summary>One element at a time (the tail of a piece).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Elements(in ElementwiseScalars<float, MS> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
         {
             MS m = default;
+            var (keep0, keep1, keep2) = (!s0.IsEmpty, !s1.IsEmpty, !s2.IsEmpty);
             for (var i = 0; i < p.Length; i++)
             {
-                p[i] = m.Load(p[i]);
-                s0[i] = m.Load(s0[i]);
-                s1[i] = m.Load(s1[i]);
-                s2[i] = m.Load(s2[i]);
-                ElementwiseStep.Element<float, MS, TPrep, TRule>(sc, ref p[i], m.Load(g[i]), ref s0[i], ref s1[i], ref s2[i]);
+                var pi = m.Load(p[i]);
+                var x0 = keep0 ? m.Load(s0[i]) : 0.0f;
+                var x1 = keep1 ? m.Load(s1[i]) : 0.0f;
+                var x2 = keep2 ? m.Load(s2[i]) : 0.0f;
+                ElementwiseStep.Element<float, MS, TPrep, TRule>(sc, ref pi, m.Load(g[i]), ref x0, ref x1, ref x2);
+                p[i] = pi;
+                if (keep0) s0[i] = x0;
+                if (keep1) s1[i] = x1;
+                if (keep2) s2[i] = x2;
             }
         }
     }
@@ -182,6 +201,7 @@ public static class CpuElementwise
     /// Elements [start, start+scratch.Length) of a buffer as float32: the buffer itself when it is float32 (stepped in
     /// place), else decoded into the scratch, times their block scale where <paramref name="scales"/> is given.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Span<float> View(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> scratch)
     {
         var x = scratch;
@@ -194,10 +214,10 @@ public static class CpuElementwise
                 return x;
             default:
             {
-                var table = f.IsFp8E4M3 ? CpuConvert.DecodeE4M3 : CpuConvert.DecodeE5M2;
+                var e4m3 = f.IsFp8E4M3;
                 if (scales is null)
                 {
-                    CpuConvert.DecodeFp8(table, data.AsSpan(start, x.Length), 1.0f, x);
+                    CpuConvert.DecodeFp8(e4m3, data.AsSpan(start, x.Length), 1.0f, x);
                     return x;
                 }
                 var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
@@ -206,7 +226,7 @@ public static class CpuElementwise
                 {
                     var block = (start + i) / ElementwiseLayout.ScaleBlock;
                     var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
-                    CpuConvert.DecodeFp8(table, data.AsSpan(start + i, end - i), s[block], x[i..end]);
+                    CpuConvert.DecodeFp8(e4m3, data.AsSpan(start + i, end - i), s[block], x[i..end]);
                     i = end;
                 }
                 return x;
@@ -215,6 +235,7 @@ public static class CpuElementwise
     }
 
     /// <summary>Encodes x into elements [start, start+x.Length) of a buffer (a float32 one is already there); with <paramref name="scales"/>, block-scaled (store_scaled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Store(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> x)
     {
         switch (f.Tag)
@@ -234,15 +255,10 @@ public static class CpuElementwise
                     CpuConvert.EncodeFp8(e4m3, x, 1.0f, codes);
                     break;
                 }
-                var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
-                for (var b = 0; b < x.Length; b += ElementwiseLayout.ScaleBlock)
-                {
-                    var block = x.Slice(b, Math.Min(ElementwiseLayout.ScaleBlock, x.Length - b));
-                    var absmax = CpuConvert.AbsMax(block);
-                    var scale = absmax == 0.0f ? 1.0f : absmax / (e4m3 ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max);
-                    CpuConvert.EncodeFp8(e4m3, block, scale, codes.Slice(b, block.Length));
-                    s[(start + b) / ElementwiseLayout.ScaleBlock] = scale;
-                }
+                // A piece starts a block (chunks and pieces are whole blocks).
+                var blocks = MemoryMarshal.Cast<byte, float>(scales.AsSpan())
+                    .Slice(start / ElementwiseLayout.ScaleBlock, (x.Length + ElementwiseLayout.ScaleBlock - 1) / ElementwiseLayout.ScaleBlock);
+                CpuConvert.EncodeFp8Scaled(e4m3, x, ElementwiseLayout.ScaleBlock, blocks, codes);
                 break;
             }
         }

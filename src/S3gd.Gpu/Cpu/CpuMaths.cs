@@ -184,3 +184,108 @@ public readonly struct VectorBf16Maths : IMaths<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Broadcast(float x) => Vector256.Create(x);
 }
+
+/// <summary>float32 maths, sixteen lanes: lane for lane the scalar operations (FusedMultiplyAdd is fused per lane).</summary>
+public readonly struct WideVectorMaths : IMaths<Vector512<float>>
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Root(Vector512<float> a) => Vector512.Sqrt(a);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Madd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Neg(Vector512<float> a) => -a;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNumber(a, b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Sign(Vector512<float> x)
+    {
+        var zero = Vector512<float>.Zero;
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(x, zero), Vector512<float>.One,
+            Vector512.ConditionalSelect(Vector512.LessThan(x, zero), -Vector512<float>.One, x));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Load(Vector512<float> x) => x;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> ZeroWhereZero(Vector512<float> m, Vector512<float> x) =>
+        Vector512.ConditionalSelect(Vector512.Equals(m, Vector512<float>.Zero), Vector512<float>.Zero, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Broadcast(float x) => Vector512.Create(x);
+}
+
+/// <summary>bf16 maths, sixteen lanes: lane for lane <see cref="Bf16Maths"/>.</summary>
+public readonly struct WideVectorBf16Maths : IMaths<Vector512<float>>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> R(Vector512<float> x) => CpuConvert.RoundBf16(x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => R(a * b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Add(Vector512<float> a, Vector512<float> b) => R(a + b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Div(Vector512<float> a, Vector512<float> b) => R(a / b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Root(Vector512<float> a) => R(Vector512.Sqrt(a));
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Madd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => R(R(a * b) + c);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Neg(Vector512<float> a) => -a;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNumber(a, b);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Sign(Vector512<float> x) => default(WideVectorMaths).Sign(x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Load(Vector512<float> x) => R(x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> ZeroWhereZero(Vector512<float> m, Vector512<float> x) => default(WideVectorMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Broadcast(float x) => Vector512.Create(x);
+}

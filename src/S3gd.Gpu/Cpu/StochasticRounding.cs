@@ -53,23 +53,37 @@ public static class StochasticRounding
 
     /// <summary>
     /// Rounds elements [start, start + x.Length) of the tensor whose stream is given, in place: <see cref="Round(float, uint)"/> of each
-    /// with its <see cref="Element"/> word, eight lanes at a time with the same integer steps (the vector multiply keeps
+    /// with its <see cref="Element"/> word, sixteen or eight lanes at a time with the same integer steps (the vector multiply keeps
     /// the low 32 bits, as uint multiplication does).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Round(Span<float> x, uint stream, int start)
     {
-        var lanes = Vector256<uint>.Count;
         var i = 0;
+        ref var r = ref MemoryMarshal.GetReference(x);
+        // An int index's upper word is 0, and hash_element xors it in after the first mix: nothing to add.
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s = Vector512.Create(stream);
+            var offsets = Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u);
+            var low = Vector512.Create(LowHalf);
+            for (; i + CpuConvert.WideLanes <= x.Length; i += CpuConvert.WideLanes)
+            {
+                var at = (nuint)i;
+                var random = Mix32(Mix32(s ^ (Vector512.Create((uint)(start + i)) + offsets)));
+                var v = Vector512.LoadUnsafe(ref r, at);
+                var truncated = ((v.AsUInt32() + (random & low)) & ~low).AsSingle();
+                Vector512.ConditionalSelect(Vector512.Equals(v, v), truncated, CpuConvert.RoundBf16(v)).StoreUnsafe(ref r, at);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            ref var r = ref MemoryMarshal.GetReference(x);
             var s = Vector256.Create(stream);
             var offsets = Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u);
             var low = Vector256.Create(LowHalf);
-            for (; i + lanes <= x.Length; i += lanes)
+            for (; i + Vector256<uint>.Count <= x.Length; i += Vector256<uint>.Count)
             {
                 var at = (nuint)i;
-                // An int index's upper word is 0, and hash_element xors it in after the first mix: nothing to add.
                 var random = Mix32(Mix32(s ^ (Vector256.Create((uint)(start + i)) + offsets)));
                 var v = Vector256.LoadUnsafe(ref r, at);
                 var truncated = ((v.AsUInt32() + (random & low)) & ~low).AsSingle();
@@ -77,6 +91,17 @@ public static class StochasticRounding
             }
         }
         for (; i < x.Length; i++) x[i] = Round(x[i], Element(stream, start + i));
+    }
+
+    /// <summary><see cref="Mix32(uint)"/> in every one of sixteen lanes.</summary>
+    private static Vector512<uint> Mix32(Vector512<uint> x)
+    {
+        x ^= Vector512.ShiftRightLogical(x, 16);
+        x *= Vector512.Create(Mix1);
+        x ^= Vector512.ShiftRightLogical(x, 13);
+        x *= Vector512.Create(Mix2);
+        x ^= Vector512.ShiftRightLogical(x, 16);
+        return x;
     }
 
     /// <summary><see cref="Mix32(uint)"/> in every lane.</summary>

@@ -1,4 +1,4 @@
-/// The CPU twin's eight-lane paths against its one-value code, bit for bit: every bf16 and fp8 code decoded, every
+/// The CPU twin's sixteen- and eight-lane paths against its one-value code, bit for bit: every bf16 and fp8 code decoded, every
 /// float32 around each format's rounding boundaries (ties, saturation, subnormals, zeros, infinities, NaNs) and random bit
 /// patterns encoded, the block scale's absmax, the bf16 maths, Kahan compensation and stochastic rounding. Spans have
 /// lengths that leave a one-value tail, so both paths run in each check.
@@ -11,6 +11,7 @@ open FsCheck.FSharp
 open Xunit
 open S3gd.Spec.Formats
 open S3gd.Gpu.Cpu
+open S3gd.Gpu.Kernels
 
 let private bits (x: float32) = BitConverter.SingleToUInt32Bits x
 
@@ -74,25 +75,21 @@ let ``every bf16 code decodes to the same float32 eight lanes at a time`` () =
     sameAt "bf16 decode" (fun i -> sprintf "0x%04x" codes[i]) (codes |> Array.map (CpuConvert.DecodeBf16 >> bits)) (y |> Array.map bits)
 
 [<Fact>]
-let ``every fp8 code gathers its own table entry, times a block's scale`` () =
-    // A table whose 256 entries all differ in their bits (NaN payloads included), read with every code in a shuffled order.
-    let table = Array.init 256 (fun k -> ofBits (0x7F800000u ||| uint32 (k + 1) * 0x101u) |> fun nan -> if k % 3 = 0 then nan else float32 k - 127.5f)
+let ``every fp8 code decodes as one value at a time does, times a block's scale`` () =
+    // Every code, then random ones in a shuffled order, the length leaving a tail.
     let rng = Random 5
     let codes = Array.append [| 0uy .. 255uy |] (Array.init 1021 (fun _ -> byte (rng.Next 256)))
     let input i = sprintf "0x%02x" codes[i]
-    let decode scale =
-        let y = Array.zeroCreate<float32> codes.Length
-        CpuConvert.DecodeFp8(table, ReadOnlySpan codes, scale, Span y)
-        y
-    // Unscaled, the table's own bits, NaN payloads included; scaled, each entry times the scale.
-    sameAt "fp8 decode" input (codes |> Array.map (fun c -> bits table[int c])) (decode 1.0f |> Array.map bits)
-    for scale in [ 0.75f; 3.0f / 448.0f; 1e-40f; Single.PositiveInfinity ] do
-        sameAt (sprintf "fp8 decode (scale %g)" scale) input (codes |> Array.map (fun c -> arithmetic (table[int c] * scale))) (decode scale |> Array.map arithmetic)
-
-[<Fact>]
-let ``a decode table of other than 256 entries is refused, naming its length`` () =
-    let e = Assert.Throws<ArgumentException>(fun () -> CpuConvert.DecodeFp8(Array.zeroCreate 255, ReadOnlySpan [| 1uy |], 1.0f, Span(Array.zeroCreate 1)))
-    Assert.Contains("255", e.Message)
+    for e4m3, one in [ true, SoftwareConvert.DecodeE4M3; false, SoftwareConvert.DecodeE5M2 ] do
+        let decode scale =
+            let y = Array.zeroCreate<float32> codes.Length
+            CpuConvert.DecodeFp8(e4m3, ReadOnlySpan codes, scale, Span y)
+            y
+        // Unscaled, the one-value decode's bits, NaN payloads included; scaled, each value times the scale.
+        sameAt (sprintf "fp8 decode (e4m3 %b)" e4m3) input (codes |> Array.map (uint32 >> one >> bits)) (decode 1.0f |> Array.map bits)
+        for scale in [ 0.75f; 3.0f / 448.0f; 1e-40f; Single.PositiveInfinity ] do
+            sameAt (sprintf "fp8 decode (e4m3 %b, scale %g)" e4m3 scale) input
+                (codes |> Array.map (fun c -> arithmetic (one (uint32 c) * scale))) (decode scale |> Array.map arithmetic)
 
 [<Fact>]
 let ``every float32 around a rounding boundary encodes to bf16 as one value at a time does`` () =
@@ -143,12 +140,46 @@ let private lanes (name: string) (vector: Vector256<float32>[] -> Vector256<floa
                for l in 0 .. 7 -> arithmetic (Vector256.GetElement(v, l)) |]
     sameAt name (fun i -> inputs |> Array.map (fun a -> sprintf "0x%08x" (bits a[i])) |> String.concat ",") expected actual
 
+/// Lane-wise application of a sixteen-lane vector operation over arrays of sixteen, against the one-value operation.
+let private wideLanes (name: string) (vector: Vector512<float32>[] -> Vector512<float32>) (scalar: float32[] -> float32) (inputs: float32[][]) =
+    let n = inputs[0].Length / 16 * 16
+    let expected = Array.init n (fun i -> arithmetic (scalar (inputs |> Array.map (fun a -> a[i]))))
+    let actual =
+        [| for k in 0 .. 16 .. n - 1 do
+               let v = vector (inputs |> Array.map (fun a -> Vector512.Create<float32>(ReadOnlySpan<float32>(a, k, 16))))
+               for l in 0 .. 15 -> arithmetic (Vector512.GetElement(v, l)) |]
+    sameAt name (fun i -> inputs |> Array.map (fun a -> sprintf "0x%08x" (bits a[i])) |> String.concat ",") expected actual
+
+/// Three random arrays of one length.
+let private threePatterns =
+    Gen.zip3 patterns patterns patterns |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in [| a[.. n - 1]; b[.. n - 1]; c[.. n - 1] |])
+
 [<Fact>]
-let ``bf16 maths eight lanes at a time rounds every operation as one value at a time`` () =
-    let three = Gen.zip3 patterns patterns patterns |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in [| a[.. n - 1]; b[.. n - 1]; c[.. n - 1] |])
+let ``float32 and bf16 maths sixteen lanes at a time compute every operation as one value at a time`` () =
     Check.One(
         config,
-        Prop.forAll (Arb.fromGen three) (fun xs ->
+        Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
+            wideLanes "mul" (fun v -> WideVectorMaths().Mul(v[0], v[1])) (fun s -> ScalarMaths().Mul(s[0], s[1])) xs
+            wideLanes "add" (fun v -> WideVectorMaths().Add(v[0], v[1])) (fun s -> ScalarMaths().Add(s[0], s[1])) xs
+            wideLanes "div" (fun v -> WideVectorMaths().Div(v[0], v[1])) (fun s -> ScalarMaths().Div(s[0], s[1])) xs
+            wideLanes "root" (fun v -> WideVectorMaths().Root(v[0])) (fun s -> ScalarMaths().Root(s[0])) xs
+            wideLanes "madd" (fun v -> WideVectorMaths().Madd(v[0], v[1], v[2])) (fun s -> ScalarMaths().Madd(s[0], s[1], s[2])) xs
+            wideLanes "max" (fun v -> WideVectorMaths().Max(v[0], v[1])) (fun s -> ScalarMaths().Max(s[0], s[1])) xs
+            wideLanes "sign" (fun v -> WideVectorMaths().Sign(v[0])) (fun s -> ScalarMaths().Sign(s[0])) xs
+            wideLanes "zero where zero" (fun v -> WideVectorMaths().ZeroWhereZero(v[0], v[1])) (fun s -> ScalarMaths().ZeroWhereZero(s[0], s[1])) xs
+            wideLanes "bf16 mul" (fun v -> WideVectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
+            wideLanes "bf16 add" (fun v -> WideVectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
+            wideLanes "bf16 div" (fun v -> WideVectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
+            wideLanes "bf16 root" (fun v -> WideVectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
+            wideLanes "bf16 madd" (fun v -> WideVectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
+            wideLanes "bf16 max" (fun v -> WideVectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
+            wideLanes "bf16 load" (fun v -> WideVectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs))
+
+[<Fact>]
+let ``bf16 maths eight lanes at a time rounds every operation as one value at a time`` () =
+    Check.One(
+        config,
+        Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
             lanes "mul" (fun v -> VectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
             lanes "add" (fun v -> VectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
             lanes "div" (fun v -> VectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
@@ -160,7 +191,7 @@ let ``bf16 maths eight lanes at a time rounds every operation as one value at a 
             lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs))
 
 [<Fact>]
-let ``Kahan compensation eight lanes at a time is the kernel's kahan_update of each element`` () =
+let ``Kahan compensation sixteen or eight lanes at a time is the kernel's kahan_update of each element`` () =
     // Parameters and compensations are bf16 values (as stored), updates small and large; NaN and infinities among them.
     let bf16s = patterns |> Gen.map (Array.map (CpuConvert.EncodeBf16 >> CpuConvert.DecodeBf16))
     let cases = Gen.zip3 bf16s patterns bf16s |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in a[.. n - 1], b[.. n - 1], c[.. n - 1])
@@ -181,7 +212,7 @@ let ``Kahan compensation eight lanes at a time is the kernel's kahan_update of e
             sameAt "kahan compensation" (hex p) (Array.map snd expected) (Array.map arithmetic actualC)))
 
 [<Fact>]
-let ``stochastic rounding eight lanes at a time draws each element's own word`` () =
+let ``stochastic rounding sixteen or eight lanes at a time draws each element's own word`` () =
     let cases = Gen.zip3 patterns (Gen.choose (0, Int32.MaxValue - 100000)) (Gen.choose (Int32.MinValue, Int32.MaxValue) |> Gen.map uint32)
     Check.One(
         config,
