@@ -90,7 +90,7 @@ public static class OptimizerCatalog
         new(SpecRules.Adamax.info, RuleFamily.Elementwise, g => new Adamax(g), 1e-2, false, new AdamaxRule()),
         new(SpecRules.NAdam.info, RuleFamily.Elementwise, g => new NAdam(g), 1e-2, false, new NAdamRule()),
         new(SpecRules.RAdam.info, RuleFamily.Elementwise, g => new RAdam(g), 1e-2, false, new RAdamRule()),
-        new(SpecRules.Adagrad.info, RuleFamily.Elementwise, g => new Adagrad(g), 1e-2, false, new AdagradRule()),
+        new(SpecRules.Adagrad.info, RuleFamily.Elementwise, g => new Adagrad(g), 0.1, false, new AdagradRule()),
         new(SpecRules.Adadelta.info, RuleFamily.Elementwise, g => new Adadelta(g), null, false, new AdadeltaRule()),
         new(SpecRules.Asgd.info, RuleFamily.Elementwise, g => new Asgd(g), 0.3, false, new AsgdRule()),
         new(SpecRules.StableAdamW.info, RuleFamily.Structured, g => new StableAdamW(g), 1e-2),
