@@ -270,6 +270,13 @@ let radamRectified : Checks.Check list =
     [ for state in [ StateFormat.Fp32; StateFormat.Bf16 ] ->
           stepsMatchSpec (6, 9) (sprintf "radam step = spec, rectified steps 6 to 9, state %s" state.Name) "radam" state ]
 
+/// ASGD's averaging steps: ax copies p while mu = 1 and averages once step - 1 - t0 passes 1 (mu is 1/max(1, k - t0)
+/// after step k), so with t0 drawn from its typical 0 to 5 (or 0) most cases of 6 to 9 steps average at their last
+/// steps, while few of the 1 to 4 steps of `stepMatchesSpec` do (t0 below 2); fp32 and bf16 state.
+let asgdAveraging : Checks.Check list =
+    [ for state in [ StateFormat.Fp32; StateFormat.Bf16 ] ->
+          stepsMatchSpec (6, 9) (sprintf "asgd step = spec, averaging steps 6 to 9, state %s" state.Name) "asgd" state ]
+
 /// Elements of the large-tensor check: a few million, not a multiple of the chunk; 100001 where the kernels are emulated.
 let largeLength (backend: Backend) = if Checks.emulated backend then 100_001 else 3_000_001
 
@@ -372,10 +379,11 @@ let cpuTwin : Checks.Check =
                   if not state.IsFp8 || backend.SupportsFp8 then
                       Check.One(Checks.twinConfig backend config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0) (twinLongest backend))) (property rule state)) }
 
-/// Every elementwise check: each rule with each state format, RAdam's rectified steps, then the large tensor, found_inf and
-/// the CPU twin.
+/// Every elementwise check: each rule with each state format, RAdam's rectified steps, ASGD's averaging steps, then the
+/// large tensor, found_inf and the CPU twin.
 let all : Checks.Check list =
     [ for r in rules do
           for s in stateFormats r -> stepMatchesSpec r s ]
     @ radamRectified
+    @ asgdAveraging
     @ [ largeTensor; foundInfIsNoOp; cpuTwin ]

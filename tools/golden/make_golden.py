@@ -16,6 +16,7 @@ import torch
 from torch.optim import _muon
 
 STEPS = 20  # steps per case
+FLOAT64_SCALAR_STATE = {"nadam", "asgd"}  # rules whose 0-dim state must be float64 to match the spec (run_case)
 VEC = (37,)  # shape of the elementwise cases
 
 # (case, rule as the spec names it, torch constructor, spec hyperparameters (torch names), shape)
@@ -35,6 +36,11 @@ CASES = [
      dict(lr=0.01, betas=(0.85, 0.99), eps=1e-7, weight_decay=0.05, momentum_decay=0.01, decoupled_weight_decay=True), VEC),
     # beta2=0.9: RAdam's first 5 steps unrectified, the other 15 rectified.
     ("radam", "radam", torch.optim.RAdam, dict(lr=0.01, betas=(0.8, 0.9), eps=1e-7, weight_decay=0.01, maximize=True), VEC),
+    ("adagrad", "adagrad", torch.optim.Adagrad,
+     dict(lr=0.05, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-8, maximize=True), VEC),
+    ("adadelta", "adadelta", torch.optim.Adadelta, dict(lr=0.5, rho=0.85, eps=1e-5, weight_decay=0.01, maximize=True), VEC),
+    # t0=5.5: ax copies the parameter on steps 1 to 7 and averages from step 8 (mu = 1/max(1, step - t0) after each step).
+    ("asgd", "asgd", torch.optim.ASGD, dict(lr=0.05, lambd=0.01, alpha=0.6, t0=5.5, weight_decay=0.01, maximize=True), VEC),
     ("muon", "muon", torch.optim.Muon, dict(lr=0.02, weight_decay=0.1, momentum=0.95, nesterov=True), (8, 6)),
     ("muon_wide", "muon", torch.optim.Muon,
      dict(lr=0.01, weight_decay=0.05, momentum=0.9, nesterov=False, adjust_lr_fn="match_rms_adamw"), (5, 9)),
@@ -57,6 +63,9 @@ def run_case(out, idx, case, rule, ctor, hypers, shape):
     p0 = torch.randn(shape, generator=gen, dtype=torch.float64)
     grads = torch.randn((STEPS,) + shape, generator=gen, dtype=torch.float64)
     p = p0.clone().requires_grad_(True)
+    # torch keeps 0-dim state (NAdam's mu_product, ASGD's eta and mu) in float32 unless the default dtype is float64;
+    # the spec computes it in float64, so those rules run with a float64 default (the others' state is unaffected).
+    torch.set_default_dtype(torch.float64 if rule in FLOAT64_SCALAR_STATE else torch.float32)
     opt = ctor([p], foreach=False, **hypers) if rule != "muon" else ctor([p], **hypers)
     ns = []
     for t in range(STEPS):

@@ -47,7 +47,7 @@ public sealed class StepScalarValues
 {
     /// <summary>Learning rate.</summary>
     public double Lr;
-    /// <summary>Decoupled decay factor 1 - lr*wd.</summary>
+    /// <summary>Decoupled decay factor 1 - lr*wd (ASGD: its decay term 1 - lambd*eta).</summary>
     public double Decay = 1.0;
     /// <summary>Coupled weight decay.</summary>
     public double Wd;

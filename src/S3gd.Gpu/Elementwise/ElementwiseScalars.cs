@@ -41,13 +41,13 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>-lr.</summary>
     public readonly T NegLr;
 
-    /// <summary>The decoupled decay factor 1 - lr*wd.</summary>
+    /// <summary>The decoupled decay factor 1 - lr*wd; ASGD's decay term 1 - lambd*eta.</summary>
     public readonly T Decay;
 
     /// <summary>The coupled weight decay wd.</summary>
     public readonly T Wd;
 
-    /// <summary>The first decay (see <see cref="StepScalars.Beta1"/>).</summary>
+    /// <summary>The first decay (see <see cref="StepScalars.Beta1"/>; Adadelta's rho; ASGD's averaging weight mu, 0 on copying steps).</summary>
     public readonly T Beta1;
 
     /// <summary>1 - beta1 (SGD: 1 - dampening).</summary>
@@ -77,7 +77,10 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>1 - beta3.</summary>
     public readonly T OneMinusBeta3;
 
-    /// <summary>AdEMAMix's slow weight; MAdam's storage scale root c; RAdam's rectified step size (0 on unrectified steps).</summary>
+    /// <summary>
+    /// AdEMAMix's slow weight; MAdam's storage scale root c; RAdam's rectified step size (0 on unrectified steps);
+    /// Adagrad's initial_accumulator_value; ASGD's copy flag (1 while mu = 1, else 0).
+    /// </summary>
     public readonly T Alpha;
 
     /// <summary>1 / the first moment's bias correction.</summary>

@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+using S3gd.Gpu.Elementwise;
+using S3gd.Gpu.Maths;
+
+namespace S3gd.Gpu.Rules;
+
+/// <summary>
+/// torch.optim.Adadelta per element: square_avg &lt;- rho*square_avg + (1 - rho)*g*g; delta = sqrt(acc_delta + eps) /
+/// sqrt(square_avg + eps) * g; acc_delta &lt;- rho*acc_delta + (1 - rho)*delta*delta; p -= lr*delta.
+/// </summary>
+public readonly struct AdadeltaStep : IElementwiseRule
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Step<T, M>(in ElementwiseScalars<T, M> sc, ref T p, T g, ref T s0, ref T s1, ref T s2)
+        where T : struct
+        where M : struct, IMaths<T>
+    {
+        M m = default;
+        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, m.Mul(g, g)));
+        var delta = m.Mul(m.Div(m.Root(m.Add(s1, sc.Eps)), m.Root(m.Add(s0, sc.Eps))), g);
+        s1 = m.Madd(sc.Beta1, s1, m.Mul(sc.OneMinusBeta1, m.Mul(delta, delta)));
+        p = m.Madd(sc.NegLr, delta, p);
+    }
+}
+
+/// <summary>Adadelta's host side: slots square_avg, acc_delta; beta1 = rho for both averages; coupled weight decay.</summary>
+public sealed class AdadeltaRule : ElementwiseRuleDefinition
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string?> SlotNames { get; } = ["square_avg", "acc_delta", null];
+
+    /// <inheritdoc />
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        new(typeof(AdadeltaStep), [true, true, false], Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
+
+    /// <inheritdoc />
+    public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)
+    {
+        v.Wd = h.Real("weight_decay");
+        v.Beta1 = h.Real("rho");
+        v.OneMinusBeta1 = 1.0 - v.Beta1;
+        v.Eps = h.Real("eps");
+    }
+}
