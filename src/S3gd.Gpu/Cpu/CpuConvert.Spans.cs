@@ -316,20 +316,31 @@ public static partial class CpuConvert
         var bits = x.AsUInt32();
         var magnitude = bits & Vector256.Create(0x7FFFFFFFu);
         var sign = Vector256.ShiftRightLogical(bits, 24) & Vector256.Create(0x80u);
-        var drop = Float32MantissaBits - layout.MantissaBits;
-        var minExponent = 1 - layout.Bias;
-        // The float32 bits of 2^minExp, the smallest normal fp8 magnitude.
-        var minNormal = (uint)(minExponent + Float32Bias) << Float32MantissaBits;
-        // Half a quantum less one, less the exponent re-bias (127 - bias) in place above the dropped bits.
-        var offset = (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        var (drop, minNormal, offset, quantumSumBits) = Fp8EncodeConstants(layout);
         var lowest = Vector256.ShiftRightLogical(magnitude, drop) & Vector256<uint>.One;
         var normal = Vector256.ShiftRightLogical(magnitude + Vector256.Create(offset) + lowest, drop);
-        var quantumSum = Vector256.Create((uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
+        var quantumSum = Vector256.Create(quantumSumBits);
         var subnormal = (magnitude.AsSingle() + quantumSum.AsSingle()).AsUInt32() - quantumSum;
         var code = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(minNormal)), subnormal, normal);
         var finite = Vector256.Min(code, Vector256.Create(layout.MaxCode)) | sign;
         var isNaN = Vector256.GreaterThan(magnitude, Vector256.Create(Float32Infinity));
         return Vector256.ConditionalSelect(isNaN, Vector256.Create((uint)Fp8NaN), finite);
+    }
+
+    /// <summary>
+    /// The encode's constants for a format: the float32 mantissa bits it drops, the float32 bits of 2^minExp (its smallest
+    /// normal magnitude), half a quantum less one less the exponent re-bias (127 - bias) in place above the dropped bits,
+    /// and the float32 bits of 2^(minExp - M + 23), whose ulp is the subnormal quantum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Drop, uint MinNormal, uint Offset, uint QuantumSum) Fp8EncodeConstants(Fp8Layout layout)
+    {
+        var drop = Float32MantissaBits - layout.MantissaBits;
+        var minExponent = 1 - layout.Bias;
+        return (drop,
+            (uint)(minExponent + Float32Bias) << Float32MantissaBits,
+            (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits),
+            (uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
     }
 
     /// <summary><see cref="Fp8Codes(Fp8Layout, Vector256{float})"/> in sixteen lanes.</summary>
@@ -339,15 +350,10 @@ public static partial class CpuConvert
         var bits = x.AsUInt32();
         var magnitude = bits & Vector512.Create(0x7FFFFFFFu);
         var sign = Vector512.ShiftRightLogical(bits, 24) & Vector512.Create(0x80u);
-        var drop = Float32MantissaBits - layout.MantissaBits;
-        var minExponent = 1 - layout.Bias;
-        // The float32 bits of 2^minExp, the smallest normal fp8 magnitude.
-        var minNormal = (uint)(minExponent + Float32Bias) << Float32MantissaBits;
-        // Half a quantum less one, less the exponent re-bias (127 - bias) in place above the dropped bits.
-        var offset = (1u << (drop - 1)) - 1u - ((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
+        var (drop, minNormal, offset, quantumSumBits) = Fp8EncodeConstants(layout);
         var lowest = Vector512.ShiftRightLogical(magnitude, drop) & Vector512<uint>.One;
         var normal = Vector512.ShiftRightLogical(magnitude + Vector512.Create(offset) + lowest, drop);
-        var quantumSum = Vector512.Create((uint)(minExponent - layout.MantissaBits + Float32MantissaBits + Float32Bias) << Float32MantissaBits);
+        var quantumSum = Vector512.Create(quantumSumBits);
         var subnormal = (magnitude.AsSingle() + quantumSum.AsSingle()).AsUInt32() - quantumSum;
         var code = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(minNormal)), subnormal, normal);
         var finite = Vector512.Min(code, Vector512.Create(layout.MaxCode)) | sign;

@@ -37,7 +37,19 @@ public abstract class ElementwiseRuleDefinition
 /// <param name="Maximize">The gradient is negated.</param>
 /// <param name="WeightDecayCoupled">g &lt;- g + wd*p.</param>
 /// <param name="WeightDecayDecoupled">p &lt;- p*(1 - lr*wd).</param>
-public sealed record ElementwiseChoice(Type Rule, bool[] Slots, bool Maximize = false, bool WeightDecayCoupled = false, bool WeightDecayDecoupled = false);
+public sealed record ElementwiseChoice(Type Rule, bool[] Slots, bool Maximize = false, bool WeightDecayCoupled = false, bool WeightDecayDecoupled = false)
+{
+    /// <summary>
+    /// A torch.optim rule's choice: <c>maximize</c> from <paramref name="h"/>, and a nonzero <c>weight_decay</c> coupled
+    /// (g &lt;- g + wd*p) or, where <paramref name="decoupled"/>, decoupled (p &lt;- p*(1 - lr*wd)).
+    /// </summary>
+    public static ElementwiseChoice Torch(Type rule, bool[] slots, HyperSet h, bool decoupled = false)
+    {
+        ArgumentNullException.ThrowIfNull(h);
+        var decay = h.Real("weight_decay") != 0.0;
+        return new(rule, slots, h.Flag("maximize"), decay && !decoupled, decay && decoupled);
+    }
+}
 
 /// <summary>
 /// One step's scalars in float64, as a rule fills them (<see cref="ElementwiseRuleDefinition.Scalars"/>); rounded once to

@@ -34,7 +34,7 @@ public sealed class AdagradRule : ElementwiseRuleDefinition
 
     /// <inheritdoc />
     public override ElementwiseChoice Choose(string name, HyperSet h) =>
-        new(typeof(AdagradStep), [true, false, false], Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
+        ElementwiseChoice.Torch(typeof(AdagradStep), [true, false, false], h);
 
     /// <inheritdoc />
     public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)

@@ -41,11 +41,9 @@ public sealed class AdamRule : ElementwiseRuleDefinition
     /// <inheritdoc />
     public override ElementwiseChoice Choose(string name, HyperSet h)
     {
-        var decay = h.Real("weight_decay") != 0.0;
-        var decoupled = name == "adamw" || h.Flag("decoupled_weight_decay");
         var amsgrad = h.Flag("amsgrad");
-        return new ElementwiseChoice(Specialise(typeof(AdamStep<>), amsgrad), [true, true, amsgrad],
-            Maximize: h.Flag("maximize"), WeightDecayCoupled: decay && !decoupled, WeightDecayDecoupled: decay && decoupled);
+        return ElementwiseChoice.Torch(Specialise(typeof(AdamStep<>), amsgrad), [true, true, amsgrad], h,
+            decoupled: name == "adamw" || h.Flag("decoupled_weight_decay"));
     }
 
     /// <inheritdoc />

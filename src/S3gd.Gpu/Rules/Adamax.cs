@@ -32,7 +32,7 @@ public sealed class AdamaxRule : ElementwiseRuleDefinition
 
     /// <inheritdoc />
     public override ElementwiseChoice Choose(string name, HyperSet h) =>
-        new(typeof(AdamaxStep), [true, true, false], Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
+        ElementwiseChoice.Torch(typeof(AdamaxStep), [true, true, false], h);
 
     /// <inheritdoc />
     public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)

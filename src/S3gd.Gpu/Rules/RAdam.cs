@@ -36,13 +36,8 @@ public sealed class RAdamRule : ElementwiseRuleDefinition
     public override IReadOnlyList<string?> SlotNames { get; } = ["exp_avg", "exp_avg_sq", null];
 
     /// <inheritdoc />
-    public override ElementwiseChoice Choose(string name, HyperSet h)
-    {
-        var decay = h.Real("weight_decay") != 0.0;
-        var decoupled = h.Flag("decoupled_weight_decay");
-        return new ElementwiseChoice(typeof(RAdamStep), [true, true, false],
-            Maximize: h.Flag("maximize"), WeightDecayCoupled: decay && !decoupled, WeightDecayDecoupled: decay && decoupled);
-    }
+    public override ElementwiseChoice Choose(string name, HyperSet h) =>
+        ElementwiseChoice.Torch(typeof(RAdamStep), [true, true, false], h, decoupled: h.Flag("decoupled_weight_decay"));
 
     /// <inheritdoc />
     public override void Scalars(string name, HyperSet h, int step, double lr, StepScalarValues v)

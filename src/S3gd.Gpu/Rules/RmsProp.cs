@@ -46,8 +46,7 @@ public sealed class RmsPropRule : ElementwiseRuleDefinition
     {
         var centered = h.Flag("centered");
         var momentum = h.Real("momentum") > 0.0;
-        return new ElementwiseChoice(Specialise(typeof(RmsPropStep<,>), centered, momentum), [true, momentum, centered],
-            Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
+        return ElementwiseChoice.Torch(Specialise(typeof(RmsPropStep<,>), centered, momentum), [true, momentum, centered], h);
     }
 
     /// <inheritdoc />

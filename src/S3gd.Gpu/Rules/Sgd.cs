@@ -38,8 +38,7 @@ public sealed class SgdRule : ElementwiseRuleDefinition
     public override ElementwiseChoice Choose(string name, HyperSet h)
     {
         var momentum = h.Real("momentum") != 0.0;
-        return new ElementwiseChoice(Specialise(typeof(SgdStep<,>), momentum, h.Flag("nesterov")), [momentum, false, false],
-            Maximize: h.Flag("maximize"), WeightDecayCoupled: h.Real("weight_decay") != 0.0);
+        return ElementwiseChoice.Torch(Specialise(typeof(SgdStep<,>), momentum, h.Flag("nesterov")), [momentum, false, false], h);
     }
 
     /// <inheritdoc />
