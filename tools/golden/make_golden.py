@@ -44,17 +44,26 @@ CASES = [
     ("muon", "muon", torch.optim.Muon, dict(lr=0.02, weight_decay=0.1, momentum=0.95, nesterov=True), (8, 6)),
     ("muon_wide", "muon", torch.optim.Muon,
      dict(lr=0.01, weight_decay=0.05, momentum=0.9, nesterov=False, adjust_lr_fn="match_rms_adamw"), (5, 9)),
+    # etas and step_sizes as pairs, like betas; sign changes on most steps exercise both etas and the clamps.
+    ("rprop", "rprop", torch.optim.Rprop,
+     dict(lr=0.02, etas=(0.4, 1.3), step_sizes=(1e-4, 0.05), maximize=True), VEC),
+    # Adafactor: a 2-D parameter (factored row and column moments) with weight decay, and a vector (one moment).
+    ("adafactor", "adafactor", torch.optim.Adafactor,
+     dict(lr=0.02, beta2_decay=-0.7, eps=(1e-20, 1e-3), d=1.5, weight_decay=0.05), (6, 5)),
+    ("adafactor_vector", "adafactor", torch.optim.Adafactor,
+     dict(lr=0.01, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, maximize=True), VEC),
 ]
 
 
 def spec_hypers(h):
-    """torch keyword arguments as the spec's hyperparameters: betas split into beta1/beta2."""
+    """torch keyword arguments as the spec's hyperparameters: betas split into beta1/beta2; other pairs (Rprop's
+    etas and step_sizes, Adafactor's eps) stay lists, Adafactor's eps1 None stays null (torch takes the dtype's eps)."""
     out = {}
     for k, v in h.items():
         if k == "betas":
             out["beta1"], out["beta2"] = v
         else:
-            out[k] = v
+            out[k] = list(v) if isinstance(v, tuple) else v
     return out
 
 
