@@ -13,6 +13,8 @@ open S3gd.Spec.Rules
 type Case =
     { Name: string
       Rule: string
+      /// The parameter's name as the reference saw it (Adam-mini's partition reads it); the case name otherwise.
+      ParamName: string
       Shape: int list
       Steps: int
       /// The spec's hyperparameters (torch's names, betas split into beta1/beta2) as JSON values.
@@ -41,6 +43,10 @@ let read (case: string) : Case =
     let grads = load case "grads"
     { Name = case
       Rule = root.GetProperty("rule").GetString()
+      ParamName =
+          match root.TryGetProperty "param_name" with
+          | true, name -> name.GetString()
+          | _ -> case
       Shape = shape
       Steps = steps
       Hypers = [ for p in root.GetProperty("hypers").EnumerateObject() -> p.Name, p.Value.Clone() ]
@@ -70,7 +76,7 @@ let run (c: Case) : Vec * NamedState =
         match Hyper.resolve info.Hypers given |> Result.bind info.Create with
         | Ok r -> r
         | Error e -> failwithf "golden case %s: %s" c.Name e
-    let param = { Name = c.Name; Shape = c.Shape; Value = c.Param0 }
+    let param = { Name = c.ParamName; Shape = c.Shape; Value = c.Param0 }
     c.Grads
     |> List.fold (fun (p: Vec, s) g -> rule.Step s g { param with Value = p }) (c.Param0, rule.Init param)
 

@@ -11,6 +11,9 @@ open S3gd.Properties.Spec.Golden
 /// within a few hundred ulps; 1e-12 relative leaves room without hiding a wrong term (those show at 1e-3 or more).
 let private float64Tolerance = 1e-12
 
+/// The Adam-mini golden cases: one folder per named parameter.
+let adamMiniCases: obj[] seq = [ for i in 0..17 -> [| box (sprintf "adam_mini_%02d" i) |] ]
+
 /// Final parameter and every buffer torch kept match within `tol` (normwise relative).
 let private assertParity (case: string) (paramTol: float) =
     let c = read case
@@ -35,7 +38,21 @@ let private assertParity (case: string) (paramTol: float) =
 [<InlineData("adam")>]
 [<InlineData("adamw")>]
 [<InlineData("adam_amsgrad")>]
+[<InlineData("adamax")>]
+[<InlineData("nadam")>]
+[<InlineData("radam")>]
+[<InlineData("adagrad")>]
+[<InlineData("adadelta")>]
+[<InlineData("asgd")>]
 let ``float64 rules match torch.optim within 1e-12 relative`` (case: string) = assertParity case float64Tolerance
+
+/// The official Adam-mini (adam_mini.py 1.1.1, tools/golden/make_adam_mini_golden.py) over 18 named parameters of Llama,
+/// GPT-2 and BERT models in one optimizer: the spec with its default partition reproduces each parameter's trajectory
+/// and state (m, and vmean: one value per block, per element for the reference's bias terms).
+[<Theory>]
+[<MemberData(nameof adamMiniCases)>]
+let ``Adam-mini with its default partition matches the official adam_mini.py within 1e-12 relative`` (case: string) =
+    assertParity case float64Tolerance
 
 /// The Newton–Schulz inputs u_t of a Muon case from its gradients (the buffer does not depend on NS).
 let private nsInputs (c: Case) : Matrix<float> list =
