@@ -1,0 +1,103 @@
+/// fp32 parity with torch.optim: torch's CPU single-tensor trajectories in float32 (tools/golden/make_fp32_golden.py,
+/// 20 steps on a 64x32 and a 3x37 parameter, shipped beside this assembly in `TorchFp32/`) replayed through the optimizer
+/// API on a backend in float32: the final parameter and every state buffer equal torch's bit for bit, or lie within the
+/// ulp distance pinned for the case in `pinned`, which says which operation differs and why.
+module S3gd.Conformance.TorchParity
+
+open System
+open System.IO
+open System.Text.Json
+open S3gd.Spec.Io
+open S3gd.Gpu
+open S3gd.Gpu.Optimizers
+
+/// One torch trajectory: a rule, its hyperparameters and torch's float32 results after the last step.
+type Case =
+    { /// The case folder's name: `<case>_<shape>`, e.g. `adam_ragged`.
+      Name: string
+      Rule: string
+      Shape: int list
+      /// torch's keyword arguments (S3gd's hyperparameter names for these rules).
+      Hypers: (string * JsonElement) list
+      Param0: float32[]
+      /// One gradient per step.
+      Grads: float32[] list
+      /// torch's parameter after the last step.
+      Param: float32[]
+      /// torch's state buffers after the last step, by torch's name.
+      Buffers: Map<string, float32[]> }
+
+/// How far a backend's results lie from torch's: elements whose bits differ, and the largest distance in ulps.
+type Outcome = { Case: string; Differing: int; Elements: int; MaxUlps: int64 }
+
+/// The folder of the shipped trajectories, beside this assembly.
+let folder = Path.Combine(AppContext.BaseDirectory, "TorchFp32")
+
+/// A .npy file as float32 values (torch wrote them in float32, so the float64 reading is exact).
+let private load (dir: string) (file: string) = Npy.toFloats (Npy.read (Path.Combine(dir, file + ".npy"))) |> Array.map float32
+
+/// Reads one case folder (its shared data folder named in its manifest).
+let read (name: string) : Case =
+    let dir = Path.Combine(folder, name)
+    use doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json")))
+    let root = doc.RootElement
+    let shape = [ for d in root.GetProperty("shape").EnumerateArray() -> d.GetInt32() ]
+    let data = Path.Combine(folder, root.GetProperty("data").GetString())
+    let n = List.fold (*) 1 shape
+    let grads = load data "grads"
+    { Name = name
+      Rule = root.GetProperty("rule").GetString()
+      Shape = shape
+      Hypers = [ for p in root.GetProperty("hypers").EnumerateObject() -> p.Name, p.Value.Clone() ]
+      Param0 = load data "param0"
+      Grads = [ for t in 0 .. grads.Length / n - 1 -> grads[t * n .. (t + 1) * n - 1] ]
+      Param = load dir "param"
+      Buffers = Map [ for b in root.GetProperty("buffers").EnumerateArray() -> b.GetString(), load dir (b.GetString()) ] }
+
+/// Every shipped case, by folder name (the data folders excluded).
+let names () : string list =
+    if Directory.Exists folder then
+        [ for d in Directory.GetDirectories folder do
+              let n = Path.GetFileName d
+              if File.Exists(Path.Combine(d, "manifest.json")) then n ]
+        |> List.sort
+    else []
+
+/// The distance in ulps between two float32 values (0 for equal bits; NaN against anything else the maximum).
+let ulps (a: float32) (b: float32) : int64 =
+    if BitConverter.SingleToInt32Bits a = BitConverter.SingleToInt32Bits b then 0L
+    elif Single.IsNaN a || Single.IsNaN b then Int64.MaxValue
+    else
+        // Ordered integer images of the floats: adjacent floats differ by one, +0 and -0 map to the same point.
+        let key (x: float32) = let i = int64 (BitConverter.SingleToInt32Bits x) in if i < 0L then -(i &&& 0x7FFFFFFFL) else i
+        abs (key a - key b)
+
+/// A hyperparameter from the manifest set on a group (numbers as reals or integers as the JSON writes them).
+let private withHyper (group: ParamGroup) (name: string, v: JsonElement) =
+    match v.ValueKind with
+    | JsonValueKind.True -> group.With(name, true)
+    | JsonValueKind.False -> group.With(name, false)
+    | JsonValueKind.Number -> group.With(name, v.GetDouble())
+    | kind -> failwithf "torch fp32 case: hyperparameter %s has an unsupported JSON kind %A" name kind
+
+/// Runs a case on a backend in float32 through the optimizer API and measures it against torch's results.
+let run (backend: Backend) (c: Case) : Outcome =
+    use p = Parameter.Allocate(backend, "p", c.Shape, ElementType.Float32)
+    backend.Upload<float32>(p.Param, ReadOnlySpan c.Param0)
+    let group = c.Hypers |> List.fold withHyper (ParamGroup [ p ])
+    use o = OptimizerCatalog.Create(c.Rule, [ group ])
+    for g in c.Grads do
+        backend.Upload<float32>(p.Grad, ReadOnlySpan g)
+        o.Step()
+    let read (b: DeviceBuffer) =
+        let bytes = BufferBytes.Read b
+        Array.init (bytes.Length / 4) (fun i -> BitConverter.ToSingle(bytes, 4 * i))
+    let pairs =
+        [ yield c.Param, read p.Param
+          for s in o.State p do
+              match c.Buffers.TryFind s.Name with
+              | Some expected -> yield expected, read s.Buffer
+              | None -> () ]
+    let distances = [| for expected, actual in pairs do for i in 0 .. expected.Length - 1 -> ulps expected[i] actual[i] |]
+    { Case = c.Name; Differing = distances |> Array.filter (fun d -> d > 0L) |> Array.length; Elements = distances.Length
+      MaxUlps = if distances.Length = 0 then 0L else Array.max distances }
