@@ -16,6 +16,8 @@ public enum RuleFamily
     Muon,
     /// <summary>OAdamW: the Newton–Schulz projection of matrix gradients into the StableAdamW step.</summary>
     OAdamW,
+    /// <summary>Adafactor: row and column sums over the last two dims, then per-tensor sums of squares, then the update.</summary>
+    Adafactor,
 }
 
 /// <summary>
@@ -97,6 +99,7 @@ public static class OptimizerCatalog
         new(SpecRules.AdamMini.info, RuleFamily.Structured, g => new AdamMini(g), 1e-2),
         new(SpecRules.Muon.info, RuleFamily.Muon, g => new Muon(g)),
         new(SpecRules.OAdamW.info, RuleFamily.OAdamW, g => new OAdamW(g)),
+        new(SpecRules.Adafactor.info, RuleFamily.Adafactor, g => new Adafactor(g)),
     ];
 
     /// <summary>Every rule by its command-line name.</summary>
