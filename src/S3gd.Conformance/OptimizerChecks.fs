@@ -21,10 +21,10 @@ let private setups (backend: Backend) =
     @ (if backend.SupportsFp8 then [ { Param = ElementType.BFloat16; State = StateFormat.Parse "fp8e4m3"; Update = ParamUpdate.Kahan } ] else [])
 
 /// The setups a rule's optimizer takes: the structured rules (StableAdamW, Adam-mini, OAdamW) round bf16 parameters to
-/// nearest and keep fp32 or bf16 state, so they run float32 and bf16 with bf16 state; Muon takes float32 only.
+/// nearest and keep fp32 or bf16 state, so they run float32 and bf16 with bf16 state; Muon and Adafactor take float32 only.
 let private setupsOf (backend: Backend) (rule: string) =
     if ElementwiseRules.ByName.ContainsKey rule then setups backend
-    elif rule = "muon" then [ { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest } ]
+    elif rule = "muon" || rule = "adafactor" then [ { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest } ]
     else
         [ { Param = ElementType.Float32; State = StateFormat.Fp32; Update = ParamUpdate.Nearest }
           { Param = ElementType.BFloat16; State = StateFormat.Bf16; Update = ParamUpdate.Nearest } ]

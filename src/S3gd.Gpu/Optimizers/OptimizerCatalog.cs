@@ -16,6 +16,8 @@ public enum RuleFamily
     Muon,
     /// <summary>OAdamW: the Newton–Schulz projection of matrix gradients into the StableAdamW step.</summary>
     OAdamW,
+    /// <summary>Adafactor: row and column sums over the last two dims, then per-tensor sums of squares, then the update.</summary>
+    Adafactor,
 }
 
 /// <summary>
@@ -71,7 +73,8 @@ public static class OptimizerCatalog
 
     // Training rates: torch.optim's defaults (1e-3 for most rules) are made for long runs of large models; the training
     // example's small model in a few thousand steps wants larger steps for the adaptive rules and plain SGD, and the sign
-    // rules (whose every step moves each weight by about lr) smaller ones.
+    // rules (whose every step moves each weight by about lr) smaller ones. Adafactor's step is relative (lr times the
+    // parameter RMS), so it takes a larger one.
 
     /// <summary>Every rule.</summary>
     public static IReadOnlyList<RuleEntry> Rules { get; } =
@@ -97,6 +100,7 @@ public static class OptimizerCatalog
         new(SpecRules.AdamMini.info, RuleFamily.Structured, g => new AdamMini(g), 1e-2),
         new(SpecRules.Muon.info, RuleFamily.Muon, g => new Muon(g)),
         new(SpecRules.OAdamW.info, RuleFamily.OAdamW, g => new OAdamW(g)),
+        new(SpecRules.Adafactor.info, RuleFamily.Adafactor, g => new Adafactor(g), 0.1),
     ];
 
     /// <summary>Every rule by its command-line name.</summary>

@@ -55,4 +55,5 @@ let ``only the CPU-twin checks and the CUDA-only ones need another backend than 
         [ "CPU twin, bit for bit"; "elementwise CPU twin, bit for bit"; "bf16 param updates: CPU twin, bit for bit"
           "structured CPU twin, bit for bit"; "optimizer checkpoint CPU to GPU and back, bit for bit"
           "optimizer over raw device pointers = over its own buffers, bit for bit"
-          "an sm_80 GPU refuses fp8 naming bf16, its kernels step alike"; "muon momentum: CPU twin, bit for bit" ], missing)
+          "an sm_80 GPU refuses fp8 naming bf16, its kernels step alike"; "muon momentum: CPU twin, bit for bit"
+          "adafactor CPU twin, bit for bit" ], missing)

@@ -119,10 +119,10 @@ let ``a CPU checkpoint loads on CUDA and back, bit for bit`` () =
     use cuda = Backends.Create BackendKind.Cuda
     for name in OptimizerCatalog.ByName.Keys do
         let cpuPath, cudaPath, backPath = folder.File "cpu.st", folder.File "cuda.st", folder.File "back.st"
-        // The structured rules keep fp32 or bf16 state, Muon fp32.
+        // The structured rules keep fp32 or bf16 state, Muon and Adafactor fp32.
         let state =
             if List.contains name elementwiseNames then StateFormat.Parse "fp8e4m3"
-            elif name = "muon" then StateFormat.Fp32
+            elif name = "muon" || name = "adafactor" then StateFormat.Fp32
             else StateFormat.Bf16
         let setup = groups [| state |] ParamUpdate.Nearest
         let a = parameters cpu 4 ElementType.Float32 ElementType.Float32 (shapesFor name)

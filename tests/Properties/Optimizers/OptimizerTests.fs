@@ -21,7 +21,7 @@ let classes =
       typeof<SimplifiedAdEMAMix>, "sim-ademamix"; typeof<MAdam>, "madam"; typeof<Adamax>, "adamax"
       typeof<NAdam>, "nadam"; typeof<RAdam>, "radam"; typeof<Adagrad>, "adagrad"; typeof<Adadelta>, "adadelta"; typeof<Asgd>, "asgd"
       typeof<StableAdamW>, "stableadamw"; typeof<AdamMini>, "adam-mini"
-      typeof<Muon>, "muon"; typeof<OAdamW>, "oadamw" ]
+      typeof<Muon>, "muon"; typeof<OAdamW>, "oadamw"; typeof<Adafactor>, "adafactor" ]
 
 let private rule (name: string) = match Registry.find name with Ok r -> r | Error e -> failwith e
 
@@ -40,11 +40,13 @@ let ``every class's constructor has the registry's hyperparameters with its defa
             Assert.True(def.IsSome, sprintf "%s: argument %s (%s) is not a hyperparameter of %s" t.Name p.Name (snake p.Name) name)
             let expected =
                 match def.Value.Default with
+                // Adafactor's eps1 of null is torch's None, the registry's -1.
+                | Real v when p.ParameterType = typeof<Nullable<float>> && v = S3gd.Spec.Rules.Adafactor.noneEps1 -> null
                 | Real v -> box v
                 | Flag b -> box b
                 | Whole n -> box n
                 | Word w -> box w
-            Assert.True(expected.Equals p.DefaultValue, sprintf "%s.%s defaults to %A, the registry to %A" t.Name p.Name p.DefaultValue expected)
+            Assert.True(Object.Equals(expected, p.DefaultValue), sprintf "%s.%s defaults to %A, the registry to %A" t.Name p.Name p.DefaultValue expected)
         // Every hyperparameter is an argument, except Signum's shape scaling, which the fused kernel does not compute, and
         // Muon's ns_precision, the spec's exact float64 iteration, which no backend runs.
         let missing = r.Hypers |> List.map (fun d -> d.Name) |> List.filter (fun h -> ps |> Array.forall (fun p -> snake p.Name <> h))
@@ -296,7 +298,7 @@ let ``every real hyperparameter of every class rejects NaN and infinities, namin
                     Assert.Equal(snake a.Name, inner.ParamName)
                     Assert.Contains(sprintf "%s=%s" (snake a.Name) (Hyper.show (Real bad)), inner.Message)
                     tried <- tried + 1
-    // 106 real hyperparameters: SGD 4, RMSprop 5, Adam 5, AdamW 5, S3GD 4, Signum 3, Lion 5, LaProp 5, AdEMAMix 7,
+    // 111 real hyperparameters: SGD 4, RMSprop 5, Adam 5, AdamW 5, S3GD 4, Signum 3, Lion 5, LaProp 5, AdEMAMix 7,
     // simplified AdEMAMix 7, MAdam 4, Adamax 5, NAdam 6, RAdam 5, Adagrad 5, Adadelta 4, ASGD 5, StableAdamW 6,
-    // Adam-mini 5, Muon 4, OAdamW 7; three bad values each.
-    Assert.Equal(3 * 106, tried)
+    // Adam-mini 5, Muon 4, OAdamW 7, Adafactor 5 (its eps1 is nullable); three bad values each.
+    Assert.Equal(3 * 111, tried)
