@@ -30,6 +30,45 @@ type Case =
 /// How far a backend's results lie from torch's: elements whose bits differ, and the largest distance in ulps.
 type Outcome = { Case: string; Differing: int; Elements: int; MaxUlps: int64 }
 
+/// A case that cannot equal torch bit for bit: at most this many differing elements and ulps (measured on the CPU
+/// backend, which every backend equals bit for bit), and why.
+type Pin = { Differing: int; MaxUlps: int64; Why: string }
+
+/// Why the rules with a square root differ in a few elements.
+let private sqrtWhy =
+    "torch's CPU square root (ATen's vectorised sqrt, MKL's vsSqrt on x86 builds) is not correctly rounded: near a "
+    + "rounding tie it returns the lower neighbour (measured: sqrt of 0x3c063dc7 is 0x3db9614d in torch, 0x3db9614e "
+    + "correctly rounded, the exact root 0.503 ulp above the lower one); S3gd's roots are correctly rounded on every "
+    + "backend, so an element whose root falls that close to a tie differs by an ulp there, and later steps carry it "
+    + "(the ulps are large only where the parameter is near zero)"
+
+/// Why Adafactor differs everywhere by a little.
+let private adafactorWhy =
+    "torch's row and column means square a vector norm (ATen's reduction order) and take alpha and the update-RMS clip "
+    + "in float64 on the host; S3gd sums the squares in its kernels' fixed order and takes both in float32 on the device"
+
+/// The cases pinned (every other case equals torch bit for bit), from the CPU backend on this commit's rules.
+let pinned : Map<string, Pin> =
+    Map
+        [ "adadelta_full", { Differing = 91; MaxUlps = 6L; Why = sqrtWhy }
+          "adadelta_ragged", { Differing = 8; MaxUlps = 4L; Why = sqrtWhy }
+          "adafactor_full", { Differing = 712; MaxUlps = 110L; Why = adafactorWhy }
+          "adafactor_ragged", { Differing = 53; MaxUlps = 7L; Why = adafactorWhy }
+          "adagrad_full", { Differing = 9; MaxUlps = 16L; Why = sqrtWhy }
+          "adam_amsgrad_full", { Differing = 5; MaxUlps = 2L; Why = sqrtWhy }
+          "adam_full", { Differing = 3; MaxUlps = 1024L; Why = sqrtWhy }
+          "adamw_full", { Differing = 6; MaxUlps = 512L; Why = sqrtWhy }
+          "nadam_decoupled_full", { Differing = 25; MaxUlps = 8L; Why = sqrtWhy }
+          "nadam_full", { Differing = 26; MaxUlps = 256L; Why = sqrtWhy }
+          "nadam_ragged", { Differing = 3; MaxUlps = 8L; Why = sqrtWhy }
+          "radam_decoupled_full", { Differing = 12; MaxUlps = 2L; Why = sqrtWhy }
+          "radam_decoupled_ragged", { Differing = 1; MaxUlps = 1L; Why = sqrtWhy }
+          "radam_full", { Differing = 7; MaxUlps = 1L; Why = sqrtWhy }
+          "radam_ragged", { Differing = 2; MaxUlps = 1L; Why = sqrtWhy }
+          "rmsprop_centered_momentum_full", { Differing = 82; MaxUlps = 151L; Why = sqrtWhy }
+          "rmsprop_centered_momentum_ragged", { Differing = 5; MaxUlps = 4L; Why = sqrtWhy }
+          "rmsprop_full", { Differing = 22; MaxUlps = 16L; Why = sqrtWhy } ]
+
 /// The folder of the shipped trajectories, beside this assembly.
 let folder = Path.Combine(AppContext.BaseDirectory, "TorchFp32")
 
@@ -101,3 +140,20 @@ let run (backend: Backend) (c: Case) : Outcome =
     let distances = [| for expected, actual in pairs do for i in 0 .. expected.Length - 1 -> ulps expected[i] actual[i] |]
     { Case = c.Name; Differing = distances |> Array.filter (fun d -> d > 0L) |> Array.length; Elements = distances.Length
       MaxUlps = if distances.Length = 0 then 0L else Array.max distances }
+
+/// Every shipped case on the backend within its pin (bit for bit where none): one failure line per case outside it.
+let check : Checks.Check =
+    { Property = "fp32 step = torch.optim (CPU trajectories)"
+      Format = None
+      AppliesTo = fun _ -> true
+      Run = fun _ backend ->
+          let cases = names ()
+          if cases.IsEmpty then failwithf "no torch fp32 trajectories in %s" folder
+          let failures =
+              [ for name in cases do
+                    let o = run backend (read name)
+                    let pin = pinned.TryFind name |> Option.defaultValue { Differing = 0; MaxUlps = 0L; Why = "" }
+                    if o.Differing > pin.Differing || o.MaxUlps > pin.MaxUlps then
+                        yield sprintf "%s: %d of %d elements differ from torch, up to %d ulps (pinned: %d, %d ulps)"
+                                  name o.Differing o.Elements o.MaxUlps pin.Differing pin.MaxUlps ]
+          if not failures.IsEmpty then failwith (String.Join("; ", failures)) }

@@ -89,4 +89,14 @@ public sealed class StepScalarValues
     public double InvBc1;
     /// <summary>Added to the denominator.</summary>
     public double Eps;
+    /// <summary>The first bias correction 1 - beta1^t, a divisor (RAdam).</summary>
+    public double Bc1 = 1.0;
+    /// <summary>The second bias correction 1 - beta2^t, a divisor (NAdam).</summary>
+    public double Bc2 = 1.0;
+    /// <summary>(1 - beta2^t)^0.5 as Python computes it (Adam's divisor, RAdam's numerator).</summary>
+    public double SqrtBc2 = 1.0;
+    /// <summary>The weight of the rule's torch lerp (it picks lerp's form: <see cref="ElementwiseScalars{T, M}.LerpFromEnd"/>).</summary>
+    public double LerpWeight;
+    /// <summary>A rule's branch of the step (RAdam: the rectified step).</summary>
+    public bool Branch;
 }

@@ -35,7 +35,13 @@ public readonly struct ElementwiseScalars<T, M>
         InvBc1 = m.Broadcast(sc.InvBc1);
         Eps = m.Broadcast(sc.Eps);
         GradScale = m.Broadcast(sc.GradScale);
+        Bc1 = m.Broadcast(sc.Bc1);
+        Bc2 = m.Broadcast(sc.Bc2);
+        SqrtBc2 = m.Broadcast(sc.SqrtBc2);
+        One = m.Broadcast(1f);
         FirstStep = sc.FirstStep != 0;
+        LerpFromEnd = sc.LerpFromEnd != 0;
+        Branch = sc.Branch != 0;
     }
 
     /// <summary>-lr.</summary>
@@ -92,6 +98,24 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>The gradient is divided by it.</summary>
     public readonly T GradScale;
 
+    /// <summary>1 - beta1^t, a divisor.</summary>
+    public readonly T Bc1;
+
+    /// <summary>1 - beta2^t, a divisor.</summary>
+    public readonly T Bc2;
+
+    /// <summary>(1 - beta2^t)^0.5.</summary>
+    public readonly T SqrtBc2;
+
+    /// <summary>1.</summary>
+    public readonly T One;
+
     /// <summary>Whether this is the first step (SGD's momentum buffer starts as the gradient).</summary>
     public readonly bool FirstStep;
+
+    /// <summary>Whether the rule's lerp weight is 0.5 or more, where torch's lerp works from the end (<see cref="Rules.TorchOps.Lerp"/>).</summary>
+    public readonly bool LerpFromEnd;
+
+    /// <summary>A rule's branch of the step (RAdam: rectified).</summary>
+    public readonly bool Branch;
 }

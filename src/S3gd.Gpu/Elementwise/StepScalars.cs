@@ -28,7 +28,12 @@ public readonly record struct StepScalars(
     float InvBc1,
     float Eps,
     float GradScale,
+    float Bc1,
+    float Bc2,
+    float SqrtBc2,
     int FirstStep,
+    int LerpFromEnd,
+    int Branch,
     uint Seed = 0,
     uint Step = 0)
 {
@@ -50,8 +55,11 @@ public readonly record struct StepScalars(
         var v = new StepScalarValues { Lr = rate };
         config.Definition.Scalars(config.RuleInfo.Name, config.Hypers, step, rate, v);
         float R(double x) => (float)(config.MathBf16 ? Bf16.round(x) : x);
+        // torch's lerp takes its second form from a weight of 0.5 on (ATen's is_lerp_weight_small, on the rounded weight).
+        static bool LerpFromEnd(float weight) => !(Math.Abs(weight) < 0.5f);
         return new StepScalars(
             R(v.Lr), R(v.Decay), R(v.Wd), R(v.Beta1), R(v.OneMinusBeta1), R(v.Beta2), R(v.OneMinusBeta2), R(v.StepSize), R(v.InvSqrtBc2),
-            R(v.NesterovM), R(v.NesterovG), R(v.Beta3), R(v.OneMinusBeta3), R(v.Alpha), R(v.InvBc1), R(v.Eps), R(gradScale), step == 1 ? 1 : 0, seed, (uint)step);
+            R(v.NesterovM), R(v.NesterovG), R(v.Beta3), R(v.OneMinusBeta3), R(v.Alpha), R(v.InvBc1), R(v.Eps), R(gradScale),
+            R(v.Bc1), R(v.Bc2), R(v.SqrtBc2), step == 1 ? 1 : 0, LerpFromEnd(R(v.LerpWeight)) ? 1 : 0, v.Branch ? 1 : 0, seed, (uint)step);
     }
 }

@@ -17,10 +17,12 @@ public readonly struct AdadeltaStep : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, m.Mul(g, g)));
+        // torch: square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho); delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad;
+        // acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho); param.add_(delta, alpha=-lr).
+        s0 = TorchOps.Addcmul<T, M>(m.Mul(s0, sc.Beta1), g, g, sc.OneMinusBeta1);
         var delta = m.Mul(m.Div(m.Root(m.Add(s1, sc.Eps)), m.Root(m.Add(s0, sc.Eps))), g);
-        s1 = m.Madd(sc.Beta1, s1, m.Mul(sc.OneMinusBeta1, m.Mul(delta, delta)));
-        p = m.Madd(sc.NegLr, delta, p);
+        s1 = TorchOps.Addcmul<T, M>(m.Mul(s1, sc.Beta1), delta, delta, sc.OneMinusBeta1);
+        p = TorchOps.AddAlpha<T, M>(p, delta, sc.NegLr);
     }
 }
 

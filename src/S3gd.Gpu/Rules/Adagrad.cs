@@ -18,8 +18,9 @@ public readonly struct AdagradStep : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Add(sc.FirstStep ? sc.Alpha : s0, m.Mul(g, g));
-        p = m.Madd(sc.NegStepSize, m.Div(g, m.Add(m.Root(s0), sc.Eps)), p);
+        // torch: state_sum.addcmul_(grad, grad, value=1); std = state_sum.sqrt().add_(eps); param.addcdiv_(grad, std, value=-clr).
+        s0 = m.Madd(g, g, sc.FirstStep ? sc.Alpha : s0);
+        p = TorchOps.Addcdiv<T, M>(p, g, m.Add(m.Root(s0), sc.Eps), sc.NegStepSize);
     }
 }
 

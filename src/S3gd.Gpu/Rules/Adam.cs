@@ -4,7 +4,10 @@ using S3gd.Gpu.Maths;
 
 namespace S3gd.Gpu.Rules;
 
-/// <summary>torch.optim.Adam/AdamW per element: both moments, AMSGrad's running maximum, p -= step_size * m / (sqrt(v)/sqrt(bc2) + eps).</summary>
+/// <summary>
+/// torch.optim.Adam/AdamW per element: both moments, AMSGrad's running maximum, p -= step_size * m / (sqrt(v)/sqrt(bc2) + eps),
+/// in torch's float32 operations (<see cref="TorchOps"/>).
+/// </summary>
 /// <typeparam name="TAmsgrad">amsgrad (slot 2 is max_exp_avg_sq).</typeparam>
 public readonly struct AdamStep<TAmsgrad> : IElementwiseRule
     where TAmsgrad : struct, IFlag
@@ -16,16 +19,18 @@ public readonly struct AdamStep<TAmsgrad> : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
-        s1 = m.Madd(sc.Beta2, s1, m.Mul(sc.OneMinusBeta2, m.Mul(g, g)));
+        // torch: exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2).
+        s0 = TorchOps.Lerp<T, M>(s0, g, sc.OneMinusBeta1, sc.One, sc.LerpFromEnd);
+        s1 = TorchOps.Addcmul<T, M>(m.Mul(s1, sc.Beta2), g, g, sc.OneMinusBeta2);
         var v = s1;
         if (default(TAmsgrad).IsOn)
         {
             s2 = m.Max(s2, s1);
             v = s2;
         }
-        var denom = m.Madd(m.Root(v), sc.InvSqrtBc2, sc.Eps);
-        p = m.Madd(sc.NegStepSize, m.Div(s0, denom), p);
+        // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps); param.addcdiv_(exp_avg, denom, value=-step_size).
+        var denom = m.Add(m.Div(m.Root(v), sc.SqrtBc2), sc.Eps);
+        p = TorchOps.Addcdiv<T, M>(p, s0, denom, sc.NegStepSize);
     }
 }
 
@@ -56,7 +61,8 @@ public sealed class AdamRule : ElementwiseRuleDefinition
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
         v.StepSize = lr / (1.0 - Math.Pow(v.Beta1, step));
-        v.InvSqrtBc2 = 1.0 / Math.Sqrt(1.0 - Math.Pow(v.Beta2, step));
+        v.SqrtBc2 = Math.Pow(1.0 - Math.Pow(v.Beta2, step), 0.5);
+        v.LerpWeight = v.OneMinusBeta1;
         v.Eps = h.Real("eps");
         v.Decay = 1.0 - lr * wd;
     }

@@ -18,9 +18,10 @@ public readonly struct AdamaxStep : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
-        s1 = m.Max(m.Mul(sc.Beta2, s1), m.Add(m.Max(g, m.Neg(g)), sc.Eps));
-        p = m.Madd(sc.NegStepSize, m.Div(s0, s1), p);
+        // torch: exp_avg.lerp_(grad, 1 - beta1); max(exp_inf*beta2, |grad| + eps); param.addcdiv_(exp_avg, exp_inf, value=-clr).
+        s0 = TorchOps.Lerp<T, M>(s0, g, sc.OneMinusBeta1, sc.One, sc.LerpFromEnd);
+        s1 = m.Max(m.Mul(s1, sc.Beta2), m.Add(m.Max(g, m.Neg(g)), sc.Eps));
+        p = TorchOps.Addcdiv<T, M>(p, s0, s1, sc.NegStepSize);
     }
 }
 
@@ -41,6 +42,7 @@ public sealed class AdamaxRule : ElementwiseRuleDefinition
         v.Beta1 = h.Real("beta1");
         v.Beta2 = h.Real("beta2");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
+        v.LerpWeight = v.OneMinusBeta1;
         v.StepSize = lr / (1.0 - Math.Pow(v.Beta1, step));
         v.Eps = h.Real("eps");
     }

@@ -17,11 +17,12 @@ public readonly struct NAdamStep : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
-        s1 = m.Madd(sc.Beta2, s1, m.Mul(sc.OneMinusBeta2, m.Mul(g, g)));
-        var denom = m.Madd(m.Root(s1), sc.InvSqrtBc2, sc.Eps);
-        p = m.Madd(sc.NesterovG, m.Div(g, denom), p);
-        p = m.Madd(sc.NesterovM, m.Div(s0, denom), p);
+        // torch: the moments as Adam's; denom = exp_avg_sq.div(bias_correction2).sqrt() + eps; two addcdiv_.
+        s0 = TorchOps.Lerp<T, M>(s0, g, sc.OneMinusBeta1, sc.One, sc.LerpFromEnd);
+        s1 = TorchOps.Addcmul<T, M>(m.Mul(s1, sc.Beta2), g, g, sc.OneMinusBeta2);
+        var denom = m.Add(m.Root(m.Div(s1, sc.Bc2)), sc.Eps);
+        p = TorchOps.Addcdiv<T, M>(p, g, denom, sc.NesterovG);
+        p = TorchOps.Addcdiv<T, M>(p, s0, denom, sc.NesterovM);
     }
 }
 
@@ -49,7 +50,8 @@ public sealed class NAdamRule : ElementwiseRuleDefinition
         v.Beta2 = h.Real("beta2");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
-        v.InvSqrtBc2 = 1.0 / Math.Sqrt(1.0 - Math.Pow(v.Beta2, step));
+        v.Bc2 = 1.0 - Math.Pow(v.Beta2, step);
+        v.LerpWeight = v.OneMinusBeta1;
         v.Eps = h.Real("eps");
         // The Nesterov coefficients of the gradient and of the momentum: torch's addcdiv values (negative).
         (v.NesterovG, v.NesterovM) = Spec.Rules.NAdam.coefficients(lr, v.Beta1, h.Real("momentum_decay"), step);

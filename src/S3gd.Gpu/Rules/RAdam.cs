@@ -5,9 +5,8 @@ using S3gd.Gpu.Maths;
 namespace S3gd.Gpu.Rules;
 
 /// <summary>
-/// torch.optim.RAdam per element, both of torch's branches in one formula: both moments as Adam's; then
-/// p -= (a + b/(sqrt(v) + eps)) * m, with a = lr/bc1 on the unrectified steps and b = lr*sqrt(bc2)*r_t/bc1 on the
-/// rectified ones, the other zero (b/(sqrt(v) + eps) is taken as 0 where b is, so no 0/0 arises with eps = 0).
+/// torch.optim.RAdam per element in torch's float32 operations: both moments as Adam's; m̂ = m / bc1; on a rectified
+/// step p -= ((m̂ * lr) * (sqrt(bc2) / (sqrt(v) + eps))) * r_t, on the others p -= m̂ * lr (<see cref="ElementwiseScalars{T, M}.Branch"/>).
 /// </summary>
 public readonly struct RAdamStep : IElementwiseRule
 {
@@ -18,17 +17,18 @@ public readonly struct RAdamStep : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
-        s1 = m.Madd(sc.Beta2, s1, m.Mul(sc.OneMinusBeta2, m.Mul(g, g)));
-        var adaptive = m.ZeroWhereZero(sc.Alpha, m.Div(sc.Alpha, m.Add(m.Root(s1), sc.Eps)));
-        p = m.Madd(m.Add(sc.NegStepSize, m.Neg(adaptive)), s0, p);
+        s0 = TorchOps.Lerp<T, M>(s0, g, sc.OneMinusBeta1, sc.One, sc.LerpFromEnd);
+        s1 = TorchOps.Addcmul<T, M>(m.Mul(s1, sc.Beta2), g, g, sc.OneMinusBeta2);
+        var step = m.Mul(m.Div(s0, sc.Bc1), m.Neg(sc.NegLr));
+        if (sc.Branch) step = m.Mul(m.Mul(step, m.Div(sc.SqrtBc2, m.Add(m.Root(s1), sc.Eps))), sc.Alpha);
+        p = m.Add(p, m.Neg(step));
     }
 }
 
 /// <summary>
 /// RAdam's host side: slots exp_avg, exp_avg_sq; weight decay coupled, or decoupled with decoupled_weight_decay. Whether
-/// a step is rectified depends on the step alone (the spec's <c>RAdam.rectification</c>): its unrectified step size
-/// lr/bc1 goes in the step size, its rectified one lr*sqrt(bc2)*r_t/bc1 in <see cref="StepScalarValues.Alpha"/>.
+/// a step is rectified (rho_t &gt; 5) and its rectification r_t (in <see cref="StepScalarValues.Alpha"/>) depend on the
+/// step alone, computed in float64 in torch's order.
 /// </summary>
 public sealed class RAdamRule : ElementwiseRuleDefinition
 {
@@ -50,11 +50,14 @@ public sealed class RAdamRule : ElementwiseRuleDefinition
         v.OneMinusBeta1 = 1.0 - v.Beta1;
         v.OneMinusBeta2 = 1.0 - v.Beta2;
         v.Eps = h.Real("eps");
-        var stepSize = lr / (1.0 - Math.Pow(v.Beta1, step));
-        var rect = Spec.Rules.RAdam.rectification(v.Beta2, step);
-        if (rect is null)
-            v.StepSize = stepSize;
-        else
-            v.Alpha = stepSize * Math.Sqrt(1.0 - Math.Pow(v.Beta2, step)) * rect.Value;
+        v.Bc1 = 1.0 - Math.Pow(v.Beta1, step);
+        v.Bc2 = 1.0 - Math.Pow(v.Beta2, step);
+        v.SqrtBc2 = Math.Pow(v.Bc2, 0.5);
+        v.LerpWeight = v.OneMinusBeta1;
+        // torch's rho_inf, rho_t and rectification, operation for operation; rectified where rho_t > 5.
+        var rhoInf = 2.0 / (1.0 - v.Beta2) - 1.0;
+        var rhoT = rhoInf - 2.0 * step * Math.Pow(v.Beta2, step) / v.Bc2;
+        v.Branch = rhoT > 5.0;
+        v.Alpha = v.Branch ? Math.Pow((rhoT - 4.0) * (rhoT - 2.0) * rhoInf / ((rhoInf - 4.0) * (rhoInf - 2.0) * rhoT), 0.5) : 0.0;
     }
 }

@@ -18,20 +18,23 @@ public readonly struct RmsPropStep<TCentered, TMomentum> : IElementwiseRule
         where M : struct, IMaths<T>
     {
         M m = default;
-        s0 = m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, m.Mul(g, g)));
+        // torch: square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha).
+        s0 = TorchOps.Addcmul<T, M>(m.Mul(s0, sc.Beta1), g, g, sc.OneMinusBeta1);
         T avg;
         if (default(TCentered).IsOn)
         {
-            s2 = m.Madd(sc.Beta1, s2, m.Mul(sc.OneMinusBeta1, g));
+            // grad_avg.lerp_(grad, 1 - alpha); square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_().
+            s2 = TorchOps.Lerp<T, M>(s2, g, sc.OneMinusBeta1, sc.One, sc.LerpFromEnd);
             avg = m.Add(m.Root(m.Madd(m.Neg(s2), s2, s0)), sc.Eps);
         }
         else avg = m.Add(m.Root(s0), sc.Eps);
         if (default(TMomentum).IsOn)
         {
-            s1 = m.Madd(sc.Beta2, s1, m.Div(g, avg));
-            p = m.Madd(sc.NegLr, s1, p);
+            // buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr).
+            s1 = m.Add(m.Mul(s1, sc.Beta2), m.Div(g, avg));
+            p = TorchOps.AddAlpha<T, M>(p, s1, sc.NegLr);
         }
-        else p = m.Madd(sc.NegLr, m.Div(g, avg), p);
+        else p = TorchOps.Addcdiv<T, M>(p, g, avg, sc.NegLr);
     }
 }
 
@@ -55,6 +58,7 @@ public sealed class RmsPropRule : ElementwiseRuleDefinition
         v.Wd = h.Real("weight_decay");
         v.Beta1 = h.Real("alpha");
         v.OneMinusBeta1 = 1.0 - v.Beta1;
+        v.LerpWeight = v.OneMinusBeta1;
         v.Beta2 = h.Real("momentum");
         v.Eps = h.Real("eps");
     }

@@ -21,10 +21,11 @@ public readonly struct SgdStep<TMomentum, TNesterov> : IElementwiseRule
         var d = g;
         if (default(TMomentum).IsOn)
         {
-            s0 = sc.FirstStep ? g : m.Madd(sc.Beta1, s0, m.Mul(sc.OneMinusBeta1, g));
-            d = default(TNesterov).IsOn ? m.Madd(sc.Beta1, s0, g) : s0;
+            // torch: buf.mul_(momentum).add_(grad, alpha=1 - dampening); nesterov: grad.add(buf, alpha=momentum).
+            s0 = sc.FirstStep ? g : TorchOps.AddAlpha<T, M>(m.Mul(s0, sc.Beta1), g, sc.OneMinusBeta1);
+            d = default(TNesterov).IsOn ? TorchOps.AddAlpha<T, M>(g, s0, sc.Beta1) : s0;
         }
-        p = m.Madd(sc.NegLr, d, p);
+        p = TorchOps.AddAlpha<T, M>(p, d, sc.NegLr);
     }
 }
 
