@@ -245,9 +245,9 @@ let stateFormats (rule: string) : StateFormat list =
 let rules = List.ofSeq (S3gd.Gpu.Optimizers.OptimizerCatalog.Family S3gd.Gpu.Optimizers.RuleFamily.Elementwise)
 
 
-/// The check of one rule with one state format over cases of `steps` steps (first, last), each stepped and compared with
-/// the spec; `property` names it.
-let private stepsMatchSpec (steps: int * int) (property: string) (rule: string) (state: StateFormat) : Checks.Check =
+/// The check of one rule with one state format over cases of `steps` steps (first, last), their hyperparameters redrawn
+/// by `redraw`, each stepped and compared with the spec; `property` names it.
+let private stepsMatchSpecWith (redraw: Hypers -> Gen<Hypers>) (steps: int * int) (property: string) (rule: string) (state: StateFormat) : Checks.Check =
     let info = ruleInfo rule
     let holds (backend: Backend) (c: Case) =
         let failures = runCase backend info state c
@@ -258,7 +258,12 @@ let private stepsMatchSpec (steps: int * int) (property: string) (rule: string) 
       Run = fun config backend ->
           // Every other rule draws a gradient scale too.
           let gradScale = rule.Length % 2 = 0
-          Check.One(config, Prop.forAll (Arb.fromGen (caseOver steps rule gradScale (longest backend))) (holds backend)) }
+          let cases = caseOver steps rule gradScale (longest backend) |> Gen.bind (fun c -> redraw c.Hypers |> Gen.map (fun h -> { c with Hypers = h }))
+          Check.One(config, Prop.forAll (Arb.fromGen cases) (holds backend)) }
+
+/// The check of one rule with one state format over cases of `steps` steps (first, last), each stepped and compared with
+/// the spec; `property` names it.
+let private stepsMatchSpec = stepsMatchSpecWith Gen.constant
 
 /// The check of one rule with one state format: random cases, each stepped and compared with the spec.
 let stepMatchesSpec (rule: string) (state: StateFormat) : Checks.Check =
@@ -276,6 +281,21 @@ let radamRectified : Checks.Check list =
 let asgdAveraging : Checks.Check list =
     [ for state in [ StateFormat.Fp32; StateFormat.Bf16 ] ->
           stepsMatchSpec (6, 9) (sprintf "asgd step = spec, averaging steps 6 to 9, state %s" state.Name) "asgd" state ]
+
+/// Rprop's clamps: step_size_min and step_size_max drawn around lr (0.1 to 1.2 and 0.8 to 2.5 times it; sometimes the
+/// minimum above the maximum, where torch's clamp gives the maximum), so that the step sizes of 1 to 4 steps, starting
+/// at lr and scaled by etaplus or etaminus, meet them, which the typical step_size_max (0.01 to 50) seldom does; fp32
+/// and bf16 state.
+let rpropClamps : Checks.Check list =
+    let around (h: Hypers) =
+        let lr = Hyper.getReal h "lr"
+        gen {
+            let! low = real 0.1 1.2
+            let! high = real 0.8 2.5
+            return h |> Map.add "step_size_min" (Real(low * lr)) |> Map.add "step_size_max" (Real(high * lr))
+        }
+    [ for state in [ StateFormat.Fp32; StateFormat.Bf16 ] ->
+          stepsMatchSpecWith around fewSteps (sprintf "rprop step = spec, step sizes at their clamps, state %s" state.Name) "rprop" state ]
 
 /// Elements of the large-tensor check: a few million, not a multiple of the chunk; 100001 where the kernels are emulated.
 let largeLength (backend: Backend) = if Checks.emulated backend then 100_001 else 3_000_001
@@ -379,11 +399,12 @@ let cpuTwin : Checks.Check =
                   if not state.IsFp8 || backend.SupportsFp8 then
                       Check.One(Checks.twinConfig backend config, Prop.forAll (Arb.fromGen (case rule (rule.Length % 2 = 0) (twinLongest backend))) (property rule state)) }
 
-/// Every elementwise check: each rule with each state format, RAdam's rectified steps, ASGD's averaging steps, then the
-/// large tensor, found_inf and the CPU twin.
+/// Every elementwise check: each rule with each state format, RAdam's rectified steps, ASGD's averaging steps, Rprop's
+/// clamps, then the large tensor, found_inf and the CPU twin.
 let all : Checks.Check list =
     [ for r in rules do
           for s in stateFormats r -> stepMatchesSpec r s ]
     @ radamRectified
     @ asgdAveraging
+    @ rpropClamps
     @ [ largeTensor; foundInfIsNoOp; cpuTwin ]

@@ -107,6 +107,17 @@ let zeroWhereZero (m: Bounded) (x: Bounded) =
         else bounded x.V (abs x.V + x.E)
     { y with MayBeNaN = m.MayBeNaN || x.MayBeNaN }
 
+/// x where a < b, else y (exact): the branch both sides take where the comparison is certain (a - b further from zero
+/// than both errors together, or both exact); otherwise either branch (a sign within rounding of zero, Rprop's step
+/// size within rounding of a clamp's bound), the branch of the values with an error reaching the other.
+let whereLess (a: Bounded) (b: Bounded) (x: Bounded) (y: Bounded) =
+    let d = a.V - b.V
+    let taken, other = if d < 0.0 then x, y else y, x
+    let either =
+        if abs d > a.E + b.E || (a.E = 0.0 && b.E = 0.0) then taken
+        else { taken with E = max taken.E (abs (other.V - taken.V) + other.E); Lo = min taken.Lo other.Lo; MayBeNaN = taken.MayBeNaN || other.MayBeNaN }
+    { either with MayBeNaN = either.MayBeNaN || a.MayBeNaN || b.MayBeNaN }
+
 /// A per-step scalar as the kernel gets it: rounded once (float32, or bf16 with bf16 maths) from its float64 value.
 let scalar (m: Maths) (v: float32) = round m (exact (float v))
 
@@ -125,6 +136,7 @@ type Float32Bounds =
         member _.Sign a = sign a
         member _.Load a = a
         member _.ZeroWhereZero(a, x) = zeroWhereZero a x
+        member _.WhereLess(a, b, x, y) = whereLess a b x y
         member _.Broadcast x = scalar float32Maths x
 
 /// bf16 maths on bounded values.
@@ -141,6 +153,7 @@ type Bf16Bounds =
         member _.Sign a = sign a
         member _.Load a = a
         member _.ZeroWhereZero(a, x) = zeroWhereZero a x
+        member _.WhereLess(a, b, x, y) = whereLess a b x y
         member _.Broadcast x = scalar bf16Maths x
 
 /// One element's inputs and outputs: param, grad and the three state slots.

@@ -38,6 +38,9 @@ public readonly struct ScalarMaths : IMaths<float>
     public float ZeroWhereZero(float m, float x) => m == 0.0f ? 0.0f : x;
 
     /// <inheritdoc />
+    public float WhereLess(float a, float b, float x, float y) => a < b ? x : y;
+
+    /// <inheritdoc />
     public float Broadcast(float x) => x;
 }
 
@@ -75,6 +78,9 @@ public readonly struct Bf16Maths : IMaths<float>
 
     /// <inheritdoc />
     public float ZeroWhereZero(float m, float x) => default(ScalarMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    public float WhereLess(float a, float b, float x, float y) => default(ScalarMaths).WhereLess(a, b, x, y);
 
     /// <inheritdoc />
     public float Broadcast(float x) => x;
@@ -131,6 +137,11 @@ public readonly struct VectorMaths : IMaths<Vector256<float>>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> WhereLess(Vector256<float> a, Vector256<float> b, Vector256<float> x, Vector256<float> y) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(a, b), x, y);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> Broadcast(float x) => Vector256.Create(x);
 }
 
@@ -179,6 +190,10 @@ public readonly struct VectorBf16Maths : IMaths<Vector256<float>>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> ZeroWhereZero(Vector256<float> m, Vector256<float> x) => default(VectorMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<float> WhereLess(Vector256<float> a, Vector256<float> b, Vector256<float> x, Vector256<float> y) => default(VectorMaths).WhereLess(a, b, x, y);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -236,6 +251,11 @@ public readonly struct WideVectorMaths : IMaths<Vector512<float>>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> WhereLess(Vector512<float> a, Vector512<float> b, Vector512<float> x, Vector512<float> y) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(a, b), x, y);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> Broadcast(float x) => Vector512.Create(x);
 }
 
@@ -284,6 +304,10 @@ public readonly struct WideVectorBf16Maths : IMaths<Vector512<float>>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> ZeroWhereZero(Vector512<float> m, Vector512<float> x) => default(WideVectorMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> WhereLess(Vector512<float> a, Vector512<float> b, Vector512<float> x, Vector512<float> y) => default(WideVectorMaths).WhereLess(a, b, x, y);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -77,6 +77,10 @@ public readonly struct CudaMaths : IMaths<float>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float WhereLess(float a, float b, float x, float y) => a < b ? x : y;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Broadcast(float x) => x;
 }
 
@@ -125,6 +129,10 @@ public readonly struct CudaBf16Maths : IMaths<float>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float ZeroWhereZero(float m, float x) => default(CudaMaths).ZeroWhereZero(m, x);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float WhereLess(float a, float b, float x, float y) => default(CudaMaths).WhereLess(a, b, x, y);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -44,7 +44,7 @@ public readonly struct ElementwiseScalars<T, M>
         Branch = sc.Branch != 0;
     }
 
-    /// <summary>-lr.</summary>
+    /// <summary>-lr (Rprop: minus the step size every element starts at).</summary>
     public readonly T NegLr;
 
     /// <summary>The decoupled decay factor 1 - lr*wd; ASGD's decay term 1 - lambd*eta.</summary>
@@ -53,13 +53,13 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>The coupled weight decay wd.</summary>
     public readonly T Wd;
 
-    /// <summary>The first decay (see <see cref="StepScalars.Beta1"/>; Adadelta's rho; ASGD's averaging weight mu, 0 on copying steps).</summary>
+    /// <summary>The first decay (see <see cref="StepScalars.Beta1"/>; Adadelta's rho; ASGD's averaging weight mu, 0 on copying steps; Rprop's etaminus).</summary>
     public readonly T Beta1;
 
     /// <summary>1 - beta1 (SGD: 1 - dampening).</summary>
     public readonly T OneMinusBeta1;
 
-    /// <summary>The second decay.</summary>
+    /// <summary>The second decay (Rprop's etaplus).</summary>
     public readonly T Beta2;
 
     /// <summary>1 - beta2.</summary>
@@ -77,7 +77,7 @@ public readonly struct ElementwiseScalars<T, M>
     /// <summary>Signum's Nesterov coefficient of the gradient; NAdam's addcdiv value of the gradient.</summary>
     public readonly T NesterovG;
 
-    /// <summary>AdEMAMix's slow decay at this step.</summary>
+    /// <summary>AdEMAMix's slow decay at this step; Rprop's step_size_max.</summary>
     public readonly T Beta3;
 
     /// <summary>1 - beta3.</summary>
@@ -85,7 +85,7 @@ public readonly struct ElementwiseScalars<T, M>
 
     /// <summary>
     /// AdEMAMix's slow weight; MAdam's storage scale root c; RAdam's rectified step size (0 on unrectified steps);
-    /// Adagrad's initial_accumulator_value; ASGD's copy flag (1 while mu = 1, else 0).
+    /// Adagrad's initial_accumulator_value; ASGD's copy flag (1 while mu = 1, else 0); Rprop's step_size_min.
     /// </summary>
     public readonly T Alpha;
 

@@ -40,6 +40,9 @@ public interface IMaths<T> where T : struct
     /// <summary>0 where <paramref name="m"/> is zero, else <paramref name="x"/> (MAdam's step).</summary>
     T ZeroWhereZero(T m, T x);
 
+    /// <summary>x where a &lt; b, else y (exact): torch.where(a &lt; b, x, y), a comparison with NaN false (Rprop's masks).</summary>
+    T WhereLess(T a, T b, T x, T y);
+
     /// <summary>A float32 scalar as a value of T (in every lane).</summary>
     T Broadcast(float x);
 }

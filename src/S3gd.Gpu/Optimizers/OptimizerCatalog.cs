@@ -96,6 +96,7 @@ public static class OptimizerCatalog
         new(SpecRules.Adagrad.info, RuleFamily.Elementwise, g => new Adagrad(g), 0.1, false, new AdagradRule()),
         new(SpecRules.Adadelta.info, RuleFamily.Elementwise, g => new Adadelta(g), null, false, new AdadeltaRule()),
         new(SpecRules.Asgd.info, RuleFamily.Elementwise, g => new Asgd(g), 0.3, false, new AsgdRule()),
+        new(SpecRules.Rprop.info, RuleFamily.Elementwise, g => new Rprop(g), null, false, new RpropRule()),
         new(SpecRules.StableAdamW.info, RuleFamily.Structured, g => new StableAdamW(g), 1e-2),
         new(SpecRules.AdamMini.info, RuleFamily.Structured, g => new AdamMini(g), 1e-2),
         new(SpecRules.Muon.info, RuleFamily.Muon, g => new Muon(g)),

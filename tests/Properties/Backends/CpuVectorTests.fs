@@ -167,13 +167,15 @@ let ``float32 and bf16 maths sixteen lanes at a time compute every operation as 
             wideLanes "max" (fun v -> WideVectorMaths().Max(v[0], v[1])) (fun s -> ScalarMaths().Max(s[0], s[1])) xs
             wideLanes "sign" (fun v -> WideVectorMaths().Sign(v[0])) (fun s -> ScalarMaths().Sign(s[0])) xs
             wideLanes "zero where zero" (fun v -> WideVectorMaths().ZeroWhereZero(v[0], v[1])) (fun s -> ScalarMaths().ZeroWhereZero(s[0], s[1])) xs
+            wideLanes "where less" (fun v -> WideVectorMaths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> ScalarMaths().WhereLess(s[0], s[1], s[2], s[1])) xs
             wideLanes "bf16 mul" (fun v -> WideVectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
             wideLanes "bf16 add" (fun v -> WideVectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
             wideLanes "bf16 div" (fun v -> WideVectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
             wideLanes "bf16 root" (fun v -> WideVectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
             wideLanes "bf16 madd" (fun v -> WideVectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
             wideLanes "bf16 max" (fun v -> WideVectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
-            wideLanes "bf16 load" (fun v -> WideVectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs))
+            wideLanes "bf16 load" (fun v -> WideVectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
+            wideLanes "bf16 where less" (fun v -> WideVectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs))
 
 [<Fact>]
 let ``bf16 maths eight lanes at a time rounds every operation as one value at a time`` () =
@@ -188,7 +190,8 @@ let ``bf16 maths eight lanes at a time rounds every operation as one value at a 
             lanes "max" (fun v -> VectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
             lanes "sign" (fun v -> VectorBf16Maths().Sign(v[0])) (fun s -> Bf16Maths().Sign(s[0])) xs
             lanes "load" (fun v -> VectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
-            lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs))
+            lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs
+            lanes "where less" (fun v -> VectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs))
 
 [<Fact>]
 let ``Kahan compensation sixteen or eight lanes at a time is the kernel's kahan_update of each element`` () =
