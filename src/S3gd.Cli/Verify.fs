@@ -54,7 +54,7 @@ let run (kind: BackendKind option) (maxTest: int) (seed: uint64 option) (filters
     let checks = select backend filters
     if checks.IsEmpty then
         Errors.fail (sprintf "--check %s: no check of the %s backend has such a name" (String.Join(" --check ", filters)) (backendName backend))
-    let seed = seed |> Option.defaultWith (fun () -> uint64 (Random.Shared.NextInt64()))
+    let seed = seed |> Option.defaultWith Runner.freshSeed
     AnsiConsole.MarkupLine(sprintf "Backend [bold]%s[/]: %s (%s)" (backendName backend) (Markup.Escape backend.Device) (Markup.Escape selection.Reason))
     AnsiConsole.MarkupLine(sprintf "Seed %d, %d cases per property, %d checks" seed maxTest checks.Length)
     let outcomes = runAll (Runner.config maxTest (Some seed)) backend checks
@@ -77,10 +77,10 @@ let run (kind: BackendKind option) (maxTest: int) (seed: uint64 option) (filters
         AnsiConsole.MarkupLine(sprintf "[green]All %d checks passed[/] on %s." outcomes.Length (backendName backend))
         0
     else
-        let only = if failed.Length = 1 then sprintf " --check '%s'" (Checks.name (fst failed.Head)) else ""
+        let only = if failed.Length = 1 then [ fst failed.Head ] else []
         AnsiConsole.MarkupLine(sprintf "[red]%d of %d checks failed.[/]" failed.Length outcomes.Length)
         // A plain line, never wrapped, to copy.
-        printfn "Replay with: s3gd verify --backend %s --max-test %d --seed %d%s" (backendName backend) maxTest seed only
+        printfn "Replay with: %s" (Runner.replayCommand backend maxTest seed only)
         Errors.checkFailed
 
 /// The `verify` command: options through Argu's error path, then `run`.

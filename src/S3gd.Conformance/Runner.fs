@@ -20,6 +20,15 @@ let config (maxTest: int) (seed: uint64 option) : Config =
     | Some s -> c.WithReplay(Some { Rnd = Rnd(s); Size = None })
     | None -> c
 
+/// A fresh seed for a run, as `s3gd verify` draws one when none is given.
+let freshSeed () : uint64 = uint64 (Random.Shared.NextInt64())
+
+/// The `s3gd verify` command line that replays a run of `checks` on the backend (FsCheck prints the same seed as the first
+/// number of its failure's "(seed,gamma)"): each check draws from the seed alone, so one check replays as in the whole run.
+let replayCommand (backend: Backend) (maxTest: int) (seed: uint64) (checks: Checks.Check list) : string =
+    let only = String.Join("", checks |> List.map (fun c -> sprintf " --check '%s'" (Checks.name c)))
+    sprintf "s3gd verify --backend %s --max-test %d --seed %d%s" (backend.Kind.Name()) maxTest seed only
+
 /// Runs one check on a backend, catching its failure.
 let run (config: Config) (backend: Backend) (check: Checks.Check) : Outcome =
     try

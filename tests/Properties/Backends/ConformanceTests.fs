@@ -21,13 +21,16 @@ let private cpu = lazy (new CpuBackend() :> Backend)
 let private cuda = lazy (new CudaBackend() :> Backend)
 let private ilgpuCpu = lazy (new IlgpuCpuBackend() :> Backend)
 
+/// Runs the named check as `s3gd verify` does, from a fresh seed; a failure gives FsCheck's message and the command that
+/// replays it.
 let private runNamed (backend: Backend) (name: string) =
     let check = Suite.all |> List.find (fun c -> Checks.name c = name)
     Assert.True(check.AppliesTo backend, sprintf "%s does not apply to %O" name backend)
     let cases = if Checks.emulated backend then emulatedMaxTest else maxTest
-    match Runner.run (Runner.config cases None) backend check with
+    let seed = Runner.freshSeed ()
+    match Runner.run (Runner.config cases (Some seed)) backend check with
     | Runner.Passed -> ()
-    | Runner.Failed message -> failwithf "%s on %O: %s" name backend message
+    | Runner.Failed message -> failwithf "%s on %O (replay with: %s): %s" name backend (Runner.replayCommand backend cases seed [ check ]) message
 
 /// The names of the checks that apply to the CPU backend.
 let cpuChecks () : obj[] seq = Suite.forBackend cpu.Value |> Seq.map (fun c -> [| box (Checks.name c) |])

@@ -6,9 +6,10 @@ module S3gd.Properties.Backends.CpuVectorTests
 
 open System
 open System.Runtime.Intrinsics
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 open S3gd.Gpu.Cpu
 open S3gd.Gpu.Kernels
@@ -47,7 +48,9 @@ let private patterns =
     // Up to 300 elements: several runs of 32 fp8 codes and a tail.
     Gen.choose (0, 300) |> Gen.bind (fun n -> Gen.arrayOfLength n one)
 
-let private config = Config.QuickThrowOnFailure.WithMaxTest(200)
+/// Cases per property.
+[<Literal>]
+let private maxTest = 200
 
 let private encodeBf16 (x: float32[]) =
     let codes = Array.zeroCreate<uint16> x.Length
@@ -112,23 +115,19 @@ let ``the fp8 encode rounds each fp8 value's neighbourhood and midpoints as one 
             let x = [| for a in anchors do for k in -40 .. 40 -> ofBits (uint32 (int64 (bits (a * scale)) + int64 k)) |]
             sameAt (sprintf "fp8 encode (e4m3 %b, scale %g)" e4m3 scale) (hex x) (x |> Array.map (scalarFp8 e4m3 scale)) (encodeFp8 e4m3 scale x)
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``random bit patterns encode to bf16 and fp8, divided by a scale, as one value at a time`` () =
     let divisors = Gen.elements [ 1.0f; 0.5f; 3.0f; 1e-3f; 1e30f; 448.0f / 57344.0f; Single.PositiveInfinity ]
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen (Gen.zip patterns divisors)) (fun (x, d) ->
-            sameAt "bf16 encode" (hex x) (x |> Array.map CpuConvert.EncodeBf16) (encodeBf16 x)
-            for e4m3 in [ true; false ] do
-                sameAt (sprintf "fp8 encode (e4m3 %b, divisor %g)" e4m3 d) (hex x) (x |> Array.map (scalarFp8 e4m3 d)) (encodeFp8 e4m3 d x)))
+    Prop.forAll (Arb.fromGen (Gen.zip patterns divisors)) (fun (x, d) ->
+        sameAt "bf16 encode" (hex x) (x |> Array.map CpuConvert.EncodeBf16) (encodeBf16 x)
+        for e4m3 in [ true; false ] do
+            sameAt (sprintf "fp8 encode (e4m3 %b, divisor %g)" e4m3 d) (hex x) (x |> Array.map (scalarFp8 e4m3 d)) (encodeFp8 e4m3 d x))
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``the absmax of a block ignores NaN and equals the one-value fold`` () =
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen patterns) (fun x ->
-            let expected = x |> Array.fold (fun m v -> Single.MaxNumber(m, abs v)) 0.0f
-            Assert.Equal(bits expected, bits (CpuConvert.AbsMax(ReadOnlySpan x)))))
+    Prop.forAll (Arb.fromGen patterns) (fun x ->
+        let expected = x |> Array.fold (fun m v -> Single.MaxNumber(m, abs v)) 0.0f
+        Assert.Equal(bits expected, bits (CpuConvert.AbsMax(ReadOnlySpan x))))
 
 /// Lane-wise application of a vector operation over arrays of eight, against the one-value operation.
 let private lanes (name: string) (vector: Vector256<float32>[] -> Vector256<float32>) (scalar: float32[] -> float32) (inputs: float32[][]) =
@@ -154,73 +153,65 @@ let private wideLanes (name: string) (vector: Vector512<float32>[] -> Vector512<
 let private threePatterns =
     Gen.zip3 patterns patterns patterns |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in [| a[.. n - 1]; b[.. n - 1]; c[.. n - 1] |])
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``float32 and bf16 maths sixteen lanes at a time compute every operation as one value at a time`` () =
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
-            wideLanes "mul" (fun v -> WideVectorMaths().Mul(v[0], v[1])) (fun s -> ScalarMaths().Mul(s[0], s[1])) xs
-            wideLanes "add" (fun v -> WideVectorMaths().Add(v[0], v[1])) (fun s -> ScalarMaths().Add(s[0], s[1])) xs
-            wideLanes "div" (fun v -> WideVectorMaths().Div(v[0], v[1])) (fun s -> ScalarMaths().Div(s[0], s[1])) xs
-            wideLanes "root" (fun v -> WideVectorMaths().Root(v[0])) (fun s -> ScalarMaths().Root(s[0])) xs
-            wideLanes "madd" (fun v -> WideVectorMaths().Madd(v[0], v[1], v[2])) (fun s -> ScalarMaths().Madd(s[0], s[1], s[2])) xs
-            wideLanes "max" (fun v -> WideVectorMaths().Max(v[0], v[1])) (fun s -> ScalarMaths().Max(s[0], s[1])) xs
-            wideLanes "sign" (fun v -> WideVectorMaths().Sign(v[0])) (fun s -> ScalarMaths().Sign(s[0])) xs
-            wideLanes "zero where zero" (fun v -> WideVectorMaths().ZeroWhereZero(v[0], v[1])) (fun s -> ScalarMaths().ZeroWhereZero(s[0], s[1])) xs
-            wideLanes "where less" (fun v -> WideVectorMaths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> ScalarMaths().WhereLess(s[0], s[1], s[2], s[1])) xs
-            wideLanes "bf16 mul" (fun v -> WideVectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
-            wideLanes "bf16 add" (fun v -> WideVectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
-            wideLanes "bf16 div" (fun v -> WideVectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
-            wideLanes "bf16 root" (fun v -> WideVectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
-            wideLanes "bf16 madd" (fun v -> WideVectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
-            wideLanes "bf16 max" (fun v -> WideVectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
-            wideLanes "bf16 load" (fun v -> WideVectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
-            wideLanes "bf16 where less" (fun v -> WideVectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs))
+    Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
+        wideLanes "mul" (fun v -> WideVectorMaths().Mul(v[0], v[1])) (fun s -> ScalarMaths().Mul(s[0], s[1])) xs
+        wideLanes "add" (fun v -> WideVectorMaths().Add(v[0], v[1])) (fun s -> ScalarMaths().Add(s[0], s[1])) xs
+        wideLanes "div" (fun v -> WideVectorMaths().Div(v[0], v[1])) (fun s -> ScalarMaths().Div(s[0], s[1])) xs
+        wideLanes "root" (fun v -> WideVectorMaths().Root(v[0])) (fun s -> ScalarMaths().Root(s[0])) xs
+        wideLanes "madd" (fun v -> WideVectorMaths().Madd(v[0], v[1], v[2])) (fun s -> ScalarMaths().Madd(s[0], s[1], s[2])) xs
+        wideLanes "max" (fun v -> WideVectorMaths().Max(v[0], v[1])) (fun s -> ScalarMaths().Max(s[0], s[1])) xs
+        wideLanes "sign" (fun v -> WideVectorMaths().Sign(v[0])) (fun s -> ScalarMaths().Sign(s[0])) xs
+        wideLanes "zero where zero" (fun v -> WideVectorMaths().ZeroWhereZero(v[0], v[1])) (fun s -> ScalarMaths().ZeroWhereZero(s[0], s[1])) xs
+        wideLanes "bf16 mul" (fun v -> WideVectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
+        wideLanes "bf16 add" (fun v -> WideVectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
+        wideLanes "bf16 div" (fun v -> WideVectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
+        wideLanes "bf16 root" (fun v -> WideVectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
+        wideLanes "bf16 madd" (fun v -> WideVectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
+        wideLanes "bf16 max" (fun v -> WideVectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
+        wideLanes "bf16 load" (fun v -> WideVectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
+        wideLanes "where less" (fun v -> WideVectorMaths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> ScalarMaths().WhereLess(s[0], s[1], s[2], s[1])) xs
+        wideLanes "bf16 where less" (fun v -> WideVectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs)
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``bf16 maths eight lanes at a time rounds every operation as one value at a time`` () =
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
-            lanes "mul" (fun v -> VectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
-            lanes "add" (fun v -> VectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
-            lanes "div" (fun v -> VectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
-            lanes "root" (fun v -> VectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
-            lanes "madd" (fun v -> VectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
-            lanes "max" (fun v -> VectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
-            lanes "sign" (fun v -> VectorBf16Maths().Sign(v[0])) (fun s -> Bf16Maths().Sign(s[0])) xs
-            lanes "load" (fun v -> VectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
-            lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs
-            lanes "where less" (fun v -> VectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs))
+    Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
+        lanes "mul" (fun v -> VectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
+        lanes "add" (fun v -> VectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
+        lanes "div" (fun v -> VectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
+        lanes "root" (fun v -> VectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
+        lanes "madd" (fun v -> VectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
+        lanes "max" (fun v -> VectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
+        lanes "sign" (fun v -> VectorBf16Maths().Sign(v[0])) (fun s -> Bf16Maths().Sign(s[0])) xs
+        lanes "load" (fun v -> VectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
+        lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs
+        lanes "where less" (fun v -> VectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs)
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``Kahan compensation sixteen or eight lanes at a time is the kernel's kahan_update of each element`` () =
     // Parameters and compensations are bf16 values (as stored), updates small and large; NaN and infinities among them.
     let bf16s = patterns |> Gen.map (Array.map (CpuConvert.EncodeBf16 >> CpuConvert.DecodeBf16))
     let cases = Gen.zip3 bf16s patterns bf16s |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in a[.. n - 1], b[.. n - 1], c[.. n - 1])
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen cases) (fun (old, delta, comp) ->
-            // The updated float32 parameter: old + delta, or a pattern itself where that is not finite.
-            let p = Array.map2 (fun o d -> let u = o + d * 1e-3f in if Single.IsFinite u then u else d) old delta
-            let expected =
-                Array.map3 (fun (o: float32) (u: float32) (c: float32) ->
-                    let c1 = c + (u - o)
-                    let p1 = CpuConvert.RoundBf16(o + c1)
-                    arithmetic p1, arithmetic (c1 + (o - p1))) old p comp
-            let actualP = Array.copy p
-            let actualC = Array.copy comp
-            CpuKahan.Update(Span actualP, ReadOnlySpan old, Span actualC)
-            sameAt "kahan parameter" (hex p) (Array.map fst expected) (Array.map arithmetic actualP)
-            sameAt "kahan compensation" (hex p) (Array.map snd expected) (Array.map arithmetic actualC)))
+    Prop.forAll (Arb.fromGen cases) (fun (old, delta, comp) ->
+        // The updated float32 parameter: old + delta, or a pattern itself where that is not finite.
+        let p = Array.map2 (fun o d -> let u = o + d * 1e-3f in if Single.IsFinite u then u else d) old delta
+        let expected =
+            Array.map3 (fun (o: float32) (u: float32) (c: float32) ->
+                let c1 = c + (u - o)
+                let p1 = CpuConvert.RoundBf16(o + c1)
+                arithmetic p1, arithmetic (c1 + (o - p1))) old p comp
+        let actualP = Array.copy p
+        let actualC = Array.copy comp
+        CpuKahan.Update(Span actualP, ReadOnlySpan old, Span actualC)
+        sameAt "kahan parameter" (hex p) (Array.map fst expected) (Array.map arithmetic actualP)
+        sameAt "kahan compensation" (hex p) (Array.map snd expected) (Array.map arithmetic actualC))
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``stochastic rounding sixteen or eight lanes at a time draws each element's own word`` () =
     let cases = Gen.zip3 patterns (Gen.choose (0, Int32.MaxValue - 100000)) (Gen.choose (Int32.MinValue, Int32.MaxValue) |> Gen.map uint32)
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen cases) (fun (x, start, stream) ->
-            let expected = x |> Array.mapi (fun i v -> bits (StochasticRounding.Round(v, StochasticRounding.Element(stream, int64 (start + i)))))
-            let y = Array.copy x
-            StochasticRounding.Round(Span y, stream, start)
-            sameAt "stochastic rounding" (hex x) expected (Array.map bits y)))
+    Prop.forAll (Arb.fromGen cases) (fun (x, start, stream) ->
+        let expected = x |> Array.mapi (fun i v -> bits (StochasticRounding.Round(v, StochasticRounding.Element(stream, int64 (start + i)))))
+        let y = Array.copy x
+        StochasticRounding.Round(Span y, stream, start)
+        sameAt "stochastic rounding" (hex x) expected (Array.map bits y))

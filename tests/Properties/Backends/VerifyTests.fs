@@ -4,9 +4,9 @@
 module S3gd.Properties.Backends.VerifyTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
 open S3gd.Conformance
 open S3gd.Gpu.Cpu
 open S3gd.Cli
@@ -54,6 +54,24 @@ let ``an exception a property throws is the reason; a check that throws outside 
     Assert.EndsWith("(case 1)", reason)
     let _, plain = reasonOf { failing (fun _ -> Prop.ofTestable true) with Run = fun _ _ -> failwith "3 buffers live\nsecond line" }
     Assert.Equal("3 buffers live", plain)
+
+[<Fact>]
+let ``a failure names its seed, which replays the same failure, and the verify command that replays it`` () =
+    use cpu = new CpuBackend()
+    // Fails on about half the cases: which case fails first, and on what value, depends on the seed.
+    let check = failing (fun x -> x <= 5 |> Prop.label "above 5")
+    let seed = 20261206UL
+    let failure () =
+        match Runner.run (Runner.config maxTest (Some seed)) cpu check with
+        | Runner.Passed -> failwith "the check passed"
+        | Runner.Failed message -> message
+    let message = failure ()
+    // FsCheck's "(seed,gamma)": the seed the run started from, then the gamma of Rnd(seed).
+    Assert.Matches(sprintf @"^Falsifiable, after \d+ tests? \(\d+ shrinks?\) \(%d,\d+\)" seed, message)
+    Assert.Equal(message, failure ())
+    Assert.Equal(
+        sprintf "s3gd verify --backend cpu --max-test %d --seed %d --check 'always fails'" maxTest seed,
+        Runner.replayCommand cpu maxTest seed [ check ])
 
 [<Fact>]
 let ``--check narrows the checks to those whose name holds one of the texts`` () =

@@ -9,6 +9,7 @@ open System.IO
 open Xunit
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open S3gd.Gpu
 open S3gd.Gpu.Cpu
 open S3gd.Gpu.Elementwise
@@ -29,7 +30,7 @@ let private setups =
 let private groups (states: StateFormat[]) (update: ParamUpdate) (ps: Parameter list) =
     [ ParamGroup(ps[..1], States = states, ParamUpdate = update); ParamGroup([ ps[2] ], States = states, ParamUpdate = update).With("lr", 1e-4) ]
 
-[<Fact>]
+[<Property(MaxTest = 40)>]
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit`` () =
     let property name (paramType, states, update) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -46,7 +47,7 @@ let ``save, load into a fresh optimizer and continue equals the uninterrupted ru
                 let! seed = Gen.choose (0, 10000)
                 return name, setup, k, m, seed
             })
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(40), Prop.forAll arb (fun (n, s, k, m, seed) -> property n s k m seed))
+    Prop.forAll arb (fun (n, s, k, m, seed) -> property n s k m seed)
 
 /// Saves a two-group AdamW checkpoint after two steps; returns its path.
 let private saved (cpu: Backend) (folder: Temp.Folder) =

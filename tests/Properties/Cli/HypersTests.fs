@@ -3,9 +3,10 @@
 /// registered rule.
 module S3gd.Properties.Cli.HypersTests
 
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Rules
 open S3gd.Cli
 
@@ -34,7 +35,7 @@ let private parseError (assignments: string list) =
     | Ok h -> failwithf "expected an error, got %A" h
     | Error e -> e
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``a pair is accepted as betas=a,b and as beta1=a beta2=b, with the same result`` () =
     let prop (a: float) (b: float) =
         let show (x: float) = x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
@@ -42,7 +43,7 @@ let ``a pair is accepted as betas=a,b and as beta1=a beta2=b, with the same resu
         let apart = parseOk [ sprintf "beta1=%s" (show a); sprintf "beta2=%s" (show b) ]
         together = apart && together["beta1"] = Real a && together["beta2"] = Real b
     let beta = Gen.choose (0, 999) |> Gen.map (fun n -> float n / 1000.0)
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 50, Prop.forAll (Arb.fromGen (Gen.zip beta beta)) (fun (a, b) -> prop a b))
+    Prop.forAll (Arb.fromGen (Gen.zip beta beta)) (fun (a, b) -> prop a b)
 
 [<Fact>]
 let ``booleans, whole numbers and words parse to their kinds; defaults fill the rest`` () =

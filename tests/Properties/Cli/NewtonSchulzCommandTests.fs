@@ -6,9 +6,10 @@ module S3gd.Properties.Cli.NewtonSchulzCommandTests
 
 open System
 open System.IO
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 open S3gd.Spec.Io
 open S3gd.Cli
@@ -90,7 +91,7 @@ let private options (rule: string) (shape: int list) (seed: int) (hypers: string
 /// Tall, wide, square and single-row or single-column shapes up to 40 x 40.
 let private shapes = Gen.zip (Gen.choose (1, 40)) (Gen.choose (1, 40)) |> Gen.map (fun (r, c) -> [ r; c ])
 
-[<Fact>]
+[<Property(MaxTest = 30)>]
 let ``muon and oadamw on the cpu are inside the bound for random shapes, seeds and hyperparameters`` () =
     let muon = Gen.elements [ []; [ "nesterov=false" ]; [ "ns_coefficients=cubic"; "ns_steps=3" ]; [ "adjust_lr_fn=match_rms_adamw"; "lr=0.02"; "weight_decay=0.2" ] ]
     let oadamw = Gen.elements [ []; [ "update_proj_gap=2" ]; [ "update_proj_gap=3"; "scale=2.5"; "ns_steps=2" ]; [ "lr=0.01"; "weight_decay=0.1"; "decouple_lr=true" ] ]
@@ -99,7 +100,7 @@ let ``muon and oadamw on the cpu are inside the bound for random shapes, seeds a
         match Compare.execute Backends.all (options rule shape seed hypers) with
         | Ok reports -> reports |> List.forall (fun r -> r.Inside) |> Prop.label (sprintf "%A" reports)
         | Error e -> false |> Prop.label e
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 30, Prop.forAll (Arb.fromGen (Gen.zip case (Gen.choose (0, 100000)))) (fun (c, s) -> inside c s))
+    Prop.forAll (Arb.fromGen (Gen.zip case (Gen.choose (0, 100000)))) (fun (c, s) -> inside c s)
 
 /// The spec with Muon's parameter moved by `error` in its first element, orthogonalising as the CPU does.
 let private offBy (error: float) : Backend =

@@ -6,10 +6,11 @@ module S3gd.Properties.Cli.RunCommandTests
 open System
 open System.IO
 open Argu
+open Xunit
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open MathNet.Numerics.LinearAlgebra
-open Xunit
 open S3gd.Spec.Io
 open S3gd.Spec.Rules
 open S3gd.Cli
@@ -34,7 +35,7 @@ let private stepDirectly (rule: RuleInfo) (hypers: string list) (param: Param) (
     | Ok r ->
         grads |> List.fold (fun (p: Param, s) g -> let v, s' = r.Step s g p in { p with Value = v }, s') (param, r.Init param)
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``run writes param.npy and every state buffer equal to stepping the spec directly`` () =
     let prop (seed: int) (rows: int) (cols: int) (steps: int) (nesterov: bool) =
         use folder = new Folder()
@@ -69,7 +70,7 @@ let ``run writes param.npy and every state buffer equal to stepping the spec dir
             let! nesterov = Gen.elements [ true; false ]
             return seed, rows, cols, steps, nesterov
         }
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 20, Prop.forAll (Arb.fromGen cases) (fun (seed, r, c, n, nest) -> prop seed r c n nest))
+    Prop.forAll (Arb.fromGen cases) (fun (seed, r, c, n, nest) -> prop seed r c n nest)
 
 [<Fact>]
 let ``the parsed command line runs with several hypers after one --hyper and --hyper repeated`` () =

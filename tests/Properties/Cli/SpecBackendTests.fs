@@ -3,9 +3,10 @@
 module S3gd.Properties.Cli.SpecBackendTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Cli
@@ -16,7 +17,7 @@ let private held (format: StorageFormat) (x: float) =
     let r = StorageFormat.round format x
     r = x || (Double.IsNaN r && Double.IsNaN x)
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``spec-rounded returns a parameter and state that their storage formats hold, for every rule`` () =
     let prop (seed: int) (dtypes: Dtypes) =
         // Every rule with its defaults, and SGD with momentum so that a state buffer is checked today.
@@ -37,4 +38,4 @@ let ``spec-rounded returns a parameter and state that their storage formats hold
             let! s = Gen.elements StorageFormat.all
             return { Param = p; Grad = g; State = s }
         }
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 20, Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (0, 100000)) dtypes)) (fun (s, d) -> prop s d))
+    Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (0, 100000)) dtypes)) (fun (s, d) -> prop s d)

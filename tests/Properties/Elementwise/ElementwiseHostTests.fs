@@ -4,9 +4,10 @@
 module S3gd.Properties.Elementwise.ElementwiseHostTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
@@ -59,7 +60,7 @@ let ``each configuration keeps exactly the state buffers the spec rule keeps`` (
     Assert.Equal(typeof<S3gd.Gpu.Kernels.Fp32Format>, S3gd.Gpu.Kernels.KernelBackend.StateType amsgrad.States[2])
     Assert.Equal(typeof<S3gd.Gpu.Kernels.NoFormat>, S3gd.Gpu.Kernels.KernelBackend.StateType (ElementwiseConfig(rule "adam", Map.empty)).States[2])
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``Adam's scalars are its bias corrections computed in float64 and rounded once`` () =
     let prop (b1k: int, b2k: int, t: int) =
         let beta1, beta2 = float b1k / 1000.0, 0.9 + float b2k / 10000.0
@@ -71,7 +72,7 @@ let ``Adam's scalars are its bias corrections computed in float64 and rounded on
         && sc.Decay = float32 (1.0 - lr * 1e-2)
         && sc.OneMinusBeta1 = float32 (1.0 - beta1)
     let gen = Gen.zip3 (Gen.choose (0, 999)) (Gen.choose (0, 999)) (Gen.choose (1, 10000))
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 200, Prop.forAll (Arb.fromGen gen) prop)
+    Prop.forAll (Arb.fromGen gen) prop
 
 [<Fact>]
 let ``SGD's buffer starts as the gradient on the first step only, and bf16 maths gets bf16 scalars`` () =
@@ -84,7 +85,7 @@ let ``SGD's buffer starts as the gradient on the first step only, and bf16 maths
     Assert.Equal(float32 (Bf16.round 0.1), sc.OneMinusBeta1)
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> StepScalars.For(c, 0) |> ignore) |> ignore
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``chunks cover every tensor exactly once, each starting at a multiple of the chunk`` () =
     let prop (lengths: int list, unroll: int) =
         let chunk = ElementwiseLayout.Threads * ElementwiseLayout.Vec * unroll
@@ -97,7 +98,7 @@ let ``chunks cover every tensor exactly once, each starting at a multiple of the
             covered[t] <- min (int64 lengths[t]) (start + int64 chunk)
         covered |> Array.mapi (fun t c -> c = int64 lengths[t]) |> Array.forall id
     let gen = Gen.zip (Gen.listOf (Gen.choose (0, 20000))) (Gen.elements [ 1; 2; 4 ])
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 200, Prop.forAll (Arb.fromGen gen) prop)
+    Prop.forAll (Arb.fromGen gen) prop
 
 [<Fact>]
 let ``launch layouts parse from their names and reject bad values`` () =

@@ -2,9 +2,10 @@
 module S3gd.Properties.Formats.BlockScaledProperties
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 
 /// The float32 relative rounding error, 2^-24: the divide by the scale and the multiply back each add one.
@@ -21,7 +22,7 @@ let private vectors =
 
 let private formats = [ Fp8E4M3; Fp8E5M2 ]
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``a round trip is within half an ulp of the scaled format per element`` () =
     let prop (values: float32[], blockSize: int) =
         formats
@@ -34,9 +35,9 @@ let ``a round trip is within half an ulp of the scaled format per element`` () =
                 let bound = scale * StorageFormat.ulp f (float x / scale) / 2.0 + 3.0 * f32eps * abs (float x)
                 abs (float dec[i] - float x) <= bound)
             |> Array.forall id)
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 300, Prop.forAll (Arb.fromGen (Gen.zip vectors (Gen.elements [ 1; 7; 32; 128 ]))) prop)
+    Prop.forAll (Arb.fromGen (Gen.zip vectors (Gen.elements [ 1; 7; 32; 128 ]))) prop
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``each scale is the block's absmax over the format's max, and zero blocks have scale 1`` () =
     let prop (values: float32[]) =
         let values = Array.append values (Array.zeroCreate BlockScaled.DefaultBlockSize) // a trailing all-zero block
@@ -49,7 +50,7 @@ let ``each scale is the block's absmax over the format's max, and zero blocks ha
                 let absmax = block |> Array.map abs |> Array.max
                 if absmax = 0.0f then s = 1.0f else s = absmax / float32 (StorageFormat.maxFinite f))
             |> Array.forall id)
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 200, Prop.forAll (Arb.fromGen vectors) prop)
+    Prop.forAll (Arb.fromGen vectors) prop
 
 [<Fact>]
 let ``values far below e4m3's smallest subnormal survive block scaling`` () =

@@ -3,9 +3,10 @@
 module S3gd.Properties.Formats.EncodeProperties
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 
 /// A narrow format under test: its layout, overflow mode and encoder.
@@ -17,7 +18,9 @@ let private cases =
       { Name = "fp8e5m2 satfinite"; Layout = Fp8.e5m2; Overflow = Minifloat.Saturate; Encode = Fp8.encodeE5M2 Minifloat.Saturate >> uint32 }
       { Name = "fp8e5m2 ieee"; Layout = Fp8.e5m2; Overflow = Minifloat.ToInfinity; Encode = Fp8.encodeE5M2 Minifloat.ToInfinity >> uint32 } ]
 
-let private config = Config.QuickThrowOnFailure.WithMaxTest 2000
+/// Cases per property.
+[<Literal>]
+let private maxTest = 2000
 
 /// Values of either sign spread over magnitudes from 2^-30 (below every subnormal) to 2^130 (above every max).
 let private values =
@@ -33,24 +36,24 @@ let private values =
 let private inRange (l: Minifloat.Layout) =
     values |> Gen.map (fun v -> Math.IEEERemainder(v, 2.0 * Minifloat.maxFinite l) |> fun r -> if abs r > Minifloat.maxFinite l then r / 2.0 else r)
 
+/// The property for every case at once, each labelled with its case: every test draws values for each.
 let private forEachCase (check: Case -> Property) =
-    for c in cases do
-        Check.One(config, check c |> Prop.label c.Name)
+    cases |> List.map (fun c -> check c |> Prop.label c.Name) |> List.reduce (.&.)
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``encoding is monotone`` () =
     forEachCase (fun c ->
         Prop.forAll (Arb.fromGen (Gen.zip values values)) (fun (x, y) ->
             let lo, hi = min x y, max x y
             Minifloat.decode c.Layout (c.Encode lo) <= Minifloat.decode c.Layout (c.Encode hi)))
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``an in-range value is within half an ulp of its encoding`` () =
     forEachCase (fun c ->
         Prop.forAll (Arb.fromGen (inRange c.Layout)) (fun x ->
             abs (Minifloat.decode c.Layout (c.Encode x) - x) <= Minifloat.ulp c.Layout x / 2.0))
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``an exact tie between two neighbouring codes goes to the even code`` () =
     forEachCase (fun c ->
         let codes = 1 <<< Minifloat.bits c.Layout
@@ -66,7 +69,7 @@ let ``an exact tie between two neighbouring codes goes to the even code`` () =
             let even = if code % 2u = 0u then code else code + 1u
             c.Encode tie = even))
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``values beyond the range saturate or overflow to infinity as the mode says`` () =
     forEachCase (fun c ->
         let max = Minifloat.maxFinite c.Layout
@@ -78,17 +81,17 @@ let ``values beyond the range saturate or overflow to infinity as the mode says`
             match c.Overflow with
             | Minifloat.Saturate -> y = Math.CopySign(max, x)
             | Minifloat.ToInfinity -> Double.IsInfinity y && Math.Sign y = Math.Sign x))
+
+[<Fact>]
+let ``fp8e4m3 saturates infinities and keeps NaN`` () =
     Assert.Equal(Fp8.encodeE4M3 Double.PositiveInfinity, Fp8.encodeE4M3 448.0)
     Assert.Equal(0xFEuy, Fp8.encodeE4M3 Double.NegativeInfinity)
     Assert.Equal(0x7Fuy, Fp8.encodeE4M3 Double.NaN)
 
-[<Fact>]
+[<Property(MaxTest = maxTest)>]
 let ``bf16 from float32 and from float64 agree on every float32`` () =
     let bits = Gen.choose (Int32.MinValue, Int32.MaxValue) |> Gen.map (fun i -> BitConverter.Int32BitsToSingle i)
-    Check.One(
-        config,
-        Prop.forAll (Arb.fromGen bits) (fun x -> Single.IsNaN x || Bf16.encode32 x = Bf16.encode (float x))
-    )
+    Prop.forAll (Arb.fromGen bits) (fun x -> Single.IsNaN x || Bf16.encode32 x = Bf16.encode (float x))
 
 [<Fact>]
 let ``a bf16 NaN stays a quiet NaN with its sign`` () =

@@ -3,9 +3,10 @@
 module S3gd.Properties.Formats.FallbackFp8Properties
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 
 /// The float32 relative rounding error, 2^-24: the divide by the scale and the multiply back each add one.
@@ -23,7 +24,7 @@ let private ordinary =
 
 let private formats = [ Fp8E4M3; Fp8E5M2 ]
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``a block that fp8 can hold is BlockScaled's encoding and decodes within half an ulp of its scale`` () =
     let prop (values: float32[]) =
         formats
@@ -40,9 +41,9 @@ let ``a block that fp8 can hold is BlockScaled's encoding and decodes within hal
                 let codes, _ = FallbackFp8.scaled f values
                 Array.exists2 (fun (x: float32) (c: byte) -> x <> 0.0f && c &&& 0x7Fuy = 0uy) values codes
             | Zeros _ -> false)
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 300, Prop.forAll (Arb.fromGen ordinary) prop)
+    Prop.forAll (Arb.fromGen ordinary) prop
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``a huge value among ordinary ones makes the block bf16, every element rounded to nearest`` () =
     let prop (values: float32[], at: int) =
         let values = Array.copy values
@@ -53,7 +54,7 @@ let ``a huge value among ordinary ones makes the block bf16, every element round
                match FallbackFp8.encode f values with
                | Wide codes -> codes = Array.map Bf16.encode32 values && FallbackFp8.decode f (Wide codes) = Array.map (Bf16.encode32 >> Bf16.decode32) values
                | _ -> false)
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 200, Prop.forAll (Arb.fromGen (Gen.zip ordinary (Gen.choose (0, 127)))) prop)
+    Prop.forAll (Arb.fromGen (Gen.zip ordinary (Gen.choose (0, 127)))) prop
 
 [<Fact>]
 let ``zeros, infinities, NaN and scales that underflow`` () =

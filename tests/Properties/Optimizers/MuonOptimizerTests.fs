@@ -8,6 +8,7 @@ open System.IO
 open Xunit
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Cpu
@@ -38,7 +39,7 @@ let private groups (s: Setup) (ps: Parameter list) =
     let apply (g: ParamGroup) = s.Hypers |> List.fold (fun (g: ParamGroup) (k, v) -> g.With(k, v)) g
     [ apply (ParamGroup ps[..2]); (apply (ParamGroup ps[3..])).With("lr", lr1) ]
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``the API's steps equal the Muon plan's bit for bit, with two groups of different learning rates`` () =
     let property (s: Setup) (steps: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -66,7 +67,7 @@ let ``the API's steps equal the Muon plan's bit for bit, with two groups of diff
         for p in psPlan do p.Dispose()
         (same && List.forall id moved) |> Prop.label (sprintf "%A, %d steps, seed %d" s.Hypers steps seed)
     let arb = Arb.fromGen (Gen.zip3 (Gen.elements setups) (Gen.choose (1, 3)) (Gen.choose (0, 10000)))
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(20), Prop.forAll arb (fun (s, n, seed) -> property s n seed))
+    Prop.forAll arb (fun (s, n, seed) -> property s n seed)
 
 [<Fact>]
 let ``the state is torch's momentum_buffer, float32, one per parameter`` () =
@@ -82,7 +83,7 @@ let ``the state is torch's momentum_buffer, float32, one per parameter`` () =
     release o ps
     Assert.Equal(0, cpu.LiveBuffers)
 
-[<Fact>]
+[<Property(MaxTest = 10)>]
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit`` () =
     let property (s: Setup) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -97,7 +98,7 @@ let ``save, load into a fresh optimizer and continue equals the uninterrupted ru
                 let! seed = Gen.choose (0, 10000)
                 return s, k, m, seed
             })
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(10), Prop.forAll arb (fun (s, k, m, seed) -> property s k m seed))
+    Prop.forAll arb (fun (s, k, m, seed) -> property s k m seed)
 
 [<Fact>]
 let ``a checkpoint of other hyperparameters or of another optimizer is a clear error`` () =

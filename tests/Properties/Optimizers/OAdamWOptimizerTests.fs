@@ -7,6 +7,7 @@ open System
 open Xunit
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open S3gd.Spec.Rules
 open S3gd.Gpu
 open S3gd.Gpu.Cpu
@@ -31,7 +32,7 @@ let private groups (values: (string * HyperValue) list) (ps: Parameter list) =
 
 let private rule (name: string) = match Registry.find name with Ok r -> r | Error e -> failwith e
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``the API's steps equal the projection plan feeding the StableAdamW plan, bit for bit, reuse included`` () =
     let property (gap: int) (scale: float) (steps: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -87,7 +88,7 @@ let ``the API's steps equal the projection plan feeding the StableAdamW plan, bi
                 let! seed = Gen.choose (0, 10000)
                 return gap, scale, steps, seed
             })
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(20), Prop.forAll arb (fun (g, s, n, seed) -> property g s n seed))
+    Prop.forAll arb (fun (g, s, n, seed) -> property g s n seed)
 
 [<Fact>]
 let ``the state is StableAdamW's and, for 2-D and larger parameters, the ns_cache`` () =
@@ -100,7 +101,7 @@ let ``the state is StableAdamW's and, for 2-D and larger parameters, the ns_cach
     release o ps
     Assert.Equal(0, cpu.LiveBuffers)
 
-[<Fact>]
+[<Property(MaxTest = 15)>]
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit, the loaded ns_cache reused`` () =
     let property (gap: int) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -116,7 +117,7 @@ let ``save, load into a fresh optimizer and continue equals the uninterrupted ru
                 let! seed = Gen.choose (0, 10000)
                 return gap, k, m, seed
             })
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(15), Prop.forAll arb (fun (g, k, m, seed) -> property g k m seed))
+    Prop.forAll arb (fun (g, k, m, seed) -> property g k m seed)
 
 let private throwsNaming (fragments: string list) (f: unit -> obj) =
     let e = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)

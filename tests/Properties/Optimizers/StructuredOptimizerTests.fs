@@ -9,6 +9,7 @@ open System.IO
 open Xunit
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
@@ -50,7 +51,7 @@ let private groups (s: Setup) (ps: Parameter list) =
     let apply (g: ParamGroup) = s.Hypers |> List.fold (fun (g: ParamGroup) (k, v) -> g.With(k, v)) g
     [ apply (ParamGroup(ps[..1], States = [| s.State |])); (apply (ParamGroup(ps[2..], States = [| s.State |]))).With("lr", lr1) ]
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``the API's steps equal the structured plan's bit for bit, Adam-mini's blocks cut by name and shape`` () =
     let property (s: Setup) (steps: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -89,7 +90,7 @@ let ``the API's steps equal the structured plan's bit for bit, Adam-mini's block
         for p in psPlan do p.Dispose()
         same |> Prop.label (sprintf "%A, %d steps, seed %d" s steps seed)
     let arb = Arb.fromGen (Gen.zip3 (Gen.elements setups) (Gen.choose (1, 3)) (Gen.choose (0, 10000)))
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(20), Prop.forAll arb (fun (s, n, seed) -> property s n seed))
+    Prop.forAll arb (fun (s, n, seed) -> property s n seed)
 
 [<Fact>]
 let ``the state is named as the references and Adam-mini keeps one vmean per block`` () =
@@ -113,7 +114,7 @@ let ``the state is named as the references and Adam-mini keeps one vmean per blo
     release fp8 ps
     Assert.Equal(0, cpu.LiveBuffers)
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``save, load into a fresh optimizer and continue equals the uninterrupted run bit for bit`` () =
     let property (s: Setup) (k: int) (m: int) (seed: int) =
         use cpu = new CpuBackend()
@@ -128,7 +129,7 @@ let ``save, load into a fresh optimizer and continue equals the uninterrupted ru
                 let! seed = Gen.choose (0, 10000)
                 return s, k, m, seed
             })
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(20), Prop.forAll arb (fun (s, k, m, seed) -> property s k m seed))
+    Prop.forAll arb (fun (s, k, m, seed) -> property s k m seed)
 
 let private throwsNaming (fragments: string list) (f: unit -> obj) =
     let e = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)

@@ -3,6 +3,7 @@ module S3gd.Properties.Spec.AdamMiniTests
 
 open System
 open FsCheck.FSharp
+open FsCheck.Xunit
 open Xunit
 open MathNet.Numerics.LinearAlgebra
 open S3gd.Spec.Rules
@@ -26,11 +27,11 @@ let private hypers =
         return { AdamMini.defaults with Lr = lr; Beta1 = b1; Beta2 = b2; WeightDecay = wd }
     }
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``Adam-mini with one block per element equals AdamW with decoupled decay`` () =
     // Compared: the parameter (p), m against exp_avg and vmean against exp_avg_sq after 1-6 steps, within
     // 1e-12 normwise relative: the two differ only in where lr/bc1 is multiplied (rounding order).
-    check 100 (Gen.zip3 hypers seed (Gen.choose (1, 6))) (fun (h, sd, steps) ->
+    forAll (Gen.zip3 hypers seed (Gen.choose (1, 6))) (fun (h, sd, steps) ->
         let rng = Random sd
         let n = 1 + rng.Next 40
         let p0 = vec rng n

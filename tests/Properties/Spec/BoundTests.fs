@@ -1,13 +1,14 @@
 /// Sign-based rules: the exact size of Signum's step and the bound on S3GD's.
 module S3gd.Properties.Spec.BoundTests
 
-open Xunit
 open FsCheck.FSharp
+open FsCheck.Xunit
 open MathNet.Numerics.LinearAlgebra
 open S3gd.Spec.Rules
 open S3gd.Properties.Spec.Generators
 
 /// Cases per property: enough to cover the hyperparameter ranges, few enough to stay fast on two cores.
+[<Literal>]
 let private cases = 60
 
 /// Random Signum hyperparameters without decay.
@@ -35,11 +36,11 @@ let private checkSignumSteps (h: Signum.Hyper) (shape: int list) (size: float) (
                 require ok (sprintf "step %d, element %d: |step| = %.17g, expected %.17g" (k + 1) i (abs p'[i]) expected))
         (List.take t.Grads.Length states) t.Grads
 
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``Signum steps are exactly lr per element where the momentum is nonzero`` () =
-    check cases (Gen.zip signumHyper trajectory) (fun (h, t) -> checkSignumSteps h [ t.Param.Count ] h.Lr t)
+    Gens.forAll (Gen.zip signumHyper trajectory) (fun (h, t) -> checkSignumSteps h [ t.Param.Count ] h.Lr t)
 
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``Signum with shape scaling steps are exactly lr*2/(rows+cols)`` () =
     let g =
         gen {
@@ -50,9 +51,9 @@ let ``Signum with shape scaling steps are exactly lr*2/(rows+cols)`` () =
             let! t = trajectoryOf (rows * cols)
             return { h with UseShapeScaling = true }, rows, cols, t
         }
-    check cases g (fun (h, rows, cols, t) -> checkSignumSteps h [ rows; cols ] (h.Lr * (2.0 / float (rows + cols))) t)
+    Gens.forAll g (fun (h, rows, cols, t) -> checkSignumSteps h [ rows; cols ] (h.Lr * (2.0 / float (rows + cols))) t)
 
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``S3GD momentum stays in [-1, 1] so each step is at most lr per element`` () =
     let g =
         gen {
@@ -62,7 +63,7 @@ let ``S3GD momentum stays in [-1, 1] so each step is at most lr per element`` ()
             let! t = trajectory
             return { SmoothedSignSgd.defaults with Lr = lr; Beta = b; WeightDecay = wd; InitialLr = lr }, t
         }
-    check cases g (fun (h, t) ->
+    Gens.forAll g (fun (h, t) ->
         let n = t.Param.Count
         let states = SmoothedSignSgd.init n :: (run (SmoothedSignSgd.step h) (SmoothedSignSgd.init n) t |> List.map snd)
         List.iteri2

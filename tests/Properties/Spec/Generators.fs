@@ -88,10 +88,6 @@ let requireClose (what: string) (tol: float) (a: Vec) (b: Vec) =
         let scale = max 1.0 (max (abs a[i]) (abs b[i]))
         if abs (a[i] - b[i]) > tol * scale then failwithf "%s: differs at %d: %.17g vs %.17g (tol %g)" what i a[i] b[i] tol
 
-/// Runs a property over `n` generated cases, throwing with the seed on failure.
-let check (n: int) (g: Gen<'a>) (prop: 'a -> unit) =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(n), Prop.forAll (Arb.fromGen g) prop)
-
 /// Building vectors in tests.
 module Vectors =
     /// A zero vector of n elements.

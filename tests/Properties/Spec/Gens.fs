@@ -20,9 +20,8 @@ let positive (rng: Random) (n: int) : Vec = Vector<float>.Build.Dense(n, fun _ -
 /// Seeds for System.Random.
 let seed: Gen<int> = Gen.choose (0, Int32.MaxValue - 1)
 
-/// Runs a property over generated values, as the suite runs every property: throwing on failure.
-let check (maxTest: int) (g: Gen<'T>) (prop: 'T -> unit) =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest maxTest, Prop.forAll (Arb.fromGen g) (fun x -> prop x; true))
+/// A property over generated values, for a `[<Property>]` test to run: it fails where `prop` throws or is false.
+let forAll (g: Gen<'T>) (prop: 'T -> 'Testable) : Property = Prop.forAll (Arb.fromGen g) prop
 
 /// A deep copy of a vector (MathNet vectors are mutable: copies show whether a rule changed its inputs).
 let copy (v: Vec) : Vec = v.Clone()

@@ -3,6 +3,7 @@ module S3gd.Properties.Spec.NewtonSchulzTests
 
 open System
 open FsCheck.FSharp
+open FsCheck.Xunit
 open Xunit
 open MathNet.Numerics.LinearAlgebra
 open S3gd.Spec.Rules
@@ -38,18 +39,18 @@ let private wellConditioned (rng: Random) (rows: int) (cols: int) =
 
 let private shapes = Gen.zip3 seed (Gen.choose (1, 8)) (Gen.choose (1, 8))
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``NS keeps the input's shape in float64 and bf16`` () =
-    check 50 shapes (fun (sd, rows, cols) ->
+    forAll shapes (fun (sd, rows, cols) ->
         let rng = Random sd
         let g = Matrix<float>.Build.Dense(rows, cols, fun _ _ -> normal rng)
         for precision in [ NewtonSchulz.Float64; NewtonSchulz.Bf16 ] do
             let o = NewtonSchulz.orthogonalize precision NewtonSchulz.MaxEps NewtonSchulz.quintic 5 1e-7 g
             Assert.Equal((rows, cols), (o.RowCount, o.ColumnCount)))
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``NS singular values lie in the quintic's band and equal f^5 of the normalised input's`` () =
-    check 50 shapes (fun (sd, rows, cols) ->
+    forAll shapes (fun (sd, rows, cols) ->
         let g = wellConditioned (Random sd) rows cols
         let o = NewtonSchulz.orthogonalize NewtonSchulz.Float64 NewtonSchulz.MaxEps NewtonSchulz.quintic 5 1e-7 g
         let expected = g.Svd().S / g.FrobeniusNorm() |> Seq.map (fun x -> Seq.fold (fun x _ -> f NewtonSchulz.quintic x) x (seq { 1..5 })) |> Seq.sortDescending |> Array.ofSeq

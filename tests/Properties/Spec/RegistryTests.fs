@@ -1,12 +1,14 @@
 /// Properties every rule in the registry has, whoever added it: steps are deterministic and pure.
 module S3gd.Properties.Spec.RegistryTests
 
-open Xunit
 open FsCheck.FSharp
+open FsCheck.Xunit
+open Xunit
 open S3gd.Spec.Rules
 open S3gd.Properties.Spec.Generators
 
 /// Cases per rule: every rule runs its own property, so fewer than the single-rule properties.
+[<Literal>]
 let private cases = 25
 
 /// A parameter named and shaped as given.
@@ -55,24 +57,28 @@ let private deterministicAndPure (info: RuleInfo) (rule: Rule) (t: Trajectory) =
         state <- s1
         p <- { p with Value = p1 }
 
-[<Fact>]
-let ``every registered rule steps deterministically and leaves its inputs unchanged`` () =
-    let created =
-        Registry.all
-        |> List.choose (fun info ->
-            match Hyper.resolve info.Hypers Map.empty |> Result.bind info.Create with
-            | Ok rule -> Some(info, rule)
-            | Error _ -> None)
-    require (not created.IsEmpty) "no registered rule could be created with its defaults"
-    for info, rule in created do
-        check cases trajectory (deterministicAndPure info rule)
+/// Every registered rule that its defaults create.
+let private created =
+    Registry.all
+    |> List.choose (fun info ->
+        match Hyper.resolve info.Hypers Map.empty |> Result.bind info.Create with
+        | Ok rule -> Some(info, rule)
+        | Error _ -> None)
 
-[<Fact>]
+/// Each rule's property labelled with its name: every case draws a trajectory for each rule.
+[<Property(MaxTest = cases)>]
+let ``every registered rule steps deterministically and leaves its inputs unchanged`` () =
+    require (not created.IsEmpty) "no registered rule could be created with its defaults"
+    created |> List.map (fun (info, rule) -> Gens.forAll trajectory (deterministicAndPure info rule) |> Prop.label info.Name) |> List.reduce (.&.)
+
+/// Signum with shape scaling, its defaults overridden.
+let private shapeScaledSignum =
+    Hyper.resolve Signum.info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> Result.bind Signum.info.Create |> function Ok r -> r | Error e -> failwith e
+
+[<Property(MaxTest = cases)>]
 let ``a rule that refuses 1-D parameters is stepped on a 2-D shape, deterministically and purely`` () =
-    let info = Signum.info
-    let rule = Hyper.resolve info.Hypers (Map [ "use_shape_scaling", Flag true ]) |> Result.bind info.Create |> function Ok r -> r | Error e -> failwith e
-    require (shapeFor rule 12 = [ 3; 4 ]) (sprintf "shape for 12 values: %A" (shapeFor rule 12))
-    check cases trajectory (deterministicAndPure info rule)
+    require (shapeFor shapeScaledSignum 12 = [ 3; 4 ]) (sprintf "shape for 12 values: %A" (shapeFor shapeScaledSignum 12))
+    Gens.forAll trajectory (deterministicAndPure Signum.info shapeScaledSignum)
 
 [<Fact>]
 let ``an out-of-range hyperparameter is an error naming it and its valid range`` () =

@@ -2,12 +2,13 @@
 module S3gd.Properties.Spec.RelationTests
 
 open System
-open Xunit
 open FsCheck.FSharp
+open FsCheck.Xunit
 open S3gd.Spec.Rules
 open S3gd.Properties.Spec.Generators
 
 /// Cases per property: enough to cover the hyperparameter ranges, few enough to stay fast on two cores.
+[<Literal>]
 let private cases = 60
 
 /// A positive eps: with eps = 0 an exact zero gradient on the first step divides 0 by 0 in both rules, and
@@ -27,9 +28,9 @@ let private adamHyper =
         return { Adam.defaults with Lr = lr; Beta1 = b1; Beta2 = b2; Eps = eps; WeightDecay = wd; Amsgrad = amsgrad; Maximize = maximize }
     }
 
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``AdamW with weight_decay 0 is Adam, bit for bit`` () =
-    check cases (Gen.zip adamHyper trajectory) (fun (h, t) ->
+    Gens.forAll (Gen.zip adamHyper trajectory) (fun (h, t) ->
         let h = { h with WeightDecay = 0.0 }
         let n = t.Param.Count
         let adam = run (Adam.step h) (Adam.init h n) t
@@ -41,9 +42,9 @@ let ``AdamW with weight_decay 0 is Adam, bit for bit`` () =
                 requireIdentical (sprintf "exp_avg_sq after step %d" (k + 1)) sa.ExpAvgSq sw.ExpAvgSq)
             adam adamw)
 
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``Adam with decoupled_weight_decay is AdamW, bit for bit`` () =
-    check cases (Gen.zip adamHyper trajectory) (fun (h, t) ->
+    Gens.forAll (Gen.zip adamHyper trajectory) (fun (h, t) ->
         let n = t.Param.Count
         let adam = run (Adam.step { h with DecoupledWeightDecay = true }) (Adam.init h n) t
         let adamw = run (AdamW.step h) (AdamW.init h n) t
@@ -53,7 +54,7 @@ let ``Adam with decoupled_weight_decay is AdamW, bit for bit`` () =
 /// sign(b*m + (1-b)*g) and keep that same EMA. Lion writes the EMA as b*m + (1-b)*g and Signum as torch.lerp, so
 /// the momenta agree to rounding (1e-12 relative) and the signs, hence the parameters, agree exactly unless an
 /// element's momentum lies within rounding of zero (which uniformly drawn values never do).
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``Lion with beta1 = beta2 is Signum without bias correction or Nesterov`` () =
     let g =
         gen {
@@ -62,7 +63,7 @@ let ``Lion with beta1 = beta2 is Signum without bias correction or Nesterov`` ()
             let! t = trajectory
             return lr, b, t
         }
-    check cases g (fun (lr, b, t) ->
+    Gens.forAll g (fun (lr, b, t) ->
         let lion = { Lion.defaults with Lr = lr; Beta1 = b; Beta2 = b; InitialLr = lr }
         let signum = { Signum.defaults with Lr = lr; Momentum = b; CorrectBias = false; Nesterov = false }
         let n = t.Param.Count
@@ -81,7 +82,7 @@ let ``Lion with beta1 = beta2 is Signum without bias correction or Nesterov`` ()
 /// b2*v + (1-b2)*g*g, so the two agree to rounding. For beta1 > 0 they differ in substance (LaProp averages
 /// normalized gradients, Adam normalizes the averaged gradient). Decay is compared against AdamW's decoupled
 /// decay, which LaProp's p - lr*wd*p equals to rounding.
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``LaProp with beta1 = 0 is Adam(W) with beta1 = 0 to rounding`` () =
     let g =
         gen {
@@ -92,7 +93,7 @@ let ``LaProp with beta1 = 0 is Adam(W) with beta1 = 0 to rounding`` () =
             let! t = trajectory
             return lr, b2, eps, wd, t
         }
-    check cases g (fun (lr, b2, eps, wd, t) ->
+    Gens.forAll g (fun (lr, b2, eps, wd, t) ->
         let laprop = { LaProp.defaults with Lr = lr; Beta1 = 0.0; Beta2 = b2; Eps = eps; CorrectBias = true; WeightDecay = wd }
         let adamw = { AdamW.defaults with Lr = lr; Beta1 = 0.0; Beta2 = b2; Eps = eps; WeightDecay = wd }
         let n = t.Param.Count
@@ -105,7 +106,7 @@ let ``LaProp with beta1 = 0 is Adam(W) with beta1 = 0 to rounding`` () =
 /// beta1 = beta_fast, the same beta2 and the same eps, whatever beta_slow and the warm-ups are. It equals
 /// AdamW (same decoupled decay) to rounding: AdEMAMix divides m by bc1 and v by bc2 before the root and writes v
 /// with lerp, Adam folds 1/bc1 into the step size and divides sqrt(v) by sqrt(bc2).
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``AdEMAMix with alpha = 0 is Adam(W) with the same eps to rounding`` () =
     let g =
         gen {
@@ -124,7 +125,7 @@ let ``AdEMAMix with alpha = 0 is Adam(W) with the same eps to rounding`` () =
                         NumBetaSlowWarmupSteps = slowWarmup; NumAlphaWarmupSteps = alphaWarmup },
                    t
         }
-    check cases g (fun (h, t) ->
+    Gens.forAll g (fun (h, t) ->
         let adamw = { AdamW.defaults with Lr = h.Lr; Beta1 = h.BetaFast; Beta2 = h.Beta2; Eps = h.Eps; WeightDecay = h.WeightDecay }
         let n = t.Param.Count
         let es = run (AdEMAMix.step h) (AdEMAMix.init n) t
@@ -133,7 +134,7 @@ let ``AdEMAMix with alpha = 0 is Adam(W) with the same eps to rounding`` () =
         List.iteri2 (fun k (pe, _) (pa, _) -> requireClose (sprintf "param after step %d" (k + 1)) 1e-12 pe pa) es ads)
 
 /// S3GD with beta = 0 keeps m = sign(g), so it is signSGD: p <- p*(1 - lr*wd) - lr*sign(g), bit for bit.
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``S3GD with beta = 0 is signSGD`` () =
     let g =
         gen {
@@ -142,7 +143,7 @@ let ``S3GD with beta = 0 is signSGD`` () =
             let! t = trajectory
             return lr, wd, t
         }
-    check cases g (fun (lr, wd, t) ->
+    Gens.forAll g (fun (lr, wd, t) ->
         let h = { SmoothedSignSgd.defaults with Lr = lr; Beta = 0.0; WeightDecay = wd; InitialLr = lr }
         let steps = run (SmoothedSignSgd.step h) (SmoothedSignSgd.init t.Param.Count) t
         let ps = t.Param :: (steps |> List.map fst)
@@ -155,7 +156,7 @@ let ``S3GD with beta = 0 is signSGD`` () =
 
 /// MAdam stores v scaled by a power of two and multiplies it back out; in float64 every such scaling is exact
 /// (no value here comes near under- or overflow), so the parameters do not depend on scale_log2 at all.
-[<Fact>]
+[<Property(MaxTest = cases)>]
 let ``MAdam's parameters do not depend on scale_log2`` () =
     let g =
         gen {
@@ -167,7 +168,7 @@ let ``MAdam's parameters do not depend on scale_log2`` () =
             let! t = trajectory
             return { MAdam.defaults with Lr = lr; Beta1 = b1; Beta2 = b2; ScaleLog2 = 2 * half }, t
         }
-    check cases g (fun (h, t) ->
+    Gens.forAll g (fun (h, t) ->
         let n = t.Param.Count
         let scaled = run (MAdam.step h) (MAdam.init n) t
         let plain = run (MAdam.step { h with ScaleLog2 = 0 }) (MAdam.init n) t

@@ -4,6 +4,7 @@ module S3gd.Properties.Spec.StableAdamWTests
 
 open System
 open FsCheck.FSharp
+open FsCheck.Xunit
 open Xunit
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
@@ -19,9 +20,9 @@ let private hypers =
         return { StableAdamW.defaults with Lr = lr; Beta1 = b1; Beta2 = b2; WeightDecay = wd; Eps = eps }
     }
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``the RMS-clipped learning rate lr_t never exceeds lr`` () =
-    check 100 (Gen.zip3 hypers seed (Gen.choose (1, 8))) (fun (h, sd, steps) ->
+    forAll (Gen.zip3 hypers seed (Gen.choose (1, 8))) (fun (h, sd, steps) ->
         let rng = Random sd
         let n = 1 + rng.Next 30
         // gradients of very different scales from step to step make the RMS exceed 1 and clip.
@@ -37,9 +38,9 @@ let ``the RMS-clipped learning rate lr_t never exceeds lr`` () =
             (vec rng n, StableAdamW.init h n)
         |> ignore)
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``with kahan_sum the parameter stays bf16 and the compensation holds what rounding lost`` () =
-    check 50 (Gen.zip hypers seed) (fun (h, sd) ->
+    forAll (Gen.zip hypers seed) (fun (h, sd) ->
         let h = { h with KahanSum = true }
         let rng = Random sd
         let n = 1 + rng.Next 30
@@ -55,9 +56,9 @@ let ``with kahan_sum the parameter stays bf16 and the compensation holds what ro
             let ulp = (abs p0[i] + abs (exact[i] - p0[i])) * 2.0 ** -7.0 + Double.Epsilon
             Assert.True(abs (p[i] + c[i] - exact[i]) <= ulp, sprintf "element %d: p+c = %g, exact %g" i (p[i] + c[i]) exact[i]))
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``OAdamW on 1-D parameters equals StableAdamW, through the registry`` () =
-    check 50 (Gen.zip seed (Gen.choose (1, 6))) (fun (sd, steps) ->
+    forAll (Gen.zip seed (Gen.choose (1, 6))) (fun (sd, steps) ->
         let rng = Random sd
         let p = param rng "bias" [ 1 + rng.Next 30 ]
         let grads = [ for _ in 1..steps -> vec rng p.Value.Count ]
@@ -69,9 +70,9 @@ let ``OAdamW on 1-D parameters equals StableAdamW, through the registry`` () =
         for KeyValue(k, v) in sS.Buffers do
             Assert.Equal<float[]>(v.ToArray(), sO.Buffers[k].ToArray()))
 
-[<Fact>]
+[<Property(MaxTest = 30)>]
 let ``OAdamW on a matrix is StableAdamW fed the Newton-Schulz orthogonalised gradient`` () =
-    check 30 (Gen.zip3 seed (Gen.choose (1, 6)) (Gen.choose (1, 6))) (fun (sd, rows, cols) ->
+    forAll (Gen.zip3 seed (Gen.choose (1, 6)) (Gen.choose (1, 6))) (fun (sd, rows, cols) ->
         let rng = Random sd
         let h = OAdamW.defaults
         let shape = [ rows; cols ]

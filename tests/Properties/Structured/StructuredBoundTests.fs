@@ -3,9 +3,10 @@
 /// also where the interval reaches over zero; and with no input error it is stableTerm's bound.
 module S3gd.Properties.Structured.StructuredBoundTests
 
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Rules
 open S3gd.Gpu.Structured
 open S3gd.Conformance
@@ -27,7 +28,7 @@ let private cases =
         return beta2, eps, step, v, centre, relative * abs centre
     }
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``the exact RMS term anywhere in the gradient's interval is within stableTermWithin's bound`` () =
     let property (beta2: float, eps: float, step: int, v: float, centre: float, error: float) =
         let config = StructuredConfig(StableAdamW.info, Map [ "beta2", Real beta2; "eps", Real eps ])
@@ -40,4 +41,4 @@ let ``the exact RMS term anywhere in the gradient's interval is within stableTer
         let plain = StructuredBound.stableTerm sc centre v
         (List.isEmpty outside && (error > 0.0 || (plain.V = bound.V && plain.E = bound.E)))
         |> Prop.label (sprintf "bound %A, plain %A, outside at %A" bound plain outside)
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 300, Prop.forAll (Arb.fromGen cases) property)
+    Prop.forAll (Arb.fromGen cases) property

@@ -4,9 +4,10 @@
 module S3gd.Properties.Structured.StructuredHostTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open S3gd.Spec.Formats
 open S3gd.Spec.Rules
 open S3gd.Gpu
@@ -73,7 +74,7 @@ let ``a plan rejects block lengths, lengths and buffers that do not fit, naming 
     finally
         for b in [ p; g; m; v ] do b.Dispose()
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``groups cover each tensor in blocks and segments cover each group in order, none longer than a chunk, split groups first`` () =
     let property (pairs: (int * int) list) =
         let tensors = pairs |> List.map (fun (blocks, block) -> int64 (blocks % 5 + 1) * int64 (block % 9000 + 1), int64 (block % 9000 + 1))
@@ -94,7 +95,7 @@ let ``groups cover each tensor in blocks and segments cover each group in order,
             |> Seq.forall (fun q -> (q < layout.SplitGroups) = (layout.GroupSegments[q] > 1)
                                     && (q < layout.SplitGroups) = (layout.GroupFirstSegment[q] < layout.SplitSegments))
         layout.Groups = expectedGroups && segmentsCover && splitFirst
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), Prop.forAll (Arb.fromGen (Gen.listOf (Gen.zip (Gen.choose (0, 100)) (Gen.choose (0, 20000))))) property)
+    Prop.forAll (Arb.fromGen (Gen.listOf (Gen.zip (Gen.choose (0, 100)) (Gen.choose (0, 20000))))) property
 
 [<Fact>]
 let ``bytes per step count both passes: StableAdamW reads g and v twice`` () =
