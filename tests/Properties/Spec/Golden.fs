@@ -71,7 +71,13 @@ let run (c: Case) : Vec * NamedState =
         match Registry.find c.Rule with
         | Ok info -> info
         | Error e -> failwithf "golden case %s needs rule '%s', not in this build's registry: %s" c.Name c.Rule e
-    let given = c.Hypers |> List.map (fun (k, v) -> k, toValue info.Hypers k v) |> Map.ofList
+    // torch's pairs (etas, step_sizes, Adafactor's eps) as the rule's two names; a null half (eps1=None) takes the default.
+    let split (name: string, v: JsonElement) =
+        match v.ValueKind, info.Pairs |> List.tryFind (fun (p, _, _) -> p = name) with
+        | JsonValueKind.Array, Some(_, first, second) ->
+            [ first, v[0]; second, v[1] ] |> List.filter (fun (_, x) -> x.ValueKind <> JsonValueKind.Null)
+        | _ -> [ name, v ]
+    let given = c.Hypers |> List.collect split |> List.map (fun (k, v) -> k, toValue info.Hypers k v) |> Map.ofList
     let rule =
         match Hyper.resolve info.Hypers given |> Result.bind info.Create with
         | Ok r -> r

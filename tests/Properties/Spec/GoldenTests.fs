@@ -44,6 +44,9 @@ let private assertParity (case: string) (paramTol: float) =
 [<InlineData("adagrad")>]
 [<InlineData("adadelta")>]
 [<InlineData("asgd")>]
+[<InlineData("rprop")>]
+[<InlineData("adafactor")>]
+[<InlineData("adafactor_vector")>]
 let ``float64 rules match torch.optim within 1e-12 relative`` (case: string) = assertParity case float64Tolerance
 
 /// The official Adam-mini (adam_mini.py 1.1.1, tools/golden/make_adam_mini_golden.py) over 18 named parameters of Llama,
