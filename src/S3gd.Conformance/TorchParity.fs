@@ -42,6 +42,14 @@ let private sqrtWhy =
     + "backend, so an element whose root falls that close to a tie differs by an ulp there, and later steps carry it "
     + "(the ulps are large only where the parameter is near zero)"
 
+/// Why NAdam differs in a few elements: the square root, and its mu_product.
+let private nadamWhy =
+    sqrtWhy
+    + "; and torch keeps mu_product as a tensor of the default dtype (float32 here) where S3gd's host keeps the spec's "
+    + "float64 product (the conformance bound takes each per-step scalar as one rounding of its float64 value): with "
+    + "the defaults the float32 coefficient of the gradient differs by an ulp at step 3, which moves a parameter only "
+    + "where its rounding was near a tie"
+
 /// Why Adafactor differs everywhere by a little.
 let private adafactorWhy =
     "torch's row and column means square a vector norm (ATen's reduction order) and take alpha and the update-RMS clip "
@@ -58,9 +66,9 @@ let pinned : Map<string, Pin> =
           "adam_amsgrad_full", { Differing = 5; MaxUlps = 2L; Why = sqrtWhy }
           "adam_full", { Differing = 3; MaxUlps = 1024L; Why = sqrtWhy }
           "adamw_full", { Differing = 6; MaxUlps = 512L; Why = sqrtWhy }
-          "nadam_decoupled_full", { Differing = 25; MaxUlps = 8L; Why = sqrtWhy }
-          "nadam_full", { Differing = 26; MaxUlps = 256L; Why = sqrtWhy }
-          "nadam_ragged", { Differing = 3; MaxUlps = 8L; Why = sqrtWhy }
+          "nadam_decoupled_full", { Differing = 25; MaxUlps = 8L; Why = nadamWhy }
+          "nadam_full", { Differing = 26; MaxUlps = 256L; Why = nadamWhy }
+          "nadam_ragged", { Differing = 3; MaxUlps = 8L; Why = nadamWhy }
           "radam_decoupled_full", { Differing = 12; MaxUlps = 2L; Why = sqrtWhy }
           "radam_decoupled_ragged", { Differing = 1; MaxUlps = 1L; Why = sqrtWhy }
           "radam_full", { Differing = 7; MaxUlps = 1L; Why = sqrtWhy }
