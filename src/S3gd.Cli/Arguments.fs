@@ -25,16 +25,29 @@ type DecodeArgs =
             | Format _ -> "storage format: fp32, bf16, fp8e4m3 or fp8e5m2."
             | Codes _ -> "codes to decode, hexadecimal (0x38) or decimal (56)."
 
+/// Arguments of `s3gd formats block`.
+type BlockArgs =
+    | [<Mandatory; AltCommandLine("-f")>] Format of name: string
+    | [<MainCommand; Last>] Values of value: string list
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Format _ -> "fp8 format of the codes: fp8e4m3 or fp8e5m2."
+            | Values _ -> "finite decimal values, in blocks of 128 as fp8 state is (negative values need no '--')."
+
 /// Subcommands of `s3gd formats`.
 type FormatsArgs =
     | [<CliPrefix(CliPrefix.None)>] Encode of ParseResults<EncodeArgs>
     | [<CliPrefix(CliPrefix.None)>] Decode of ParseResults<DecodeArgs>
+    | [<CliPrefix(CliPrefix.None)>] Block of ParseResults<BlockArgs>
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Encode _ -> "encode values: prints each value, its code in hex and the decoded value."
             | Decode _ -> "decode codes: prints each code and the value it denotes."
+            | Block _ -> "block-scaled fp8: prints each block's power-of-two scale and its E8M0 byte, then each value (as float32), its code and decoded value."
 
 /// Arguments of `s3gd list`.
 type ListArgs =
@@ -91,7 +104,7 @@ type SoakArgs =
             match a with
             | Backend _ -> "the backend: cpu, cuda or ilgpu-cpu (default: the best available, S3GD_BACKEND overrides)."
             | Param_Dtype _ -> "parameter format: fp32 (default) or bf16."
-            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled), or fp8e4m3-unscaled for s3gd; adam-mini's first moment: fp32, bf16 or fp8e4m3 (bf16 fallback)."
+            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled by powers of two, one E8M0 byte per 128), or fp8e4m3-unscaled for s3gd; adam-mini's first moment: fp32, bf16 or fp8e4m3 (bf16 fallback)."
             | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic (these two need --param-dtype bf16)."
             | Alternate -> "reload the second run alternately onto the CPU and back onto --backend: checkpoints cross backends, and the CPU twin must match bit for bit."
             | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam, stableadamw, adam-mini, muon, oadamw."
@@ -121,7 +134,7 @@ type BenchArgs =
             match a with
             | Backend _ -> "the backend: cpu, cuda or ilgpu-cpu (default: the best available, S3GD_BACKEND overrides)."
             | Rule _ -> "rules, comma-separated (default: every elementwise rule: adamw,adam,sgd,rmsprop,s3gd,lion,signum,laprop,ademamix,sim-ademamix,madam); muon times Muon over GPT-2 small's 48 block matrices (muon.csv)."
-            | State_Dtype _ -> "state formats, comma-separated: fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled), fp8e4m3-unscaled (S3GD) (default fp32)."
+            | State_Dtype _ -> "state formats, comma-separated: fp32, bf16, fp8e4m3, fp8e5m2 (block-scaled by powers of two, one E8M0 byte per 128), fp8e4m3-unscaled (S3GD) (default fp32)."
             | Param_Dtype _ -> "parameter format: fp32 or bf16 (default fp32)."
             | Grad_Dtype _ -> "gradient format: fp32 or bf16 (default: the parameter's)."
             | Math_Dtype _ -> "maths: fp32 or bf16 (default fp32)."

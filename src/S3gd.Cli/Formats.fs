@@ -1,4 +1,4 @@
-/// `s3gd formats encode|decode`: values and their codes in a storage format.
+/// `s3gd formats encode|decode|block`: values and their codes in a storage format, or in block-scaled fp8.
 module S3gd.Cli.Formats
 
 open System
@@ -52,12 +52,32 @@ let encodeRows (format: StorageFormat) (values: float list) =
 let decodeRows (format: StorageFormat) (codes: uint32 list) =
     codes |> List.map (fun c -> sprintf "%-12s %s" (hexCode format c) (show (StorageFormat.decode format c)))
 
+/// Rows of block-scaled fp8 (the elementwise rules' fp8 state): per block of 128 values a line with its scale 2^e and
+/// E8M0 byte, then each value as float32, its code and decoded value; a value that is not finite as float32 is an error.
+let blockRows (format: StorageFormat) (values: float list) : Result<string list, string> =
+    match format with
+    | Fp8E4M3
+    | Fp8E5M2 ->
+        let xs = values |> List.map float32 |> Array.ofList
+        match xs |> Array.tryFindIndex (Single.IsFinite >> not) with
+        | Some i -> Error(sprintf "value %s is not finite in float32: block scaling takes finite values" (show values[i]))
+        | None ->
+            let block = BlockScaled.encode format BlockScaled.DefaultBlockSize xs
+            let decoded = BlockScaled.decode block
+            Ok
+                [ for i in 0 .. xs.Length - 1 do
+                      if i % block.BlockSize = 0 then
+                          let b = block.Exponents[i / block.BlockSize]
+                          yield sprintf "block %d: scale 2^%d (e8m0 0x%02x)" (i / block.BlockSize) (int b - E8M0.Bias) b
+                      yield sprintf "%-24s %-12s %s" (show (float xs[i])) (hexCode format (uint32 block.Codes[i])) (show (float decoded[i])) ]
+    | f -> Error(sprintf "--format %s: block scaling is for fp8e4m3 and fp8e5m2" (StorageFormat.name f))
+
 let private printRows (out: IO.TextWriter) (err: IO.TextWriter) (rows: Result<string list, string>) =
     match rows with
     | Ok lines -> lines |> List.iter out.WriteLine; 0
     | Error e -> Errors.reportTo err e
 
-/// Runs `s3gd formats encode|decode`, writing rows to `out` and an error line to `err`.
+/// Runs `s3gd formats encode|decode|block`, writing rows to `out` and an error line to `err`.
 let run (out: IO.TextWriter) (err: IO.TextWriter) (args: ParseResults<FormatsArgs>) =
     match args.GetSubCommand() with
     | Encode a ->
@@ -69,6 +89,11 @@ let run (out: IO.TextWriter) (err: IO.TextWriter) (args: ParseResults<FormatsArg
         StorageFormat.parse (a.GetResult DecodeArgs.Format)
         |> Result.bind (fun f -> dropSeparator (a.GetResult(Codes, [])) |> List.map (parseCode f) |> Errors.sequence |> Result.map (decodeRows f))
         |> printRows out err
+    | Block a ->
+        StorageFormat.parse (a.GetResult BlockArgs.Format)
+        |> Result.bind (fun f ->
+            dropSeparator (a.GetResult(BlockArgs.Values, [])) |> List.map parseValue |> Errors.sequence |> Result.bind (blockRows f))
+        |> printRows out err
 
-/// Runs `s3gd formats encode|decode` on the console.
+/// Runs `s3gd formats encode|decode|block` on the console.
 let command (args: ParseResults<FormatsArgs>) = run Console.Out Console.Error args

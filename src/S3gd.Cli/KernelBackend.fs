@@ -36,7 +36,7 @@ let private download (backend: S3gd.Gpu.Backend) (format: StorageFormat) (buffer
     let values =
         if isNull scales then codes |> Array.map (StorageFormat.decode format)
         else
-            let block = { Format = format; BlockSize = ElementwiseLayout.ScaleBlock; Codes = Array.map byte codes; Scales = backend.Download<float32> scales }
+            let block = { Format = format; BlockSize = ElementwiseLayout.ScaleBlock; Codes = Array.map byte codes; Exponents = backend.Download<byte> scales }
             BlockScaled.decode block |> Array.map float
     Vec.Build.DenseOfArray values
 

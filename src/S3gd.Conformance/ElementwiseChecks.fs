@@ -15,13 +15,13 @@ open S3gd.Gpu.Elementwise
 open S3gd.Conformance.MathBound
 
 /// The error allowed between a stored element and the spec's value: the maths bound, then half an ulp of the storage
-/// format at the value (block-scaled: of the fp8 format at value/scale, times the scale, plus the float32 division
-/// and multiplication of the scaling, 2^-23 relative). In ulps of the storage format this is 1/2 plus the maths bound
-/// converted to ulps: the one tolerance every elementwise property uses.
+/// format at the value (block-scaled: of the fp8 format at value/scale, times the stored power-of-two scale; the scaling's
+/// products are exact, and the scale keeps value/scale within the format, so this holds whichever scale the block
+/// chose, up to a factor 2 coarser than absmax/max_finite). In ulps of the storage format this is 1/2 plus the maths
+/// bound converted to ulps: the one tolerance every elementwise property uses.
 let allowed (format: StateFormat) (scale: float) (expected: float) (mathBound: float) =
     let magnitude = abs expected + mathBound
-    if format.BlockScaled then
-        mathBound + 0.5 * scale * StorageFormat.ulp format.Storage (magnitude / scale) + Math.Pow(2.0, -23.0) * magnitude
+    if format.BlockScaled then mathBound + 0.5 * scale * StorageFormat.ulp format.Storage (magnitude / scale)
     else mathBound + 0.5 * StorageFormat.ulp format.Storage magnitude
 
 /// The error in ulps of the storage format (for messages).
@@ -127,12 +127,12 @@ let private case = caseOver fewSteps
 
 // ---- running a case ----
 
-/// A buffer's elements decoded to float64, as the kernel sees them (block-scaled: float32 code value times scale).
+/// A buffer's elements decoded to float64, as the kernel sees them (block-scaled: code value times its power-of-two scale).
 let decode (backend: Backend) (format: StorageFormat) (buffer: DeviceBuffer) (scales: DeviceBuffer option) : float[] =
     let codes = Transfer.downloadCodes backend buffer
     match scales with
     | Some s ->
-        let block = { Format = format; BlockSize = ElementwiseLayout.ScaleBlock; Codes = Array.map byte codes; Scales = backend.Download<float32> s }
+        let block = { Format = format; BlockSize = ElementwiseLayout.ScaleBlock; Codes = Array.map byte codes; Exponents = backend.Download<byte> s }
         BlockScaled.decode block |> Array.map float
     | None -> codes |> Array.map (StorageFormat.decode format)
 
@@ -192,7 +192,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                 let pSpec, sSpec = specRule.Step named gSpec { Name = "p"; Shape = [ n ]; Value = Vector<float>.Build.DenseOfArray p0 }
                 let p1 = decode backend c.Param t.Param None
                 let s1 = [| for k in 0..2 -> config.States[k] |> Option.ofNullable |> Option.map (fun f -> decode backend f.Storage t.States[k] (Option.ofObj t.Scales[k])) |]
-                let scales = [| for k in 0..2 -> match t.Scales[k] with null -> [||] | s -> backend.Download<float32> s |]
+                let scales = [| for k in 0..2 -> match t.Scales[k] with null -> [||] | s -> backend.Download<byte> s |]
                 let maths = if c.Math = Bf16 then bf16Maths else float32Maths
                 // An input as the kernel sees it: in bf16 maths rounded to bf16 unless its codes already are.
                 let input (exactInBf16: bool) (v: float) = if c.Math = Bf16 && not exactInBf16 then round maths (exact v) else exact v
@@ -224,7 +224,7 @@ let runCase (backend: Backend) (rule: RuleInfo) (state: StateFormat) (c: Case) :
                             | Some got, Some f when firstFailure.IsNone ->
                                 let want = (Buffers.get sSpec slotNames[k])[i]
                                 let bounded = match k with 0 -> y.S0 | 1 -> y.S1 | _ -> y.S2
-                                let scale = if f.BlockScaled then float (scales[k][i / ElementwiseLayout.ScaleBlock]) else 1.0
+                                let scale = if f.BlockScaled then E8M0.scale (scales[k][i / ElementwiseLayout.ScaleBlock]) else 1.0
                                 let err = abs (got[i] - want)
                                 if not (nanAgrees bounded got[i] want || err <= allowed f scale want bounded.E) then
                                     firstFailure <- Some(sprintf "tensor %d (n=%d) element %d %s (%s): got %.9g, spec %.9g, error %.3g ulps (allowed %.3g)"

@@ -24,10 +24,10 @@ public abstract partial class Backend
             UploadZeros(states[k]!);
             if (!f.BlockScaled) continue;
             var count = ElementwiseLayout.ScaleCount(length);
-            scales[k] = Allocate(ElementType.Float32, count);
-            var ones = new float[count];
-            Array.Fill(ones, 1.0f);
-            Upload<float>(scales[k]!, ones);
+            scales[k] = Allocate(ElementType.E8M0, count);
+            var ones = new byte[count];
+            Array.Fill(ones, (byte)Kernels.E8M0Scale.One);
+            Upload<byte>(scales[k]!, ones);
         }
         return (states, scales);
     }
@@ -94,7 +94,7 @@ public abstract partial class Backend
                 }
                 if (scale is null) throw new ArgumentException($"{where}.Scales[{k}] is missing: slot {k} is block-scaled {f.Name}", nameof(tensors));
                 CheckBuffer(scale, $"{where}.Scales[{k}]");
-                CheckType(scale, ElementType.Float32, $"{where}.Scales[{k}]");
+                CheckType(scale, ElementType.E8M0, $"{where}.Scales[{k}]");
                 if (scale.Length != ElementwiseLayout.ScaleCount(n))
                     throw new ArgumentException($"{where}.Scales[{k}] has {scale.Length} scales, {ElementwiseLayout.ScaleCount(n)} needed for {n} elements", nameof(tensors));
             }

@@ -13,6 +13,8 @@ public enum ElementType
     Fp8E4M3 = 2,
     /// <summary>OCP fp8 e5m2 codes (1 byte).</summary>
     Fp8E5M2 = 3,
+    /// <summary>OCP MX E8M0 scale bytes (1 byte): 2^(code - 127), 0xFF NaN; the block scales of block-scaled fp8 state, no value format.</summary>
+    E8M0 = 4,
 }
 
 /// <summary>Sizes, names and the mapping between <see cref="ElementType"/> and the spec's <see cref="StorageFormat"/>.</summary>
@@ -27,7 +29,7 @@ public static class ElementTypes
     {
         ElementType.Float32 => 4,
         ElementType.BFloat16 => 2,
-        ElementType.Fp8E4M3 or ElementType.Fp8E5M2 => 1,
+        ElementType.Fp8E4M3 or ElementType.Fp8E5M2 or ElementType.E8M0 => 1,
         _ => throw Unknown(type),
     };
 
@@ -54,8 +56,8 @@ public static class ElementTypes
         return ElementType.Fp8E5M2;
     }
 
-    /// <summary>The spec's name of the type's format: fp32, bf16, fp8e4m3, fp8e5m2.</summary>
-    public static string Name(this ElementType type) => StorageFormatModule.name(type.ToFormat());
+    /// <summary>The spec's name of the type's format: fp32, bf16, fp8e4m3, fp8e5m2; e8m0 for block scales.</summary>
+    public static string Name(this ElementType type) => type == ElementType.E8M0 ? "e8m0" : StorageFormatModule.name(type.ToFormat());
 
     private static ArgumentOutOfRangeException Unknown(ElementType type) =>
         new(nameof(type), type, $"unknown element type {(int)type}");

@@ -13,14 +13,19 @@ namespace S3gd.Gpu.Checkpoints;
 /// object of each parameter's step count), <c>params_included</c> and the SHA-256 <c>checksum</c> of metadata and data. Tensors:
 /// <c>state.NAME.BUFFER</c> in the buffer's own format (exp_avg, exp_avg.scales, compensation, ...) and, when
 /// included, <c>param.NAME</c>. Bytes are copied as stored, so a file saved on one backend loads bit for bit on another.
+/// Version 2 stores the block scales of block-scaled fp8 state as E8M0 bytes (F8_E8M0); version 1 stored them as float32
+/// scales, which do not convert exactly: a version 1 file loads unless it holds such scales, then it is refused by name.
 /// </summary>
 public static class OptimizerCheckpoint
 {
     /// <summary>The <c>format</c> metadata value of an optimizer checkpoint.</summary>
     public const string Format = "s3gd.optimizer";
 
-    /// <summary>The version this build writes and reads.</summary>
-    public const int Version = 1;
+    /// <summary>The version this build writes (and reads).</summary>
+    public const int Version = 2;
+
+    /// <summary>The version before power-of-two block scales, whose float32 block scales of elementwise fp8 state this build refuses; otherwise read as version 2.</summary>
+    public const int FloatScalesVersion = 1;
 
     /// <summary>Saves every state buffer, step count and group's hyperparameters (and the parameters, when <paramref name="includeParams"/>), atomically.</summary>
     public static void Save(Optimizer optimizer, string path, bool includeParams = true)
@@ -80,8 +85,10 @@ public static class OptimizerCheckpoint
         if (Get("format") != Format) throw Bad($"format is '{Get("format")}', not '{Format}'");
         // The reader verified the checksum where there is one; an optimizer checkpoint must have one.
         Get(SafeTensorsWriter.ChecksumKey);
-        if (Get("format_version") != Version.ToString(CultureInfo.InvariantCulture))
-            throw Bad($"format_version is '{Get("format_version")}'; this build reads version {Version}");
+        var version = Get("format_version");
+        var floatScales = version == FloatScalesVersion.ToString(CultureInfo.InvariantCulture);
+        if (version != Version.ToString(CultureInfo.InvariantCulture) && !floatScales)
+            throw Bad($"format_version is '{version}'; this build reads versions {FloatScalesVersion} and {Version}");
         if (Get("optimizer") != optimizer.TypeName)
             throw Mismatch($"the checkpoint is of a {Get("optimizer")} optimizer, this is a {optimizer.TypeName}");
         if (Get("rule") != optimizer.Rule.Name) throw Mismatch($"the checkpoint's rule is '{Get("rule")}', this optimizer's '{optimizer.Rule.Name}'");
@@ -132,6 +139,9 @@ public static class OptimizerCheckpoint
         {
             if (!byName.TryGetValue(e.Name, out var t)) throw Mismatch($"the checkpoint lacks tensor '{e.Name}'");
             var dtype = SafeTensorsDtype.Of(e.Buffer.ElementType);
+            if (floatScales && e.Buffer.ElementType == ElementType.E8M0 && t.Dtype == SafeTensorsDtype.Of(ElementType.Float32))
+                throw Bad($"tensor '{e.Name}' holds the float32 block scales of format_version {FloatScalesVersion}; this build's block-scaled fp8 " +
+                          "keeps power-of-two (E8M0) scales, which those do not convert to exactly: load it with a build that reads version 1, or start the state afresh");
             if (t.Dtype != dtype) throw Mismatch($"tensor '{e.Name}' is {t.Dtype} in the checkpoint, {dtype} here");
             if (!t.Shape.SequenceEqual(e.Shape))
                 throw Mismatch($"tensor '{e.Name}' has shape [{string.Join(", ", t.Shape)}] in the checkpoint, [{string.Join(", ", e.Shape)}] here");

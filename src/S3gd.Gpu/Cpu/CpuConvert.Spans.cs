@@ -233,20 +233,21 @@ public static partial class CpuConvert
     }
 
     /// <summary>
-    /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first divided by <paramref name="divisor"/> (a block's
-    /// scale; exact float32 division as the kernel's; 1 divides nothing: x / 1 is x, and every NaN encodes alike).
+    /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first multiplied by <paramref name="factor"/> (a block's
+    /// inverse scale; one float32 multiply as the kernel's; 1 multiplies nothing: x * 1 is x, and every NaN encodes alike).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float divisor, Span<byte> codes) =>
-        EncodeFp8(e4m3 ? E4M3 : E5M2, x, divisor, codes);
+    internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float factor, Span<byte> codes) =>
+        EncodeFp8(e4m3 ? E4M3 : E5M2, x, factor, codes);
 
     /// <summary>
-    /// float32 to block-scaled fp8 codes, as the kernels' store_scaled: each block of <paramref name="blockSize"/> values
-    /// (the last may be shorter) gets the scale absmax / the format's largest value (1 where the absmax is 0), written to
-    /// <paramref name="scales"/>, and its values divided by that scale are encoded (<see cref="EncodeFp8(bool, ReadOnlySpan{float}, float, Span{byte})"/>).
+    /// float32 to block-scaled fp8 codes, as the kernels' <see cref="Kernels.ScaledFp8Format{TCodec}"/>: each block of
+    /// <paramref name="blockSize"/> values (the last may be shorter) gets the E8M0 scale byte of its absmax (NaN left out;
+    /// <see cref="Kernels.E8M0Scale.Of"/>), written to <paramref name="exponents"/>, and its values times the inverse scale
+    /// are encoded (<see cref="EncodeFp8(bool, ReadOnlySpan{float}, float, Span{byte})"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void EncodeFp8Scaled(bool e4m3, ReadOnlySpan<float> x, int blockSize, Span<float> scales, Span<byte> codes)
+    internal static void EncodeFp8Scaled(bool e4m3, ReadOnlySpan<float> x, int blockSize, Span<byte> exponents, Span<byte> codes)
     {
         SameLength(x.Length, codes.Length);
         var layout = e4m3 ? E4M3 : E5M2;
@@ -254,31 +255,30 @@ public static partial class CpuConvert
         for (var b = 0; b < x.Length; b += blockSize)
         {
             var block = x.Slice(b, Math.Min(blockSize, x.Length - b));
-            var absmax = AbsMax(block);
-            var scale = absmax == 0.0f ? 1.0f : absmax / largest;
-            EncodeFp8(layout, block, scale, codes.Slice(b, block.Length));
-            scales[b / blockSize] = scale;
+            var exponent = Kernels.E8M0Scale.Of(BitConverter.SingleToUInt32Bits(AbsMax(block)), largest);
+            EncodeFp8(layout, block, Kernels.E8M0Scale.Inverse(exponent), codes.Slice(b, block.Length));
+            exponents[b / blockSize] = (byte)exponent;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float divisor, Span<byte> codes)
+    private static void EncodeFp8(Fp8Layout layout, ReadOnlySpan<float> x, float factor, Span<byte> codes)
     {
         SameLength(x.Length, codes.Length);
-        var divide = divisor != 1.0f;
+        var multiply = factor != 1.0f;
         var i = 0;
         ref var v = ref MemoryMarshal.GetReference(x);
         ref var c = ref MemoryMarshal.GetReference(codes);
         if (Vector512.IsHardwareAccelerated)
         {
-            var d = Vector512.Create(divisor);
+            var d = Vector512.Create(factor);
             for (; i + WideFp8Run <= x.Length; i += WideFp8Run)
             {
                 var x0 = Vector512.LoadUnsafe(ref v, (nuint)i);
                 var x1 = Vector512.LoadUnsafe(ref v, (nuint)(i + WideLanes));
                 var x2 = Vector512.LoadUnsafe(ref v, (nuint)(i + 2 * WideLanes));
                 var x3 = Vector512.LoadUnsafe(ref v, (nuint)(i + 3 * WideLanes));
-                if (divide) (x0, x1, x2, x3) = (x0 / d, x1 / d, x2 / d, x3 / d);
+                if (multiply) (x0, x1, x2, x3) = (x0 * d, x1 * d, x2 * d, x3 * d);
                 var low = Vector512.Narrow(Fp8Codes(layout, x0), Fp8Codes(layout, x1));
                 var high = Vector512.Narrow(Fp8Codes(layout, x2), Fp8Codes(layout, x3));
                 Vector512.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
@@ -286,20 +286,20 @@ public static partial class CpuConvert
         }
         if (Vector256.IsHardwareAccelerated)
         {
-            var d = Vector256.Create(divisor);
+            var d = Vector256.Create(factor);
             for (; i + Fp8Run <= x.Length; i += Fp8Run)
             {
                 var x0 = Vector256.LoadUnsafe(ref v, (nuint)i);
                 var x1 = Vector256.LoadUnsafe(ref v, (nuint)(i + Lanes));
                 var x2 = Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes));
                 var x3 = Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes));
-                if (divide) (x0, x1, x2, x3) = (x0 / d, x1 / d, x2 / d, x3 / d);
+                if (multiply) (x0, x1, x2, x3) = (x0 * d, x1 * d, x2 * d, x3 * d);
                 var low = Vector256.Narrow(Fp8Codes(layout, x0), Fp8Codes(layout, x1));
                 var high = Vector256.Narrow(Fp8Codes(layout, x2), Fp8Codes(layout, x3));
                 Vector256.Narrow(low, high).StoreUnsafe(ref c, (nuint)i);
             }
         }
-        for (; i < x.Length; i++) codes[i] = EncodeFp8(layout, divide ? x[i] / divisor : x[i]);
+        for (; i < x.Length; i++) codes[i] = EncodeFp8(layout, multiply ? x[i] * factor : x[i]);
     }
 
     /// <summary>

@@ -220,13 +220,12 @@ public static class CpuElementwise
                     CpuConvert.DecodeFp8(e4m3, data.AsSpan(start, x.Length), 1.0f, x);
                     return x;
                 }
-                var s = MemoryMarshal.Cast<byte, float>(scales.AsSpan());
-                // Runs of elements under one scale: x[i] = table[code] * s[(start + i) / ScaleBlock].
+                // Runs of elements under one scale: x[i] = table[code] * 2^(e - 127), e = scales[(start + i) / ScaleBlock].
                 for (var i = 0; i < x.Length;)
                 {
                     var block = (start + i) / ElementwiseLayout.ScaleBlock;
                     var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
-                    CpuConvert.DecodeFp8(e4m3, data.AsSpan(start + i, end - i), s[block], x[i..end]);
+                    CpuConvert.DecodeFp8(e4m3, data.AsSpan(start + i, end - i), Kernels.E8M0Scale.Scale(scales[block]), x[i..end]);
                     i = end;
                 }
                 return x;
@@ -256,8 +255,7 @@ public static class CpuElementwise
                     break;
                 }
                 // A piece starts a block (chunks and pieces are whole blocks).
-                var blocks = MemoryMarshal.Cast<byte, float>(scales.AsSpan())
-                    .Slice(start / ElementwiseLayout.ScaleBlock, (x.Length + ElementwiseLayout.ScaleBlock - 1) / ElementwiseLayout.ScaleBlock);
+                var blocks = scales.AsSpan(start / ElementwiseLayout.ScaleBlock, (x.Length + ElementwiseLayout.ScaleBlock - 1) / ElementwiseLayout.ScaleBlock);
                 CpuConvert.EncodeFp8Scaled(e4m3, x, ElementwiseLayout.ScaleBlock, blocks, codes);
                 break;
             }

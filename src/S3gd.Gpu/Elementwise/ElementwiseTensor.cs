@@ -7,7 +7,7 @@ namespace S3gd.Gpu.Elementwise;
 /// <param name="Param">The parameter (fp32 or bf16), updated in place.</param>
 /// <param name="Grad">The gradient (fp32 or bf16), same length.</param>
 /// <param name="States">The three state slots, updated in place.</param>
-/// <param name="Scales">The three slots' float32 block scales (one per <see cref="ElementwiseLayout.ScaleBlock"/> elements).</param>
+/// <param name="Scales">The three slots' E8M0 block scales (one byte per <see cref="ElementwiseLayout.ScaleBlock"/> elements).</param>
 /// <param name="Compensation">The bf16 Kahan compensation buffer, exactly when the configuration has <see cref="ParamUpdate.Kahan"/>.</param>
 public sealed record ElementwiseTensor(
     DeviceBuffer Param, DeviceBuffer Grad, IReadOnlyList<DeviceBuffer?> States, IReadOnlyList<DeviceBuffer?> Scales, DeviceBuffer? Compensation = null)

@@ -4,7 +4,7 @@ namespace S3gd.Gpu.Elementwise;
 
 /// <summary>How one state buffer is stored: an element type and, for fp8, whether it is block-scaled.</summary>
 /// <param name="Format">The element type of the codes.</param>
-/// <param name="BlockScaled">fp8 with one float32 scale per <see cref="ElementwiseLayout.ScaleBlock"/> elements (absmax / max finite).</param>
+/// <param name="BlockScaled">fp8 with one power-of-two E8M0 scale byte per <see cref="ElementwiseLayout.ScaleBlock"/> elements (the smallest 2^e with absmax / 2^e &lt;= max finite).</param>
 public readonly record struct StateFormat(ElementType Format, bool BlockScaled)
 {
     /// <summary>The same format from the spec's storage format of the codes.</summary>

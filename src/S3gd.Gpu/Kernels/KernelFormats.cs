@@ -7,7 +7,7 @@ namespace S3gd.Gpu.Kernels;
 /// A buffer's storage format inside a kernel: loads and stores of one group of <see cref="Lanes.Count"/> elements as
 /// float32. A <c>full</c> group lies inside the buffer at an aligned address and moves as one vector; any other is moved
 /// element by element, elements at or past <c>end</c> reading as 0 and never written. Block-scaled formats also read and
-/// write their float32 scales (one per <see cref="KernelFormat.ScaleBlock"/> elements) at <c>scales</c>; every lane of the warp must
+/// write their E8M0 scale bytes (one per <see cref="KernelFormat.ScaleBlock"/> elements) at <c>scales</c>; every lane of the warp must
 /// call their stores, whose block maximum is a warp reduction.
 /// </summary>
 public interface IKernelFormat
@@ -286,10 +286,11 @@ public readonly struct Fp8Format<TCodec> : IKernelFormat
 }
 
 /// <summary>
-/// Block-scaled fp8 (the spec's BlockScaled): one float32 scale per <see cref="KernelFormat.ScaleBlock"/> elements, absmax /
-/// the format's largest finite value (1 for a block of zeros), the codes of x / scale. A block is 16 consecutive lanes of
-/// a warp (chunks start at multiples of the block within their tensor), so its absmax is a shuffle reduction over them.
-/// The products with the scale are rounded multiplications (<see cref="IKernelOps.Multiply"/>), never contracted.
+/// Block-scaled fp8 (the spec's BlockScaled): one E8M0 scale byte per <see cref="KernelFormat.ScaleBlock"/> elements, the
+/// power of two 2^e with e the smallest such that absmax / 2^e fits the format (<see cref="E8M0Scale.Of"/>), the codes of
+/// x * 2^-e. A block is 16 consecutive lanes of a warp (chunks start at multiples of the block within their tensor), so
+/// its absmax is a shuffle reduction over them. The products with the scale are multiplications
+/// (<see cref="IKernelOps.Multiply"/>), never contracted, and exact.
 /// </summary>
 public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
     where TCodec : struct, IFp8Codec
@@ -303,7 +304,7 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
         where TOps : struct, IKernelOps
     {
         Fp8Format<TCodec>.Decode<TOps>(Fp8Format<TCodec>.LoadCodes(memory, address + (ulong)at, at, end, full), out x);
-        var scale = at < end ? DeviceMemory.At<float>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock) * 4) : 1.0f;
+        var scale = at < end ? E8M0Scale.Scale(DeviceMemory.At<byte>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock))) : 1.0f;
         TOps ops = default;
         x.E0 = ops.Multiply(x.E0, scale); x.E1 = ops.Multiply(x.E1, scale); x.E2 = ops.Multiply(x.E2, scale); x.E3 = ops.Multiply(x.E3, scale);
         x.E4 = ops.Multiply(x.E4, scale); x.E5 = ops.Multiply(x.E5, scale); x.E6 = ops.Multiply(x.E6, scale); x.E7 = ops.Multiply(x.E7, scale);
@@ -328,13 +329,14 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
         bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 4));
         bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 8));
         bits = Math.Max(bits, Warp.ShuffleXor(bits, KernelFormat.LanesPerScaleBlock / 16));
-        var absmax = Interop.IntAsFloat(bits);
-        var scale = absmax == 0.0f ? 1.0f : absmax / default(TCodec).Max;
+        var exponent = E8M0Scale.Of(bits, default(TCodec).Max);
+        var inverse = E8M0Scale.Inverse(exponent);
+        TOps ops = default;
         Lanes q;
-        q.E0 = x.E0 / scale; q.E1 = x.E1 / scale; q.E2 = x.E2 / scale; q.E3 = x.E3 / scale;
-        q.E4 = x.E4 / scale; q.E5 = x.E5 / scale; q.E6 = x.E6 / scale; q.E7 = x.E7 / scale;
+        q.E0 = ops.Multiply(x.E0, inverse); q.E1 = ops.Multiply(x.E1, inverse); q.E2 = ops.Multiply(x.E2, inverse); q.E3 = ops.Multiply(x.E3, inverse);
+        q.E4 = ops.Multiply(x.E4, inverse); q.E5 = ops.Multiply(x.E5, inverse); q.E6 = ops.Multiply(x.E6, inverse); q.E7 = ops.Multiply(x.E7, inverse);
         Fp8Format<TCodec>.StoreCodes(memory, address + (ulong)at, at, end, full, Fp8Format<TCodec>.Encode<TOps>(q));
-        if (at % KernelFormat.ScaleBlock == 0 && at < end) DeviceMemory.At<float>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock) * 4) = scale;
+        if (at % KernelFormat.ScaleBlock == 0 && at < end) DeviceMemory.At<byte>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock)) = (byte)exponent;
     }
 
     /// <summary>The float32 bits of |x| for element <paramref name="index"/> before <paramref name="end"/>; 0 for NaN and past the end.</summary>

@@ -1,5 +1,5 @@
 /// Block-scaled fp8 with a bf16 fallback (Adam-mini's first moment): a block of at most B elements is stored as fp8
-/// codes and one float32 scale, amax / max_finite, as BlockScaled does, unless that scale cannot represent the block:
+/// codes and one float32 scale, amax / max_finite (BlockScaled's scales are powers of two instead), unless that scale cannot represent the block:
 /// - every element ±0: the block is kept as bf16 zeros, which need no codes;
 /// - a non-finite amax (an infinity: fp8 e4m3fn has none), or a quotient amax/scale that saturates (past the midpoint
 ///   between max_finite and the next step: a scale that underflowed to zero, or to a subnormal too coarse for it);

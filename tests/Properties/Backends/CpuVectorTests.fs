@@ -57,14 +57,14 @@ let private encodeBf16 (x: float32[]) =
     CpuConvert.EncodeBf16(ReadOnlySpan x, Span codes)
     codes
 
-let private encodeFp8 (e4m3: bool) (divisor: float32) (x: float32[]) =
+let private encodeFp8 (e4m3: bool) (factor: float32) (x: float32[]) =
     let codes = Array.zeroCreate<byte> x.Length
-    CpuConvert.EncodeFp8(e4m3, ReadOnlySpan x, divisor, Span codes)
+    CpuConvert.EncodeFp8(e4m3, ReadOnlySpan x, factor, Span codes)
     codes
 
-/// The one-value fp8 encode of x / divisor.
-let private scalarFp8 (e4m3: bool) (divisor: float32) (x: float32) =
-    let y = x / divisor
+/// The one-value fp8 encode of x * factor.
+let private scalarFp8 (e4m3: bool) (factor: float32) (x: float32) =
+    let y = x * factor
     if e4m3 then CpuConvert.EncodeE4M3 y else CpuConvert.EncodeE5M2 y
 
 let private hex (x: float32[]) i = sprintf "0x%08x" (bits x[i])
@@ -106,22 +106,22 @@ let ``every float32 around a rounding boundary encodes to fp8 as one value at a 
         sameAt (sprintf "fp8 encode (e4m3 %b)" e4m3) (hex x) (x |> Array.map (scalarFp8 e4m3 1.0f)) (encodeFp8 e4m3 1.0f x)
 
 [<Fact>]
-let ``the fp8 encode rounds each fp8 value's neighbourhood and midpoints as one value at a time does, divided by a scale`` () =
-    // Every fp8 value and each midpoint to the next, and 40 float32 ulps either side, times a scale, then divided by it.
+let ``the fp8 encode rounds each fp8 value's neighbourhood and midpoints as one value at a time does, times an inverse scale`` () =
+    // Every fp8 value and each midpoint to the next, and 40 float32 ulps either side, times a scale, then times its inverse.
     for e4m3, decode in [ true, Fp8.decodeE4M3; false, Fp8.decodeE5M2 ] do
         let finite = [| for c in 0uy .. 255uy -> float32 (decode c) |] |> Array.filter Single.IsFinite |> Array.distinct |> Array.sort
         let anchors = Array.append finite (Array.map2 (fun a b -> (a + b) / 2.0f) finite[.. finite.Length - 2] finite[1..])
         for scale in [ 1.0f; 0.37f; 3.0f / 448.0f; 1e-30f ] do
             let x = [| for a in anchors do for k in -40 .. 40 -> ofBits (uint32 (int64 (bits (a * scale)) + int64 k)) |]
-            sameAt (sprintf "fp8 encode (e4m3 %b, scale %g)" e4m3 scale) (hex x) (x |> Array.map (scalarFp8 e4m3 scale)) (encodeFp8 e4m3 scale x)
+            sameAt (sprintf "fp8 encode (e4m3 %b, scale %g)" e4m3 scale) (hex x) (x |> Array.map (scalarFp8 e4m3 (1.0f / scale))) (encodeFp8 e4m3 (1.0f / scale) x)
 
 [<Property(MaxTest = maxTest)>]
-let ``random bit patterns encode to bf16 and fp8, divided by a scale, as one value at a time`` () =
-    let divisors = Gen.elements [ 1.0f; 0.5f; 3.0f; 1e-3f; 1e30f; 448.0f / 57344.0f; Single.PositiveInfinity ]
-    Prop.forAll (Arb.fromGen (Gen.zip patterns divisors)) (fun (x, d) ->
+let ``random bit patterns encode to bf16 and fp8, times a factor, as one value at a time`` () =
+    let factors = Gen.elements [ 1.0f; 0.5f; 3.0f; 1e-3f; 1e30f; 448.0f / 57344.0f; Single.PositiveInfinity; Single.NaN; float32 (Math.Pow(2.0, 127.0)) ]
+    Prop.forAll (Arb.fromGen (Gen.zip patterns factors)) (fun (x, d) ->
         sameAt "bf16 encode" (hex x) (x |> Array.map CpuConvert.EncodeBf16) (encodeBf16 x)
         for e4m3 in [ true; false ] do
-            sameAt (sprintf "fp8 encode (e4m3 %b, divisor %g)" e4m3 d) (hex x) (x |> Array.map (scalarFp8 e4m3 d)) (encodeFp8 e4m3 d x))
+            sameAt (sprintf "fp8 encode (e4m3 %b, factor %g)" e4m3 d) (hex x) (x |> Array.map (scalarFp8 e4m3 d)) (encodeFp8 e4m3 d x))
 
 [<Property(MaxTest = maxTest)>]
 let ``the absmax of a block ignores NaN and equals the one-value fold`` () =
@@ -215,3 +215,36 @@ let ``stochastic rounding sixteen or eight lanes at a time draws each element's 
         let y = Array.copy x
         StochasticRounding.Round(Span y, stream, start)
         sameAt "stochastic rounding" (hex x) expected (Array.map bits y))
+
+/// Finite vectors of 1-700 elements, blocks of one magnitude in 2^-150..2^127 (float32 subnormals to near its largest), some zero.
+let private finiteBlocks =
+    gen {
+        let! n = Gen.choose (1, 700)
+        let! exponents = Gen.arrayOfLength ((n + 127) / 128) (Gen.choose (-150, 127))
+        let! raw = Gen.arrayOfLength n (Gen.frequency [ 9, Gen.choose (-1_000_000, 1_000_000); 1, Gen.constant 0 ])
+        return raw |> Array.mapi (fun i r -> float32 (float r / 1e6 * Math.Pow(2.0, float exponents[i / 128])))
+    }
+
+[<Property(MaxTest = maxTest)>]
+let ``the block-scaled encode gives the spec's codes and power-of-two scale bytes`` () =
+    Prop.forAll (Arb.fromGen finiteBlocks) (fun x ->
+        for e4m3, f in [ true, Fp8E4M3; false, Fp8E5M2 ] do
+            let codes = Array.zeroCreate<byte> x.Length
+            let exponents = Array.zeroCreate<byte> ((x.Length + 127) / 128)
+            CpuConvert.EncodeFp8Scaled(e4m3, ReadOnlySpan x, 128, Span exponents, Span codes)
+            let spec = BlockScaled.encode f 128 x
+            sameAt (sprintf "scale bytes (%s)" (StorageFormat.name f)) (fun b -> sprintf "block %d" b) spec.Exponents exponents
+            sameAt (sprintf "codes (%s)" (StorageFormat.name f)) (hex x) spec.Codes codes)
+
+[<Fact>]
+let ``a block holding an infinity gets the NaN scale byte and NaN codes, a NaN element is left out of the scale`` () =
+    for e4m3 in [ true; false ] do
+        let x = Array.append (Array.init 128 (fun i -> if i = 5 then Single.NegativeInfinity else float32 i)) (Array.init 3 (fun i -> if i = 1 then nanf else 2.0f))
+        let codes = Array.zeroCreate<byte> x.Length
+        let exponents = Array.zeroCreate<byte> 2
+        CpuConvert.EncodeFp8Scaled(e4m3, ReadOnlySpan x, 128, Span exponents, Span codes)
+        Assert.Equal(byte E8M0Scale.NaN, exponents[0])
+        Assert.All(codes[..127], fun c -> Assert.Equal(0x7Fuy, c))
+        Assert.Equal(0x7Fuy, codes[129])
+        // 2 over e4m3's 448 or e5m2's 57344: the smallest e is -7 or -14.
+        Assert.Equal(byte (E8M0.Bias + (if e4m3 then -7 else -14)), exponents[1])

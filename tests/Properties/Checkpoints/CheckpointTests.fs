@@ -151,3 +151,45 @@ let ``a CPU checkpoint loads on CUDA and back, bit for bit`` () =
         release oa a
         release og g
         release oc c
+
+/// The file `path` rewritten as format_version 1 wrote it: each E8M0 block scale tensor as the float32 scales of that version.
+let private asVersion1 (path: string) (target: string) =
+    let content = SafeTensorsReader.Read path
+    let meta = Collections.Generic.Dictionary<string, string>(content.Metadata)
+    meta["format_version"] <- "1"
+    let tensors =
+        [ for t in content.Tensors ->
+              if t.Dtype = "F8_E8M0" then
+                  let scales = t.Data |> Array.map (fun b -> float32 (S3gd.Spec.Formats.E8M0.scale b))
+                  SafeTensor(t.Name, "F32", t.Shape, Runtime.InteropServices.MemoryMarshal.AsBytes(ReadOnlySpan scales).ToArray())
+              else t ]
+    SafeTensorsWriter.Write(target, meta, tensors)
+
+[<Fact>]
+let ``a version 1 checkpoint loads unless it holds float32 block scales, which are refused by name`` () =
+    use cpu = new CpuBackend()
+    use folder = new Temp.Folder()
+    for states, loads in [ [| StateFormat.Bf16 |], true; [| StateFormat.Parse "fp8e4m3" |], false ] do
+        let a = parameters cpu 1 ElementType.Float32 ElementType.Float32 shapes
+        let oa = new AdamW(groups states ParamUpdate.Nearest a)
+        oa.Step()
+        let path = folder.File "current.safetensors"
+        oa.Save path
+        Assert.Equal("2", (SafeTensorsReader.Read path).Metadata["format_version"])
+        let old = folder.File "version1.safetensors"
+        asVersion1 path old
+        let b = parameters cpu 2 ElementType.Float32 ElementType.Float32 shapes
+        let ob = new AdamW(groups states ParamUpdate.Nearest b)
+        if loads then
+            ob.Load old
+            Assert.Equal<byte[] list>([ for p in a do for s in oa.State p -> BufferBytes.Read s.Buffer ], [ for p in b do for s in ob.State p -> BufferBytes.Read s.Buffer ])
+        else
+            let before = snapshot ob
+            let e = Assert.Throws<CheckpointFormatException>(fun () -> ob.Load old)
+            for fragment in [ old; "state.embed.weight.exp_avg.scales"; "float32 block scales of format_version 1"; "E8M0" ] do
+                Assert.Contains(fragment, e.Message)
+            Assert.DoesNotContain('\n', e.Message)
+            Assert.True((before = snapshot ob), "a refused load changed the optimizer")
+        release oa a
+        release ob b
+    Assert.Equal(0, cpu.LiveBuffers)

@@ -70,3 +70,12 @@ let ``more groups per thread issue more vector loads`` () =
         count @"ld\.global\.v4" compiled.Ptx
     let one, two, four = loads 1, loads 2, loads 4
     Assert.True(one < two && two < four, sprintf "16-byte loads with 1, 2, 4 groups: %d, %d, %d" one two four)
+
+[<Fact>]
+let ``block-scaled fp8 state scales by exact multiplications, with no division`` () =
+    // SGD with momentum divides nothing itself: a division in its kernel would be the scaling's.
+    for state in [ "fp8e4m3"; "fp8e5m2" ] do
+        let config = ElementwiseConfig(rule "sgd", Map [ "momentum", Real 0.9 ], Fp32, Fp32, Fp32, [ StateFormat.Parse state ])
+        let compiled = ptx config
+        assertLoadable config compiled
+        Assert.True(count @"\bdiv\." compiled.Ptx = 0, sprintf "%s: the block scaling divides" state)
