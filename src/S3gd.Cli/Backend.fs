@@ -70,12 +70,16 @@ type Outcome =
 /// How a backend runs Newton–Schulz (Muon, OAdamW's projection), which decides how far it may be from the spec's
 /// (NewtonSchulzTolerance).
 type NsArithmetic =
-    /// The spec's own iteration, in the precision its hyperparameters give (Muon's ns_precision; OAdamW's is float64).
+    /// The spec's own iteration, in the precision its hyperparameters give (Muon's ns_precision; OAdamW's: float64 for
+    /// float32, its bf16 model for bf16).
     | SpecIteration
     /// float32 products and sums (the CPU backend).
     | Float32Iteration
-    /// bf16 products with float32 accumulation, as torch on CUDA (the cuda backend's cuBLAS).
+    /// bf16 products with float32 accumulation, as torch.optim.Muon on CUDA.
     | Bf16Iteration
+    /// The arithmetic the rule asks for (the cuda backend's cuBLAS): Muon's in bf16 (Bf16Iteration), OAdamW's in its
+    /// ns_precision (float32 by default: Float32Iteration; or bf16).
+    | RequestedIteration
 
 /// A backend that runs rules.
 type Backend =

@@ -2,7 +2,8 @@
 /// gradients and state in the requested formats, with float32 maths: the elementwise rules (fp8 state block-scaled,
 /// except S3GD's bounded momentum, which is stored unscaled as the S3GD reference stores it), the structured ones,
 /// StableAdamW and Adam-mini (fp32 or bf16 moments; Adam-mini's vmean fp32), and Muon and OAdamW through their optimizer
-/// classes (Newton–Schulz in float32 on the CPU, in bf16 with float32 accumulation on CUDA).
+/// classes (Newton–Schulz in float32 on the CPU; on CUDA Muon's in bf16 with float32 accumulation, OAdamW's in float32 or,
+/// with ns_precision=bf16, in bf16).
 module S3gd.Cli.KernelBackend
 
 open System
@@ -172,5 +173,5 @@ let cpu: Backend =
 
 /// The CUDA kernels.
 let cuda: Backend =
-    { Name = "cuda"; Summary = "the CUDA kernels (float32 maths, bf16 Newton–Schulz, storage in the requested dtypes)"; Store = SpecBackend.roundTo
-      Run = run BackendKind.Cuda; NewtonSchulz = Bf16Iteration }
+    { Name = "cuda"; Summary = "the CUDA kernels (float32 maths, Newton–Schulz as the rule asks, storage in the requested dtypes)"
+      Store = SpecBackend.roundTo; Run = run BackendKind.Cuda; NewtonSchulz = RequestedIteration }

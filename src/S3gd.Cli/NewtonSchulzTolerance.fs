@@ -3,8 +3,9 @@
 ///
 /// Newton–Schulz, one step. Each backend's iteration is within a stated distance of an anchor: the spec's exact float64
 /// iteration (`exact`) or its bf16 model of torch (`model`). The spec iterating in float64 is `exact` itself, in bf16
-/// `model` itself; the CPU (float32) is within MuonBound.float32 of `exact`; CUDA (bf16, float32 accumulation) within
-/// MuonBound.bf16 of `model`. Two backends are then within the sum of their distances from their anchors, plus
+/// `model` itself; a float32 iteration (the CPU; CUDA for OAdamW by default) is within MuonBound.float32 of `exact`; a
+/// bf16 one with float32 accumulation (CUDA for Muon, and for OAdamW with ns_precision=bf16) within MuonBound.bf16 of
+/// `model`. Two backends are then within the sum of their distances from their anchors, plus
 /// max |model - exact| (computed) when the anchors differ: the triangle inequality, elementwise.
 ///
 /// Muon across steps. The parameter moves by p <- p (1 - lr wd) - lr' NS(u), so an earlier error is carried by
@@ -45,14 +46,18 @@ type private Anchor =
 /// The largest |a - b| over two arrays of one length.
 let private maxDistance (a: float[]) (b: float[]) = Array.fold2 (fun m x y -> max m (abs (x - y))) 0.0 a b
 
-/// A backend's anchor and its distance from it, given the spec's precision and the spec's two iterations of the input.
+/// A backend's anchor and its distance from it, given the spec's precision (the rule's: a backend asked for it iterates
+/// in bf16 for Bf16, in float32 for Float64) and the spec's two iterations of the input.
 let private anchored (arithmetic: NsArithmetic) (spec: NewtonSchulz.Precision) (model: float[]) (exact: float[]) =
     match arithmetic with
     | SpecIteration -> (if spec = NewtonSchulz.Float64 then Exact else Model), 0.0
     | Float32Iteration -> Exact, MuonBound.float32 model exact
     | Bf16Iteration -> Model, MuonBound.bf16 model exact
+    | RequestedIteration when spec = NewtonSchulz.Bf16 -> Model, MuonBound.bf16 model exact
+    | RequestedIteration -> Exact, MuonBound.float32 model exact
 
-/// The largest elementwise distance between two backends' Newton–Schulz of one input (the spec's in `spec` precision).
+/// The largest elementwise distance between two backends' Newton–Schulz of one input (the spec's in `spec` precision,
+/// the rule's).
 let distance (tested: NsArithmetic) (reference: NsArithmetic) (spec: NewtonSchulz.Precision) (model: float[]) (exact: float[]) =
     let at, dt = anchored tested spec model exact
     let ar, dr = anchored reference spec model exact
@@ -117,7 +122,7 @@ let private oadamw (tested: NsArithmetic) (reference: NsArithmetic) (r: Request)
                 else
                     let model, exact = iterations NewtonSchulz.AddEps NewtonSchulz.quintic h.NsSteps OAdamW.projectorEps (rows, cols) g
                     let largest = exact |> Array.fold (fun m x -> max m (abs x)) 0.0
-                    let ns = distance tested reference NewtonSchulz.Float64 model exact
+                    let ns = distance tested reference h.NsPrecision model exact
                     // scale * NS rounds once in float32.
                     h.Scale * ns + u32 * h.Scale * (largest + ns), h.Scale * largest
             let p', state' = OAdamW.step h r.Param.Shape w.State g w.Param

@@ -5,8 +5,8 @@
 /// exp_avg, exp_avg_sq and ns_cache as the backend stored them before the step, and the gradient.
 ///
 /// The bound composes the two checked parts. Newton–Schulz: where the step recomputes the projection, ns_cache is within
-/// OAdamWChecks.projectionBound of the spec's (scale times MuonBound's float32 bound on the CPU, bf16 bound on the kernel backends);
-/// where it reuses it, ns_cache keeps its bits. StableAdamW: the parameter and moments are within StructuredBound's
+/// OAdamWChecks.projectionBound of the spec's (scale times MuonBound's float32 bound, or its bf16 bound where a kernel
+/// backend is asked for ns_precision bf16); where it reuses it, ns_cache keeps its bits. StableAdamW: the parameter and moments are within StructuredBound's
 /// float32 bound plus half an ulp of storage, the core's gradient being the decoded gradient (vectors), the kept
 /// ns_cache (matrices, reused: exact) or the spec's projection with the Newton–Schulz bound as its error (matrices,
 /// recomputed), carried through the RMS (StructuredBound.stableTermWithin) and every element operation.
@@ -59,9 +59,10 @@ let private hypers : Gen<Hypers> =
         let! nsSteps = Gen.choose (1, 5)
         let! gap = Gen.choose (2, 3)
         let! scale = Gen.frequency [ 1, Gen.constant 1.0; 2, real 0.25 4.0 ]
+        let! precision = Gen.frequency [ 2, Gen.constant "float32"; 1, Gen.constant "bf16" ]
         return
             Map [ "lr", Real lr; "beta1", Real beta1; "beta2", Real beta2; "weight_decay", Real wd; "eps", Real eps; "decouple_lr", Flag decouple
-                  "max_lr", Real maxLr; "ns_steps", Whole nsSteps; "update_proj_gap", Whole gap; "scale", Real scale ]
+                  "max_lr", Real maxLr; "ns_steps", Whole nsSteps; "update_proj_gap", Whole gap; "scale", Real scale; "ns_precision", Word precision ]
     }
 
 /// A random case.
@@ -117,7 +118,7 @@ let private checkParameter (backend: Backend) (c: Case) (cfg: StructuredConfig) 
             (if changed then Some "ns_cache changed on a step that reuses it" else None), Array.map exact c0
         | Some _, Some c1 ->
             let rows = List.head shape
-            let expected, allowed = OAdamWChecks.projectionBound backend h.NsSteps h.Scale (rows, g.Length / rows) g
+            let expected, allowed = OAdamWChecks.projectionBound backend h (rows, g.Length / rows) g
             Seq.init c1.Length id
             |> Seq.tryFind (fun i -> not (abs (c1[i] - expected[i]) <= allowed i))
             |> Option.map (fun i ->

@@ -27,6 +27,9 @@ public static class OptimizerCheckpoint
     /// <summary>The version before power-of-two block scales, whose float32 block scales of elementwise fp8 state this build refuses; otherwise read as version 2.</summary>
     public const int FloatScalesVersion = 1;
 
+    /// <summary>Hyperparameters added after version 1 (OAdamW's Newton–Schulz precision): a version 1 file without them takes their defaults, as torch's <c>__setstate__</c> fills a new option.</summary>
+    private static readonly HashSet<string> AddedSinceVersion1 = new(StringComparer.Ordinal) { "ns_precision" };
+
     /// <summary>Saves every state buffer, step count and group's hyperparameters (and the parameters, when <paramref name="includeParams"/>), atomically.</summary>
     public static void Save(Optimizer optimizer, string path, bool includeParams = true)
     {
@@ -112,7 +115,10 @@ public static class OptimizerCheckpoint
             var hypers = Json($"group.{g.Index}.hypers", CheckpointJson.Default.DictionaryStringString);
             foreach (var def in optimizer.Rule.Hypers)
             {
-                if (!hypers.TryGetValue(def.Name, out var text)) throw Bad($"param group {g.Index}: hyperparameter '{def.Name}' is missing");
+                if (!hypers.TryGetValue(def.Name, out var text))
+                    text = floatScales && AddedSinceVersion1.Contains(def.Name)
+                        ? Hyper.show(def.Default)
+                        : throw Bad($"param group {g.Index}: hyperparameter '{def.Name}' is missing");
                 var value = Parse(def, text) ?? throw Bad($"param group {g.Index}: {def.Name}='{text}' is not a value of its kind");
                 if (!def.Valid.Invoke(value)) throw Bad($"param group {g.Index}: {def.Name}={text} is out of range (valid: {def.Range})");
                 var here = g.Hypers.Spec[def.Name];

@@ -3,7 +3,10 @@ using S3gd.Gpu.Muon;
 
 namespace S3gd.Gpu.Cpu;
 
-/// <summary>The CPU backend's OAdamW projection: <see cref="CpuMuon.NewtonSchulz"/> of each gradient in float32, times scale.</summary>
+/// <summary>
+/// The CPU backend's OAdamW projection: <see cref="CpuMuon.NewtonSchulz"/> of each gradient in float32, times scale (in
+/// float32 whatever <see cref="OAdamWMatrixConfig.Precision"/> says, as the CPU runs Muon's iteration).
+/// </summary>
 public sealed partial class CpuBackend
 {
     /// <inheritdoc />

@@ -48,7 +48,7 @@ internal enum CudaDataType
 /// <summary>cublasComputeType_t.</summary>
 internal enum CublasComputeType
 {
-    /// <summary>CUBLAS_COMPUTE_32F: float32 accumulation (tensor cores for bf16 inputs), alpha and beta as float.</summary>
+    /// <summary>CUBLAS_COMPUTE_32F: float32 accumulation (tensor cores for bf16 inputs; IEEE float32, not TF32, for float32 inputs), alpha and beta as float.</summary>
     Float32 = 68,
 }
 

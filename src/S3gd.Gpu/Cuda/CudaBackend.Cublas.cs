@@ -3,8 +3,9 @@ using S3gd.Gpu.Muon;
 namespace S3gd.Gpu.Cuda;
 
 /// <summary>
-/// The CUDA backend's Newton–Schulz matrix products: cuBLAS's strided-batched GEMM with bf16 operands and results and
-/// float32 accumulation, on the backend's stream, through one handle created on first use.
+/// The CUDA backend's Newton–Schulz matrix products: cuBLAS's strided-batched GEMM with bf16 or float32 operands and
+/// results and float32 accumulation (CUBLAS_COMPUTE_32F: no TF32, which takes CUBLAS_COMPUTE_32F_FAST_TF32 or the
+/// handle's TF32 math mode, neither set), on the backend's stream, through one handle created on first use.
 /// </summary>
 public sealed partial class CudaBackend
 {
@@ -12,14 +13,15 @@ public sealed partial class CudaBackend
     private nint cublasHandle;
 
     /// <inheritdoc />
-    protected internal override unsafe void BatchedGemm(NsGemm gemm, ulong a, ulong b, ulong c, int count)
+    protected internal override unsafe void BatchedGemm(NsGemm gemm, NsPrecision precision, ulong a, ulong b, ulong c, int count)
     {
         var handle = CublasHandle();
         context.MakeCurrent();
         var (alpha, beta) = (gemm.Alpha, gemm.Beta);
+        var type = precision == NsPrecision.Float32 ? CudaDataType.Float32 : CudaDataType.BFloat16;
         Cublas.ThrowIfFailed(Cublas.cublasGemmStridedBatchedEx(handle, Operation(gemm.TransposeA), Operation(gemm.TransposeB),
-            gemm.M, gemm.N, gemm.K, &alpha, a, CudaDataType.BFloat16, gemm.Lda, gemm.StrideA, b, CudaDataType.BFloat16,
-            gemm.Ldb, gemm.StrideB, &beta, c, CudaDataType.BFloat16, gemm.Ldc, gemm.StrideC, count,
+            gemm.M, gemm.N, gemm.K, &alpha, a, type, gemm.Lda, gemm.StrideA, b, type,
+            gemm.Ldb, gemm.StrideB, &beta, c, type, gemm.Ldc, gemm.StrideC, count,
             CublasComputeType.Float32, CublasGemmAlgo.Default));
     }
 

@@ -5,7 +5,7 @@ using S3gd.Gpu.Maths;
 
 namespace S3gd.Gpu.Kernels;
 
-/// <summary>A strided-batched bf16 GEMM's arguments (<see cref="GemmKernel.Gemm"/>), cuBLAS's column-major conventions.</summary>
+/// <summary>A strided-batched GEMM's arguments (<see cref="GemmKernel.Gemm"/>), cuBLAS's column-major conventions.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct GemmArgs
 {
@@ -64,29 +64,32 @@ public readonly struct Transposed : IGemmOperand
 
 /// <summary>
 /// The Newton–Schulz matrix products where no BLAS is at hand (ILGPU's CPU accelerator): cuBLAS's
-/// <c>cublasGemmStridedBatchedEx</c> with bf16 operands and float32 compute. For each matrix (Grid.IdxY) and element
-/// (i, j) of C (a grid-stride loop), the float32 sum over k ascending of the exact bf16 products, then
-/// alpha * sum + beta * C (each product rounded to float32), rounded to bf16: the spec's bf16 model of torch's products.
-/// The summation order is not cuBLAS's, so the results may differ from it by bf16 roundings (which the Newton–Schulz
-/// conformance bound allows), not by more.
+/// <c>cublasGemmStridedBatchedEx</c> with operands and results of the work type (bf16 or float32) and float32 compute.
+/// For each matrix (Grid.IdxY) and element (i, j) of C (a grid-stride loop), the float32 sum over k ascending of the
+/// products (fused multiply-adds; exact for bf16 operands), then alpha * sum + beta * C (each product rounded to
+/// float32), rounded as the work type holds it: in bf16 the spec's bf16 model of torch's products. The summation order
+/// is not cuBLAS's, so the results may differ from it by roundings (which the Newton–Schulz conformance bounds allow),
+/// not by more.
 /// </summary>
 public static class GemmKernel
 {
     /// <summary>Threads per block.</summary>
     public const int Threads = 256;
 
-    /// <summary>C[i, j] = bf16(alpha op(A)[i, :] op(B)[:, j] + beta C[i, j]) for every matrix of the batch.</summary>
-    public static void Gemm<TOps, M, TA, TB>(ArrayView<byte> memory, GemmArgs args)
+    /// <summary>C[i, j] = round(alpha op(A)[i, :] op(B)[:, j] + beta C[i, j]) for every matrix of the batch, as TWork holds it.</summary>
+    public static void Gemm<TOps, M, TA, TB, TWork>(ArrayView<byte> memory, GemmArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
+        where TWork : struct, INsWork
     {
         M m = default;
+        TWork work = default;
         var batch = Grid.IdxY;
-        var a = args.A + (ulong)(batch * args.StrideA) * sizeof(ushort);
-        var b = args.B + (ulong)(batch * args.StrideB) * sizeof(ushort);
-        var c = args.C + (ulong)(batch * args.StrideC) * sizeof(ushort);
+        var a = args.A + (ulong)(batch * args.StrideA * work.Size);
+        var b = args.B + (ulong)(batch * args.StrideB * work.Size);
+        var c = args.C + (ulong)(batch * args.StrideC * work.Size);
         var elements = (long)args.M * args.N;
         for (var e = (long)Grid.IdxX * Group.DimX + Group.IdxX; e < elements; e += (long)Grid.DimX * Group.DimX)
         {
@@ -94,16 +97,11 @@ public static class GemmKernel
             var j = (int)(e / args.M);
             var sum = 0.0f;
             for (var k = 0; k < args.K; k++)
-                sum = m.Madd(Element(memory, a, default(TA).Index(i, k, args.Lda)), Element(memory, b, default(TB).Index(k, j, args.Ldb)), sum);
-            var at = c + (ulong)(i + (long)j * args.Ldc) * sizeof(ushort);
+                sum = m.Madd(work.Read(memory, a, default(TA).Index(i, k, args.Lda)), work.Read(memory, b, default(TB).Index(k, j, args.Ldb)), sum);
+            var at = i + (long)j * args.Ldc;
             var scaled = m.Mul(args.Alpha, sum);
-            var result = args.Beta == 0.0f ? scaled : m.Add(scaled, m.Mul(args.Beta, SoftwareConvert.DecodeBf16(DeviceMemory.At<ushort>(memory, at))));
-            DeviceMemory.At<ushort>(memory, at) = (ushort)default(TOps).EncodeBf16Pair(result, 0.0f);
+            var result = args.Beta == 0.0f ? scaled : m.Add(scaled, m.Mul(args.Beta, work.Read(memory, c, at)));
+            work.Write<TOps>(memory, c, at, result);
         }
     }
-
-    /// <summary>Element <paramref name="index"/> of the bf16 matrix at <paramref name="address"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Element(ArrayView<byte> memory, ulong address, long index) =>
-        SoftwareConvert.DecodeBf16(DeviceMemory.At<ushort>(memory, address + (ulong)index * sizeof(ushort)));
 }

@@ -6,7 +6,7 @@ namespace S3gd.Gpu.Kernels;
 /// <summary>
 /// Muon's step on a kernel backend: per group of same-shape matrices, the momentum and bf16 rounding with the sums of
 /// squares (<see cref="MuonKernels.Momentum"/>), the normalisation, <see cref="NsSchedule"/>'s Newton–Schulz GEMMs over
-/// the whole group (<see cref="BatchedGemm"/>), then the parameter update. Everything is queued in order.
+/// the whole group (<see cref="BatchedGemm"/>, in bf16 as torch.optim.Muon), then the parameter update. Everything is queued in order.
 /// </summary>
 public abstract partial class KernelBackend
 {
@@ -26,9 +26,9 @@ public abstract partial class KernelBackend
             var maths = backend.Maths(false);
             momentum = Kernel(typeof(MuonKernels), nameof(MuonKernels.Momentum), backend.Ops, maths,
                 config.Nesterov ? typeof(NesterovUpdate) : typeof(BufferUpdate));
-            normalise = Kernel(typeof(MuonKernels), nameof(MuonKernels.Normalise), backend.Ops, maths, typeof(ClampedNorm));
+            normalise = Kernel(typeof(MuonKernels), nameof(MuonKernels.Normalise), backend.Ops, maths, typeof(ClampedNorm), typeof(NsBf16));
             update = Kernel(typeof(MuonKernels), nameof(MuonKernels.Update), backend.Ops, maths);
-            groups = [.. Groups.Select(g => new NsGroup(backend, g,
+            groups = [.. Groups.Select(g => new NsGroup(backend, g, NsPrecision.BFloat16,
                 [[.. g.Indices.Select(i => tensors[i].Grad)], [.. g.Indices.Select(i => tensors[i].MomentumBuffer)], [.. g.Indices.Select(i => tensors[i].Param)]]))];
         }
 

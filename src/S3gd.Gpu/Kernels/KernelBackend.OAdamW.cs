@@ -4,10 +4,10 @@ using S3gd.Gpu.Muon;
 namespace S3gd.Gpu.Kernels;
 
 /// <summary>
-/// OAdamW's projection on a kernel backend: per group of same-shape gradients, bf16 rounding and the sums of squares
-/// (<see cref="MuonKernels.Load"/>), X / (||X||_F + eps), <see cref="NsSchedule"/>'s Newton–Schulz GEMMs
-/// (<see cref="BatchedGemm"/>), and scale * X into the float32 outputs. The reference runs the iteration in float32;
-/// here it runs in bf16 as torch's Muon.
+/// OAdamW's projection on a kernel backend: per group of same-shape gradients, X = g as the work matrices hold it and
+/// the sums of squares (<see cref="MuonKernels.Load"/>), X / (||X||_F + eps), <see cref="NsSchedule"/>'s Newton–Schulz
+/// GEMMs (<see cref="BatchedGemm"/>), and scale * X into the float32 outputs; all in float32 as the reference
+/// (<see cref="NsPrecision.Float32"/>, the default), or in bf16 as torch's Muon (<see cref="NsPrecision.BFloat16"/>).
 /// </summary>
 public abstract partial class KernelBackend
 {
@@ -26,10 +26,12 @@ public abstract partial class KernelBackend
         {
             this.backend = backend;
             var maths = backend.Maths(false);
-            load = Kernel(typeof(MuonKernels), nameof(MuonKernels.Load), backend.Ops, maths);
-            normalise = Kernel(typeof(MuonKernels), nameof(MuonKernels.Normalise), backend.Ops, maths, typeof(NormPlusEps));
-            store = Kernel(typeof(MuonKernels), nameof(MuonKernels.Store), maths);
-            groups = [.. Groups.Select(g => new NsGroup(backend, g, [[.. g.Indices.Select(i => tensors[i].Grad)], [.. g.Indices.Select(i => tensors[i].Output)]]))];
+            var work = WorkType(config.Precision);
+            load = Kernel(typeof(MuonKernels), nameof(MuonKernels.Load), backend.Ops, maths, work);
+            normalise = Kernel(typeof(MuonKernels), nameof(MuonKernels.Normalise), backend.Ops, maths, typeof(NormPlusEps), work);
+            store = Kernel(typeof(MuonKernels), nameof(MuonKernels.Store), maths, work);
+            groups = [.. Groups.Select(g => new NsGroup(backend, g, config.Precision,
+                [[.. g.Indices.Select(i => tensors[i].Grad)], [.. g.Indices.Select(i => tensors[i].Output)]]))];
         }
 
         protected override void StepInternal()

@@ -44,30 +44,33 @@ public readonly struct BufferUpdate : IMuonUpdate
     public float Of<M>(float g, float buffer, float momentum) where M : struct, IMaths<float> => buffer;
 }
 
-/// <summary>The denominator X is divided by before Newton–Schulz, from the bf16 norm (X is bf16, so torch's norm is).</summary>
+/// <summary>
+/// The denominator X is divided by before Newton–Schulz, from the Frobenius norm as the work matrices hold it (torch's
+/// norm of a bf16 X is bf16, of a float32 X float32).
+/// </summary>
 public interface INormDenominator
 {
-    /// <summary>The denominator for the bf16-rounded Frobenius norm <paramref name="norm"/>.</summary>
-    float Of<TOps, M>(float norm, float eps) where TOps : struct, IKernelOps where M : struct, IMaths<float>;
+    /// <summary>The denominator for the norm <paramref name="norm"/> (rounded as TWork holds it).</summary>
+    float Of<TOps, M, TWork>(float norm, float eps) where TOps : struct, IKernelOps where M : struct, IMaths<float> where TWork : struct, INsWork;
 }
 
-/// <summary>torch's Muon: <c>X.norm().clamp(min=eps)</c>, max(norm, bf16(eps)).</summary>
+/// <summary>torch's Muon: <c>X.norm().clamp(min=eps)</c>, max(norm, eps rounded as held).</summary>
 public readonly struct ClampedNorm : INormDenominator
 {
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float Of<TOps, M>(float norm, float eps) where TOps : struct, IKernelOps where M : struct, IMaths<float>
+    public float Of<TOps, M, TWork>(float norm, float eps) where TOps : struct, IKernelOps where M : struct, IMaths<float> where TWork : struct, INsWork
     {
-        var least = default(TOps).RoundBf16(eps);
+        var least = default(TWork).Round<TOps>(eps);
         return norm > least ? norm : least;
     }
 }
 
-/// <summary>OAdamW's MuonProjector: <c>X.norm() + eps</c>, bf16(norm + eps).</summary>
+/// <summary>OAdamW's MuonProjector: <c>X.norm() + eps</c>, rounded as held.</summary>
 public readonly struct NormPlusEps : INormDenominator
 {
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float Of<TOps, M>(float norm, float eps) where TOps : struct, IKernelOps where M : struct, IMaths<float> =>
-        default(TOps).RoundBf16(default(M).Add(norm, eps));
+    public float Of<TOps, M, TWork>(float norm, float eps) where TOps : struct, IKernelOps where M : struct, IMaths<float> where TWork : struct, INsWork =>
+        default(TWork).Round<TOps>(default(M).Add(norm, eps));
 }

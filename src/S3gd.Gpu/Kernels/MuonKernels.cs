@@ -7,8 +7,8 @@ namespace S3gd.Gpu.Kernels;
 /// <summary>
 /// The elementwise parts of Muon's step (torch.optim.Muon, PyTorch 2.11) and of OAdamW's projection around the
 /// Newton–Schulz matrix products (<see cref="KernelBackend.BatchedGemm"/>). Each launch covers one group of same-shape
-/// matrices: Grid.IdxY is the matrix, Grid.IdxX strides over its elements. The group's bf16 work matrices lie one after
-/// another in the parameter's own row-major layout (the transpose of a tall matrix is left to the GEMMs' operand flags,
+/// matrices: Grid.IdxY is the matrix, Grid.IdxX strides over its elements. The group's work matrices (bf16 for Muon; float32
+/// or bf16 for OAdamW, <see cref="INsWork"/>) lie one after another in the parameter's own row-major layout (the transpose of a tall matrix is left to the GEMMs' operand flags,
 /// so no kernel moves elements). The momentum and the update are the CPU twin's float32 operations (<c>Cpu.CpuMuon</c>),
 /// bit for bit: every product is an explicit <see cref="IMaths{T}.Mul"/>, so none is contracted into a fused multiply-add.
 /// </summary>
@@ -35,7 +35,7 @@ public static class MuonKernels
         var matrix = Grid.IdxY;
         var grad = DeviceMemory.Word(memory, args.Grads, matrix);
         var buffer = DeviceMemory.Word(memory, args.Buffers, matrix);
-        var x = Matrix(args.X, matrix, args.Length);
+        var x = Matrix<NsBf16>(args.X, matrix, args.Length);
         var n = args.Length;
         var aligned = Aligned(grad | buffer | x);
         var squares = 0.0f;
@@ -61,26 +61,31 @@ public static class MuonKernels
         AddBlockSum<M>(memory, squares, args.Squares + (ulong)matrix * sizeof(float));
     }
 
-    /// <summary>X &lt;- bf16(X / the denominator of the bf16 norm, bf16(sqrt(sum of squares))).</summary>
-    public static void Normalise<TOps, M, TDenominator>(ArrayView<byte> memory, MuonNormaliseArgs args)
+    /// <summary>
+    /// X &lt;- X / the denominator of the norm sqrt(sum of squares), each rounded as the work matrices hold it (bf16: as
+    /// torch's norm of a bf16 X; float32: as is).
+    /// </summary>
+    public static void Normalise<TOps, M, TDenominator, TWork>(ArrayView<byte> memory, MuonNormaliseArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TDenominator : struct, INormDenominator
+        where TWork : struct, INsWork
     {
         M m = default;
+        TWork work = default;
         var matrix = Grid.IdxY;
-        var norm = default(TOps).RoundBf16(m.Root(DeviceMemory.At<float>(memory, args.Squares + (ulong)matrix * sizeof(float))));
-        var denominator = default(TDenominator).Of<TOps, M>(norm, args.Eps);
-        var x = Matrix(args.X, matrix, args.Length);
+        var norm = work.Round<TOps>(m.Root(DeviceMemory.At<float>(memory, args.Squares + (ulong)matrix * sizeof(float))));
+        var denominator = default(TDenominator).Of<TOps, M, TWork>(norm, args.Eps);
+        var x = Matrix<TWork>(args.X, matrix, args.Length);
         var n = args.Length;
         var aligned = Aligned(x);
         for (var i = FirstGroup; i < n; i += GroupStride)
         {
             var full = aligned && i + Lanes.Count <= n;
-            default(Bf16Format).Load<TOps>(memory, x, 0, i, n, full, out var v);
+            work.Load<TOps>(memory, x, i, n, full, out var v);
             v.E0 = m.Div(v.E0, denominator); v.E1 = m.Div(v.E1, denominator); v.E2 = m.Div(v.E2, denominator); v.E3 = m.Div(v.E3, denominator);
             v.E4 = m.Div(v.E4, denominator); v.E5 = m.Div(v.E5, denominator); v.E6 = m.Div(v.E6, denominator); v.E7 = m.Div(v.E7, denominator);
-            default(Bf16Format).Store<TOps>(memory, x, 0, i, n, full, v);
+            work.Store<TOps>(memory, x, i, n, full, v);
         }
     }
 
@@ -91,7 +96,7 @@ public static class MuonKernels
     {
         var matrix = Grid.IdxY;
         var param = DeviceMemory.Word(memory, args.Params, matrix);
-        var x = Matrix(args.X, matrix, args.Length);
+        var x = Matrix<NsBf16>(args.X, matrix, args.Length);
         var n = args.Length;
         var aligned = Aligned(param | x);
         for (var i = FirstGroup; i < n; i += GroupStride)
@@ -143,32 +148,38 @@ public static class MuonKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Square<M>(float v) where M : struct, IMaths<float> => default(M).Mul(v, v);
 
-    /// <summary>OAdamW's projection input: X &lt;- bf16(g); the matrix's sum of squares += the squares of the bf16 values.</summary>
-    public static void Load<TOps, M>(ArrayView<byte> memory, NsLoadArgs args)
+    /// <summary>
+    /// OAdamW's projection input: X &lt;- g as the work matrices hold it (bf16 rounded to nearest even, or float32); the
+    /// matrix's sum of squares += the squares of the values held.
+    /// </summary>
+    public static void Load<TOps, M, TWork>(ArrayView<byte> memory, NsLoadArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
+        where TWork : struct, INsWork
     {
         M m = default;
         var matrix = Grid.IdxY;
         var grad = DeviceMemory.Word(memory, args.Grads, matrix);
-        var x = Matrix(args.X, matrix, args.Length);
+        var x = Matrix<TWork>(args.X, matrix, args.Length);
         var squares = 0.0f;
         for (var i = First; i < args.Length; i += Stride)
         {
-            var v = StoreBf16<TOps>(memory, x, i, DeviceMemory.At<float>(memory, grad + (ulong)i * sizeof(float)));
+            var v = default(TWork).Write<TOps>(memory, x, i, DeviceMemory.At<float>(memory, grad + (ulong)i * sizeof(float)));
             squares = m.Add(squares, m.Mul(v, v));
         }
         AddBlockSum<M>(memory, squares, args.Squares + (ulong)matrix * sizeof(float));
     }
 
     /// <summary>OAdamW's projection output: out &lt;- scale * X in float32.</summary>
-    public static void Store<M>(ArrayView<byte> memory, NsStoreArgs args) where M : struct, IMaths<float>
+    public static void Store<M, TWork>(ArrayView<byte> memory, NsStoreArgs args)
+        where M : struct, IMaths<float>
+        where TWork : struct, INsWork
     {
         var matrix = Grid.IdxY;
         var output = DeviceMemory.Word(memory, args.Outputs, matrix);
-        var x = Matrix(args.X, matrix, args.Length);
+        var x = Matrix<TWork>(args.X, matrix, args.Length);
         for (var i = First; i < args.Length; i += Stride)
-            DeviceMemory.At<float>(memory, output + (ulong)i * sizeof(float)) = default(M).Mul(args.Scale, LoadBf16(memory, x, i));
+            DeviceMemory.At<float>(memory, output + (ulong)i * sizeof(float)) = default(M).Mul(args.Scale, default(TWork).Read(memory, x, i));
     }
 
     /// <summary>Sets float32 values to +0 (the sums of squares before a step).</summary>
@@ -193,23 +204,10 @@ public static class MuonKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Aligned(ulong addresses) => (addresses & 15ul) == 0ul;
 
-    /// <summary>The address of bf16 work matrix <paramref name="matrix"/>.</summary>
+    /// <summary>The address of work matrix <paramref name="matrix"/> of elements TWork.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Matrix(ulong work, int matrix, long length) => work + (ulong)matrix * (ulong)length * sizeof(ushort);
-
-    /// <summary>Element <paramref name="i"/> of a bf16 matrix as float32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float LoadBf16(ArrayView<byte> memory, ulong x, long i) =>
-        SoftwareConvert.DecodeBf16(DeviceMemory.At<ushort>(memory, x + (ulong)i * sizeof(ushort)));
-
-    /// <summary>Stores bf16(<paramref name="value"/>) (round to nearest even) as element <paramref name="i"/>; returns the bf16 value.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float StoreBf16<TOps>(ArrayView<byte> memory, ulong x, long i, float value) where TOps : struct, IKernelOps
-    {
-        var code = (ushort)default(TOps).EncodeBf16Pair(value, 0.0f);
-        DeviceMemory.At<ushort>(memory, x + (ulong)i * sizeof(ushort)) = code;
-        return SoftwareConvert.DecodeBf16(code);
-    }
+    private static ulong Matrix<TWork>(ulong work, int matrix, long length) where TWork : struct, INsWork =>
+        work + (ulong)matrix * (ulong)length * (ulong)default(TWork).Size;
 
     /// <summary>
     /// Adds the block's sum of <paramref name="value"/> to the float32 at <paramref name="total"/>: each warp's sum by

@@ -1,6 +1,6 @@
 namespace S3gd.Gpu.Muon;
 
-/// <summary>The buffers of a group's Newton–Schulz iterations: two of the matrices (bf16), two of their Gram matrices.</summary>
+/// <summary>The buffers of a group's Newton–Schulz iterations (bf16 or float32, <see cref="NsPrecision"/>): two of the matrices, two of their Gram matrices.</summary>
 public enum NsBuffer
 {
     /// <summary>The normalised input, then every other iterate.</summary>
@@ -18,7 +18,8 @@ public abstract record NsOp;
 
 /// <summary>
 /// A strided-batched GEMM with cuBLAS's column-major semantics: for each matrix, C = Alpha op(A) op(B) + Beta C, op(A)
-/// M x K, op(B) K x N, C M x N, each operand <c>Stride</c> elements after the previous matrix's, rounded to bf16 once.
+/// M x K, op(B) K x N, C M x N, each operand <c>Stride</c> elements after the previous matrix's, rounded once to the
+/// work matrices' element type.
 /// </summary>
 public sealed record NsGemm(
     bool TransposeA, bool TransposeB, int M, int N, int K, float Alpha, NsBuffer A, int Lda, long StrideA,
@@ -32,7 +33,7 @@ public sealed record NsCopy(NsBuffer From, NsBuffer To, long Elements) : NsOp;
 /// Row-major to column-major: a row-major r x c matrix is the column-major c x r matrix of its transpose. The matrices stay
 /// in the parameter's row-major layout; with the wide orientation X (m x n, m the short side), a wide parameter's memory is
 /// column-major X^T (ld n) and a tall one's is column-major X (ld m), so the transpose trick is only operand flags.
-/// Per iteration, as torch (each alpha/beta sum rounded to bf16 once, like torch.addmm):
+/// Per iteration, as torch (each alpha/beta sum rounded once to the element type, like torch.addmm):
 ///   A = X X^T (m x m);  B = c A A + b A (B starts as a copy of A: cuBLAS's C is both input and output);
 ///   X' = a X + B X (X' starts as a copy of X) — wide: X'^T = X^T B^T + a X^T; tall: X' = B X + a X.
 /// </summary>

@@ -21,6 +21,12 @@ public sealed record OAdamWMatrixConfig
     /// <summary>The factor on NS(g) fed to the StableAdamW core.</summary>
     public double Scale { get; init; } = 1.0;
 
+    /// <summary>
+    /// The iteration's arithmetic on a kernel backend: float32 as the reference (the default), or bf16 as torch.optim.Muon
+    /// (the spec's ns_precision); the CPU backend iterates in float32 either way.
+    /// </summary>
+    public NsPrecision Precision { get; init; } = NsPrecision.Float32;
+
     /// <summary>MuonProjector's eps: the normalisation is X / (||X||_F + 1e-7).</summary>
     public const double ProjectorEps = 1e-7;
 
@@ -34,6 +40,7 @@ public sealed record OAdamWMatrixConfig
         if (UpdateProjGap < 1)
             throw new ArgumentOutOfRangeException(nameof(UpdateProjGap), UpdateProjGap, $"{nameof(UpdateProjGap)} must be >= 1, was {UpdateProjGap}");
         if (!(Scale > 0) || double.IsInfinity(Scale)) throw new ArgumentOutOfRangeException(nameof(Scale), Scale, $"{nameof(Scale)} must be > 0 and finite, was {Scale}");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, $"{nameof(Precision)} {Precision} is not a precision");
         return this;
     }
 

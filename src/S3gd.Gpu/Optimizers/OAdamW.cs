@@ -2,9 +2,9 @@ namespace S3gd.Gpu.Optimizers;
 
 /// <summary>
 /// OAdamW (jeb1399/OAdamW): StableAdamW whose 2-D and larger parameters take scale * NS(gradient) (MuonProjector:
-/// X / (||X||_F + 1e-7), the quintic, ns_steps iterations; recomputed every update_proj_gap steps, reused in between) as
-/// their gradient; vectors and scalars take plain StableAdamW. Spec rule <c>oadamw</c>; names and defaults as the
-/// reference. Each group is one <see cref="OAdamWGroupStepper"/> (the reference's automatic grouping within it).
+/// X / (||X||_F + 1e-7), the quintic, ns_steps iterations in float32, or bf16 on request; recomputed every
+/// update_proj_gap steps, reused in between) as their gradient; vectors and scalars take plain StableAdamW. Spec rule
+/// <c>oadamw</c>; names and defaults as the reference. Each group is one <see cref="OAdamWGroupStepper"/> (the reference's automatic grouping within it).
 /// </summary>
 public sealed class OAdamW : Optimizer
 {
@@ -21,6 +21,10 @@ public sealed class OAdamW : Optimizer
     /// <param name="nsSteps">The reference's <c>ns_steps</c>: Newton–Schulz iterations per recomputation.</param>
     /// <param name="updateProjGap">The reference's <c>update_proj_gap</c>: steps between recomputations.</param>
     /// <param name="scale">The reference's <c>scale</c>: the factor on NS(g) (the spec applies it; 1 agrees with the reference).</param>
+    /// <param name="nsPrecision">
+    /// The Newton–Schulz arithmetic on a kernel backend: "float32" (the reference's, the default) or "bf16" (bf16 operands and
+    /// results with float32 accumulation, as torch.optim.Muon); the CPU backend iterates in float32 either way.
+    /// </param>
     public OAdamW(
         IEnumerable<ParamGroup> groups,
         double lr = 1e-3,
@@ -33,7 +37,8 @@ public sealed class OAdamW : Optimizer
         bool kahanSum = false,
         int nsSteps = 5,
         int updateProjGap = 1,
-        double scale = 1.0)
+        double scale = 1.0,
+        string nsPrecision = "float32")
         : base(nameof(OAdamW), new HyperArgs("oadamw", nameof(OAdamW))
             .Real("lr", lr)
             .Real("beta1", beta1)
@@ -45,7 +50,8 @@ public sealed class OAdamW : Optimizer
             .Flag("kahan_sum", kahanSum)
             .Whole("ns_steps", nsSteps)
             .Whole("update_proj_gap", updateProjGap)
-            .Real("scale", scale), groups)
+            .Real("scale", scale)
+            .Word("ns_precision", nsPrecision), groups)
     {
     }
 

@@ -42,6 +42,7 @@ public sealed class OAdamWGroupStepper : GroupStepper
             NsSteps = hypers.Whole("ns_steps"),
             UpdateProjGap = hypers.Whole("update_proj_gap"),
             Scale = hypers.Real("scale"),
+            Precision = hypers.Word("ns_precision") == "bf16" ? NsPrecision.BFloat16 : NsPrecision.Float32,
         }.Validated();
         var split = OAdamWGroups.Split([.. group.Parameters.Select(p => p.Shape)]);
         var backend = group.Parameters[0].Backend;

@@ -193,3 +193,34 @@ let ``a version 1 checkpoint loads unless it holds float32 block scales, which a
         release oa a
         release ob b
     Assert.Equal(0, cpu.LiveBuffers)
+
+[<Fact>]
+let ``a version 1 OAdamW checkpoint, written before ns_precision existed, loads with its default; a version 2 one without it is refused`` () =
+    use cpu = new CpuBackend()
+    use folder = new Temp.Folder()
+    let a = parameters cpu 1 ElementType.Float32 ElementType.Float32 shapes
+    let oa = new OAdamW([ ParamGroup a ])
+    oa.Step()
+    let path = folder.File "current.safetensors"
+    oa.Save path
+    // The file as a build before ns_precision wrote it: the hyperparameter absent from the group's hypers.
+    let withoutPrecision (version: string) (target: string) =
+        let content = SafeTensorsReader.Read path
+        let meta = Collections.Generic.Dictionary<string, string>(content.Metadata)
+        let hypers = Text.Json.Nodes.JsonNode.Parse(meta["group.0.hypers"]).AsObject()
+        Assert.True(hypers.Remove "ns_precision")
+        meta["group.0.hypers"] <- hypers.ToJsonString()
+        meta["format_version"] <- version
+        SafeTensorsWriter.Write(target, meta, content.Tensors)
+    let old, current = folder.File "version1.safetensors", folder.File "version2.safetensors"
+    withoutPrecision "1" old
+    withoutPrecision "2" current
+    let b = parameters cpu 2 ElementType.Float32 ElementType.Float32 shapes
+    let ob = new OAdamW([ ParamGroup b ])
+    ob.Load old
+    Assert.Equal<byte[] list>([ for p in a do for s in oa.State p -> BufferBytes.Read s.Buffer ], [ for p in b do for s in ob.State p -> BufferBytes.Read s.Buffer ])
+    let e = Assert.Throws<CheckpointFormatException>(fun () -> ob.Load current)
+    Assert.Contains("ns_precision", e.Message)
+    release oa a
+    release ob b
+    Assert.Equal(0, cpu.LiveBuffers)

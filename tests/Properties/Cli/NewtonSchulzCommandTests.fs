@@ -40,9 +40,15 @@ let ``compare oadamw on the cpu against the spec is inside the Newton–Schulz b
     compare "oadamw" "cpu" [ "--hyper"; "update_proj_gap=2" ] |> passed "oadamw" "cpu" [ "param"; "exp_avg"; "exp_avg_sq"; "ns_cache" ]
 
 [<CudaFact>]
-let ``compare muon and oadamw on cuda against the spec is inside the bf16 Newton–Schulz bound`` () =
+let ``compare muon (bf16) and oadamw (float32, and bf16 on request) on cuda against the spec is inside the Newton–Schulz bound`` () =
     compare "muon" "cuda" [] |> passed "muon" "cuda" [ "param"; "momentum_buffer" ]
     compare "oadamw" "cuda" [] |> passed "oadamw" "cuda" [ "param"; "exp_avg"; "exp_avg_sq"; "ns_cache" ]
+    compare "oadamw" "cuda" [ "--hyper"; "ns_precision=bf16" ] |> passed "oadamw" "cuda" [ "param"; "exp_avg"; "exp_avg_sq"; "ns_cache" ]
+    // The CUDA and CPU projections are both float32 now: held to each other by twice the float32 bound.
+    let code, stdout, stderr =
+        FailureTests.s3gd None [ "compare"; "--rule"; "oadamw"; "--backend"; "cuda"; "--against"; "cpu"; "--shape"; "64x32"; "--steps"; "5"; "--seed"; "1" ]
+    Assert.True((code = 0), sprintf "exit %d\n%s%s" code stdout stderr)
+    Assert.DoesNotContain("NO", stdout)
 
 /// A random parameter of the shape and three gradients of it, as .npy files in the folder; both paths.
 let private inputs (folder: Folder) (shape: int list) =
@@ -94,7 +100,10 @@ let private shapes = Gen.zip (Gen.choose (1, 40)) (Gen.choose (1, 40)) |> Gen.ma
 [<Property(MaxTest = 30)>]
 let ``muon and oadamw on the cpu are inside the bound for random shapes, seeds and hyperparameters`` () =
     let muon = Gen.elements [ []; [ "nesterov=false" ]; [ "ns_coefficients=cubic"; "ns_steps=3" ]; [ "adjust_lr_fn=match_rms_adamw"; "lr=0.02"; "weight_decay=0.2" ] ]
-    let oadamw = Gen.elements [ []; [ "update_proj_gap=2" ]; [ "update_proj_gap=3"; "scale=2.5"; "ns_steps=2" ]; [ "lr=0.01"; "weight_decay=0.1"; "decouple_lr=true" ] ]
+    let oadamw =
+        Gen.elements
+            [ []; [ "update_proj_gap=2" ]; [ "update_proj_gap=3"; "scale=2.5"; "ns_steps=2" ]; [ "lr=0.01"; "weight_decay=0.1"; "decouple_lr=true" ]
+              [ "ns_precision=bf16"; "update_proj_gap=2" ] ]
     let case = Gen.oneof [ Gen.map2 (fun s h -> "muon", s, h) shapes muon; Gen.map2 (fun s h -> "oadamw", s, h) shapes oadamw ]
     let inside (rule, shape, hypers) seed =
         match Compare.execute Backends.all (options rule shape seed hypers) with

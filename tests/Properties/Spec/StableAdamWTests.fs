@@ -80,3 +80,19 @@ let ``OAdamW on a matrix is StableAdamW fed the Newton-Schulz orthogonalised gra
         let pO, _ = OAdamW.step h shape (OAdamW.init h p.Count) g p
         let pS, _ = StableAdamW.step h.Core (StableAdamW.init h.Core p.Count) (OAdamW.project h shape g) p
         Assert.Equal<float[]>(pS.ToArray(), pO.ToArray()))
+
+[<Fact>]
+let ``OAdamW's ns_precision is float32 by default, iterated exactly by the spec; bf16 takes the spec's bf16 model`` () =
+    let resolve given = match Hyper.resolve OAdamW.info.Hypers (Map given) with Ok v -> Ok(OAdamW.ofHypers v) | Error e -> Error e
+    let h = match resolve [] with Ok h -> h | Error e -> failwith e
+    Assert.Equal(NewtonSchulz.Float64, h.NsPrecision)
+    let bf16 = match resolve [ "ns_precision", Word "bf16" ] with Ok h -> h | Error e -> failwith e
+    Assert.Equal(NewtonSchulz.Bf16, bf16.NsPrecision)
+    match resolve [ "ns_precision", Word "fp16" ] with
+    | Ok _ -> failwith "ns_precision=fp16 was accepted"
+    | Error e -> Assert.Contains("ns_precision", e)
+    let rng = Random 4
+    let g = vec rng (6 * 9)
+    let ns precision = NewtonSchulz.orthogonalize precision NewtonSchulz.AddEps NewtonSchulz.quintic 5 OAdamW.projectorEps (NewtonSchulz.toMatrix 6 9 g)
+    Assert.Equal<float[]>((NewtonSchulz.ofMatrix (ns NewtonSchulz.Float64)).ToArray(), (OAdamW.project h [ 6; 9 ] g).ToArray())
+    Assert.Equal<float[]>((NewtonSchulz.ofMatrix (ns NewtonSchulz.Bf16)).ToArray(), (OAdamW.project bf16 [ 6; 9 ] g).ToArray())
