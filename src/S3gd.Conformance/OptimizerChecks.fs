@@ -36,8 +36,9 @@ let private shapes = [ "embed.weight", [ 4099 ]; "block.0.proj", [ 37; 11 ]; "bl
 let private shapesOf (rule: string) =
     if rule = "muon" then [ "block.0.fc", [ 11; 37 ]; "block.0.proj", [ 37; 11 ]; "block.0.scale", [ 1; 1 ] ] else shapes
 
-/// Whether a rule's next step on a GPU differs from the CPU's by design: Muon's and OAdamW's Newton–Schulz runs in bf16
-/// on the kernel backends and in float32 on the CPU (the Muon conformance checks bound that difference).
+/// Whether a rule's next step on a GPU differs from the CPU's by design: Muon's Newton–Schulz runs in bf16 on the kernel
+/// backends and in float32 on the CPU; OAdamW's in float32 on both, its GEMMs summing in another order (cuBLAS, the
+/// GEMM kernel) than the CPU's loops (the Muon and OAdamW conformance checks bound those differences).
 let private iteratesDifferently (rule: string) = rule = "muon" || rule = "oadamw"
 
 /// Writes seeded values in [-1, 1) into a float32 or bf16 buffer (bf16: the upper half of the float32 bits).
