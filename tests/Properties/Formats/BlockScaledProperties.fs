@@ -62,7 +62,9 @@ let private magnitudes =
             let! f = Gen.elements formats
             let! d = Gen.choose (-2, 2)
             let m = float32 (Math.ScaleB(StorageFormat.maxFinite f, k))
-            return if Single.IsFinite m then BitConverter.SingleToUInt32Bits m + uint32 (max d (if m = 0.0f then 0 else -2)) else 0x7F7FFFFFu
+            // d floats either side of m, kept within the finite non-negative floats (no wrap below 0 or into NaNs).
+            let bits = if Single.IsFinite m then int64 (BitConverter.SingleToUInt32Bits m) + int64 d else 0x7F7FFFFFL
+            return uint32 (Math.Clamp(bits, 0L, 0x7F7FFFFFL))
         }
     Gen.frequency [ 1, Gen.choose (0, 0x7F7FFFFF) |> Gen.map uint32; 1, around; 1, Gen.elements [ 0u; 1u; 0x007FFFFFu; 0x00800000u; 0x7F7FFFFFu ] ]
 
