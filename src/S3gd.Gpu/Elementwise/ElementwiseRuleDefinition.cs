@@ -71,7 +71,7 @@ public sealed class StepScalarValues
     public double Beta2;
     /// <summary>1 - beta2.</summary>
     public double OneMinusBeta2;
-    /// <summary>Step size (RAdam: of its unrectified steps, else 0).</summary>
+    /// <summary>Step size.</summary>
     public double StepSize;
     /// <summary>1 / sqrt(second bias correction).</summary>
     public double InvSqrtBc2;

@@ -84,7 +84,7 @@ public readonly struct ElementwiseScalars<T, M>
     public readonly T OneMinusBeta3;
 
     /// <summary>
-    /// AdEMAMix's slow weight; MAdam's storage scale root c; RAdam's rectified step size (0 on unrectified steps);
+    /// AdEMAMix's slow weight; MAdam's storage scale root c; RAdam's rectification r_t (0 on unrectified steps);
     /// Adagrad's initial_accumulator_value; ASGD's copy flag (1 while mu = 1, else 0); Rprop's step_size_min.
     /// </summary>
     public readonly T Alpha;
