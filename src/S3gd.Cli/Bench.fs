@@ -67,14 +67,32 @@ let private median (xs: float list) =
     let n = s.Length
     if n % 2 = 1 then s[n / 2] else (s[n / 2 - 1] + s[n / 2]) / 2.0
 
-/// Buffers of zeros of one format and length (contents do not change the work a step does).
-let private zeros (backend: Backend) (format: StorageFormat) (n: int64) =
+/// Bench data's least magnitude: every value lies in [2^-BenchExponent, 2^-BenchExponent+1), gradient-sized.
+let private benchExponent = 8
+
+/// float32's exponent bias and mantissa width, for building the bench values' bits.
+let private floatBias, mantissaBits = 127, 23
+
+/// Element i of a bench buffer (seeded by `seed`): a normal float32 in +-[2^-8, 2^-7) with a pseudo-random sign and mantissa
+/// from a hash of (i, seed). Never zero: zeros would time the IEEE slow paths of the exactly rounded square root and
+/// division (sqrt(0), 0/x), which real gradients and moments rarely take, instead of the step's work.
+let private benchBits (seed: uint32) (i: int64) =
+    // A 32-bit integer hash (multiply, xor-shift): golden-ratio and odd multipliers.
+    let mutable x = (uint32 i * 0x9E3779B1u) ^^^ seed
+    x <- (x ^^^ (x >>> 15)) * 0x2C1B3C6Du
+    x <- x ^^^ (x >>> 12)
+    (x &&& 0x80000000u) ||| (uint32 (floatBias - benchExponent) <<< mantissaBits) ||| (x &&& ((1u <<< mantissaBits) - 1u))
+
+/// A buffer of one format (fp32 or bf16) and length holding bench values (`benchBits`; bf16 keeps their upper half).
+let private filled (backend: Backend) (format: StorageFormat) (n: int64) (seed: uint32) =
     let b = backend.Allocate(ElementTypes.FromFormat format, n)
     match StorageFormat.size format with
-    | 4 -> backend.Upload<uint32>(b, ReadOnlySpan(Array.zeroCreate<uint32> (int n)))
-    | 2 -> backend.Upload<uint16>(b, ReadOnlySpan(Array.zeroCreate<uint16> (int n)))
-    | _ -> backend.Upload<byte>(b, ReadOnlySpan(Array.zeroCreate<byte> (int n)))
+    | 4 -> backend.Upload<uint32>(b, ReadOnlySpan(Array.Parallel.init (int n) (fun i -> benchBits seed (int64 i))))
+    | _ -> backend.Upload<uint16>(b, ReadOnlySpan(Array.Parallel.init (int n) (fun i -> uint16 (benchBits seed (int64 i) >>> 16))))
     b
+
+/// Seeds of the parameter and gradient bench buffers.
+let private paramSeed, gradSeed = 1u, 2u
 
 /// Times `run` on each of `sets` items in turn, `iterations` times in all after warm-up (warmupSteps per set, and on the
 /// CPU at least cpuWarmupSeconds); the median in milliseconds.
@@ -107,7 +125,7 @@ let measure (backend: Backend) (config: ElementwiseConfig) (caseName: string) (l
         lengths
         |> List.map (fun n ->
             let struct (states, scales) = backend.AllocateElementwiseState(config, n)
-            ElementwiseTensor(zeros backend config.Param n, zeros backend config.Grad n, states, scales, backend.AllocateCompensation(config, n)))
+            ElementwiseTensor(filled backend config.Param n paramSeed, filled backend config.Grad n gradSeed, states, scales, backend.AllocateCompensation(config, n)))
     let first = makeSet ()
     let bytes = (using (backend.PlanElementwise(config, first)) (fun p -> p.BytesPerStep))
     let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))
@@ -160,7 +178,7 @@ let measureStructured
         |> List.map (fun (n, block, decays) ->
             let struct (moment, second, comp) = backend.AllocateStructuredState(config, n, block)
             let fallback = backend.AllocateMomentFallback(config, n, block)
-            Structured.StructuredTensor(zeros backend config.Param n, zeros backend config.Grad n, moment, second, block, decays, comp, fallback))
+            Structured.StructuredTensor(filled backend config.Param n paramSeed, filled backend config.Grad n gradSeed, moment, second, block, decays, comp, fallback))
     let first = makeSet ()
     let bytes = (using (backend.PlanStructured(config, first)) (fun p -> p.BytesPerStep))
     let sets = int (max 2L (min (int64 maxSets) ((rotationBytes + bytes - 1L) / bytes)))

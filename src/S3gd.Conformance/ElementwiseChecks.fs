@@ -92,6 +92,17 @@ let length (largest: int) : Gen<int> =
           2, Gen.choose (2, min 20000 largest)
           1, Gen.choose (min 20001 largest, largest) ]
 
+/// Lengths of a case's 1 to `most` tensors: in half the cases every length rounded up to a multiple of the vector width
+/// (8), so that the GPU runs its whole-groups kernel (`Kernels.ElementwiseRow.Whole`: no element-by-element moves).
+let lengths (most: int) (largest: int) : Gen<int list> =
+    gen {
+        let! count = Gen.choose (1, most)
+        let! lengths = Gen.listOfLength count (length largest)
+        let! whole = Gen.elements [ false; true ]
+        let vec = ElementwiseLayout.Vec
+        return if whole then lengths |> List.map (fun n -> (n + vec - 1) / vec * vec) else lengths
+    }
+
 /// Float32 values of magnitude up to `scale`, with exact zeros now and then.
 let private values (scale: float) (n: int) : Gen<float32[]> =
     Gen.arrayOfLength n (Gen.frequency [ 1, Gen.constant 0.0; 12, real -1.0 1.0 ] |> Gen.map (fun v -> float32 (v * scale)))
@@ -112,8 +123,7 @@ let private caseOver (firstStep: int, lastStep: int) (rule: string) (gradScale: 
         let! p = Gen.elements [ Fp32; Bf16 ]
         let! g = Gen.elements [ Fp32; Bf16 ]
         let! m = Gen.elements [ Fp32; Bf16 ]
-        let! count = Gen.choose (1, 3)
-        let! lengths = Gen.listOfLength count (length largest)
+        let! lengths = lengths 3 largest
         let! steps = Gen.choose (firstStep, lastStep)
         let! k = Gen.choose (0, 16)
         let! seed = Gen.choose (0, Int32.MaxValue)

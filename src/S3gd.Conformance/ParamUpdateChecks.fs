@@ -27,8 +27,7 @@ let private updateCase (rule: string) (largest: int) : Gen<UpdateCase> =
         let! h = hypers rule
         let! g = Gen.elements [ Fp32; Bf16 ]
         let! s = Gen.elements [ StateFormat.Fp32; StateFormat.Bf16 ]
-        let! count = Gen.choose (1, 2)
-        let! lengths = Gen.listOfLength count (length largest)
+        let! lengths = lengths 2 largest
         let! steps = Gen.choose (2, 6)
         let! seed = Gen.choose (0, Int32.MaxValue)
         return { Hypers = h; Grad = g; State = s; Lengths = lengths; Steps = steps; Seed = seed }

@@ -29,8 +29,9 @@ public readonly struct CudaOps : IKernelOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float RoundBf16(float x)
     {
-        CudaAsm.Emit("cvt.rn.bf16.f32 %0, %1;", out ushort code, x);
-        return Interop.IntAsFloat((uint)code << 16);
+        // One instruction: x's bf16 code into the upper half, 0.0's (0x0000) into the lower, which is the float32 of the bf16.
+        CudaAsm.Emit("cvt.rn.bf16x2.f32 %0, %1, %2;", out uint bits, x, 0.0f);
+        return Interop.IntAsFloat(bits);
     }
 
     /// <inheritdoc />

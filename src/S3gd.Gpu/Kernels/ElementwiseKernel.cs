@@ -33,6 +33,9 @@ public struct ElementwiseRow
     public long Length;
     /// <summary>The tensor's first chunk (thread block) of the launch.</summary>
     public long FirstChunk;
+
+    /// <summary>Whether the tensor has only whole groups: its length a multiple of <see cref="Lanes.Count"/>, its buffers 16-byte aligned (<see cref="WholeGroups"/>).</summary>
+    public readonly bool Whole => Length % Lanes.Count == 0 && ((Param | Grad | State0 | State1 | State2 | Compensation) & 15ul) == 0ul;
 }
 
 /// <summary>The elementwise kernel's arguments besides the address space.</summary>
@@ -47,6 +50,11 @@ public struct ElementwiseArgs
     public ulong FoundInf;
     /// <summary>The step's scalars.</summary>
     public StepScalars Scalars;
+    /// <summary>
+    /// A plan of one tensor: its row, read from the launch's parameters instead of the device table (Length 0 in a plan of
+    /// several), so no block waits on the two dependent table loads before its own.
+    /// </summary>
+    public ElementwiseRow Single;
 }
 
 /// <summary>How many groups of <see cref="Lanes.Count"/> elements each thread of the elementwise kernel moves.</summary>
@@ -77,14 +85,39 @@ public readonly struct Unroll4 : IUnroll
     public int Groups => 4;
 }
 
+/// <summary>Which groups an elementwise launch may hold, a type parameter of the kernel.</summary>
+public interface IGroupShape
+{
+    /// <summary>
+    /// Whether a group may be cut by its tensor's end or lie at an unaligned address (moved element by element); without
+    /// such groups every group is whole or past its tensor's end, and the kernel carries no element-by-element loads,
+    /// whose addresses and predicates would otherwise set its register count.
+    /// </summary>
+    bool Tails { get; }
+}
+
+/// <summary>Every tensor's buffers 16-byte aligned and its length a multiple of <see cref="Lanes.Count"/> (<see cref="ElementwiseRow.Whole"/>).</summary>
+public readonly struct WholeGroups : IGroupShape
+{
+    /// <inheritdoc />
+    public bool Tails => false;
+}
+
+/// <summary>Any tensors.</summary>
+public readonly struct AnyGroups : IGroupShape
+{
+    /// <inheritdoc />
+    public bool Tails => true;
+}
+
 /// <summary>
 /// The fused elementwise step over many tensors in one launch, as PyTorch's multi_tensor_apply: each tensor is cut into
 /// chunks, one thread block each (the host's <see cref="ElementwiseChunks"/>); a thread moves its <see cref="IUnroll"/>'s
 /// groups of <see cref="Lanes.Count"/> consecutive elements of every buffer (16-byte vectors where the buffers are
 /// aligned; group u of thread t at (u*Threads + t)*8 in the chunk), all loads first, then runs the rule's maths on each
 /// element (<see cref="ElementwiseStep"/>), then stores. One pass over memory. Specialised by type: the accelerator's
-/// operations, the maths, the rule and the gradient's preparation, each buffer's storage format, the parameter update
-/// and the groups per thread.
+/// operations, the maths, the rule and the gradient's preparation, each buffer's storage format, the parameter update,
+/// the groups per thread and the groups' shape.
 /// </summary>
 public static class ElementwiseKernel
 {
@@ -95,7 +128,7 @@ public static class ElementwiseKernel
     public static int Chunk(int groups) => Threads * Lanes.Count * groups;
 
     /// <summary>The kernel: the block's chunk of its tensor.</summary>
-    public static void Step<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate, TUnroll>(ArrayView<byte> memory, ElementwiseArgs args)
+    public static void Step<TOps, M, TRule, TPrep, TParam, TGrad, TState0, TState1, TState2, TUpdate, TUnroll, TShape>(ArrayView<byte> memory, ElementwiseArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IElementwiseRule
@@ -107,26 +140,28 @@ public static class ElementwiseKernel
         where TState2 : struct, IKernelFormat
         where TUpdate : struct, IKernelParamUpdate
         where TUnroll : struct, IUnroll
+        where TShape : struct, IGroupShape
     {
         if (args.FoundInf != 0 && DeviceMemory.At<float>(memory, args.FoundInf) != 0.0f) return;
         var chunk = Grid.IdxX;
-        var t = DeviceMemory.At<int>(memory, args.ChunkTensors + (ulong)chunk * 4);
-        var row = Row(memory, args.Rows + (ulong)t * (ulong)Interop.SizeOf<ElementwiseRow>());
+        var single = args.Single.Length != 0;
+        var t = single ? 0 : DeviceMemory.At<int>(memory, args.ChunkTensors + (ulong)chunk * 4);
+        var row = single ? args.Single : Row(memory, args.Rows + (ulong)t * (ulong)Interop.SizeOf<ElementwiseRow>());
         var groups = default(TUnroll).Groups;
         var first = (chunk - row.FirstChunk) * Chunk(groups) + (long)Group.IdxX * Lanes.Count;
         // Vector moves need 16-byte aligned bases (8 for fp8; 16 covers both); every group offset keeps the alignment.
         var aligned = ((row.Param | row.Grad | row.State0 | row.State1 | row.State2 | row.Compensation) & 15ul) == 0ul;
         const long stride = Threads * Lanes.Count;
 
-        Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first, aligned, out var a);
+        Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate, TShape>(memory, row, first, aligned, out var a);
         var b = a;
         var c = a;
         var d = a;
-        if (groups >= 2) Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first + stride, aligned, out b);
+        if (groups >= 2) Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate, TShape>(memory, row, first + stride, aligned, out b);
         if (groups >= 4)
         {
-            Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first + 2 * stride, aligned, out c);
-            Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(memory, row, first + 3 * stride, aligned, out d);
+            Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate, TShape>(memory, row, first + 2 * stride, aligned, out c);
+            Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate, TShape>(memory, row, first + 3 * stride, aligned, out d);
         }
 
         var sc = new ElementwiseScalars<float, M>(args.Scalars);
@@ -166,7 +201,7 @@ public static class ElementwiseKernel
 
     /// <summary>Loads the group at element <paramref name="at"/> of every buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate>(
+    private static void Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate, TShape>(
         ArrayView<byte> memory, in ElementwiseRow row, long at, bool aligned, out Values x)
         where TOps : struct, IKernelOps
         where TParam : struct, IKernelFormat
@@ -175,12 +210,25 @@ public static class ElementwiseKernel
         where TState1 : struct, IKernelFormat
         where TState2 : struct, IKernelFormat
         where TUpdate : struct, IKernelParamUpdate
+        where TShape : struct, IGroupShape
     {
         var n = row.Length;
-        var full = aligned && at + Lanes.Count <= n;
+        var tails = default(TShape).Tails;
+        var full = tails ? aligned && at + Lanes.Count <= n : at < n;
         x.At = at;
         x.End = n;
         x.Full = full;
+        if (!tails)
+        {
+            // Whole groups: a group past the end reads as zeros (and stores nothing); the others load as vectors, with a
+            // constant `full` that leaves the formats' element-by-element loads out of the kernel.
+            if (!full)
+            {
+                x.P = default; x.G = default; x.S0 = default; x.S1 = default; x.S2 = default; x.C = default;
+                return;
+            }
+            full = true;
+        }
         default(TParam).Load<TOps>(memory, row.Param, 0, at, n, full, out x.P);
         default(TGrad).Load<TOps>(memory, row.Grad, 0, at, n, full, out x.G);
         default(TState0).Load<TOps>(memory, row.State0, row.Scales0, at, n, full, out x.S0);

@@ -13,12 +13,16 @@ public abstract partial class KernelBackend
         ElementwiseConfig config, IReadOnlyList<ElementwiseTensor> tensors, DeviceBuffer? foundInf, ElementwiseLaunch launch) =>
         new KernelElementwisePlan(this, config, tensors, foundInf, launch);
 
-    /// <summary>The elementwise kernel for a configuration and a launch layout, with the given accelerator operations and maths.</summary>
-    internal static MethodInfo ElementwiseKernelFor(ElementwiseConfig config, ElementwiseLaunch launch, Type ops, Type maths) =>
+    /// <summary>
+    /// The elementwise kernel for a configuration and a launch layout, with the given accelerator operations and maths, for
+    /// tensors of whole groups only (<see cref="ElementwiseRow.Whole"/>) or any.
+    /// </summary>
+    internal static MethodInfo ElementwiseKernelFor(ElementwiseConfig config, ElementwiseLaunch launch, Type ops, Type maths, bool whole) =>
         Kernel(typeof(ElementwiseKernel), nameof(ElementwiseKernel.Step),
             ops, maths, config.RuleType, config.PrepType, FormatType(config.Param), FormatType(config.Grad),
             StateType(config.States[0]), StateType(config.States[1]), StateType(config.States[2]), UpdateType(config.ParamUpdate),
-            launch.Unroll switch { 2 => typeof(Unroll2), 4 => typeof(Unroll4), _ => typeof(Unroll1) });
+            launch.Unroll switch { 2 => typeof(Unroll2), 4 => typeof(Unroll4), _ => typeof(Unroll1) },
+            whole ? typeof(WholeGroups) : typeof(AnyGroups));
 
     /// <summary>The kernel format of a parameter or gradient: fp32 or bf16.</summary>
     internal static Type FormatType(StorageFormat format) => format.IsBf16 ? typeof(Bf16Format) : typeof(Fp32Format);
@@ -55,7 +59,6 @@ public abstract partial class KernelBackend
         {
             this.backend = backend;
             this.launch = launch;
-            kernel = ElementwiseKernelFor(config, launch, backend.Ops, backend.Maths(config.MathBf16));
             var rows = new ElementwiseRow[tensors.Count];
             for (var i = 0; i < rows.Length; i++)
             {
@@ -75,9 +78,16 @@ public abstract partial class KernelBackend
                     FirstChunk = Chunks.FirstChunk[i],
                 };
             }
+            kernel = ElementwiseKernelFor(config, launch, backend.Ops, backend.Maths(config.MathBf16), rows.All(r => r.Whole));
             var (buffer, addresses) = backend.UploadTable(MemoryMarshal.AsBytes(rows.AsSpan()).ToArray(), MemoryMarshal.AsBytes(Chunks.ChunkTensor.AsSpan()).ToArray());
             table = buffer;
-            args = new ElementwiseArgs { Rows = addresses[0], ChunkTensors = addresses[1], FoundInf = backend.AddressOrZero(foundInf) };
+            args = new ElementwiseArgs
+            {
+                Rows = addresses[0],
+                ChunkTensors = addresses[1],
+                FoundInf = backend.AddressOrZero(foundInf),
+                Single = rows.Length == 1 ? rows[0] : default,
+            };
         }
 
         protected override void StepInternal(StepScalars scalars)

@@ -17,11 +17,16 @@ let private compiler = lazy (new CudaKernelCompiler(9, 0, 13000))
 
 let private rule name = match Registry.find name with Ok r -> r | Error e -> failwith e
 
-let private ptxWith (launch: ElementwiseLaunch) (config: ElementwiseConfig) =
+let private ptxShaped (whole: bool) (launch: ElementwiseLaunch) (config: ElementwiseConfig) =
     let maths = if config.MathBf16 then typeof<CudaBf16Maths> else typeof<CudaMaths>
-    compiler.Value.Compile(KernelBackend.ElementwiseKernelFor(config, launch, typeof<CudaOps>, maths))
+    compiler.Value.Compile(KernelBackend.ElementwiseKernelFor(config, launch, typeof<CudaOps>, maths, whole))
+
+let private ptxWith = ptxShaped false
 
 let private ptx = ptxWith ElementwiseLaunch.Default
+
+/// A single value rounded to bf16 in one instruction: its code in the upper half, 0.0's in the lower.
+let private roundBf16 = "0f00000000;"
 
 /// Instructions of the PTX text matching a pattern.
 let private count (pattern: string) (text: string) = Regex.Matches(text, pattern).Count
@@ -53,13 +58,27 @@ let ``narrow formats and parameter updates compile to the hardware conversions``
     let stochastic = ElementwiseConfig(rule "lion", Map.empty, Bf16, Fp32, Fp32, [ StateFormat.Bf16 ], paramUpdate = ParamUpdate.Stochastic)
     for config, instructions in
         [ e4m3, [ "cvt.rn.satfinite.e4m3x2.f32"; "cvt.rn.f16x2.e4m3x2"; "cvt.rn.bf16x2.f32"; "shfl.sync.bfly" ]
-          e5m2, [ "cvt.rn.satfinite.e5m2x2.f32"; "cvt.rn.f16x2.e5m2x2"; "cvt.rn.bf16.f32" ]
-          kahan, [ "cvt.rn.bf16.f32"; "cvt.rn.bf16x2.f32" ]
+          e5m2, [ "cvt.rn.satfinite.e5m2x2.f32"; "cvt.rn.f16x2.e5m2x2"; roundBf16 ]
+          kahan, [ roundBf16; "cvt.rn.bf16x2.f32" ]
           stochastic, [ "cvt.rn.bf16x2.f32" ] ] do
         let compiled = ptx config
         assertLoadable config compiled
         for instruction in instructions do
             Assert.True(compiled.Ptx.Contains instruction, sprintf "%O: no %s" config instruction)
+        // bf16 rounding is never the two-instruction form (cvt.rn.bf16.f32 to a 16-bit code, then a shift).
+        Assert.True(count @"cvt\.rn\.bf16\.f32" compiled.Ptx = 0, sprintf "%O: a two-instruction bf16 rounding" config)
+
+[<Fact>]
+let ``the whole-groups kernel moves every buffer as vectors only`` () =
+    // Its loads are 16-byte (8-byte for fp8 codes) vectors: no element-by-element load of a 2- or 1-byte code.
+    for config in
+        [ ElementwiseConfig(rule "s3gd", Map.empty, Bf16, Bf16, Bf16, [ StateFormat.Parse "fp8e4m3-unscaled" ])
+          ElementwiseConfig(rule "adamw", Map.empty, Bf16, Bf16, Fp32, [ StateFormat.Bf16 ], paramUpdate = ParamUpdate.Kahan) ] do
+        let whole, any = ptxShaped true ElementwiseLaunch.Default config, ptx config
+        assertLoadable config whole
+        let scalarLoads (compiled: CudaPtx) = count @"ld\.global\.(b16|u16|b8|u8)\s" compiled.Ptx
+        Assert.True(scalarLoads whole = 0 && scalarLoads any > 0,
+                    sprintf "%O: element-by-element loads whole %d, any %d" config (scalarLoads whole) (scalarLoads any))
 
 [<Fact>]
 let ``more groups per thread issue more vector loads`` () =
