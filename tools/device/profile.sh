@@ -3,7 +3,8 @@
 # narrow-format path of issue 12 spends its time. For every case: `s3gd bench` at 64M and on GPT-2 with the plan's
 # default layout and with `--layout tune` (the fastest candidate), then one launch of its kernels under Nsight Compute:
 # time, DRAM bytes, instructions executed per thread, registers, achieved occupancy, issue-slot use.
-# Logs go to $OUT (or ./out): bench.log, ncu.csv (one row per metric and kernel), profile.log.
+# Logs go to $OUT (or ./out): bench.log, ncu.csv (one row per metric and kernel; tools/device/ncu_table.py prints it as a
+# table per parameter), profile.log.
 # S3GD_PROFILE_CASES picks cases by name (default: all of them).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
