@@ -16,14 +16,20 @@ public readonly record struct StructuredLaunch(int Unroll, int MinBlocks = 0)
     /// <summary>
     /// The layout a plan of <paramref name="config"/> uses unless told, the fastest on the H100 at 64M parameters and on
     /// GPT-2's shapes (tools/device/README.md): StableAdamW two runs per lane (16 elements, 64 bytes of each fp32 buffer
-    /// in flight; one run: 0.889/0.912 of the copy against 0.903/0.922); Adam-mini one run, whose warp kernel of GPT-2's
-    /// 768-element rows then holds fewer registers and more warps an SM (fp32 0.990/0.906 against 0.999/0.825).
+    /// in flight; one run: 0.889/0.912 of the copy against 0.903/0.922), but one with a Kahan compensation, whose five
+    /// buffers' runs otherwise hold 154 registers a thread (0.771/0.797 against 0.716/0.738); Adam-mini one run, whose
+    /// warp kernel of GPT-2's 768-element rows then holds fewer registers and more warps an SM (fp32 0.990/0.906 against
+    /// 0.999/0.825), with a register budget of 4 blocks an SM for its fp8 moment (0.615/0.607 against 0.566/0.578).
     /// </summary>
     public static StructuredLaunch For(StructuredConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new(config.Rule == StructuredRule.AdamMini ? 1 : 2);
+        if (config.Rule == StructuredRule.AdamMini) return new(1, config.MomentIsFp8 ? FourBlocks : 0);
+        return new(config.HasCompensation ? 1 : 2);
     }
+
+    /// <summary>A register budget of four blocks of 256 threads an SM (64 registers a thread).</summary>
+    private const int FourBlocks = 4;
 
     /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll, with the compiler's registers or a budget for 3 or 4 blocks an SM.</summary>
     public static IReadOnlyList<StructuredLaunch> Candidates { get; } =
