@@ -124,12 +124,12 @@ let targets =
               if size > devicePackLimit then
                   eprintfn "build.fsx: device-pack is %d bytes, over the %d-byte limit" size devicePackLimit
                   exit 1 }
-      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/{verify.sh,bench.sh,profile.sh,bench_torch.py,bench_muon.py}: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]; Fresh = never
+      { Name = "device-prep"; Doc = "artifacts/device plus tools/device/{prelude.sh,verify.sh,bench.sh,profile.sh,bench_torch.py,bench_muon.py}: the folder to carry to a GPU machine and run"; DependsOn = [ "device-pack" ]; Fresh = never
         Action =
           fun _ ->
               let out = Path.Combine(artifacts, "device")
-              // The device scripts: verify.sh, bench.sh, profile.sh (Nsight Compute over the narrow formats), bench_torch.py and bench_muon.py (PyTorch's side of the benchmarks).
-              for file in [ "verify.sh"; "bench.sh"; "profile.sh"; "bench_torch.py"; "bench_muon.py" ] do
+              // The device scripts: prelude.sh (their common start), verify.sh, bench.sh, profile.sh (Nsight Compute over the narrow formats), bench_torch.py and bench_muon.py (PyTorch's side of the benchmarks).
+              for file in [ "prelude.sh"; "verify.sh"; "bench.sh"; "profile.sh"; "bench_torch.py"; "bench_muon.py" ] do
                   let script = Path.Combine(out, file)
                   File.Copy(Path.Combine(root, "tools", "device", file), script, true)
                   File.SetUnixFileMode(script, File.GetUnixFileMode script ||| UnixFileMode.UserExecute ||| UnixFileMode.GroupExecute ||| UnixFileMode.OtherExecute)

@@ -9,17 +9,10 @@
 # S3GD_BENCH_LAYOUT the launch layout (default: each plan's own choice; `tune` times every candidate); S3GD_PARTS the
 # parts to run, of: verify elementwise structured fp8moment run muon train soak torch (default: all of them). The verify
 # part also writes every kernel's PTX (S3GD_PTX_DIR) and ptxas's register and spill counts for sm_90 (ptxas.log).
-set -uo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-out="${OUT:-$here/out}"
-mkdir -p "$out"
-work="$(mktemp -d)"
-cp -r "$here/." "$work/"
-chmod +x "$work/s3gd"
-export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck source=prelude.sh
+source "$(dirname "$0")/prelude.sh"
 results="$work/results"
 mkdir -p "$results"
-status=0
 
 parts=" ${S3GD_PARTS:-verify elementwise structured fp8moment run muon train soak torch} "
 part() { [[ "$parts" == *" $1 "* ]]; } # part NAME: whether S3GD_PARTS has it

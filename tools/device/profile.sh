@@ -6,16 +6,9 @@
 # Logs go to $OUT (or ./out): bench.log, ncu.csv (one row per metric and kernel; tools/device/ncu_table.py prints it as a
 # table per parameter), profile.log.
 # S3GD_PROFILE_CASES picks cases by name (default: all of them).
-set -uo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-out="${OUT:-$here/out}"
-mkdir -p "$out"
-work="$(mktemp -d)"
-cp -r "$here/." "$work/"
-chmod +x "$work/s3gd"
-export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# shellcheck source=prelude.sh
+source "$(dirname "$0")/prelude.sh"
 ncu="${NCU:-ncu}"
-status=0
 
 # name | bench arguments (the bars of issue 12)
 cases=(

@@ -4,20 +4,8 @@
 # verifies the CUDA backend against the spec, and compares Muon and OAdamW on it against the spec
 # within their bf16 Newton-Schulz bound. Logs go to $OUT (or ./out): devices.log, verify.log,
 # compare.log. The exit status is non-zero when any command fails.
-set -uo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-out="${OUT:-$here/out}"
-mkdir -p "$out"
-
-# The carried folder may be read-only or lose the execute bit: run a private copy.
-work="$(mktemp -d)"
-cp -r "$here/." "$work/"
-chmod +x "$work/s3gd"
-
-# cuBLAS (Muon's Newton-Schulz products) is found on the loader path.
-export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-
-status=0
+# shellcheck source=prelude.sh
+source "$(dirname "$0")/prelude.sh"
 {
   echo "== machine"
   nvidia-smi -L 2>&1 || echo "nvidia-smi not found"
