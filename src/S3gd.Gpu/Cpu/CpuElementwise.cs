@@ -69,6 +69,27 @@ public static class CpuElementwise
         where MV : struct, IMaths<TV>
         where MS : struct, IMaths<float>
     {
+        /// <summary>The configuration's vector loop, compiled for its buffers' lanes and parameter update (<see cref="Vectors"/>).</summary>
+        private readonly VectorLoop vectors = typeof(Step<TRule, TPrep, TV, MV, MS>)
+            .GetMethod(nameof(Vectors), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(
+                CpuLanes.Of(c.Param), CpuLanes.Of(c.Grad), LaneOf(c, 0), LaneOf(c, 1), LaneOf(c, 2),
+                c.ParamUpdate switch
+                {
+                    ParamUpdate.Kahan => typeof(KahanLaneUpdate),
+                    ParamUpdate.Stochastic => typeof(StochasticLaneUpdate),
+                    _ => typeof(NearestLaneUpdate),
+                })
+            .CreateDelegate<VectorLoop>();
+
+        /// <summary>The first whole vectors of a piece: each buffer from its element at the piece's start (<see cref="Vectors"/>).</summary>
+        private delegate void VectorLoop(
+            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream, ref byte p, ref byte g, ref byte s0, ref byte s1, ref byte s2, ref byte comp);
+
+        /// <summary>A state slot's lane: none, float32 in the scratch for block-scaled state, else its storage.</summary>
+        private static Type LaneOf(ElementwiseConfig c, int k) =>
+            c.States[k] is { BlockScaled: true } ? typeof(Fp32Lane) : CpuLanes.Of(c.States[k]?.Storage);
+
         public void Run(in StepScalars scalars, IReadOnlyList<CpuElementwiseTensor> tensors)
         {
             ArgumentNullException.ThrowIfNull(tensors);
@@ -95,69 +116,114 @@ public static class CpuElementwise
             in StepScalars sc, in ElementwiseScalars<TV, MV> lanes, in ElementwiseScalars<float, MS> one,
             CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
         {
-            // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
-            var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
-            var g = View(c.Grad, t.Grad, null, start, w.G.AsSpan(0, count));
-            var s0 = Slot(t, 0, start, w.S[0].AsSpan(0, count));
-            var s1 = Slot(t, 1, start, w.S[1].AsSpan(0, count));
-            var s2 = Slot(t, 2, start, w.S[2].AsSpan(0, count));
-            // Kahan compensation needs the parameter before the step; the other updates do not.
-            var old = w.Old.AsSpan(0, count);
-            if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
+            var stream = c.ParamUpdate == ParamUpdate.Stochastic ? StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor) : 0u;
+            // A block's scale needs every value of the block: block-scaled state is decoded into the scratch first, stepped
+            // there and encoded from it last. Every other buffer is read and written a vector at a time where it lies.
+            for (var k = 0; k < 3; k++)
+                if (c.States[k] is { BlockScaled: true } f) View(f.Storage, t.States[k]!, t.Scales[k], start, w.S[k].AsSpan(0, count));
             var whole = Vector256.IsHardwareAccelerated ? count - count % (Unsafe.SizeOf<TV>() / sizeof(float)) : 0;
-            if (whole > 0) Vectors(lanes, p[..whole], g[..whole], Head(s0, whole), Head(s1, whole), Head(s2, whole));
-            Elements(one, p[whole..], g[whole..], Tail(s0, whole), Tail(s1, whole), Tail(s2, whole));
+            if (whole > 0)
+            {
+                ref var none = ref Unsafe.NullRef<byte>();
+                vectors(lanes, whole, start, stream, ref CpuLanes.At(c.Param, t.Param, start), ref CpuLanes.At(c.Grad, t.Grad, start),
+                    ref Lane(t, 0, start, w), ref Lane(t, 1, start, w), ref Lane(t, 2, start, w),
+                    ref c.HasCompensation ? ref CpuLanes.At(StorageFormat.Bf16, t.Compensation!, start) : ref none);
+            }
+            if (whole < count) Tail(sc, one, t, tensor, start, whole, count, w);
+            for (var k = 0; k < 3; k++)
+                if (c.States[k] is { BlockScaled: true } f) Store(f.Storage, t.States[k]!, t.Scales[k], start, w.S[k].AsSpan(0, count));
+        }
+
+        /// <summary>A state slot's first element for the vectors: in its storage, in the scratch for block-scaled state, none for a slot the configuration does not keep.</summary>
+        private ref byte Lane(CpuElementwiseTensor t, int k, int start, Scratch w)
+        {
+            switch (c.States[k])
+            {
+                case null:
+                    return ref Unsafe.NullRef<byte>();
+                case { BlockScaled: true }:
+                    return ref Unsafe.As<float, byte>(ref MemoryMarshal.GetArrayDataReference(w.S[k]));
+                case { } f:
+                    return ref CpuLanes.At(f.Storage, t.States[k]!, start);
+            }
+        }
+
+        /// <summary>
+        /// Elements [whole, count) of a piece, one at a time: decoded into the scratch at their place in the piece (block-scaled
+        /// state is there already), stepped, updated and encoded back (block-scaled state is encoded with its piece).
+        /// </summary>
+        private void Tail(in StepScalars sc, in ElementwiseScalars<float, MS> one, CpuElementwiseTensor t, int tensor, int start, int whole, int count, Scratch w)
+        {
+            var at = start + whole;
+            var n = count - whole;
+            var p = View(c.Param, t.Param, null, at, w.P.AsSpan(whole, n));
+            var g = View(c.Grad, t.Grad, null, at, w.G.AsSpan(whole, n));
+            var s0 = Slot(t, 0, at, w.S[0].AsSpan(whole, n));
+            var s1 = Slot(t, 1, at, w.S[1].AsSpan(whole, n));
+            var s2 = Slot(t, 2, at, w.S[2].AsSpan(whole, n));
+            // Kahan compensation needs the parameter before the step; the other updates do not.
+            var old = w.Old.AsSpan(whole, n);
+            if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
+            Elements(one, p, g, s0, s1, s2);
             switch (c.ParamUpdate)
             {
                 case ParamUpdate.Kahan:
                 {
-                    var comp = View(StorageFormat.Bf16, t.Compensation!, null, start, w.C.AsSpan(0, count));
+                    var comp = View(StorageFormat.Bf16, t.Compensation!, null, at, w.C.AsSpan(whole, n));
                     CpuKahan.Update(p, old, comp);
-                    Store(StorageFormat.Bf16, t.Compensation!, null, start, comp);
+                    Store(StorageFormat.Bf16, t.Compensation!, null, at, comp);
                     break;
                 }
                 case ParamUpdate.Stochastic:
-                    StochasticRounding.Round(p, StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor), start);
+                    StochasticRounding.Round(p, StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor), at);
                     break;
             }
-            Store(c.Param, t.Param, null, start, p);
+            Store(c.Param, t.Param, null, at, p);
             for (var k = 0; k < 3; k++)
-                if (c.States[k] is { } f) Store(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
+                if (c.States[k] is { BlockScaled: false } f) Store(f.Storage, t.States[k]!, null, at, k == 0 ? s0 : k == 1 ? s1 : s2);
         }
 
-        /// <summary>A state slot's elements as float32; empty for a slot the configuration does not keep (the step reads zeros and writes nothing).</summary>
+        /// <summary>
+        /// A state slot's tail elements as float32: block-scaled state from the scratch (decoded with its piece), other state
+        /// decoded, empty for a slot the configuration does not keep (the step reads zeros and writes nothing).
+        /// </summary>
         private Span<float> Slot(CpuElementwiseTensor t, int k, int start, Span<float> scratch) =>
-            c.States[k] is { } f ? View(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch) : Span<float>.Empty;
+            c.States[k] switch
+            {
+                null => Span<float>.Empty,
+                { BlockScaled: true } => scratch,
+                { } f => View(f.Storage, t.States[k]!, null, start, scratch),
+            };
 
-        /// <summary>A slot's first <paramref name="n"/> elements (an empty slot stays empty).</summary>
-        private static Span<float> Head(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[..n];
-
-        /// <summary>A slot's elements from <paramref name="n"/> on (an empty slot stays empty).</summary>
-        private static Span<float> Tail(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[n..];
-
-        /// <summary>Whole vectors: locals, not the spans' elements, through the step, so the lanes stay in registers.</summary>
+        /// <summary>
+        /// The first <paramref name="whole"/> elements of a piece, a vector at a time: each buffer's vector decoded, stepped,
+        /// updated and encoded in registers, compiled for the buffers' lanes and the parameter update.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Vectors(
-            in ElementwiseScalars<TV, MV> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        private static void Vectors<FP, FG, F0, F1, F2, FU>(
+            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream, ref byte p, ref byte g, ref byte s0, ref byte s1, ref byte s2, ref byte comp)
+            where FP : struct, ICpuLane
+            where FG : struct, ICpuLane
+            where F0 : struct, ICpuLane
+            where F1 : struct, ICpuLane
+            where F2 : struct, ICpuLane
+            where FU : struct, ICpuLaneUpdate
         {
             MV m = default;
-            var vp = MemoryMarshal.Cast<float, TV>(p);
-            var vg = MemoryMarshal.Cast<float, TV>(g);
-            var v0 = MemoryMarshal.Cast<float, TV>(s0);
-            var v1 = MemoryMarshal.Cast<float, TV>(s1);
-            var v2 = MemoryMarshal.Cast<float, TV>(s2);
-            var (keep0, keep1, keep2) = (!v0.IsEmpty, !v1.IsEmpty, !v2.IsEmpty);
-            for (var i = 0; i < vp.Length; i++)
+            var width = Unsafe.SizeOf<TV>() / sizeof(float);
+            for (var i = 0; i < whole; i += width)
             {
-                var pi = m.Load(vp[i]);
-                var x0 = keep0 ? m.Load(v0[i]) : default;
-                var x1 = keep1 ? m.Load(v1[i]) : default;
-                var x2 = keep2 ? m.Load(v2[i]) : default;
-                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref pi, m.Load(vg[i]), ref x0, ref x1, ref x2);
-                vp[i] = pi;
-                if (keep0) v0[i] = x0;
-                if (keep1) v1[i] = x1;
-                if (keep2) v2[i] = x2;
+                ref var pi = ref Unsafe.Add(ref p, i * FP.Size);
+                var old = FP.Load<TV>(ref pi);
+                var x = m.Load(old);
+                var x0 = F0.Kept ? m.Load(F0.Load<TV>(ref Unsafe.Add(ref s0, i * F0.Size))) : default;
+                var x1 = F1.Kept ? m.Load(F1.Load<TV>(ref Unsafe.Add(ref s1, i * F1.Size))) : default;
+                var x2 = F2.Kept ? m.Load(F2.Load<TV>(ref Unsafe.Add(ref s2, i * F2.Size))) : default;
+                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, m.Load(FG.Load<TV>(ref Unsafe.Add(ref g, i * FG.Size))), ref x0, ref x1, ref x2);
+                FP.Store(ref pi, FU.Apply(old, x, ref comp, i, stream, start + i));
+                if (F0.Kept) F0.Store(ref Unsafe.Add(ref s0, i * F0.Size), x0);
+                if (F1.Kept) F1.Store(ref Unsafe.Add(ref s1, i * F1.Size), x1);
+                if (F2.Kept) F2.Store(ref Unsafe.Add(ref s2, i * F2.Size), x2);
             }
         }
 
