@@ -82,13 +82,13 @@ public static class CpuElementwise
                 })
             .CreateDelegate<VectorLoop>();
 
-        /// <summary>The first whole vectors of a piece: each buffer from its element at the piece's start (<see cref="Vectors"/>).</summary>
+        /// <summary>The first whole vectors of a piece: each buffer from the piece's start (<see cref="Vectors"/>).</summary>
         private delegate void VectorLoop(
-            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream, ref byte p, ref byte g, ref byte s0, ref byte s1, ref byte s2, ref byte comp);
+            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
+            CpuLaneBuffer p, CpuLaneBuffer g, CpuLaneBuffer s0, CpuLaneBuffer s1, CpuLaneBuffer s2, ref byte comp);
 
-        /// <summary>A state slot's lane: none, float32 in the scratch for block-scaled state, else its storage.</summary>
-        private static Type LaneOf(ElementwiseConfig c, int k) =>
-            c.States[k] is { BlockScaled: true } ? typeof(Fp32Lane) : CpuLanes.Of(c.States[k]?.Storage);
+        /// <summary>A state slot's lane (<see cref="NoLane"/> for a slot the configuration does not keep).</summary>
+        private static Type LaneOf(ElementwiseConfig c, int k) => CpuLanes.Of(c.States[k]?.Storage, c.States[k] is { BlockScaled: true });
 
         public void Run(in StepScalars scalars, IReadOnlyList<CpuElementwiseTensor> tensors)
         {
@@ -117,16 +117,15 @@ public static class CpuElementwise
             CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
         {
             var stream = c.ParamUpdate == ParamUpdate.Stochastic ? StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor) : 0u;
-            // A block's scale needs every value of the block: block-scaled state is decoded into the scratch first, stepped
-            // there and encoded from it last. Every other buffer is read and written a vector at a time where it lies.
-            for (var k = 0; k < 3; k++)
-                if (c.States[k] is { BlockScaled: true } f) View(f.Storage, t.States[k]!, t.Scales[k], start, w.S[k].AsSpan(0, count));
+            // A block's scale needs every value of the block: block-scaled state is stepped into the scratch and encoded
+            // from it last. Every other buffer is read and written a vector at a time where it lies.
             var whole = Vector256.IsHardwareAccelerated ? count - count % (Unsafe.SizeOf<TV>() / sizeof(float)) : 0;
             if (whole > 0)
             {
                 ref var none = ref Unsafe.NullRef<byte>();
-                vectors(lanes, whole, start, stream, ref CpuLanes.At(c.Param, t.Param, start), ref CpuLanes.At(c.Grad, t.Grad, start),
-                    ref Lane(t, 0, start, w), ref Lane(t, 1, start, w), ref Lane(t, 2, start, w),
+                vectors(lanes, whole, start, stream,
+                    new CpuLaneBuffer(ref CpuLanes.At(c.Param, t.Param, start)), new CpuLaneBuffer(ref CpuLanes.At(c.Grad, t.Grad, start)),
+                    Lane(t, 0, start, w), Lane(t, 1, start, w), Lane(t, 2, start, w),
                     ref c.HasCompensation ? ref CpuLanes.At(StorageFormat.Bf16, t.Compensation!, start) : ref none);
             }
             if (whole < count) Tail(sc, one, t, tensor, start, whole, count, w);
@@ -134,23 +133,21 @@ public static class CpuElementwise
                 if (c.States[k] is { BlockScaled: true } f) Store(f.Storage, t.States[k]!, t.Scales[k], start, w.S[k].AsSpan(0, count));
         }
 
-        /// <summary>A state slot's first element for the vectors: in its storage, in the scratch for block-scaled state, none for a slot the configuration does not keep.</summary>
-        private ref byte Lane(CpuElementwiseTensor t, int k, int start, Scratch w)
-        {
-            switch (c.States[k])
+        /// <summary>A state slot's piece for the vectors (block-scaled state with its scales and the scratch its values go to; none for a slot the configuration does not keep).</summary>
+        private CpuLaneBuffer Lane(CpuElementwiseTensor t, int k, int start, Scratch w) =>
+            c.States[k] switch
             {
-                case null:
-                    return ref Unsafe.NullRef<byte>();
-                case { BlockScaled: true }:
-                    return ref Unsafe.As<float, byte>(ref MemoryMarshal.GetArrayDataReference(w.S[k]));
-                case { } f:
-                    return ref CpuLanes.At(f.Storage, t.States[k]!, start);
-            }
-        }
+                null => CpuLaneBuffer.None,
+                { BlockScaled: true } f => new CpuLaneBuffer(
+                    ref CpuLanes.At(f.Storage, t.States[k]!, start),
+                    ref t.Scales[k]![start / ElementwiseLayout.ScaleBlock],
+                    ref MemoryMarshal.GetArrayDataReference(w.S[k])),
+                { } f => new CpuLaneBuffer(ref CpuLanes.At(f.Storage, t.States[k]!, start)),
+            };
 
         /// <summary>
-        /// Elements [whole, count) of a piece, one at a time: decoded into the scratch at their place in the piece (block-scaled
-        /// state is there already), stepped, updated and encoded back (block-scaled state is encoded with its piece).
+        /// Elements [whole, count) of a piece, one at a time: decoded into the scratch at their place in the piece, stepped,
+        /// updated and encoded back (block-scaled state is encoded with its piece).
         /// </summary>
         private void Tail(in StepScalars sc, in ElementwiseScalars<float, MS> one, CpuElementwiseTensor t, int tensor, int start, int whole, int count, Scratch w)
         {
@@ -158,9 +155,9 @@ public static class CpuElementwise
             var n = count - whole;
             var p = View(c.Param, t.Param, null, at, w.P.AsSpan(whole, n));
             var g = View(c.Grad, t.Grad, null, at, w.G.AsSpan(whole, n));
-            var s0 = Slot(t, 0, at, w.S[0].AsSpan(whole, n));
-            var s1 = Slot(t, 1, at, w.S[1].AsSpan(whole, n));
-            var s2 = Slot(t, 2, at, w.S[2].AsSpan(whole, n));
+            var s0 = Slot(t, 0, start, whole, w.S[0].AsSpan(whole, n), w);
+            var s1 = Slot(t, 1, start, whole, w.S[1].AsSpan(whole, n), w);
+            var s2 = Slot(t, 2, start, whole, w.S[2].AsSpan(whole, n), w);
             // Kahan compensation needs the parameter before the step; the other updates do not.
             var old = w.Old.AsSpan(whole, n);
             if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
@@ -184,16 +181,31 @@ public static class CpuElementwise
         }
 
         /// <summary>
-        /// A state slot's tail elements as float32: block-scaled state from the scratch (decoded with its piece), other state
-        /// decoded, empty for a slot the configuration does not keep (the step reads zeros and writes nothing).
+        /// A state slot's tail elements (from element <paramref name="whole"/> of the piece at <paramref name="start"/>) as
+        /// float32 in <paramref name="scratch"/>; empty for a slot the configuration does not keep (the step reads zeros and
+        /// writes nothing). Block-scaled state is decoded from its block's start, as the spans decode a piece (the same NaN
+        /// where a NaN code meets a NaN scale), then copied.
         /// </summary>
-        private Span<float> Slot(CpuElementwiseTensor t, int k, int start, Span<float> scratch) =>
-            c.States[k] switch
+        private Span<float> Slot(CpuElementwiseTensor t, int k, int start, int whole, Span<float> scratch, Scratch w)
+        {
+            switch (c.States[k])
             {
-                null => Span<float>.Empty,
-                { BlockScaled: true } => scratch,
-                { } f => View(f.Storage, t.States[k]!, null, start, scratch),
-            };
+                case null:
+                    return Span<float>.Empty;
+                case { BlockScaled: true } f when whole % ElementwiseLayout.ScaleBlock == 0:
+                    return View(f.Storage, t.States[k]!, t.Scales[k], start + whole, scratch);
+                case { BlockScaled: true } f:
+                {
+                    // The tail is the end of one block (vectors never straddle one).
+                    var from = whole - whole % ElementwiseLayout.ScaleBlock;
+                    var block = View(f.Storage, t.States[k]!, t.Scales[k], start + from, w.Block.AsSpan(0, whole - from + scratch.Length));
+                    block[(whole - from)..].CopyTo(scratch);
+                    return scratch;
+                }
+                case { } f:
+                    return View(f.Storage, t.States[k]!, null, start + whole, scratch);
+            }
+        }
 
         /// <summary>
         /// The first <paramref name="whole"/> elements of a piece, a vector at a time: each buffer's vector decoded, stepped,
@@ -201,7 +213,8 @@ public static class CpuElementwise
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Vectors<FP, FG, F0, F1, F2, FU>(
-            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream, ref byte p, ref byte g, ref byte s0, ref byte s1, ref byte s2, ref byte comp)
+            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
+            CpuLaneBuffer p, CpuLaneBuffer g, CpuLaneBuffer s0, CpuLaneBuffer s1, CpuLaneBuffer s2, ref byte comp)
             where FP : struct, ICpuLane
             where FG : struct, ICpuLane
             where F0 : struct, ICpuLane
@@ -213,17 +226,16 @@ public static class CpuElementwise
             var width = Unsafe.SizeOf<TV>() / sizeof(float);
             for (var i = 0; i < whole; i += width)
             {
-                ref var pi = ref Unsafe.Add(ref p, i * FP.Size);
-                var old = FP.Load<TV>(ref pi);
+                var old = FP.Load<TV>(p, i);
                 var x = m.Load(old);
-                var x0 = F0.Kept ? m.Load(F0.Load<TV>(ref Unsafe.Add(ref s0, i * F0.Size))) : default;
-                var x1 = F1.Kept ? m.Load(F1.Load<TV>(ref Unsafe.Add(ref s1, i * F1.Size))) : default;
-                var x2 = F2.Kept ? m.Load(F2.Load<TV>(ref Unsafe.Add(ref s2, i * F2.Size))) : default;
-                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, m.Load(FG.Load<TV>(ref Unsafe.Add(ref g, i * FG.Size))), ref x0, ref x1, ref x2);
-                FP.Store(ref pi, FU.Apply(old, x, ref comp, i, stream, start + i));
-                if (F0.Kept) F0.Store(ref Unsafe.Add(ref s0, i * F0.Size), x0);
-                if (F1.Kept) F1.Store(ref Unsafe.Add(ref s1, i * F1.Size), x1);
-                if (F2.Kept) F2.Store(ref Unsafe.Add(ref s2, i * F2.Size), x2);
+                var x0 = F0.Kept ? m.Load(F0.Load<TV>(s0, i)) : default;
+                var x1 = F1.Kept ? m.Load(F1.Load<TV>(s1, i)) : default;
+                var x2 = F2.Kept ? m.Load(F2.Load<TV>(s2, i)) : default;
+                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, m.Load(FG.Load<TV>(g, i)), ref x0, ref x1, ref x2);
+                FP.Store(p, i, FU.Apply(old, x, ref comp, i, stream, start + i));
+                if (F0.Kept) F0.Store(s0, i, x0);
+                if (F1.Kept) F1.Store(s1, i, x1);
+                if (F2.Kept) F2.Store(s2, i, x2);
             }
         }
 
@@ -260,6 +272,7 @@ public static class CpuElementwise
         public readonly float[] G = new float[Piece];
         public readonly float[] Old = new float[Piece];
         public readonly float[] C = new float[Piece];
+        public readonly float[] Block = new float[ElementwiseLayout.ScaleBlock];
         public readonly float[][] S = [new float[Piece], new float[Piece], new float[Piece]];
     }
 

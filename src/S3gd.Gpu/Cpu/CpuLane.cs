@@ -18,23 +18,54 @@ internal interface ICpuLane
     /// <summary>Bytes an element.</summary>
     static abstract int Size { get; }
 
-    /// <summary>The vector of elements from <paramref name="at"/> as float32.</summary>
-    static abstract TV Load<TV>(ref byte at) where TV : struct;
+    /// <summary>Elements [i, i + lanes) of a piece's buffer as float32.</summary>
+    static abstract TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct;
 
-    /// <summary>Stores a vector of float32 as the elements from <paramref name="at"/>.</summary>
-    static abstract void Store<TV>(ref byte at, TV x) where TV : struct;
+    /// <summary>Stores a vector of float32 as elements [i, i + lanes) of a piece's buffer.</summary>
+    static abstract void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct;
+}
+
+/// <summary>Where a piece's buffer lies: its first code; for block-scaled fp8, its first block's scale byte and the float32 scratch its stepped values go to.</summary>
+internal readonly ref struct CpuLaneBuffer
+{
+    /// <summary>The piece's first element in the storage.</summary>
+    public readonly ref byte Codes;
+
+    /// <summary>Block-scaled fp8: the scale byte of the piece's first block (a piece starts a block).</summary>
+    public readonly ref byte Scales;
+
+    /// <summary>Block-scaled fp8: the piece's float32 values, encoded with their blocks' scales after the step.</summary>
+    public readonly ref float Values;
+
+    /// <summary>A buffer of the given codes, scales and scratch (null references where the buffer has none).</summary>
+    public CpuLaneBuffer(ref byte codes, ref byte scales, ref float values)
+    {
+        Codes = ref codes;
+        Scales = ref scales;
+        Values = ref values;
+    }
+
+    /// <summary>An unscaled buffer whose piece starts at <paramref name="codes"/>.</summary>
+    public CpuLaneBuffer(ref byte codes) : this(ref codes, ref Unsafe.NullRef<byte>(), ref Unsafe.NullRef<float>())
+    {
+    }
+
+    /// <summary>No buffer.</summary>
+    public static CpuLaneBuffer None => new(ref Unsafe.NullRef<byte>());
 }
 
 /// <summary>The lanes of buffers: which <see cref="ICpuLane"/> a format is, and where a piece starts.</summary>
 internal static class CpuLanes
 {
-    /// <summary>The lane type of an unscaled format (null: no buffer; block-scaled state is stepped as float32 in a scratch).</summary>
-    public static Type Of(StorageFormat? f) =>
-        f is null ? typeof(NoLane)
-        : f.IsFp32 ? typeof(Fp32Lane)
-        : f.IsBf16 ? typeof(Bf16Lane)
-        : f.IsFp8E4M3 ? typeof(E4M3Lane)
-        : typeof(E5M2Lane);
+    /// <summary>The lane type of a format (null: no buffer), block-scaled where <paramref name="blockScaled"/> (fp8 only).</summary>
+    public static Type Of(StorageFormat? f, bool blockScaled = false)
+    {
+        if (f is null) return typeof(NoLane);
+        if (f.IsFp32) return typeof(Fp32Lane);
+        if (f.IsBf16) return typeof(Bf16Lane);
+        var codes = f.IsFp8E4M3 ? typeof(E4M3Lane) : typeof(E5M2Lane);
+        return blockScaled ? typeof(ScaledLane<>).MakeGenericType(codes) : codes;
+    }
 
     /// <summary>Element <paramref name="start"/> of a buffer of format <paramref name="f"/>.</summary>
     public static ref byte At(StorageFormat f, byte[] buffer, int start) =>
@@ -70,10 +101,10 @@ internal readonly struct NoLane : ICpuLane
     public static int Size => 0;
 
     /// <inheritdoc />
-    public static TV Load<TV>(ref byte at) where TV : struct => default;
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct => default;
 
     /// <inheritdoc />
-    public static void Store<TV>(ref byte at, TV x) where TV : struct
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
     {
     }
 }
@@ -89,11 +120,11 @@ internal readonly struct Fp32Lane : ICpuLane
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<TV>(ref byte at) where TV : struct => Unsafe.ReadUnaligned<TV>(ref at);
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct => Unsafe.ReadUnaligned<TV>(ref Unsafe.Add(ref b.Codes, i * Size));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(ref byte at, TV x) where TV : struct => Unsafe.WriteUnaligned(ref at, x);
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct => Unsafe.WriteUnaligned(ref Unsafe.Add(ref b.Codes, i * Size), x);
 }
 
 /// <summary>bf16 codes.</summary>
@@ -107,17 +138,17 @@ internal readonly struct Bf16Lane : ICpuLane
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<TV>(ref byte at) where TV : struct
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct
     {
-        ref var codes = ref Unsafe.As<byte, ushort>(ref at);
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
         return CpuLanes.IsWide<TV>() ? CpuLanes.From<TV>(CpuConvert.LoadBf16x16(ref codes)) : CpuLanes.From<TV>(CpuConvert.LoadBf16x8(ref codes));
     }
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(ref byte at, TV x) where TV : struct
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
     {
-        ref var codes = ref Unsafe.As<byte, ushort>(ref at);
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
         if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16(CpuLanes.Wide(x), ref codes);
         else CpuConvert.StoreBf16(CpuLanes.Narrow(x), ref codes);
     }
@@ -134,15 +165,17 @@ internal readonly struct E4M3Lane : ICpuLane
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<TV>(ref byte at) where TV : struct =>
-        CpuLanes.IsWide<TV>() ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(true, ref at)) : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(true, ref at));
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
+        CpuLanes.IsWide<TV>()
+            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(true, ref Unsafe.Add(ref b.Codes, i)))
+            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(true, ref Unsafe.Add(ref b.Codes, i)));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(ref byte at, TV x) where TV : struct
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
     {
-        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(true, CpuLanes.Wide(x), ref at);
-        else CpuConvert.StoreFp8(true, CpuLanes.Narrow(x), ref at);
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(true, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
+        else CpuConvert.StoreFp8(true, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
     }
 }
 
@@ -157,14 +190,55 @@ internal readonly struct E5M2Lane : ICpuLane
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<TV>(ref byte at) where TV : struct =>
-        CpuLanes.IsWide<TV>() ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(false, ref at)) : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(false, ref at));
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
+        CpuLanes.IsWide<TV>()
+            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(false, ref Unsafe.Add(ref b.Codes, i)))
+            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(false, ref Unsafe.Add(ref b.Codes, i)));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(ref byte at, TV x) where TV : struct
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
     {
-        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(false, CpuLanes.Wide(x), ref at);
-        else CpuConvert.StoreFp8(false, CpuLanes.Narrow(x), ref at);
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(false, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
+        else CpuConvert.StoreFp8(false, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
     }
+}
+
+/// <summary>
+/// Block-scaled fp8 codes (<typeparamref name="TCodes"/>'s): each vector decoded times its block's scale (lanes never
+/// straddle a block); the stepped values go to the float32 scratch, encoded with their blocks' new scales after the step.
+/// </summary>
+internal readonly struct ScaledLane<TCodes> : ICpuLane
+    where TCodes : struct, ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A NaN code keeps its own NaN where the scale is NaN too (a block holding an infinity), as the spans' decode
+    /// (<see cref="CpuConvert.DecodeFp8"/>, the value the multiply's first operand) gives it: the select makes that
+    /// independent of the order in which the compiler puts the multiply's operands.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct
+    {
+        var scale = Kernels.E8M0Scale.Scale(Unsafe.Add(ref b.Scales, i / Elementwise.ElementwiseLayout.ScaleBlock));
+        var x = TCodes.Load<TV>(b, i);
+        if (CpuLanes.IsWide<TV>())
+        {
+            var w = CpuLanes.Wide(x);
+            return CpuLanes.From<TV>(Vector512.ConditionalSelect(Vector512.Equals(w, w), w * Vector512.Create(scale), w));
+        }
+        var n = CpuLanes.Narrow(x);
+        return CpuLanes.From<TV>(Vector256.ConditionalSelect(Vector256.Equals(n, n), n * Vector256.Create(scale), n));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct =>
+        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
 }

@@ -28,16 +28,16 @@ internal readonly struct KahanLaneUpdate : ICpuLaneUpdate
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Apply<TV>(TV old, TV p, ref byte compensation, int at, uint stream, int index) where TV : struct
     {
-        ref var codes = ref Unsafe.Add(ref compensation, at * Bf16Lane.Size);
-        var c = Bf16Lane.Load<TV>(ref codes);
+        var codes = new CpuLaneBuffer(ref compensation);
+        var c = Bf16Lane.Load<TV>(codes, at);
         if (CpuLanes.IsWide<TV>())
         {
             var (wp, wc) = CpuKahan.Update(CpuLanes.Wide(old), CpuLanes.Wide(p), CpuLanes.Wide(c));
-            Bf16Lane.Store(ref codes, CpuLanes.From<TV>(wc));
+            Bf16Lane.Store(codes, at, CpuLanes.From<TV>(wc));
             return CpuLanes.From<TV>(wp);
         }
         var (np, nc) = CpuKahan.Update(CpuLanes.Narrow(old), CpuLanes.Narrow(p), CpuLanes.Narrow(c));
-        Bf16Lane.Store(ref codes, CpuLanes.From<TV>(nc));
+        Bf16Lane.Store(codes, at, CpuLanes.From<TV>(nc));
         return CpuLanes.From<TV>(np);
     }
 }
