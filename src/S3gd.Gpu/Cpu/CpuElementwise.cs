@@ -79,7 +79,8 @@ public static class CpuElementwise
                     ParamUpdate.Kahan => typeof(KahanLaneUpdate),
                     ParamUpdate.Stochastic => typeof(StochasticLaneUpdate),
                     _ => typeof(NearestLaneUpdate),
-                })
+                },
+                Flags.Of(c.MathBf16))
             .CreateDelegate<VectorLoop>();
 
         /// <summary>The first whole vectors of a piece: each buffer from the piece's start (<see cref="Vectors"/>).</summary>
@@ -212,7 +213,7 @@ public static class CpuElementwise
         /// updated and encoded in registers, compiled for the buffers' lanes and the parameter update.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Vectors<FP, FG, F0, F1, F2, FU>(
+        private static void Vectors<FP, FG, F0, F1, F2, FU, TBf16>(
             in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
             CpuLaneBuffer p, CpuLaneBuffer g, CpuLaneBuffer s0, CpuLaneBuffer s1, CpuLaneBuffer s2, ref byte comp)
             where FP : struct, ICpuLane
@@ -221,23 +222,33 @@ public static class CpuElementwise
             where F1 : struct, ICpuLane
             where F2 : struct, ICpuLane
             where FU : struct, ICpuLaneUpdate
+            where TBf16 : struct, IFlag
         {
-            MV m = default;
             var width = Unsafe.SizeOf<TV>() / sizeof(float);
             for (var i = 0; i < whole; i += width)
             {
                 var old = FP.Load<TV>(p, i);
-                var x = m.Load(old);
-                var x0 = F0.Kept ? m.Load(F0.Load<TV>(s0, i)) : default;
-                var x1 = F1.Kept ? m.Load(F1.Load<TV>(s1, i)) : default;
-                var x2 = F2.Kept ? m.Load(F2.Load<TV>(s2, i)) : default;
-                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, m.Load(FG.Load<TV>(g, i)), ref x0, ref x1, ref x2);
+                var x = Input<FP, TBf16>(old);
+                var x0 = F0.Kept ? Input<F0, TBf16>(F0.Load<TV>(s0, i)) : default;
+                var x1 = F1.Kept ? Input<F1, TBf16>(F1.Load<TV>(s1, i)) : default;
+                var x2 = F2.Kept ? Input<F2, TBf16>(F2.Load<TV>(s2, i)) : default;
+                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, Input<FG, TBf16>(FG.Load<TV>(g, i)), ref x0, ref x1, ref x2);
                 FP.Store(p, i, FU.Apply(old, x, ref comp, i, stream, start + i));
                 if (F0.Kept) F0.Store(s0, i, x0);
                 if (F1.Kept) F1.Store(s1, i, x1);
                 if (F2.Kept) F2.Store(s2, i, x2);
             }
         }
+
+        /// <summary>
+        /// A loaded vector as the maths takes it (<see cref="IMaths{T}.Load"/>); with bf16 maths (<typeparamref name="TBf16"/>
+        /// on) a lane holding bf16 values already only has its NaNs made quiet, which is what the rounding does to them.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TV Input<F, TBf16>(TV x)
+            where F : struct, ICpuLane
+            where TBf16 : struct, IFlag =>
+            F.HoldsBf16 && default(TBf16).IsOn ? CpuLanes.QuietBf16(x) : default(MV).Load(x);
 
         /// <summary>One element at a time (the tail of a piece).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

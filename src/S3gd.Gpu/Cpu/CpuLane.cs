@@ -18,6 +18,9 @@ internal interface ICpuLane
     /// <summary>Bytes an element.</summary>
     static abstract int Size { get; }
 
+    /// <summary>Whether every value a load gives is a bf16 value already (bf16 maths' rounding of it only makes a NaN quiet).</summary>
+    static abstract bool HoldsBf16 { get; }
+
     /// <summary>Elements [i, i + lanes) of a piece's buffer as float32.</summary>
     static abstract TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct;
 
@@ -71,7 +74,13 @@ internal static class CpuLanes
     public static ref byte At(StorageFormat f, byte[] buffer, int start) =>
         ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer), start * (f.IsFp32 ? sizeof(float) : f.IsBf16 ? sizeof(ushort) : sizeof(byte)));
 
+    /// <summary><see cref="CpuConvert.QuietBf16(Vector512{float})"/> in the lanes of <typeparamref name="TV"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV QuietBf16<TV>(TV x) where TV : struct =>
+        IsWide<TV>() ? From<TV>(CpuConvert.QuietBf16(Wide(x))) : From<TV>(CpuConvert.QuietBf16(Narrow(x)));
+
     /// <summary>Whether <typeparamref name="TV"/> is the sixteen-lane vector (else it is the eight-lane one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsWide<TV>() => typeof(TV) == typeof(Vector512<float>);
 
     /// <summary>A sixteen-lane vector as <typeparamref name="TV"/>.</summary>
@@ -101,6 +110,9 @@ internal readonly struct NoLane : ICpuLane
     public static int Size => 0;
 
     /// <inheritdoc />
+    public static bool HoldsBf16 => true;
+
+    /// <inheritdoc />
     public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct => default;
 
     /// <inheritdoc />
@@ -119,6 +131,9 @@ internal readonly struct Fp32Lane : ICpuLane
     public static int Size => sizeof(float);
 
     /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct => Unsafe.ReadUnaligned<TV>(ref Unsafe.Add(ref b.Codes, i * Size));
 
@@ -135,6 +150,9 @@ internal readonly struct Bf16Lane : ICpuLane
 
     /// <inheritdoc />
     public static int Size => sizeof(ushort);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => true;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -164,6 +182,9 @@ internal readonly struct E4M3Lane : ICpuLane
     public static int Size => sizeof(byte);
 
     /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
         CpuLanes.IsWide<TV>()
@@ -187,6 +208,9 @@ internal readonly struct E5M2Lane : ICpuLane
 
     /// <inheritdoc />
     public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -216,6 +240,9 @@ internal readonly struct ScaledLane<TCodes> : ICpuLane
 
     /// <inheritdoc />
     public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
 
     /// <inheritdoc />
     /// <remarks>
