@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace S3gd.Gpu.Cpu;
 
@@ -7,6 +8,7 @@ namespace S3gd.Gpu.Cpu;
 /// One vector of conversions at a time, read from and written to the storage (the fused step's loads and stores):
 /// the spans' lane operations (<see cref="Bf16Codes(Vector512{float})"/>, <see cref="Fp8Values(Fp8Layout, Vector512{uint})"/>,
 /// <see cref="Fp8Codes(Fp8Layout, Vector512{float})"/>) on sixteen or eight elements, so the results are theirs bit for bit.
+/// Codes narrow with AVX-512's truncating moves where there are some (each code fits its width: truncation is narrowing).
 /// </summary>
 public static partial class CpuConvert
 {
@@ -25,7 +27,7 @@ public static partial class CpuConvert
     internal static void StoreBf16(Vector512<float> x, ref ushort codes)
     {
         var c = Bf16Codes(x);
-        Vector512.Narrow(c, c).GetLower().StoreUnsafe(ref codes);
+        (Avx512F.IsSupported ? Avx512F.ConvertToVector256UInt16(c) : Vector512.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
     }
 
     /// <summary>Eight float32 stored as bf16 codes (<see cref="EncodeBf16(float)"/>).</summary>
@@ -33,7 +35,7 @@ public static partial class CpuConvert
     internal static void StoreBf16(Vector256<float> x, ref ushort codes)
     {
         var c = Bf16Codes(x);
-        Vector256.Narrow(c, c).GetLower().StoreUnsafe(ref codes);
+        (Avx512F.VL.IsSupported ? Avx512F.VL.ConvertToVector128UInt16(c) : Vector256.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
     }
 
     /// <summary>Sixteen unscaled fp8 codes (e4m3fn or e5m2) from <paramref name="codes"/> as float32.</summary>
@@ -58,6 +60,11 @@ public static partial class CpuConvert
     internal static void StoreFp8(bool e4m3, Vector512<float> x, ref byte codes)
     {
         var c = e4m3 ? Fp8Codes(E4M3, x) : Fp8Codes(E5M2, x);
+        if (Avx512F.IsSupported)
+        {
+            Avx512F.ConvertToVector128Byte(c).StoreUnsafe(ref codes);
+            return;
+        }
         var halves = Vector512.Narrow(c, c);
         Vector512.Narrow(halves, halves).GetLower().GetLower().StoreUnsafe(ref codes);
     }
@@ -67,7 +74,7 @@ public static partial class CpuConvert
     internal static void StoreFp8(bool e4m3, Vector256<float> x, ref byte codes)
     {
         var c = e4m3 ? Fp8Codes(E4M3, x) : Fp8Codes(E5M2, x);
-        var halves = Vector256.Narrow(c, c);
-        Unsafe.WriteUnaligned(ref codes, Vector256.Narrow(halves, halves).AsUInt64().ToScalar());
+        var bytes = Avx512F.VL.IsSupported ? Avx512F.VL.ConvertToVector128Byte(c) : Vector256.Narrow(Vector256.Narrow(c, c), Vector256.Narrow(c, c)).GetLower();
+        Unsafe.WriteUnaligned(ref codes, bytes.AsUInt64().ToScalar());
     }
 }
