@@ -28,12 +28,13 @@ public interface ICpuElementwiseStep
 /// The CPU backend's elementwise step: the rule's maths (<see cref="IElementwiseRule"/>, the code the kernels run) over
 /// sixteen Vector512 or eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
 /// and block scales as the kernels, so results are equal bit for bit (NaN payloads aside). Parallel over the kernel's chunks.
+/// Each vector is decoded, stepped, updated and encoded in one pass, compiled for the buffers' formats (<see cref="ICpuLane"/>).
 /// </summary>
 public static class CpuElementwise
 {
     /// <summary>
-    /// Elements of a chunk stepped at a time, so that the float32 working copies of every buffer stay in the L1 cache: eight
-    /// scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
+    /// Elements of a chunk stepped at a time, so that the float32 working copies (block-scaled state, the tail) stay in the
+    /// L1 cache: eight scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
     /// </summary>
     private const int Piece = 8 * ElementwiseLayout.ScaleBlock;
 
