@@ -101,6 +101,19 @@ public static partial class CpuConvert
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> RoundBf16(Vector512<float> x) => Vector512.ShiftLeft(Bf16Codes(x), 16).AsSingle();
 
+    /// <summary>
+    /// <see cref="RoundBf16(Vector256{float})"/> of lanes that hold bf16 values already (decoded bf16 codes): a NaN is
+    /// made quiet, every other value stays.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> QuietBf16(Vector256<float> x) =>
+        Vector256.ConditionalSelect(Vector256.Equals(x, x), x, (x.AsUInt32() | Vector256.Create(Bf16QuietBit << 16)).AsSingle());
+
+    /// <summary><see cref="QuietBf16(Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> QuietBf16(Vector512<float> x) =>
+        Vector512.ConditionalSelect(Vector512.Equals(x, x), x, (x.AsUInt32() | Vector512.Create(Bf16QuietBit << 16)).AsSingle());
+
     /// <summary>One value rounded to the nearest bf16 value, as float32.</summary>
     internal static float RoundBf16(float x) => DecodeBf16(EncodeBf16(x));
 

@@ -28,12 +28,13 @@ public interface ICpuElementwiseStep
 /// The CPU backend's elementwise step: the rule's maths (<see cref="IElementwiseRule"/>, the code the kernels run) over
 /// sixteen Vector512 or eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
 /// and block scales as the kernels, so results are equal bit for bit (NaN payloads aside). Parallel over the kernel's chunks.
+/// Each vector is decoded, stepped, updated and encoded in one pass, compiled for the buffers' formats (<see cref="ICpuLane"/>).
 /// </summary>
-public static class CpuElementwise
+public static partial class CpuElementwise
 {
     /// <summary>
-    /// Elements of a chunk stepped at a time, so that the float32 working copies of every buffer stay in the L1 cache: eight
-    /// scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
+    /// Elements of a chunk stepped at a time, so that the float32 working copies (block-scaled state, the tail) stay in the
+    /// L1 cache: eight scale blocks (each piece holds whole blocks, the chunk being a multiple of it).
     /// </summary>
     private const int Piece = 8 * ElementwiseLayout.ScaleBlock;
 
@@ -69,6 +70,28 @@ public static class CpuElementwise
         where MV : struct, IMaths<TV>
         where MS : struct, IMaths<float>
     {
+        /// <summary>The configuration's vector loop, compiled for its buffers' lanes and parameter update (<see cref="Vectors"/>).</summary>
+        private readonly VectorLoop vectors = typeof(Step<TRule, TPrep, TV, MV, MS>)
+            .GetMethod(nameof(Vectors), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(
+                CpuLanes.Of(c.Param), CpuLanes.Of(c.Grad), LaneOf(c, 0), LaneOf(c, 1), LaneOf(c, 2),
+                c.ParamUpdate switch
+                {
+                    ParamUpdate.Kahan => typeof(KahanLaneUpdate),
+                    ParamUpdate.Stochastic => typeof(StochasticLaneUpdate),
+                    _ => typeof(NearestLaneUpdate),
+                },
+                Flags.Of(c.MathBf16))
+            .CreateDelegate<VectorLoop>();
+
+        /// <summary>The first whole vectors of a piece: each buffer from the piece's start (<see cref="Vectors"/>).</summary>
+        private delegate void VectorLoop(
+            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
+            CpuLaneBuffer p, CpuLaneBuffer g, CpuLaneBuffer s0, CpuLaneBuffer s1, CpuLaneBuffer s2, ref byte comp);
+
+        /// <summary>A state slot's lane (<see cref="NoLane"/> for a slot the configuration does not keep).</summary>
+        private static Type LaneOf(ElementwiseConfig c, int k) => CpuLanes.Of(c.States[k]?.Storage, c.States[k] is { BlockScaled: true });
+
         public void Run(in StepScalars scalars, IReadOnlyList<CpuElementwiseTensor> tensors)
         {
             ArgumentNullException.ThrowIfNull(tensors);
@@ -95,71 +118,138 @@ public static class CpuElementwise
             in StepScalars sc, in ElementwiseScalars<TV, MV> lanes, in ElementwiseScalars<float, MS> one,
             CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
         {
-            // float32 buffers are stepped where they lie; the others are decoded into the scratch and encoded back.
-            var p = View(c.Param, t.Param, null, start, w.P.AsSpan(0, count));
-            var g = View(c.Grad, t.Grad, null, start, w.G.AsSpan(0, count));
-            var s0 = Slot(t, 0, start, w.S[0].AsSpan(0, count));
-            var s1 = Slot(t, 1, start, w.S[1].AsSpan(0, count));
-            var s2 = Slot(t, 2, start, w.S[2].AsSpan(0, count));
-            // Kahan compensation needs the parameter before the step; the other updates do not.
-            var old = w.Old.AsSpan(0, count);
-            if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
+            var stream = c.ParamUpdate == ParamUpdate.Stochastic ? StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor) : 0u;
+            // A block's scale needs every value of the block: block-scaled state is stepped into the scratch and encoded
+            // from it last. Every other buffer is read and written a vector at a time where it lies.
             var whole = Vector256.IsHardwareAccelerated ? count - count % (Unsafe.SizeOf<TV>() / sizeof(float)) : 0;
-            if (whole > 0) Vectors(lanes, p[..whole], g[..whole], Head(s0, whole), Head(s1, whole), Head(s2, whole));
-            Elements(one, p[whole..], g[whole..], Tail(s0, whole), Tail(s1, whole), Tail(s2, whole));
+            if (whole > 0)
+            {
+                ref var none = ref Unsafe.NullRef<byte>();
+                vectors(lanes, whole, start, stream,
+                    new CpuLaneBuffer(ref CpuLanes.At(c.Param, t.Param, start)), new CpuLaneBuffer(ref CpuLanes.At(c.Grad, t.Grad, start)),
+                    Lane(t, 0, start, w), Lane(t, 1, start, w), Lane(t, 2, start, w),
+                    ref c.HasCompensation ? ref CpuLanes.At(StorageFormat.Bf16, t.Compensation!, start) : ref none);
+            }
+            if (whole < count) Tail(sc, one, t, tensor, start, whole, count, w);
+            for (var k = 0; k < 3; k++)
+                if (c.States[k] is { BlockScaled: true } f) Store(f.Storage, t.States[k]!, t.Scales[k], start, w.S[k].AsSpan(0, count));
+        }
+
+        /// <summary>A state slot's piece for the vectors (block-scaled state with its scales and the scratch its values go to; none for a slot the configuration does not keep).</summary>
+        private CpuLaneBuffer Lane(CpuElementwiseTensor t, int k, int start, Scratch w) =>
+            c.States[k] switch
+            {
+                null => CpuLaneBuffer.None,
+                { BlockScaled: true } f => new CpuLaneBuffer(
+                    ref CpuLanes.At(f.Storage, t.States[k]!, start),
+                    ref t.Scales[k]![start / ElementwiseLayout.ScaleBlock],
+                    ref MemoryMarshal.GetArrayDataReference(w.S[k])),
+                { } f => new CpuLaneBuffer(ref CpuLanes.At(f.Storage, t.States[k]!, start)),
+            };
+
+        /// <summary>
+        /// Elements [whole, count) of a piece, one at a time: decoded into the scratch at their place in the piece, stepped,
+        /// updated and encoded back (block-scaled state is encoded with its piece).
+        /// </summary>
+        private void Tail(in StepScalars sc, in ElementwiseScalars<float, MS> one, CpuElementwiseTensor t, int tensor, int start, int whole, int count, Scratch w)
+        {
+            var at = start + whole;
+            var n = count - whole;
+            var p = View(c.Param, t.Param, null, at, w.P.AsSpan(whole, n));
+            var g = View(c.Grad, t.Grad, null, at, w.G.AsSpan(whole, n));
+            var s0 = Slot(t, 0, start, whole, w.S[0].AsSpan(whole, n), w);
+            var s1 = Slot(t, 1, start, whole, w.S[1].AsSpan(whole, n), w);
+            var s2 = Slot(t, 2, start, whole, w.S[2].AsSpan(whole, n), w);
+            // Kahan compensation needs the parameter before the step; the other updates do not.
+            var old = w.Old.AsSpan(whole, n);
+            if (c.ParamUpdate == ParamUpdate.Kahan) p.CopyTo(old);
+            Elements(one, p, g, s0, s1, s2);
             switch (c.ParamUpdate)
             {
                 case ParamUpdate.Kahan:
                 {
-                    var comp = View(StorageFormat.Bf16, t.Compensation!, null, start, w.C.AsSpan(0, count));
+                    var comp = View(StorageFormat.Bf16, t.Compensation!, null, at, w.C.AsSpan(whole, n));
                     CpuKahan.Update(p, old, comp);
-                    Store(StorageFormat.Bf16, t.Compensation!, null, start, comp);
+                    Store(StorageFormat.Bf16, t.Compensation!, null, at, comp);
                     break;
                 }
                 case ParamUpdate.Stochastic:
-                    StochasticRounding.Round(p, StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor), start);
+                    StochasticRounding.Round(p, StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor), at);
                     break;
             }
-            Store(c.Param, t.Param, null, start, p);
+            Store(c.Param, t.Param, null, at, p);
             for (var k = 0; k < 3; k++)
-                if (c.States[k] is { } f) Store(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, k == 0 ? s0 : k == 1 ? s1 : s2);
+                if (c.States[k] is { BlockScaled: false } f) Store(f.Storage, t.States[k]!, null, at, k == 0 ? s0 : k == 1 ? s1 : s2);
         }
 
-        /// <summary>A state slot's elements as float32; empty for a slot the configuration does not keep (the step reads zeros and writes nothing).</summary>
-        private Span<float> Slot(CpuElementwiseTensor t, int k, int start, Span<float> scratch) =>
-            c.States[k] is { } f ? View(f.Storage, t.States[k]!, f.BlockScaled ? t.Scales[k] : null, start, scratch) : Span<float>.Empty;
-
-        /// <summary>A slot's first <paramref name="n"/> elements (an empty slot stays empty).</summary>
-        private static Span<float> Head(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[..n];
-
-        /// <summary>A slot's elements from <paramref name="n"/> on (an empty slot stays empty).</summary>
-        private static Span<float> Tail(Span<float> slot, int n) => slot.IsEmpty ? slot : slot[n..];
-
-        /// <summary>Whole vectors: locals, not the spans' elements, through the step, so the lanes stay in registers.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Vectors(
-            in ElementwiseScalars<TV, MV> sc, Span<float> p, Span<float> g, Span<float> s0, Span<float> s1, Span<float> s2)
+        /// <summary>
+        /// A state slot's tail elements (from element <paramref name="whole"/> of the piece at <paramref name="start"/>) as
+        /// float32 in <paramref name="scratch"/>; empty for a slot the configuration does not keep (the step reads zeros and
+        /// writes nothing). Block-scaled state is decoded from its block's start, as the spans decode a piece (the same NaN
+        /// where a NaN code meets a NaN scale), then copied.
+        /// </summary>
+        private Span<float> Slot(CpuElementwiseTensor t, int k, int start, int whole, Span<float> scratch, Scratch w)
         {
-            MV m = default;
-            var vp = MemoryMarshal.Cast<float, TV>(p);
-            var vg = MemoryMarshal.Cast<float, TV>(g);
-            var v0 = MemoryMarshal.Cast<float, TV>(s0);
-            var v1 = MemoryMarshal.Cast<float, TV>(s1);
-            var v2 = MemoryMarshal.Cast<float, TV>(s2);
-            var (keep0, keep1, keep2) = (!v0.IsEmpty, !v1.IsEmpty, !v2.IsEmpty);
-            for (var i = 0; i < vp.Length; i++)
+            switch (c.States[k])
             {
-                var pi = m.Load(vp[i]);
-                var x0 = keep0 ? m.Load(v0[i]) : default;
-                var x1 = keep1 ? m.Load(v1[i]) : default;
-                var x2 = keep2 ? m.Load(v2[i]) : default;
-                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref pi, m.Load(vg[i]), ref x0, ref x1, ref x2);
-                vp[i] = pi;
-                if (keep0) v0[i] = x0;
-                if (keep1) v1[i] = x1;
-                if (keep2) v2[i] = x2;
+                case null:
+                    return Span<float>.Empty;
+                case { BlockScaled: true } f when whole % ElementwiseLayout.ScaleBlock == 0:
+                    return View(f.Storage, t.States[k]!, t.Scales[k], start + whole, scratch);
+                case { BlockScaled: true } f:
+                {
+                    // The tail is the end of one block (vectors never straddle one).
+                    var from = whole - whole % ElementwiseLayout.ScaleBlock;
+                    var block = View(f.Storage, t.States[k]!, t.Scales[k], start + from, w.Block.AsSpan(0, whole - from + scratch.Length));
+                    block[(whole - from)..].CopyTo(scratch);
+                    return scratch;
+                }
+                case { } f:
+                    return View(f.Storage, t.States[k]!, null, start + whole, scratch);
             }
         }
+
+        /// <summary>
+        /// The first <paramref name="whole"/> elements of a piece, a vector at a time: each buffer's vector decoded, stepped,
+        /// updated and encoded in registers, compiled for the buffers' lanes and the parameter update.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Vectors<FP, FG, F0, F1, F2, FU, TBf16>(
+            in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
+            CpuLaneBuffer p, CpuLaneBuffer g, CpuLaneBuffer s0, CpuLaneBuffer s1, CpuLaneBuffer s2, ref byte comp)
+            where FP : struct, ICpuLane
+            where FG : struct, ICpuLane
+            where F0 : struct, ICpuLane
+            where F1 : struct, ICpuLane
+            where F2 : struct, ICpuLane
+            where FU : struct, ICpuLaneUpdate
+            where TBf16 : struct, IFlag
+        {
+            var width = Unsafe.SizeOf<TV>() / sizeof(float);
+            for (var i = 0; i < whole; i += width)
+            {
+                var old = FP.Load<TV>(p, i);
+                var x = Input<FP, TBf16>(old);
+                var x0 = F0.Kept ? Input<F0, TBf16>(F0.Load<TV>(s0, i)) : default;
+                var x1 = F1.Kept ? Input<F1, TBf16>(F1.Load<TV>(s1, i)) : default;
+                var x2 = F2.Kept ? Input<F2, TBf16>(F2.Load<TV>(s2, i)) : default;
+                ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, Input<FG, TBf16>(FG.Load<TV>(g, i)), ref x0, ref x1, ref x2);
+                FP.Store(p, i, FU.Apply(old, x, ref comp, i, stream, start + i));
+                if (F0.Kept) F0.Store(s0, i, x0);
+                if (F1.Kept) F1.Store(s1, i, x1);
+                if (F2.Kept) F2.Store(s2, i, x2);
+            }
+        }
+
+        /// <summary>
+        /// A loaded vector as the maths takes it (<see cref="IMaths{T}.Load"/>); with bf16 maths (<typeparamref name="TBf16"/>
+        /// on) a lane holding bf16 values already only has its NaNs made quiet, which is what the rounding does to them.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TV Input<F, TBf16>(TV x)
+            where F : struct, ICpuLane
+            where TBf16 : struct, IFlag =>
+            F.HoldsBf16 && default(TBf16).IsOn ? CpuLanes.QuietBf16(x) : default(MV).Load(x);
 
         /// <summary>One element at a time (the tail of a piece).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -178,86 +268,6 @@ public static class CpuElementwise
                 if (keep0) s0[i] = x0;
                 if (keep1) s1[i] = x1;
                 if (keep2) s2[i] = x2;
-            }
-        }
-    }
-
-    /// <summary>Per-thread float32 working copies of one piece of each buffer (kept by each thread between steps).</summary>
-    private sealed class Scratch
-    {
-        [ThreadStatic] private static Scratch? local;
-
-        /// <summary>This thread's scratch.</summary>
-        public static Scratch Local => local ??= new Scratch();
-
-        public readonly float[] P = new float[Piece];
-        public readonly float[] G = new float[Piece];
-        public readonly float[] Old = new float[Piece];
-        public readonly float[] C = new float[Piece];
-        public readonly float[][] S = [new float[Piece], new float[Piece], new float[Piece]];
-    }
-
-    /// <summary>
-    /// Elements [start, start+scratch.Length) of a buffer as float32: the buffer itself when it is float32 (stepped in
-    /// place), else decoded into the scratch, times their block scale where <paramref name="scales"/> is given.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Span<float> View(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> scratch)
-    {
-        var x = scratch;
-        switch (f.Tag)
-        {
-            case StorageFormat.Tags.Fp32:
-                return MemoryMarshal.Cast<byte, float>(data.AsSpan()).Slice(start, scratch.Length);
-            case StorageFormat.Tags.Bf16:
-                CpuConvert.DecodeBf16(MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length), x);
-                return x;
-            default:
-            {
-                var e4m3 = f.IsFp8E4M3;
-                if (scales is null)
-                {
-                    CpuConvert.DecodeFp8(e4m3, data.AsSpan(start, x.Length), 1.0f, x);
-                    return x;
-                }
-                // Runs of elements under one scale: x[i] = table[code] * 2^(e - 127), e = scales[(start + i) / ScaleBlock].
-                for (var i = 0; i < x.Length;)
-                {
-                    var block = (start + i) / ElementwiseLayout.ScaleBlock;
-                    var end = Math.Min(x.Length, (block + 1) * ElementwiseLayout.ScaleBlock - start);
-                    CpuConvert.DecodeFp8(e4m3, data.AsSpan(start + i, end - i), Kernels.E8M0Scale.Scale(scales[block]), x[i..end]);
-                    i = end;
-                }
-                return x;
-            }
-        }
-    }
-
-    /// <summary>Encodes x into elements [start, start+x.Length) of a buffer (a float32 one is already there); with <paramref name="scales"/>, block-scaled (store_scaled).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Store(StorageFormat f, byte[] data, byte[]? scales, int start, Span<float> x)
-    {
-        switch (f.Tag)
-        {
-            case StorageFormat.Tags.Fp32:
-                // A float32 buffer was stepped in place (View).
-                break;
-            case StorageFormat.Tags.Bf16:
-                CpuConvert.EncodeBf16(x, MemoryMarshal.Cast<byte, ushort>(data.AsSpan()).Slice(start, x.Length));
-                break;
-            default:
-            {
-                var e4m3 = f.IsFp8E4M3;
-                var codes = data.AsSpan(start, x.Length);
-                if (scales is null)
-                {
-                    CpuConvert.EncodeFp8(e4m3, x, 1.0f, codes);
-                    break;
-                }
-                // A piece starts a block (chunks and pieces are whole blocks).
-                var blocks = scales.AsSpan(start / ElementwiseLayout.ScaleBlock, (x.Length + ElementwiseLayout.ScaleBlock - 1) / ElementwiseLayout.ScaleBlock);
-                CpuConvert.EncodeFp8Scaled(e4m3, x, ElementwiseLayout.ScaleBlock, blocks, codes);
-                break;
             }
         }
     }

@@ -28,10 +28,8 @@ internal static class CpuKahan
             for (; i + CpuConvert.WideLanes <= p.Length; i += CpuConvert.WideLanes)
             {
                 var at = (nuint)i;
-                var prev = Vector512.LoadUnsafe(ref ro, at);
-                var comp = Vector512.LoadUnsafe(ref rc, at) + (Vector512.LoadUnsafe(ref rp, at) - prev);
-                var rounded = CpuConvert.RoundBf16(prev + comp);
-                (comp + (prev - rounded)).StoreUnsafe(ref rc, at);
+                var (rounded, comp) = Update(Vector512.LoadUnsafe(ref ro, at), Vector512.LoadUnsafe(ref rp, at), Vector512.LoadUnsafe(ref rc, at));
+                comp.StoreUnsafe(ref rc, at);
                 rounded.StoreUnsafe(ref rp, at);
             }
         }
@@ -40,10 +38,8 @@ internal static class CpuKahan
             for (; i + Vector256<float>.Count <= p.Length; i += Vector256<float>.Count)
             {
                 var at = (nuint)i;
-                var prev = Vector256.LoadUnsafe(ref ro, at);
-                var comp = Vector256.LoadUnsafe(ref rc, at) + (Vector256.LoadUnsafe(ref rp, at) - prev);
-                var rounded = CpuConvert.RoundBf16(prev + comp);
-                (comp + (prev - rounded)).StoreUnsafe(ref rc, at);
+                var (rounded, comp) = Update(Vector256.LoadUnsafe(ref ro, at), Vector256.LoadUnsafe(ref rp, at), Vector256.LoadUnsafe(ref rc, at));
+                comp.StoreUnsafe(ref rc, at);
                 rounded.StoreUnsafe(ref rp, at);
             }
         }
@@ -54,5 +50,23 @@ internal static class CpuKahan
             p[i] = CpuConvert.RoundBf16(prev + comp);
             c[i] = comp + (prev - p[i]);
         }
+    }
+
+    /// <summary>One vector of <see cref="Update(Span{float}, ReadOnlySpan{float}, Span{float})"/>: the bf16 parameters and the new compensations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector512<float> P, Vector512<float> C) Update(Vector512<float> old, Vector512<float> p, Vector512<float> c)
+    {
+        var comp = c + (p - old);
+        var rounded = CpuConvert.RoundBf16(old + comp);
+        return (rounded, comp + (old - rounded));
+    }
+
+    /// <summary>Eight lanes of <see cref="Update(Vector512{float}, Vector512{float}, Vector512{float})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector256<float> P, Vector256<float> C) Update(Vector256<float> old, Vector256<float> p, Vector256<float> c)
+    {
+        var comp = c + (p - old);
+        var rounded = CpuConvert.RoundBf16(old + comp);
+        return (rounded, comp + (old - rounded));
     }
 }

@@ -61,39 +61,52 @@ public static class StochasticRounding
     {
         var i = 0;
         ref var r = ref MemoryMarshal.GetReference(x);
-        // An int index's upper word is 0, and hash_element xors it in after the first mix: nothing to add.
         if (Vector512.IsHardwareAccelerated)
         {
-            var s = Vector512.Create(stream);
-            var offsets = Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u);
-            var low = Vector512.Create(LowHalf);
             for (; i + CpuConvert.WideLanes <= x.Length; i += CpuConvert.WideLanes)
             {
                 var at = (nuint)i;
-                var random = Mix32(Mix32(s ^ (Vector512.Create((uint)(start + i)) + offsets)));
-                var v = Vector512.LoadUnsafe(ref r, at);
-                var truncated = ((v.AsUInt32() + (random & low)) & ~low).AsSingle();
-                Vector512.ConditionalSelect(Vector512.Equals(v, v), truncated, CpuConvert.RoundBf16(v)).StoreUnsafe(ref r, at);
+                Round(Vector512.LoadUnsafe(ref r, at), stream, start + i).StoreUnsafe(ref r, at);
             }
         }
         if (Vector256.IsHardwareAccelerated)
         {
-            var s = Vector256.Create(stream);
-            var offsets = Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u);
-            var low = Vector256.Create(LowHalf);
             for (; i + Vector256<uint>.Count <= x.Length; i += Vector256<uint>.Count)
             {
                 var at = (nuint)i;
-                var random = Mix32(Mix32(s ^ (Vector256.Create((uint)(start + i)) + offsets)));
-                var v = Vector256.LoadUnsafe(ref r, at);
-                var truncated = ((v.AsUInt32() + (random & low)) & ~low).AsSingle();
-                Vector256.ConditionalSelect(Vector256.Equals(v, v), truncated, CpuConvert.RoundBf16(v)).StoreUnsafe(ref r, at);
+                Round(Vector256.LoadUnsafe(ref r, at), stream, start + i).StoreUnsafe(ref r, at);
             }
         }
         for (; i < x.Length; i++) x[i] = Round(x[i], Element(stream, start + i));
     }
 
+    /// <summary>
+    /// <see cref="Round(float, uint)"/> of sixteen elements, <paramref name="index"/> the first's (an int index's upper word is 0,
+    /// and hash_element xors it in after the first mix: nothing to add).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Round(Vector512<float> x, uint stream, int index)
+    {
+        var offsets = Vector512.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u);
+        var low = Vector512.Create(LowHalf);
+        var random = Mix32(Mix32(Vector512.Create(stream) ^ (Vector512.Create((uint)index) + offsets)));
+        var truncated = ((x.AsUInt32() + (random & low)) & ~low).AsSingle();
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), truncated, CpuConvert.RoundBf16(x));
+    }
+
+    /// <summary>Eight lanes of <see cref="Round(Vector512{float}, uint, int)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Round(Vector256<float> x, uint stream, int index)
+    {
+        var offsets = Vector256.Create(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u);
+        var low = Vector256.Create(LowHalf);
+        var random = Mix32(Mix32(Vector256.Create(stream) ^ (Vector256.Create((uint)index) + offsets)));
+        var truncated = ((x.AsUInt32() + (random & low)) & ~low).AsSingle();
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), truncated, CpuConvert.RoundBf16(x));
+    }
+
     /// <summary><see cref="Mix32(uint)"/> in every one of sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> Mix32(Vector512<uint> x)
     {
         x ^= Vector512.ShiftRightLogical(x, 16);
@@ -105,6 +118,7 @@ public static class StochasticRounding
     }
 
     /// <summary><see cref="Mix32(uint)"/> in every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Mix32(Vector256<uint> x)
     {
         x ^= Vector256.ShiftRightLogical(x, 16);

@@ -1,7 +1,7 @@
 /// The CPU twin's sixteen- and eight-lane paths against its one-value code, bit for bit: every bf16 and fp8 code decoded, every
 /// float32 around each format's rounding boundaries (ties, saturation, subnormals, zeros, infinities, NaNs) and random bit
 /// patterns encoded, the block scale's absmax, the bf16 maths, Kahan compensation and stochastic rounding. Spans have
-/// lengths that leave a one-value tail, so both paths run in each check.
+/// lengths that leave a one-value tail, so both paths run in each check; the fused step's one-vector loads and stores match the spans.
 module S3gd.Properties.Backends.CpuVectorTests
 
 open System
@@ -248,3 +248,40 @@ let ``a block holding an infinity gets the NaN scale byte and NaN codes, a NaN e
         Assert.Equal(0x7Fuy, codes[129])
         // 2 over e4m3's 448 or e5m2's 57344: the smallest e is -7 or -14.
         Assert.Equal(byte (E8M0.Bias + (if e4m3 then -7 else -14)), exponents[1])
+
+[<Property(MaxTest = maxTest)>]
+let ``one vector at a time (the fused step's loads and stores), codes convert as the spans convert them`` () =
+    Prop.forAll (Arb.fromGen patterns) (fun values ->
+        // Whole vectors of sixteen (two of eight).
+        let x = values[.. values.Length - values.Length % 16 - 1]
+        let n = x.Length
+        let bf16 = encodeBf16 x
+        let decodedBf16 = Array.zeroCreate<float32> n
+        CpuConvert.DecodeBf16(ReadOnlySpan bf16, Span decodedBf16)
+        let wideBf16, narrowBf16 = Array.zeroCreate<uint16> n, Array.zeroCreate<uint16> n
+        let wideLoads, narrowLoads = Array.zeroCreate<float32> n, Array.zeroCreate<float32> n
+        for i in 0 .. 16 .. n - 1 do
+            CpuConvert.StoreBf16(Vector512.Create<float32>(x, i), &wideBf16[i])
+            CpuConvert.LoadBf16x16(&bf16[i]).CopyTo(Span(wideLoads, i, 16))
+            for j in [ i; i + 8 ] do
+                CpuConvert.StoreBf16(Vector256.Create<float32>(x, j), &narrowBf16[j])
+                CpuConvert.LoadBf16x8(&bf16[j]).CopyTo(Span(narrowLoads, j, 8))
+        sameAt "bf16 store, sixteen lanes" (hex x) bf16 wideBf16
+        sameAt "bf16 store, eight lanes" (hex x) bf16 narrowBf16
+        sameAt "bf16 load, sixteen lanes" (hex x) (Array.map bits decodedBf16) (Array.map bits wideLoads)
+        sameAt "bf16 load, eight lanes" (hex x) (Array.map bits decodedBf16) (Array.map bits narrowLoads)
+        for e4m3 in [ true; false ] do
+            let fp8 = encodeFp8 e4m3 1.0f x
+            let decodedFp8 = Array.zeroCreate<float32> n
+            CpuConvert.DecodeFp8(e4m3, ReadOnlySpan fp8, 1.0f, Span decodedFp8)
+            let wideFp8, narrowFp8 = Array.zeroCreate<byte> n, Array.zeroCreate<byte> n
+            for i in 0 .. 16 .. n - 1 do
+                CpuConvert.StoreFp8(e4m3, Vector512.Create<float32>(x, i), &wideFp8[i])
+                CpuConvert.LoadFp8x16(e4m3, &fp8[i]).CopyTo(Span(wideLoads, i, 16))
+                for j in [ i; i + 8 ] do
+                    CpuConvert.StoreFp8(e4m3, Vector256.Create<float32>(x, j), &narrowFp8[j])
+                    CpuConvert.LoadFp8x8(e4m3, &fp8[j]).CopyTo(Span(narrowLoads, j, 8))
+            sameAt (sprintf "fp8 store, sixteen lanes (e4m3 %b)" e4m3) (hex x) fp8 wideFp8
+            sameAt (sprintf "fp8 store, eight lanes (e4m3 %b)" e4m3) (hex x) fp8 narrowFp8
+            sameAt (sprintf "fp8 load, sixteen lanes (e4m3 %b)" e4m3) (hex x) (Array.map bits decodedFp8) (Array.map bits wideLoads)
+            sameAt (sprintf "fp8 load, eight lanes (e4m3 %b)" e4m3) (hex x) (Array.map bits decodedFp8) (Array.map bits narrowLoads))

@@ -1,0 +1,271 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using S3gd.Spec.Formats;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>
+/// A buffer's storage as the fused step reads and writes it, one vector of float32 lanes (Vector512 or Vector256) at a
+/// time: each load decodes one vector's codes and each store encodes it (<c>CpuConvert.Vectors.cs</c>), so decode, step
+/// and encode stay in registers. A struct type parameter, so the step is compiled for its formats.
+/// </summary>
+internal interface ICpuLane
+{
+    /// <summary>Whether there is a buffer (without one, the step reads zeros and writes nothing).</summary>
+    static abstract bool Kept { get; }
+
+    /// <summary>Bytes an element.</summary>
+    static abstract int Size { get; }
+
+    /// <summary>Whether every value a load gives is a bf16 value already (bf16 maths' rounding of it only makes a NaN quiet).</summary>
+    static abstract bool HoldsBf16 { get; }
+
+    /// <summary>Elements [i, i + lanes) of a piece's buffer as float32.</summary>
+    static abstract TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct;
+
+    /// <summary>Stores a vector of float32 as elements [i, i + lanes) of a piece's buffer.</summary>
+    static abstract void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct;
+}
+
+/// <summary>Where a piece's buffer lies: its first code; for block-scaled fp8, its first block's scale byte and the float32 scratch its stepped values go to.</summary>
+internal readonly ref struct CpuLaneBuffer
+{
+    /// <summary>The piece's first element in the storage.</summary>
+    public readonly ref byte Codes;
+
+    /// <summary>Block-scaled fp8: the scale byte of the piece's first block (a piece starts a block).</summary>
+    public readonly ref byte Scales;
+
+    /// <summary>Block-scaled fp8: the piece's float32 values, encoded with their blocks' scales after the step.</summary>
+    public readonly ref float Values;
+
+    /// <summary>A buffer of the given codes, scales and scratch (null references where the buffer has none).</summary>
+    public CpuLaneBuffer(ref byte codes, ref byte scales, ref float values)
+    {
+        Codes = ref codes;
+        Scales = ref scales;
+        Values = ref values;
+    }
+
+    /// <summary>An unscaled buffer whose piece starts at <paramref name="codes"/>.</summary>
+    public CpuLaneBuffer(ref byte codes) : this(ref codes, ref Unsafe.NullRef<byte>(), ref Unsafe.NullRef<float>())
+    {
+    }
+
+    /// <summary>No buffer.</summary>
+    public static CpuLaneBuffer None => new(ref Unsafe.NullRef<byte>());
+}
+
+/// <summary>The lanes of buffers: which <see cref="ICpuLane"/> a format is, and where a piece starts.</summary>
+internal static class CpuLanes
+{
+    /// <summary>The lane type of a format (null: no buffer), block-scaled where <paramref name="blockScaled"/> (fp8 only).</summary>
+    public static Type Of(StorageFormat? f, bool blockScaled = false)
+    {
+        if (f is null) return typeof(NoLane);
+        if (f.IsFp32) return typeof(Fp32Lane);
+        if (f.IsBf16) return typeof(Bf16Lane);
+        var codes = f.IsFp8E4M3 ? typeof(E4M3Lane) : typeof(E5M2Lane);
+        return blockScaled ? typeof(ScaledLane<>).MakeGenericType(codes) : codes;
+    }
+
+    /// <summary>Element <paramref name="start"/> of a buffer of format <paramref name="f"/>.</summary>
+    public static ref byte At(StorageFormat f, byte[] buffer, int start) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer), start * (f.IsFp32 ? sizeof(float) : f.IsBf16 ? sizeof(ushort) : sizeof(byte)));
+
+    /// <summary><see cref="CpuConvert.QuietBf16(Vector512{float})"/> in the lanes of <typeparamref name="TV"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV QuietBf16<TV>(TV x) where TV : struct =>
+        IsWide<TV>() ? From<TV>(CpuConvert.QuietBf16(Wide(x))) : From<TV>(CpuConvert.QuietBf16(Narrow(x)));
+
+    /// <summary>Whether <typeparamref name="TV"/> is the sixteen-lane vector (else it is the eight-lane one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsWide<TV>() => typeof(TV) == typeof(Vector512<float>);
+
+    /// <summary>A sixteen-lane vector as <typeparamref name="TV"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV From<TV>(Vector512<float> x) where TV : struct => Unsafe.BitCast<Vector512<float>, TV>(x);
+
+    /// <summary>An eight-lane vector as <typeparamref name="TV"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV From<TV>(Vector256<float> x) where TV : struct => Unsafe.BitCast<Vector256<float>, TV>(x);
+
+    /// <summary><typeparamref name="TV"/> as the sixteen-lane vector it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Wide<TV>(TV x) where TV : struct => Unsafe.BitCast<TV, Vector512<float>>(x);
+
+    /// <summary><typeparamref name="TV"/> as the eight-lane vector it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Narrow<TV>(TV x) where TV : struct => Unsafe.BitCast<TV, Vector256<float>>(x);
+}
+
+/// <summary>No buffer: a state slot the configuration does not keep.</summary>
+internal readonly struct NoLane : ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => false;
+
+    /// <inheritdoc />
+    public static int Size => 0;
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => true;
+
+    /// <inheritdoc />
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct => default;
+
+    /// <inheritdoc />
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+    }
+}
+
+/// <summary>float32 elements, stepped where they lie.</summary>
+internal readonly struct Fp32Lane : ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(float);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct => Unsafe.ReadUnaligned<TV>(ref Unsafe.Add(ref b.Codes, i * Size));
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct => Unsafe.WriteUnaligned(ref Unsafe.Add(ref b.Codes, i * Size), x);
+}
+
+/// <summary>bf16 codes.</summary>
+internal readonly struct Bf16Lane : ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(ushort);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => true;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct
+    {
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
+        return CpuLanes.IsWide<TV>() ? CpuLanes.From<TV>(CpuConvert.LoadBf16x16(ref codes)) : CpuLanes.From<TV>(CpuConvert.LoadBf16x8(ref codes));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16(CpuLanes.Wide(x), ref codes);
+        else CpuConvert.StoreBf16(CpuLanes.Narrow(x), ref codes);
+    }
+}
+
+/// <summary>Unscaled fp8 e4m3fn codes.</summary>
+internal readonly struct E4M3Lane : ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
+        CpuLanes.IsWide<TV>()
+            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(true, ref Unsafe.Add(ref b.Codes, i)))
+            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(true, ref Unsafe.Add(ref b.Codes, i)));
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(true, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
+        else CpuConvert.StoreFp8(true, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
+    }
+}
+
+/// <summary>Unscaled fp8 e5m2 codes.</summary>
+internal readonly struct E5M2Lane : ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
+        CpuLanes.IsWide<TV>()
+            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(false, ref Unsafe.Add(ref b.Codes, i)))
+            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(false, ref Unsafe.Add(ref b.Codes, i)));
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(false, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
+        else CpuConvert.StoreFp8(false, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
+    }
+}
+
+/// <summary>
+/// Block-scaled fp8 codes (<typeparamref name="TCodes"/>'s): each vector decoded times its block's scale (lanes never
+/// straddle a block); the stepped values go to the float32 scratch, encoded with their blocks' new scales after the step.
+/// </summary>
+internal readonly struct ScaledLane<TCodes> : ICpuLane
+    where TCodes : struct, ICpuLane
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A NaN code keeps its own NaN where the scale is NaN too (a block holding an infinity), as the spans' decode
+    /// (<see cref="CpuConvert.DecodeFp8"/>, the value the multiply's first operand) gives it: the select makes that
+    /// independent of the order in which the compiler puts the multiply's operands.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct
+    {
+        var scale = Kernels.E8M0Scale.Scale(Unsafe.Add(ref b.Scales, i / Elementwise.ElementwiseLayout.ScaleBlock));
+        var x = TCodes.Load<TV>(b, i);
+        if (CpuLanes.IsWide<TV>())
+        {
+            var w = CpuLanes.Wide(x);
+            return CpuLanes.From<TV>(Vector512.ConditionalSelect(Vector512.Equals(w, w), w * Vector512.Create(scale), w));
+        }
+        var n = CpuLanes.Narrow(x);
+        return CpuLanes.From<TV>(Vector256.ConditionalSelect(Vector256.Equals(n, n), n * Vector256.Create(scale), n));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct =>
+        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
+}
