@@ -34,8 +34,11 @@ public struct ElementwiseRow
     /// <summary>The tensor's first chunk (thread block) of the launch.</summary>
     public long FirstChunk;
 
-    /// <summary>Whether the tensor has only whole groups: its length a multiple of <see cref="Lanes.Count"/>, its buffers 16-byte aligned (<see cref="WholeGroups"/>).</summary>
-    public readonly bool Whole => Length % Lanes.Count == 0 && ((Param | Grad | State0 | State1 | State2 | Compensation) & 15ul) == 0ul;
+    /// <summary>Whether the element buffers' bases are 16-byte aligned, as vector moves need (8 for fp8; 16 covers both; every group offset keeps it).</summary>
+    public readonly bool Aligned => ((Param | Grad | State0 | State1 | State2 | Compensation) & 15ul) == 0ul;
+
+    /// <summary>Whether the tensor has only whole groups: its length a multiple of <see cref="Lanes.Count"/>, its buffers <see cref="Aligned"/> (<see cref="WholeGroups"/>).</summary>
+    public readonly bool Whole => Length % Lanes.Count == 0 && Aligned;
 }
 
 /// <summary>The elementwise kernel's arguments besides the address space.</summary>
@@ -149,8 +152,7 @@ public static class ElementwiseKernel
         var row = single ? args.Single : Row(memory, args.Rows + (ulong)t * (ulong)Interop.SizeOf<ElementwiseRow>());
         var groups = default(TUnroll).Groups;
         var first = (chunk - row.FirstChunk) * Chunk(groups) + (long)Group.IdxX * Lanes.Count;
-        // Vector moves need 16-byte aligned bases (8 for fp8; 16 covers both); every group offset keeps the alignment.
-        var aligned = ((row.Param | row.Grad | row.State0 | row.State1 | row.State2 | row.Compensation) & 15ul) == 0ul;
+        var aligned = row.Aligned;
         const long stride = Threads * Lanes.Count;
 
         Load<TOps, TParam, TGrad, TState0, TState1, TState2, TUpdate, TShape>(memory, row, first, aligned, out var a);
