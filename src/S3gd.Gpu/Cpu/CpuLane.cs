@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using S3gd.Gpu.Maths;
 using S3gd.Spec.Formats;
 
 namespace S3gd.Gpu.Cpu;
@@ -66,7 +67,7 @@ internal static class CpuLanes
         if (f is null) return typeof(NoLane);
         if (f.IsFp32) return typeof(Fp32Lane);
         if (f.IsBf16) return typeof(Bf16Lane);
-        var codes = f.IsFp8E4M3 ? typeof(E4M3Lane) : typeof(E5M2Lane);
+        var codes = typeof(Fp8Lane<>).MakeGenericType(Flags.Of(f.IsFp8E4M3));
         return blockScaled ? typeof(ScaledLane<>).MakeGenericType(codes) : codes;
     }
 
@@ -172,8 +173,9 @@ internal readonly struct Bf16Lane : ICpuLane
     }
 }
 
-/// <summary>Unscaled fp8 e4m3fn codes.</summary>
-internal readonly struct E4M3Lane : ICpuLane
+/// <summary>Unscaled fp8 codes: e4m3fn where <typeparamref name="TE4M3"/> is on, else e5m2.</summary>
+internal readonly struct Fp8Lane<TE4M3> : ICpuLane
+    where TE4M3 : struct, IFlag
 {
     /// <inheritdoc />
     public static bool Kept => true;
@@ -188,43 +190,15 @@ internal readonly struct E4M3Lane : ICpuLane
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
         CpuLanes.IsWide<TV>()
-            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(true, ref Unsafe.Add(ref b.Codes, i)))
-            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(true, ref Unsafe.Add(ref b.Codes, i)));
+            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(default(TE4M3).IsOn, ref Unsafe.Add(ref b.Codes, i)))
+            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(default(TE4M3).IsOn, ref Unsafe.Add(ref b.Codes, i)));
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
     {
-        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(true, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
-        else CpuConvert.StoreFp8(true, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
-    }
-}
-
-/// <summary>Unscaled fp8 e5m2 codes.</summary>
-internal readonly struct E5M2Lane : ICpuLane
-{
-    /// <inheritdoc />
-    public static bool Kept => true;
-
-    /// <inheritdoc />
-    public static int Size => sizeof(byte);
-
-    /// <inheritdoc />
-    public static bool HoldsBf16 => false;
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
-        CpuLanes.IsWide<TV>()
-            ? CpuLanes.From<TV>(CpuConvert.LoadFp8x16(false, ref Unsafe.Add(ref b.Codes, i)))
-            : CpuLanes.From<TV>(CpuConvert.LoadFp8x8(false, ref Unsafe.Add(ref b.Codes, i)));
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
-    {
-        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(false, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
-        else CpuConvert.StoreFp8(false, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(default(TE4M3).IsOn, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
+        else CpuConvert.StoreFp8(default(TE4M3).IsOn, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
     }
 }
 

@@ -55,7 +55,8 @@ public struct ElementwiseArgs
     public StepScalars Scalars;
     /// <summary>
     /// A plan of one tensor: its row, read from the launch's parameters instead of the device table (Length 0 in a plan of
-    /// several), so no block waits on the two dependent table loads before its own.
+    /// several), so no block waits on the two dependent table loads before its own. (ptxas 13.0 also gives the kernel fewer
+    /// registers with it, for one tensor or several: the whole-groups S3GD fp8 kernel 32 against 40, AdamW bf16 48 against 56.)
     /// </summary>
     public ElementwiseRow Single;
 }
