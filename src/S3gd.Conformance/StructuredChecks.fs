@@ -46,16 +46,26 @@ let hypers (rule: string) (param: StorageFormat) : Gen<Hypers> =
         else return common
     }
 
+/// Lengths from <paramref name="g"/>, half of them rounded down to a multiple of 8 (at least 8): a group of whole runs,
+/// which the GPU's split-group kernels move as vectors only.
+let private halfWholeRuns (g: Gen<int>) =
+    let vec = StructuredLayout.Vec
+    Gen.oneof [ g; g |> Gen.map (fun n -> max vec (n / vec * vec)) ]
+
 /// A tensor: StableAdamW any length; Adam-mini a block length (1, small, either side of the GPU's one-warp and one-block
 /// whole kernels' boundary at 1024, around the segment, up to whole) times a count.
 let tensorCase (rule: string) : Gen<TensorCase> =
     gen {
         let! decays = Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ]
         if rule = "stableadamw" then
-            let! n = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 2500; 4095; 4096; 4097; 8193 ]; 2, Gen.choose (300, 150000) ]
+            let! n =
+                Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 2500; 4095; 4096; 4097; 8192; 8193 ]
+                                2, halfWholeRuns (Gen.choose (300, 150000)) ]
             return { Length = n; Block = n; Decays = decays }
         else
-            let! block = Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 1025; 2500; 4095; 4096; 4097; 8193 ]; 1, Gen.choose (8194, 60000) ]
+            let! block =
+                Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 1025; 2500; 4095; 4096; 4097; 8192; 8193 ]
+                                1, halfWholeRuns (Gen.choose (8194, 60000)) ]
             let! blocks = Gen.choose (1, max 1 (min 40 (150000 / block)))
             return { Length = block * blocks; Block = block; Decays = decays }
     }
@@ -231,15 +241,20 @@ let stepMatchesSpec (rule: string) : Checks.Check =
       Run = fun config backend ->
           Check.One(config, Prop.forAll (Arb.fromGen (case rule backend.SupportsFp8)) (fun c -> let f = runCase backend c in List.isEmpty f |> Prop.label (String.Join("; ", f)))) }
 
-/// Elements of the large-group check on a backend: a few million (733 segments, with a tail) where kernels run at device
-/// speed; on ILGPU's CPU accelerator, where every thread of a warp is an OS thread and each shuffle a barrier (the
-/// millions would take minutes), 33 segments and a tail: still more segments than the finalize's warp has lanes.
+/// Elements of the large-group check on a backend: on CUDA more segments than the finalize block stages in shared memory
+/// at once (StructuredKernels.FinalizeTile, so its tiles are added in turn; about 34 million elements); on the CPU
+/// backend a few million (733 segments, with a tail); on ILGPU's CPU accelerator, where every thread of a warp is an OS
+/// thread and each shuffle a barrier (the millions would take minutes), 33 segments and a tail: still more segments than
+/// the finalize's adding warp has lanes.
 let largeLength (backend: Backend) =
-    if backend.Kind = BackendKind.IlgpuCpu then (StructuredLayout.WarpSize + 1) * StructuredLayout.Chunk + 1 else 3_000_001
+    match backend.Kind with
+    | BackendKind.Cuda -> (Kernels.StructuredKernels.FinalizeTile + StructuredLayout.WarpSize + 1) * StructuredLayout.Chunk + 1
+    | BackendKind.IlgpuCpu -> (StructuredLayout.WarpSize + 1) * StructuredLayout.Chunk + 1
+    | _ -> 3_000_001
 
-/// One large group per rule (largeLength: millions of elements, 135169 on ILGPU's CPU accelerator), two steps (the
-/// second with gradients 10 times the first's, so StableAdamW's clip engages), compared in full: a group of more
-/// segments than its finalize's warp has lanes.
+/// One large group per rule (largeLength: millions of elements, tens of millions on CUDA, 135169 on ILGPU's CPU
+/// accelerator), two steps (the second with gradients 10 times the first's, so StableAdamW's clip engages), compared in
+/// full: a group of more segments than its finalize's adding warp has lanes (on CUDA, than a finalize tile holds).
 let largeGroup : Checks.Check =
     { Property = "structured step = spec, one large group"
       Format = None

@@ -13,9 +13,9 @@ public abstract partial class KernelBackend
         new KernelStructuredPlan(this, config, tensors, launch);
 
     /// <summary>
-    /// The structured kernel <paramref name="name"/> (<see cref="StructuredKernels.Reduce"/>, <see cref="StructuredKernels.Finalize"/>,
-    /// <see cref="StructuredKernels.Update"/> or <see cref="StructuredKernels.Whole"/>) for a configuration and a launch layout,
-    /// with the given accelerator operations and maths.
+    /// The structured kernel <paramref name="name"/> (<see cref="StructuredKernels.Finalize"/>, <see cref="StructuredKernels.Update"/>
+    /// or <see cref="StructuredKernels.Whole"/>) for a configuration and a launch layout
+    /// (the runs in flight of the warp kernels, Update and Whole), with the given accelerator operations and maths.
     /// </summary>
     internal static MethodInfo StructuredKernelFor(string name, StructuredConfig config, StructuredLaunch launch, Type ops, Type maths)
     {
@@ -28,7 +28,6 @@ public abstract partial class KernelBackend
         };
         return name switch
         {
-            nameof(StructuredKernels.Reduce) => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Grad), second, runs),
             nameof(StructuredKernels.Finalize) => Kernel(typeof(StructuredKernels), name, maths, config.RuleType),
             _ => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad),
                 MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
@@ -36,12 +35,35 @@ public abstract partial class KernelBackend
         };
     }
 
+    /// <summary>
+    /// <see cref="StructuredKernels.Reduce"/> for a configuration with the given accelerator operations and maths, for
+    /// segments of <paramref name="whole"/> runs only (<see cref="WholeGroups"/>) or any.
+    /// </summary>
+    internal static MethodInfo ReduceKernelFor(StructuredConfig config, bool whole, Type ops, Type maths) =>
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.Reduce), ops, maths, config.RuleType, FormatType(config.Grad),
+            config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat), Shape(whole));
+
     /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration with a plain first moment, with the given accelerator operations and maths.</summary>
     internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
-        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), ops, maths, config.RuleType, FormatType(config.Param),
-            FormatType(config.Grad), MomentType(config), config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), PlainMomentArguments(config, ops, maths));
+
+    /// <summary>
+    /// <see cref="StructuredKernels.UpdateFlat"/> for a configuration with a plain first moment, with the given accelerator
+    /// operations and maths, for segments of <paramref name="whole"/> runs only (<see cref="WholeGroups"/>) or any.
+    /// </summary>
+    internal static MethodInfo UpdateFlatKernelFor(StructuredConfig config, bool whole, Type ops, Type maths) =>
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.UpdateFlat),
+            [.. PlainMomentArguments(config, ops, maths), Shape(whole)]);
+
+    /// <summary>The segments' shape: whole runs only or any.</summary>
+    private static Type Shape(bool whole) => whole ? typeof(WholeGroups) : typeof(AnyGroups);
+
+    /// <summary>The type arguments the plain-moment kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
+    private static Type[] PlainMomentArguments(StructuredConfig config, Type ops, Type maths) =>
+        [ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad), MomentType(config),
+            config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
             UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
-            Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry));
+            Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry)];
 
     /// <summary>The first moment's storage: fp32, bf16, or fp8 with bf16 fallback.</summary>
     private static Type MomentType(StructuredConfig config) =>
@@ -60,6 +82,7 @@ public abstract partial class KernelBackend
         private readonly DeviceBuffer? telemetry;
         private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
         private readonly int minBlocks;
+        private readonly int updateBlocksPerSegment;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
             : base(config, tensors)
@@ -67,9 +90,7 @@ public abstract partial class KernelBackend
             this.backend = backend;
             var maths = backend.Maths(false);
             minBlocks = launch.MinBlocks;
-            reduce = StructuredKernelFor(nameof(StructuredKernels.Reduce), config, launch, backend.Ops, maths);
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
-            update = StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
             if (!config.MomentIsFp8) wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
             var rows = tensors.Select(t => new StructuredRow
@@ -85,6 +106,15 @@ public abstract partial class KernelBackend
                 MomentSlots = backend.AddressOrZero(t.Fallback?.Pool),
             }).ToArray();
             var l = Layout;
+            // Split groups of whole runs only: every run of their segments inside and aligned, or past the end.
+            var perElement = config.Rule == StructuredRule.StableAdamW;
+            var wholeRuns = Enumerable.Range(0, l.SplitGroups).Select(q => rows[l.GroupTensor[q]])
+                .All(r => r.GroupLength % Lanes.Count == 0 && r.Aligned(perElement));
+            reduce = ReduceKernelFor(config, wholeRuns, backend.Ops, maths);
+            update = config.MomentIsFp8
+                ? StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths)
+                : UpdateFlatKernelFor(config, wholeRuns, backend.Ops, maths);
+            updateBlocksPerSegment = config.MomentIsFp8 ? 0 : StructuredKernels.FlatBlocksPerSegment;
             // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
             bool InBlock(int s) => !config.MomentIsFp8 && l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
             var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
@@ -122,16 +152,17 @@ public abstract partial class KernelBackend
 
         protected override void StepInternal(StructuredScalars scalars)
         {
-            // One warp per segment (reduce, update, whole) and per group (finalize), a block per long whole segment (WholeBlock);
-            // split groups first, then whole ones.
+            // Split groups first: a block per segment (reduce) and per group (finalize), then the update (a thread per run,
+            // or a warp per segment for an fp8 moment); then whole groups, a block per long segment (WholeBlock) or a warp
+            // per segment.
             if (split.Count > 0)
             {
-                Launch(reduce, split, scalars, 1);
-                Launch(finalize, groups, scalars, 1);
-                Launch(update, split, scalars, 1);
+                Launch(reduce, split, scalars, split.Count);
+                Launch(finalize, groups, scalars, groups.Count);
+                Launch(update, split, scalars, updateBlocksPerSegment > 0 ? split.Count * updateBlocksPerSegment : WarpBlocks(split.Count));
             }
-            if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, StructuredLayout.SegmentsPerBlock);
-            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, 1);
+            if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, wholeBlockArgs.Count);
+            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count));
         }
 
         protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()
@@ -147,12 +178,12 @@ public abstract partial class KernelBackend
             telemetry?.Dispose();
         }
 
-        /// <summary>Launches <paramref name="kernel"/> over its entries, <paramref name="warpsPerEntry"/> warps each.</summary>
-        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int warpsPerEntry)
-        {
-            var perBlock = StructuredLayout.SegmentsPerBlock / warpsPerEntry;
-            backend.Launch(kernel, new KernelGrid((args.Count + perBlock - 1) / perBlock, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks), args with { Scalars = scalars });
-        }
+        /// <summary>Launches <paramref name="kernel"/> on <paramref name="blocks"/> thread blocks.</summary>
+        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int blocks) =>
+            backend.Launch(kernel, new KernelGrid(blocks, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks), args with { Scalars = scalars });
+
+        /// <summary>Thread blocks for a warp per entry.</summary>
+        private static int WarpBlocks(int entries) => (entries + StructuredLayout.SegmentsPerBlock - 1) / StructuredLayout.SegmentsPerBlock;
 
         private static byte[] Bytes<T>(T[] entries) where T : unmanaged => MemoryMarshal.AsBytes(entries.AsSpan()).ToArray();
     }

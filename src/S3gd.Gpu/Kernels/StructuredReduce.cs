@@ -66,6 +66,21 @@ public struct ReducePass<TOps, M, TRule, TGrad, TSecond> : IRunPass<ReduceRun>
         default(TSecond).Load<TOps>(memory, second, 0, run.At, end, full, out run.V);
     }
 
+    /// <summary>
+    /// Loads the lane's run <paramref name="u"/> of a segment of whole runs: as vectors where it starts inside the segment
+    /// (then it lies inside, aligned), zeros past its end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void LoadWhole(ArrayView<byte> memory, int u, out ReduceRun run)
+    {
+        run.At = start + StructuredWarp.RunAt(u, lane);
+        run.G = default;
+        run.V = default;
+        if (run.At >= end) return;
+        default(TGrad).Load<TOps>(memory, grad, 0, run.At, end, true, out run.G);
+        default(TSecond).Load<TOps>(memory, second, 0, run.At, end, true, out run.V);
+    }
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Finish(ArrayView<byte> memory, ref ReduceRun run)

@@ -108,4 +108,12 @@ public static class StructuredWarp
         for (var offset = StructuredLayout.WarpSize / 2; offset > 0; offset /= 2) x = default(M).Add(x, Warp.ShuffleDown(x, offset));
         return x;
     }
+
+    /// <summary>The warp's total of a count in lane 0 (every lane calls it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Total(uint x)
+    {
+        for (var offset = StructuredLayout.WarpSize / 2; offset > 0; offset /= 2) x += Warp.ShuffleDown(x, offset);
+        return x;
+    }
 }

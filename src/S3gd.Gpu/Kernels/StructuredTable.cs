@@ -27,6 +27,12 @@ public struct StructuredRow
     public ulong MomentWords;
     /// <summary>An fp8 first moment's bf16 slots, one per segment.</summary>
     public ulong MomentSlots;
+
+    /// <summary>
+    /// Whether the element buffers' bases are 16-byte aligned, as the runs' vector moves need (the second moment counts
+    /// where it is kept <paramref name="perElement"/>; an absent buffer's address is 0).
+    /// </summary>
+    public readonly bool Aligned(bool perElement) => ((Param | Grad | Moment | (perElement ? Second : 0ul) | Compensation) & 15ul) == 0ul;
 }
 
 /// <summary>One segment of a structured plan's device table (<see cref="StructuredLayout"/>).</summary>
@@ -71,7 +77,7 @@ public struct StructuredArgs
     public ulong GroupOut;
     /// <summary>Address of the telemetry counters (<see cref="StructuredTelemetry.Words"/> uint32 per tensor), or 0.</summary>
     public ulong Telemetry;
-    /// <summary>The launch's entries: one warp each (a thread block each in <see cref="StructuredKernels.WholeBlock"/>).</summary>
+    /// <summary>The launch's entries: one warp each (Update, Whole) or a thread block each (Reduce, Finalize, WholeBlock; two in UpdateFlat).</summary>
     public int Count;
     /// <summary>The step's scalars.</summary>
     public StructuredScalars Scalars;

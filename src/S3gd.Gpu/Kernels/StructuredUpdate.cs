@@ -79,7 +79,7 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         end = start + count;
         this.lane = lane;
         // Vector moves need 16-byte aligned bases and a segment starting on a whole run; every run offset keeps it.
-        aligned = ((param | grad | moment | this.second | compensation) & 15ul) == 0ul && start % Lanes.Count == 0;
+        aligned = row.Aligned(default(TRule).SecondPerElement) && start % Lanes.Count == 0;
         default(TMoment).Begin<TOps>(memory, row, start, lane, out segment);
         largest = 0.0f;
         nonFinite = 0u;
@@ -97,15 +97,39 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load(ArrayView<byte> memory, int u, out UpdateRun run)
     {
-        run.Rel = StructuredWarp.RunAt(u, lane);
-        run.At = start + run.Rel;
-        run.Full = aligned && run.At + Lanes.Count <= end;
-        default(TParam).Load<TOps>(memory, param, 0, run.At, end, run.Full, out run.P);
-        default(TGrad).Load<TOps>(memory, grad, 0, run.At, end, run.Full, out run.G);
-        default(TMoment).Load<TOps>(memory, segment, moment, run.At, run.Rel, end, run.Full, out run.M);
-        default(TSecond).Load<TOps>(memory, second, 0, run.At, end, run.Full, out run.V);
+        var rel = StructuredWarp.RunAt(u, lane);
+        var at = start + rel;
+        LoadRun(memory, at, rel, aligned && at + Lanes.Count <= end, out run);
+    }
+
+    /// <summary>
+    /// Loads the lane's run <paramref name="u"/>, which lies inside the segment at aligned addresses (a segment of whole
+    /// runs): vector loads only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void LoadWhole(ArrayView<byte> memory, int u, out UpdateRun run)
+    {
+        var rel = StructuredWarp.RunAt(u, lane);
+        LoadRun(memory, start + rel, rel, true, out run);
+    }
+
+    /// <summary>Whether the lane's run <paramref name="u"/> starts inside the segment.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool Inside(int u) => start + StructuredWarp.RunAt(u, lane) < end;
+
+    /// <summary>Loads every buffer's run at element <paramref name="at"/>, as vectors or element by element as <paramref name="full"/> says.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void LoadRun(ArrayView<byte> memory, long at, long rel, bool full, out UpdateRun run)
+    {
+        run.At = at;
+        run.Rel = rel;
+        run.Full = full;
+        default(TParam).Load<TOps>(memory, param, 0, at, end, full, out run.P);
+        default(TGrad).Load<TOps>(memory, grad, 0, at, end, full, out run.G);
+        default(TMoment).Load<TOps>(memory, segment, moment, at, rel, end, full, out run.M);
+        default(TSecond).Load<TOps>(memory, second, 0, at, end, full, out run.V);
         run.C = default;
-        if (default(TUpdate).HasCompensation) default(Bf16Format).Load<TOps>(memory, compensation, 0, run.At, end, run.Full, out run.C);
+        if (default(TUpdate).HasCompensation) default(Bf16Format).Load<TOps>(memory, compensation, 0, at, end, full, out run.C);
     }
 
     /// <inheritdoc />
@@ -129,16 +153,25 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         if (default(TUpdate).HasCompensation) default(Bf16Format).Store<TOps>(memory, compensation, 0, at, end, run.Full, run.C);
     }
 
-    /// <summary>Adds the lane's counts to tensor <paramref name="tensor"/>'s telemetry counters at <paramref name="telemetry"/>.</summary>
+    /// <summary>
+    /// Adds the warp's counts to tensor <paramref name="tensor"/>'s telemetry counters at <paramref name="telemetry"/>: the
+    /// lanes' counts gathered first, one atomic per counter and warp (every lane of the warp calls it).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Report(ArrayView<byte> memory, ulong telemetry, long tensor)
     {
         if (!default(TTelemetry).IsOn) return;
+        // largest is a maximum of magnitudes from +0 (the maths' Max drops NaN): its bits order as unsigned integers.
+        var top = default(TOps).WarpMax(Interop.FloatAsInt(largest));
+        var bad = StructuredWarp.Total(nonFinite);
+        var fallbacks = StructuredWarp.Total(segment.Fallbacks);
+        var overflows = StructuredWarp.Total(segment.Overflows);
+        if (Warp.LaneIdx != 0) return;
         var counters = telemetry + (ulong)(tensor * StructuredTelemetry.Words) * sizeof(uint);
-        if (largest > 0.0f) Atomic.Max(ref Counter(memory, counters, StructuredTelemetry.MaxAbsUpdateWord), Interop.FloatAsInt(largest));
-        if (nonFinite != 0u) Atomic.Add(ref Counter(memory, counters, StructuredTelemetry.NonFiniteWord), nonFinite);
-        if (segment.Fallbacks != 0u) Atomic.Add(ref Counter(memory, counters, StructuredTelemetry.FallbacksWord), segment.Fallbacks);
-        if (segment.Overflows != 0u) Atomic.Add(ref Counter(memory, counters, StructuredTelemetry.OverflowsWord), segment.Overflows);
+        if (top != 0u) Atomic.Max(ref Counter(memory, counters, StructuredTelemetry.MaxAbsUpdateWord), top);
+        if (bad != 0u) Atomic.Add(ref Counter(memory, counters, StructuredTelemetry.NonFiniteWord), bad);
+        if (fallbacks != 0u) Atomic.Add(ref Counter(memory, counters, StructuredTelemetry.FallbacksWord), fallbacks);
+        if (overflows != 0u) Atomic.Add(ref Counter(memory, counters, StructuredTelemetry.OverflowsWord), overflows);
     }
 
     /// <summary>One element: the rule's update, the telemetry's counts (elements inside the segment only), the parameter update.</summary>

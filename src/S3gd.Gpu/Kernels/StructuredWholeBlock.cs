@@ -57,12 +57,8 @@ public static partial class StructuredKernels
         Group.Barrier();
         if (warp == 0)
         {
-            M m = default;
-            var sum = 0.0f;
-            for (var u = 0; u < StructuredLayout.LaneRuns; u++)
-                if (StructuredWarp.RunAt(u, lane) < s.Count) sum = m.Add(sum, trees[u * warpSize + lane]);
             // As Whole: the finalize's 0 + sum.
-            sum = m.Add(0.0f, StructuredWarp.Sum<M>(sum));
+            var sum = default(M).Add(0.0f, TreesSum<M>(trees, s.Count, lane));
             if (lane == 0)
             {
                 GroupScalars<M, TRule>(memory, args.Scalars, row, local, sum, mean, out var first, out var second);
