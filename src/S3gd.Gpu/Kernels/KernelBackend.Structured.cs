@@ -43,9 +43,9 @@ public abstract partial class KernelBackend
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.Reduce), ops, maths, config.RuleType, FormatType(config.Grad),
             config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat), Shape(whole));
 
-    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration with a plain first moment, with the given accelerator operations and maths.</summary>
+    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration, with the given accelerator operations and maths.</summary>
     internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
-        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), PlainMomentArguments(config, ops, maths));
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), BlockArguments(config, ops, maths));
 
     /// <summary>
     /// <see cref="StructuredKernels.UpdateFlat"/> for a configuration with a plain first moment, with the given accelerator
@@ -53,13 +53,13 @@ public abstract partial class KernelBackend
     /// </summary>
     internal static MethodInfo UpdateFlatKernelFor(StructuredConfig config, bool whole, Type ops, Type maths) =>
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.UpdateFlat),
-            [.. PlainMomentArguments(config, ops, maths), Shape(whole)]);
+            [.. BlockArguments(config, ops, maths), Shape(whole)]);
 
     /// <summary>The segments' shape: whole runs only or any.</summary>
     private static Type Shape(bool whole) => whole ? typeof(WholeGroups) : typeof(AnyGroups);
 
-    /// <summary>The type arguments the plain-moment kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
-    private static Type[] PlainMomentArguments(StructuredConfig config, Type ops, Type maths) =>
+    /// <summary>The type arguments the block and flat kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
+    private static Type[] BlockArguments(StructuredConfig config, Type ops, Type maths) =>
         [ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad), MomentType(config),
             config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
             UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
@@ -77,7 +77,7 @@ public abstract partial class KernelBackend
     {
         private readonly KernelBackend backend;
         private readonly MethodInfo reduce, finalize, update, whole;
-        private readonly MethodInfo? wholeBlock;
+        private readonly MethodInfo wholeBlock;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
         private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
@@ -92,7 +92,7 @@ public abstract partial class KernelBackend
             minBlocks = launch.MinBlocks;
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
-            if (!config.MomentIsFp8) wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
+            wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
             var rows = tensors.Select(t => new StructuredRow
             {
                 Param = backend.AddressOf(t.Param),
@@ -116,7 +116,7 @@ public abstract partial class KernelBackend
                 : UpdateFlatKernelFor(config, wholeRuns, backend.Ops, maths);
             updateBlocksPerSegment = config.MomentIsFp8 ? 0 : StructuredKernels.FlatBlocksPerSegment;
             // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
-            bool InBlock(int s) => !config.MomentIsFp8 && l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
+            bool InBlock(int s) => l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
             var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
             var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
             var blockSegments = wholeSegments.Count(InBlock);
@@ -157,12 +157,13 @@ public abstract partial class KernelBackend
             // per segment.
             if (split.Count > 0)
             {
-                Launch(reduce, split, scalars, split.Count);
-                Launch(finalize, groups, scalars, groups.Count);
-                Launch(update, split, scalars, updateBlocksPerSegment > 0 ? split.Count * updateBlocksPerSegment : WarpBlocks(split.Count));
+                Launch(reduce, split, scalars, split.Count, 0);
+                Launch(finalize, groups, scalars, groups.Count, 0);
+                if (updateBlocksPerSegment > 0) Launch(update, split, scalars, split.Count * updateBlocksPerSegment, 0);
+                else Launch(update, split, scalars, WarpBlocks(split.Count), minBlocks);
             }
-            if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, wholeBlockArgs.Count);
-            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count));
+            if (wholeBlockArgs.Count > 0) Launch(wholeBlock, wholeBlockArgs, scalars, wholeBlockArgs.Count, 0);
+            if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count), minBlocks);
         }
 
         protected override IReadOnlyList<StructuredTelemetry> ReadTelemetryInternal()
@@ -178,9 +179,12 @@ public abstract partial class KernelBackend
             telemetry?.Dispose();
         }
 
-        /// <summary>Launches <paramref name="kernel"/> on <paramref name="blocks"/> thread blocks.</summary>
-        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int blocks) =>
-            backend.Launch(kernel, new KernelGrid(blocks, 1, StructuredLayout.Threads, MinBlocksPerSm: minBlocks), args with { Scalars = scalars });
+        /// <summary>
+        /// Launches <paramref name="kernel"/> on <paramref name="blocks"/> thread blocks with a register budget for
+        /// <paramref name="blocksPerSm"/> of them an SM (0: the compiler's choice; the layout's budget is the warp kernels').
+        /// </summary>
+        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int blocks, int blocksPerSm) =>
+            backend.Launch(kernel, new KernelGrid(blocks, 1, StructuredLayout.Threads, MinBlocksPerSm: blocksPerSm), args with { Scalars = scalars });
 
         /// <summary>Thread blocks for a warp per entry.</summary>
         private static int WarpBlocks(int entries) => (entries + StructuredLayout.SegmentsPerBlock - 1) / StructuredLayout.SegmentsPerBlock;
