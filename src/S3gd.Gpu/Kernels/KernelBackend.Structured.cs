@@ -43,9 +43,9 @@ public abstract partial class KernelBackend
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.Reduce), ops, maths, config.RuleType, FormatType(config.Grad),
             config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat), Shape(whole));
 
-    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration, with the given accelerator operations and maths.</summary>
+    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration with a plain first moment, with the given accelerator operations and maths.</summary>
     internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
-        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), BlockArguments(config, ops, maths));
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), PlainMomentArguments(config, ops, maths));
 
     /// <summary>
     /// <see cref="StructuredKernels.UpdateFlat"/> for a configuration with a plain first moment, with the given accelerator
@@ -53,13 +53,13 @@ public abstract partial class KernelBackend
     /// </summary>
     internal static MethodInfo UpdateFlatKernelFor(StructuredConfig config, bool whole, Type ops, Type maths) =>
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.UpdateFlat),
-            [.. BlockArguments(config, ops, maths), Shape(whole)]);
+            [.. PlainMomentArguments(config, ops, maths), Shape(whole)]);
 
     /// <summary>The segments' shape: whole runs only or any.</summary>
     private static Type Shape(bool whole) => whole ? typeof(WholeGroups) : typeof(AnyGroups);
 
-    /// <summary>The type arguments the block and flat kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
-    private static Type[] BlockArguments(StructuredConfig config, Type ops, Type maths) =>
+    /// <summary>The type arguments the plain-moment kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
+    private static Type[] PlainMomentArguments(StructuredConfig config, Type ops, Type maths) =>
         [ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad), MomentType(config),
             config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
             UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
@@ -70,6 +70,13 @@ public abstract partial class KernelBackend
         config.MomentIsFp8 ? typeof(Fp8FallbackMoment) : typeof(PlainMoment<>).MakeGenericType(FormatType(config.Moment));
 
     /// <summary>
+    /// The reduction's register budget: five blocks an SM (48 registers a thread). Its blocks wait on the table's two
+    /// dependent loads before their own, so more of them resident keep more bytes in flight: StableAdamW's bf16 reduction
+    /// took 54 registers (four blocks) without it; ptxas 13.0 spills none at 48.
+    /// </summary>
+    private const int ReduceBlocksPerSm = 5;
+
+    /// <summary>
     /// A plan's device table (a row per tensor, then the segments and the groups, then the partial sums and the groups'
     /// scalars the kernels write) and, with telemetry, <see cref="StructuredTelemetry.Words"/> counters per tensor.
     /// </summary>
@@ -77,7 +84,7 @@ public abstract partial class KernelBackend
     {
         private readonly KernelBackend backend;
         private readonly MethodInfo reduce, finalize, update, whole;
-        private readonly MethodInfo wholeBlock;
+        private readonly MethodInfo? wholeBlock;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
         private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
@@ -92,7 +99,7 @@ public abstract partial class KernelBackend
             minBlocks = launch.MinBlocks;
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
-            wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
+            if (!config.MomentIsFp8) wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
             var rows = tensors.Select(t => new StructuredRow
             {
                 Param = backend.AddressOf(t.Param),
@@ -116,7 +123,7 @@ public abstract partial class KernelBackend
                 : UpdateFlatKernelFor(config, wholeRuns, backend.Ops, maths);
             updateBlocksPerSegment = config.MomentIsFp8 ? 0 : StructuredKernels.FlatBlocksPerSegment;
             // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
-            bool InBlock(int s) => l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
+            bool InBlock(int s) => !config.MomentIsFp8 && l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
             var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
             var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
             var blockSegments = wholeSegments.Count(InBlock);
@@ -157,12 +164,12 @@ public abstract partial class KernelBackend
             // per segment.
             if (split.Count > 0)
             {
-                Launch(reduce, split, scalars, split.Count, 0);
+                Launch(reduce, split, scalars, split.Count, ReduceBlocksPerSm);
                 Launch(finalize, groups, scalars, groups.Count, 0);
                 if (updateBlocksPerSegment > 0) Launch(update, split, scalars, split.Count * updateBlocksPerSegment, 0);
                 else Launch(update, split, scalars, WarpBlocks(split.Count), minBlocks);
             }
-            if (wholeBlockArgs.Count > 0) Launch(wholeBlock, wholeBlockArgs, scalars, wholeBlockArgs.Count, 0);
+            if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, wholeBlockArgs.Count, 0);
             if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count), minBlocks);
         }
 

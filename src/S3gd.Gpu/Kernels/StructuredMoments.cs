@@ -22,24 +22,6 @@ public struct MomentSegment
 }
 
 /// <summary>
-/// A run's new first moment encoded for storage before the segment's slot is given out (<see cref="Fp8FallbackMoment"/>:
-/// the lane's half block; other moments leave it empty).
-/// </summary>
-public struct MomentCodes
-{
-    /// <summary>The run's eight fp8 codes.</summary>
-    public Words2 Codes;
-    /// <summary>The half block's scale.</summary>
-    public float Scale;
-    /// <summary>Whether the half block is all zeros.</summary>
-    public bool Zeros;
-    /// <summary>Whether the half block needs the slot (not zeros, and its scale cannot represent it).</summary>
-    public bool Wide;
-    /// <summary>Whether the half block exists: its first element lies in the segment.</summary>
-    public bool Valid;
-}
-
-/// <summary>
 /// The first moment's storage in the structured update: loads and stores of a lane's run of <see cref="Lanes.Count"/>
 /// elements, with what the lane keeps of its segment (<see cref="MomentSegment"/>).
 /// </summary>
@@ -55,24 +37,8 @@ public interface IStructuredMoment
     void Load<TOps>(ArrayView<byte> memory, in MomentSegment s, ulong address, long at, long rel, long end, bool full, out Lanes m)
         where TOps : struct, IKernelOps;
 
-    /// <summary>
-    /// Encodes the run's new values <paramref name="m"/>, <paramref name="rel"/> into the segment of elements
-    /// <paramref name="start"/> to <paramref name="end"/> (every lane of the warp calls it where <see cref="WarpWide"/>).
-    /// </summary>
-    void Encode<TOps>(in Lanes m, long rel, long start, long end, int lane, out MomentCodes c) where TOps : struct, IKernelOps;
-
-    /// <summary>
-    /// The blocks of the warp's run at <paramref name="rel"/> that need the segment's slot, as bits of their index in the
-    /// segment (every lane of the warp calls it and gets them).
-    /// </summary>
-    uint Needs<TOps>(in MomentCodes c, long rel) where TOps : struct, IKernelOps;
-
-    /// <summary>
-    /// Stores the run's new values; the slot goes to the first block in element order of the segment's blocks
-    /// <paramref name="needs"/> (0: the slot is not given out by this run).
-    /// </summary>
-    void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long end, bool full, int lane, in Lanes m,
-        in MomentCodes c, uint needs)
+    /// <summary>Stores the run's new values (the segment runs from <paramref name="start"/> to <paramref name="end"/>).</summary>
+    void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m)
         where TOps : struct, IKernelOps;
 }
 
@@ -97,16 +63,7 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Encode<TOps>(in Lanes m, long rel, long start, long end, int lane, out MomentCodes c) where TOps : struct, IKernelOps => c = default;
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint Needs<TOps>(in MomentCodes c, long rel) where TOps : struct, IKernelOps => 0u;
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long end, bool full, int lane, in Lanes m,
-        in MomentCodes c, uint needs)
+    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m)
         where TOps : struct, IKernelOps =>
         default(TFormat).Store<TOps>(memory, address, 0, at, end, full, m);
 }
@@ -173,7 +130,8 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Encode<TOps>(in Lanes m, long rel, long start, long end, int lane, out MomentCodes c) where TOps : struct, IKernelOps
+    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m)
+        where TOps : struct, IKernelOps
     {
         TOps ops = default;
         // The half's amax: |m| as float bits (NaN left out, as fmaxf leaves it out) order as unsigned integers, so one
@@ -194,49 +152,31 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
             || Flushed(m.E4, w.Y) || Flushed(m.E5, w.Y >> 8) || Flushed(m.E6, w.Y >> 16) || Flushed(m.E7, w.Y >> 24);
         // Votes of the warp's lanes, read for this lane's half.
         var halfLanes = lowHalf ? LowLanes : ~LowLanes;
-        c.Codes = w;
-        c.Scale = scale;
-        c.Zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
+        var zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
         var anyFlushed = (ops.Ballot(flushed) & halfLanes) != 0u;
-        c.Wide = !c.Zeros && (!(a <= float.MaxValue) || !(a / scale < Saturation) || anyFlushed);
-        // The half's block exists when its first element is in the segment.
-        c.Valid = start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
-    }
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint Needs<TOps>(in MomentCodes c, long rel) where TOps : struct, IKernelOps
-    {
-        // The low half's block is the run's first (an even index in the segment), the high half's the next.
-        var votes = default(TOps).Ballot(c.Wide && c.Valid);
-        var pair = (votes & 1u) | (((votes >> HalfWarp) & 1u) << 1);
-        return pair << (int)(rel / MomentFallback.BlockSize & ~1L);
-    }
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long end, bool full, int lane, in Lanes m,
-        in MomentCodes c, uint needs)
-        where TOps : struct, IKernelOps
-    {
-        // The slot goes to needs' lowest set bit, the first block in element order (a segment has at most 32: Chunk / BlockSize).
-        var mine = (needs & (0u - needs)) == 1u << (int)(rel / MomentFallback.BlockSize);
-        var w = c.Codes;
-        var word = c.Scale;
-        if (c.Zeros || mine)
+        var wide = !zeros && (!(a <= float.MaxValue) || !(a / scale < Saturation) || anyFlushed);
+        // The half's block exists when its first element is in the segment; the low half's block comes first.
+        var valid = start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
+        var needs = ops.Ballot(wide && valid);
+        var takeLow = (needs & 1u) != 0u && !s.Taken;
+        var takeHigh = ((needs >> HalfWarp) & 1u) != 0u && !s.Taken && !takeLow;
+        s.Taken = s.Taken || takeLow || takeHigh;
+        var mine = lowHalf ? takeLow : takeHigh;
+        var word = scale;
+        if (zeros || (wide && mine))
         {
             w.X = 0u;
             w.Y = 0u;
-            word = c.Zeros ? MomentFallback.ZerosWord : MomentFallback.SlotWord;
+            word = zeros ? MomentFallback.ZerosWord : MomentFallback.SlotWord;
         }
         // The whole slot is written, elements past a short block as bf16 +0 (their m is 0).
-        if (mine) default(Bf16Format).Store<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, m);
+        if (wide && mine) default(Bf16Format).Store<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, m);
         Fp8Format<E4M3>.StoreCodes(memory, address + (ulong)at, at, end, full, w);
-        if (c.Valid && lane % HalfWarp == 0)
+        if (valid && lane % HalfWarp == 0)
         {
             DeviceMemory.At<float>(memory, s.Words + (ulong)(rel / MomentFallback.BlockSize) * sizeof(float)) = word;
-            if (c.Zeros || c.Wide) s.Fallbacks++;
-            if (c.Wide && !mine) s.Overflows++;
+            if (zeros || wide) s.Fallbacks++;
+            if (wide && !mine) s.Overflows++;
         }
     }
 

@@ -18,8 +18,6 @@ public struct UpdateRun
     public Lanes V;
     /// <summary>The bf16 Kahan compensation (zeros without one).</summary>
     public Lanes C;
-    /// <summary>The new first moment encoded for storage (an fp8 moment's; empty for the others).</summary>
-    public MomentCodes Codes;
     /// <summary>The run's first element within the tensor.</summary>
     public long At;
     /// <summary>The run's first element within its segment.</summary>
@@ -132,26 +130,14 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         default(TSecond).Load<TOps>(memory, second, 0, at, end, full, out run.V);
         run.C = default;
         if (default(TUpdate).HasCompensation) default(Bf16Format).Load<TOps>(memory, compensation, 0, at, end, full, out run.C);
-        run.Codes = default;
     }
 
     /// <inheritdoc />
-    /// <remarks>The warp's runs in order: the segment's slot goes to the first block that needs it in the run that first has one.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Finish(ArrayView<byte> memory, ref UpdateRun run)
     {
         // A run past the end has nothing to store, unless the moment's store needs every lane of the warp.
         if (run.At >= end && !default(TMoment).WarpWide) return;
-        Compute(ref run);
-        var needs = Needs(run);
-        Store(memory, ref run, segment.Taken ? 0u : needs);
-        segment.Taken = segment.Taken || needs != 0u;
-    }
-
-    /// <summary>The run's new values: per element the rule's update, the telemetry's counts, the parameter update; the moment encoded.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Compute(ref UpdateRun run)
-    {
         var at = run.At;
         Element(ref run.P.E0, run.G.E0, ref run.M.E0, ref run.V.E0, ref run.C.E0, at < end);
         Element(ref run.P.E1, run.G.E1, ref run.M.E1, ref run.V.E1, ref run.C.E1, at + 1 < end);
@@ -161,20 +147,8 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         Element(ref run.P.E5, run.G.E5, ref run.M.E5, ref run.V.E5, ref run.C.E5, at + 5 < end);
         Element(ref run.P.E6, run.G.E6, ref run.M.E6, ref run.V.E6, ref run.C.E6, at + 6 < end);
         Element(ref run.P.E7, run.G.E7, ref run.M.E7, ref run.V.E7, ref run.C.E7, at + 7 < end);
-        default(TMoment).Encode<TOps>(run.M, run.Rel, start, end, lane, out run.Codes);
-    }
-
-    /// <summary>The blocks of the warp's computed run that need the segment's slot, as bits of their index in the segment (every lane of the warp calls it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly uint Needs(in UpdateRun run) => default(TMoment).Needs<TOps>(run.Codes, run.Rel);
-
-    /// <summary>Stores a computed run; the slot goes to the first of the blocks <paramref name="needs"/> (0: to none of the run's).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store(ArrayView<byte> memory, ref UpdateRun run, uint needs)
-    {
-        var at = run.At;
         default(TParam).Store<TOps>(memory, param, 0, at, end, run.Full, run.P);
-        default(TMoment).Store<TOps>(memory, ref segment, moment, at, run.Rel, end, run.Full, lane, run.M, run.Codes, needs);
+        default(TMoment).Store<TOps>(memory, ref segment, moment, at, run.Rel, start, end, run.Full, lane, run.M);
         default(TSecond).Store<TOps>(memory, second, 0, at, end, run.Full, run.V);
         if (default(TUpdate).HasCompensation) default(Bf16Format).Store<TOps>(memory, compensation, 0, at, end, run.Full, run.C);
     }

@@ -55,11 +55,10 @@ let ``every structured kernel compiles to PTX for sm_90 without calls or local a
               if config.MomentIsFp8 then
                   yield nameof StructuredKernels.Update, warpKernel (nameof StructuredKernels.Update), launch.Unroll * updateLoads config + slotLoads config
               else
-                  // A plain first moment: the update a thread per run.
+                  // A plain first moment: the update a thread per run, and the block's whole kernel (two runs a warp).
                   for whole in [ false; true ] do
                       yield sprintf "UpdateFlat whole=%b" whole, KernelBackend.UpdateFlatKernelFor(config, whole, typeof<CudaOps>, typeof<CudaMaths>), updateLoads config
-              // The block's whole kernel: two runs a warp.
-              yield "WholeBlock", KernelBackend.WholeBlockKernelFor(config, typeof<CudaOps>, typeof<CudaMaths>), 2 * updateLoads config + slotLoads config ]
+                  yield "WholeBlock", KernelBackend.WholeBlockKernelFor(config, typeof<CudaOps>, typeof<CudaMaths>), 2 * updateLoads config ]
         for name, kernel, loads in all do
             let what = sprintf "%s %O %O" name config launch
             let compiled = compiler.Compile(kernel)
