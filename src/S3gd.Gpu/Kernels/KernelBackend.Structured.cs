@@ -70,13 +70,6 @@ public abstract partial class KernelBackend
         config.MomentIsFp8 ? typeof(Fp8FallbackMoment) : typeof(PlainMoment<>).MakeGenericType(FormatType(config.Moment));
 
     /// <summary>
-    /// The reduction's register budget: five blocks an SM (48 registers a thread). Its blocks wait on the table's two
-    /// dependent loads before their own, so more of them resident keep more bytes in flight: StableAdamW's bf16 reduction
-    /// took 54 registers (four blocks) without it; ptxas 13.0 spills none at 48.
-    /// </summary>
-    private const int ReduceBlocksPerSm = 5;
-
-    /// <summary>
     /// A plan's device table (a row per tensor, then the segments and the groups, then the partial sums and the groups'
     /// scalars the kernels write) and, with telemetry, <see cref="StructuredTelemetry.Words"/> counters per tensor.
     /// </summary>
@@ -164,7 +157,7 @@ public abstract partial class KernelBackend
             // per segment.
             if (split.Count > 0)
             {
-                Launch(reduce, split, scalars, split.Count, ReduceBlocksPerSm);
+                Launch(reduce, split, scalars, split.Count, 0);
                 Launch(finalize, groups, scalars, groups.Count, 0);
                 if (updateBlocksPerSegment > 0) Launch(update, split, scalars, split.Count * updateBlocksPerSegment, 0);
                 else Launch(update, split, scalars, WarpBlocks(split.Count), minBlocks);

@@ -15,12 +15,13 @@ public readonly record struct StructuredLaunch(int Unroll, int MinBlocks = 0)
     public const int MaxMinBlocks = 8;
 
     /// <summary>
-    /// The layout a plan of <paramref name="config"/> uses unless told, the fastest on the H100 at 64M parameters and on
-    /// GPT-2's shapes (tools/device/README.md): StableAdamW two runs per lane (16 elements, 64 bytes of each fp32 buffer
-    /// in flight; one run: 0.889/0.912 of the copy against 0.903/0.922), but one with a Kahan compensation, whose five
-    /// buffers' runs otherwise hold 154 registers a thread (0.771/0.797 against 0.716/0.738); Adam-mini one run, whose
-    /// warp kernel of GPT-2's 768-element rows then holds fewer registers and more warps an SM (fp32 0.990/0.906 against
-    /// 0.999/0.825), with a register budget of 4 blocks an SM for its fp8 moment (0.615/0.607 against 0.566/0.578).
+    /// The layout a plan of <paramref name="config"/> uses unless told, chosen on the H100 at 64M parameters and on GPT-2's
+    /// shapes (tools/device/README.md) when the layout still shaped every structured kernel: StableAdamW two runs per
+    /// lane, one with a Kahan compensation (whose five buffers' runs otherwise hold 154 registers a thread); Adam-mini
+    /// one run (the warp kernel of GPT-2's 768-element rows then holds fewer registers and more warps an SM), with a
+    /// register budget of 4 blocks an SM for its fp8 moment (0.615/0.607 of the copy against 0.566/0.578). Since the
+    /// split groups and long whole groups of a plain moment took the block kernels, StableAdamW's layout shapes only
+    /// tensors of at most 1024 elements.
     /// </summary>
     public static StructuredLaunch For(StructuredConfig config)
     {
