@@ -35,6 +35,15 @@ public static partial class CpuConvert
     /// <summary>The float32 exponent bias.</summary>
     private const int Float32Bias = 127;
 
+    /// <summary>The left shift that puts an fp8 code's sign bit on float32's.</summary>
+    private const int Fp8Top = 24;
+
+    /// <summary>Half a bf16 ulp less one, in float32 bits: added with the lowest kept bit, it rounds to nearest even.</summary>
+    private const uint Bf16HalfUlp = 0x7FFF;
+
+    /// <summary>The float32 bits a bf16 value keeps.</summary>
+    private const uint Bf16Mask = 0xFFFF0000;
+
     /// <summary>bf16 codes to float32: each code is the upper half of its float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void DecodeBf16(ReadOnlySpan<ushort> codes, Span<float> y)
@@ -95,11 +104,11 @@ public static partial class CpuConvert
 
     /// <summary>Each lane rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> RoundBf16(Vector256<float> x) => Vector256.ShiftLeft(Bf16Codes(x), 16).AsSingle();
+    internal static Vector256<float> RoundBf16(Vector256<float> x) => (Bf16Bits(x) & Vector256.Create(Bf16Mask)).AsSingle();
 
     /// <summary>Each of sixteen lanes rounded to the nearest bf16 value (as float32), as <see cref="EncodeBf16(float)"/> then decoding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> RoundBf16(Vector512<float> x) => Vector512.ShiftLeft(Bf16Codes(x), 16).AsSingle();
+    internal static Vector512<float> RoundBf16(Vector512<float> x) => (Bf16Bits(x) & Vector512.Create(Bf16Mask)).AsSingle();
 
     /// <summary>
     /// <see cref="RoundBf16(Vector256{float})"/> of lanes that hold bf16 values already (decoded bf16 codes): a NaN is
@@ -122,24 +131,31 @@ public static partial class CpuConvert
 
     /// <summary><see cref="EncodeBf16(float)"/> in every lane: the code in the low half of each 32-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Bf16Codes(Vector256<float> x)
-    {
-        var b = x.AsUInt32();
-        var upper = Vector256.ShiftRightLogical(b, 16);
-        var rounded = Vector256.ShiftRightLogical(b + Vector256.Create(0x7FFFu) + (upper & Vector256<uint>.One), 16);
-        var isNaN = ~Vector256.Equals(x, x).AsUInt32();
-        return Vector256.ConditionalSelect(isNaN, upper | Vector256.Create(Bf16QuietBit), rounded);
-    }
+    private static Vector256<uint> Bf16Codes(Vector256<float> x) => Vector256.ShiftRightLogical(Bf16Bits(x), 16);
 
     /// <summary><see cref="Bf16Codes(Vector256{float})"/> in sixteen lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> Bf16Codes(Vector512<float> x)
+    private static Vector512<uint> Bf16Codes(Vector512<float> x) => Vector512.ShiftRightLogical(Bf16Bits(x), 16);
+
+    /// <summary>
+    /// Each lane's bf16 code in its upper half, over bits that the code drops: the float32 bits plus half a bf16 ulp less
+    /// one plus the lowest kept bit (round to nearest even, a carry moving up by itself); a NaN's bits with the quiet bit set.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Bf16Bits(Vector256<float> x)
     {
         var b = x.AsUInt32();
-        var upper = Vector512.ShiftRightLogical(b, 16);
-        var rounded = Vector512.ShiftRightLogical(b + Vector512.Create(0x7FFFu) + (upper & Vector512<uint>.One), 16);
-        var isNaN = ~Vector512.Equals(x, x).AsUInt32();
-        return Vector512.ConditionalSelect(isNaN, upper | Vector512.Create(Bf16QuietBit), rounded);
+        var rounded = b + Vector256.Create(Bf16HalfUlp) + (Vector256.ShiftRightLogical(b, 16) & Vector256<uint>.One);
+        return Vector256.ConditionalSelect(~Vector256.Equals(x, x).AsUInt32(), b | Vector256.Create(Bf16QuietBit << 16), rounded);
+    }
+
+    /// <summary><see cref="Bf16Bits(Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Bf16Bits(Vector512<float> x)
+    {
+        var b = x.AsUInt32();
+        var rounded = b + Vector512.Create(Bf16HalfUlp) + (Vector512.ShiftRightLogical(b, 16) & Vector512<uint>.One);
+        return Vector512.ConditionalSelect(~Vector512.Equals(x, x).AsUInt32(), b | Vector512.Create(Bf16QuietBit << 16), rounded);
     }
 
     /// <summary>
@@ -147,12 +163,19 @@ public static partial class CpuConvert
     /// 1 multiplies nothing: x * 1 is x, a NaN included): 64 or 32 codes at a time decoded with integer steps
     /// (<see cref="Fp8Values(Fp8Layout, Vector256{uint})"/>), the tail through the one-value decode's table.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Compiled on its own, never inlined, so that each layout's loop is inlined into it with its constants folded.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     internal static void DecodeFp8(bool e4m3, ReadOnlySpan<byte> codes, float scale, Span<float> y)
     {
+        if (e4m3) DecodeFp8(E4M3, DecodeE4M3, codes, scale, y);
+        else DecodeFp8(E5M2, DecodeE5M2, codes, scale, y);
+    }
+
+    /// <summary><see cref="DecodeFp8(bool, ReadOnlySpan{byte}, float, Span{float})"/> for one layout (its constants folded) and its decode table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DecodeFp8(Fp8Layout layout, float[] table, ReadOnlySpan<byte> codes, float scale, Span<float> y)
+    {
         SameLength(codes.Length, y.Length);
-        var layout = e4m3 ? E4M3 : E5M2;
-        var table = e4m3 ? DecodeE4M3 : DecodeE5M2;
         var multiply = scale != 1.0f;
         var i = 0;
         ref var c = ref MemoryMarshal.GetReference(codes);
@@ -199,59 +222,62 @@ public static partial class CpuConvert
     }
 
     /// <summary>
-    /// The one-value fp8 decode in every lane (codes in the low byte of each lane), the same float32 bits. A normal code's
-    /// exponent and mantissa move up into float32's fields and its exponent is re-biased; a subnormal m * 2^(1 - bias - M)
-    /// is 2^(1 - bias) * (1 + m / 2^M) less 2^(1 - bias), both exact float32 values. Beyond the largest finite code: e5m2's
-    /// first is infinity, every other the canonical NaN.
+    /// The one-value fp8 decode in every lane (codes in the low byte of each lane), the same float32 bits. Shifting the code
+    /// to the top and back arithmetically puts its exponent and mantissa fields under float32's (the sign copied above them,
+    /// masked off), a float32 of 2^(bias - 127) times the code's value, normal or subnormal alike (a float32 subnormal is
+    /// m 2^-126 as an fp8 subnormal is m 2^(1 - bias); .NET never flushes them): one exact multiply by 2^(127 - bias) re-biases it. Beyond the largest
+    /// finite code: e5m2's first is infinity, every other the canonical NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fp8Values(Fp8Layout layout, Vector256<uint> code)
     {
+        var (shift, fields, rebias) = Fp8DecodeConstants(layout);
+        var bits = Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(code, Fp8Top).AsInt32(), shift).AsUInt32() & Vector256.Create(fields);
+        var finite = bits.AsSingle() * Vector256.Create(rebias);
         var magnitude = code & Vector256.Create(0x7Fu);
-        var sign = Vector256.ShiftLeft(code & Vector256.Create(0x80u), 24);
-        var fields = Vector256.ShiftLeft(magnitude, Float32MantissaBits - layout.MantissaBits);
-        var normal = fields + Vector256.Create((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
-        // The float32 bits of 2^(1 - bias), the smallest normal fp8 magnitude.
-        var minNormal = Vector256.Create((uint)(Float32Bias + 1 - layout.Bias) << Float32MantissaBits);
-        var subnormal = ((fields + minNormal).AsSingle() - minNormal.AsSingle()).AsUInt32();
-        var isSubnormal = Vector256.LessThan(magnitude.AsInt32(), Vector256.Create(1 << layout.MantissaBits)).AsUInt32();
-        var finite = Vector256.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
-        var nan = Vector256.Create(SoftwareConvert.CanonicalNaN);
+        var nan = Vector256.Create(SoftwareConvert.CanonicalNaN).AsSingle();
         var special = layout.HasInfinity
-            ? Vector256.ConditionalSelect(Vector256.Equals(magnitude, Vector256.Create(layout.MaxCode + 1)), sign | Vector256.Create(Float32Infinity), nan)
+            ? Vector256.ConditionalSelect(Vector256.Equals(magnitude, Vector256.Create(layout.MaxCode + 1)).AsSingle(), (bits | Vector256.Create(Float32Infinity)).AsSingle(), nan)
             : nan;
-        var isSpecial = Vector256.GreaterThan(magnitude.AsInt32(), Vector256.Create((int)layout.MaxCode)).AsUInt32();
-        return Vector256.ConditionalSelect(isSpecial, special, finite).AsSingle();
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(magnitude, Vector256.Create(layout.MaxCode)).AsSingle(), special, finite);
     }
 
     /// <summary><see cref="Fp8Values(Fp8Layout, Vector256{uint})"/> in sixteen lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Fp8Values(Fp8Layout layout, Vector512<uint> code)
     {
+        var (shift, fields, rebias) = Fp8DecodeConstants(layout);
+        var bits = Vector512.ShiftRightArithmetic(Vector512.ShiftLeft(code, Fp8Top).AsInt32(), shift).AsUInt32() & Vector512.Create(fields);
+        var finite = bits.AsSingle() * Vector512.Create(rebias);
         var magnitude = code & Vector512.Create(0x7Fu);
-        var sign = Vector512.ShiftLeft(code & Vector512.Create(0x80u), 24);
-        var fields = Vector512.ShiftLeft(magnitude, Float32MantissaBits - layout.MantissaBits);
-        var normal = fields + Vector512.Create((uint)(Float32Bias - layout.Bias) << Float32MantissaBits);
-        // The float32 bits of 2^(1 - bias), the smallest normal fp8 magnitude.
-        var minNormal = Vector512.Create((uint)(Float32Bias + 1 - layout.Bias) << Float32MantissaBits);
-        var subnormal = ((fields + minNormal).AsSingle() - minNormal.AsSingle()).AsUInt32();
-        var isSubnormal = Vector512.LessThan(magnitude.AsInt32(), Vector512.Create(1 << layout.MantissaBits)).AsUInt32();
-        var finite = Vector512.ConditionalSelect(isSubnormal, subnormal, normal) | sign;
-        var nan = Vector512.Create(SoftwareConvert.CanonicalNaN);
+        var nan = Vector512.Create(SoftwareConvert.CanonicalNaN).AsSingle();
         var special = layout.HasInfinity
-            ? Vector512.ConditionalSelect(Vector512.Equals(magnitude, Vector512.Create(layout.MaxCode + 1)), sign | Vector512.Create(Float32Infinity), nan)
+            ? Vector512.ConditionalSelect(Vector512.Equals(magnitude, Vector512.Create(layout.MaxCode + 1)).AsSingle(), (bits | Vector512.Create(Float32Infinity)).AsSingle(), nan)
             : nan;
-        var isSpecial = Vector512.GreaterThan(magnitude.AsInt32(), Vector512.Create((int)layout.MaxCode)).AsUInt32();
-        return Vector512.ConditionalSelect(isSpecial, special, finite).AsSingle();
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(magnitude, Vector512.Create(layout.MaxCode)).AsSingle(), special, finite);
     }
+
+    /// <summary>
+    /// The decode's constants for a format: the arithmetic shift from the code at the top of a lane to its fields under
+    /// float32's, the bits kept after it (the sign and the fields), and 2^(127 - bias), the re-biasing factor.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Shift, uint Fields, float Rebias) Fp8DecodeConstants(Fp8Layout layout) =>
+        (Fp8Top - (Float32MantissaBits - layout.MantissaBits),
+         0x80000000u | (0x7Fu << (Float32MantissaBits - layout.MantissaBits)),
+         BitConverter.UInt32BitsToSingle((uint)(2 * Float32Bias - layout.Bias) << Float32MantissaBits));
 
     /// <summary>
     /// float32 to fp8 codes (e4m3fn or e5m2, satfinite), each value first multiplied by <paramref name="factor"/> (a block's
     /// inverse scale; one float32 multiply as the kernel's; 1 multiplies nothing: x * 1 is x, and every NaN encodes alike).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float factor, Span<byte> codes) =>
-        EncodeFp8(e4m3 ? E4M3 : E5M2, x, factor, codes);
+    // Compiled on its own, never inlined, so that each layout's loop is inlined into it with its constants folded.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    internal static void EncodeFp8(bool e4m3, ReadOnlySpan<float> x, float factor, Span<byte> codes)
+    {
+        if (e4m3) EncodeFp8(E4M3, x, factor, codes);
+        else EncodeFp8(E5M2, x, factor, codes);
+    }
 
     /// <summary>
     /// float32 to block-scaled fp8 codes, as the kernels' <see cref="Kernels.ScaledFp8Format{TCodec}"/>: each block of
@@ -259,12 +285,19 @@ public static partial class CpuConvert
     /// <see cref="Kernels.E8M0Scale.Of"/>), written to <paramref name="exponents"/>, and its values times the inverse scale
     /// are encoded (<see cref="EncodeFp8(bool, ReadOnlySpan{float}, float, Span{byte})"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Compiled on its own, never inlined, so that each layout's loop is inlined into it with its constants folded.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     internal static void EncodeFp8Scaled(bool e4m3, ReadOnlySpan<float> x, int blockSize, Span<byte> exponents, Span<byte> codes)
     {
+        if (e4m3) EncodeFp8Scaled(E4M3, default(Kernels.E4M3).Max, x, blockSize, exponents, codes);
+        else EncodeFp8Scaled(E5M2, default(Kernels.E5M2).Max, x, blockSize, exponents, codes);
+    }
+
+    /// <summary><see cref="EncodeFp8Scaled(bool, ReadOnlySpan{float}, int, Span{byte}, Span{byte})"/> for one layout (its constants folded) and its largest finite value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EncodeFp8Scaled(Fp8Layout layout, float largest, ReadOnlySpan<float> x, int blockSize, Span<byte> exponents, Span<byte> codes)
+    {
         SameLength(x.Length, codes.Length);
-        var layout = e4m3 ? E4M3 : E5M2;
-        var largest = e4m3 ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max;
         for (var b = 0; b < x.Length; b += blockSize)
         {
             var block = x.Slice(b, Math.Min(blockSize, x.Length - b));

@@ -10,11 +10,11 @@ namespace S3gd.Gpu.Cpu;
 /// </summary>
 public static partial class CpuConvert
 {
-    /// <summary>The fp8 e4m3fn layout (<see cref="SoftwareConvert"/>'s numbers).</summary>
-    private static readonly Fp8Layout E4M3 = new(SoftwareConvert.E4M3Bias, SoftwareConvert.E4M3MantissaBits, SoftwareConvert.E4M3MaxCode, HasInfinity: false);
+    /// <summary>The fp8 e4m3fn layout (<see cref="SoftwareConvert"/>'s numbers): made where it is used, so that the compiler folds its constants into the lane operations.</summary>
+    private static Fp8Layout E4M3 => new(SoftwareConvert.E4M3Bias, SoftwareConvert.E4M3MantissaBits, SoftwareConvert.E4M3MaxCode, HasInfinity: false);
 
-    /// <summary>The fp8 e5m2 layout (<see cref="SoftwareConvert"/>'s numbers).</summary>
-    private static readonly Fp8Layout E5M2 = new(SoftwareConvert.E5M2Bias, SoftwareConvert.E5M2MantissaBits, SoftwareConvert.E5M2MaxCode, HasInfinity: true);
+    /// <summary>The fp8 e5m2 layout (<see cref="SoftwareConvert"/>'s numbers), made where it is used as <see cref="E4M3"/>.</summary>
+    private static Fp8Layout E5M2 => new(SoftwareConvert.E5M2Bias, SoftwareConvert.E5M2MantissaBits, SoftwareConvert.E5M2MaxCode, HasInfinity: true);
 
     /// <summary>The NaN every fp8 encode writes (the kernel's and the spec's canonical code).</summary>
     private const byte Fp8NaN = SoftwareConvert.Fp8NaN;

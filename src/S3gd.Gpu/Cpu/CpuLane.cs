@@ -221,7 +221,7 @@ internal readonly struct ScaledLane<TCodes> : ICpuLane
     /// <inheritdoc />
     /// <remarks>
     /// A NaN code keeps its own NaN where the scale is NaN too (a block holding an infinity), as the spans' decode
-    /// (<see cref="CpuConvert.DecodeFp8"/>, the value the multiply's first operand) gives it: the select makes that
+    /// (<see cref="CpuConvert.DecodeFp8(bool, ReadOnlySpan{byte}, float, Span{float})"/>, the value the multiply's first operand) gives it: the select makes that
     /// independent of the order in which the compiler puts the multiply's operands.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
