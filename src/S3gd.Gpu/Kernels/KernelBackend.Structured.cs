@@ -19,7 +19,7 @@ public abstract partial class KernelBackend
     /// </summary>
     internal static MethodInfo StructuredKernelFor(string name, StructuredConfig config, StructuredLaunch launch, Type ops, Type maths)
     {
-        var second = config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat);
+        var second = SecondType(config);
         var runs = launch.Unroll switch
         {
             1 => typeof(OneRun),
@@ -41,7 +41,7 @@ public abstract partial class KernelBackend
     /// </summary>
     internal static MethodInfo ReduceKernelFor(StructuredConfig config, bool whole, Type ops, Type maths) =>
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.Reduce), ops, maths, config.RuleType, FormatType(config.Grad),
-            config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat), Shape(whole));
+            SecondType(config), Shape(whole));
 
     /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration with a plain first moment, with the given accelerator operations and maths.</summary>
     internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
@@ -61,9 +61,13 @@ public abstract partial class KernelBackend
     /// <summary>The type arguments the plain-moment kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
     private static Type[] PlainMomentArguments(StructuredConfig config, Type ops, Type maths) =>
         [ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad), MomentType(config),
-            config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat),
+            SecondType(config),
             UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
             Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry)];
+
+    /// <summary>The per-element second moment's format: StableAdamW's exp_avg_sq; none for Adam-mini (its vmean is a float32 per group).</summary>
+    private static Type SecondType(StructuredConfig config) =>
+        config.Rule == StructuredRule.StableAdamW ? FormatType(config.SecondMoment) : typeof(NoFormat);
 
     /// <summary>The first moment's storage: fp32, bf16, or fp8 with bf16 fallback.</summary>
     private static Type MomentType(StructuredConfig config) =>
@@ -82,7 +86,6 @@ public abstract partial class KernelBackend
         private readonly DeviceBuffer? telemetry;
         private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
         private readonly int minBlocks;
-        private readonly int updateBlocksPerSegment;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
             : base(config, tensors)
@@ -114,7 +117,6 @@ public abstract partial class KernelBackend
             update = config.MomentIsFp8
                 ? StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths)
                 : UpdateFlatKernelFor(config, wholeRuns, backend.Ops, maths);
-            updateBlocksPerSegment = config.MomentIsFp8 ? 0 : StructuredKernels.FlatBlocksPerSegment;
             // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
             bool InBlock(int s) => !config.MomentIsFp8 && l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
             var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
@@ -159,8 +161,8 @@ public abstract partial class KernelBackend
             {
                 Launch(reduce, split, scalars, split.Count, 0);
                 Launch(finalize, groups, scalars, groups.Count, 0);
-                if (updateBlocksPerSegment > 0) Launch(update, split, scalars, split.Count * updateBlocksPerSegment, 0);
-                else Launch(update, split, scalars, WarpBlocks(split.Count), minBlocks);
+                if (Config.MomentIsFp8) Launch(update, split, scalars, WarpBlocks(split.Count), minBlocks);
+                else Launch(update, split, scalars, split.Count * StructuredKernels.FlatBlocksPerSegment, 0);
             }
             if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, wholeBlockArgs.Count, 0);
             if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count), minBlocks);
