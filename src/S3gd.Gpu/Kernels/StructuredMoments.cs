@@ -70,12 +70,13 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
 
 /// <summary>
 /// Adam-mini's fp8 e4m3 first moment with bf16 fallback (<see cref="MomentFallback"/>, the spec's FallbackFp8): per block
-/// of <see cref="MomentFallback.BlockSize"/> elements a word (its scale, <see cref="MomentFallback.ZerosWord"/> or
-/// <see cref="MomentFallback.SlotWord"/>), per segment one bf16 slot, taken by the segment's first block in element order
-/// that the fp8 scale cannot represent; a later one keeps the plain scaled codes and counts as overflowed. A run of a
-/// lane is half a block: lanes 0-15 of the warp hold one block of the warp's runs, lanes 16-31 the next, so a block's
-/// amax is a warp maximum and its flags are votes. The decoded products and the quotients by the scale feed only the
-/// maths' own operations or the fp8 conversion, so none is contracted.
+/// of <see cref="MomentFallback.BlockSize"/> elements a word (its power-of-two scale, <see cref="E8M0Scale"/>'s as the
+/// elementwise fp8 blocks', <see cref="MomentFallback.ZerosWord"/> or <see cref="MomentFallback.SlotWord"/>), per segment
+/// one bf16 slot, taken by the segment's first block in element order that the fp8 scale cannot represent; a later one
+/// keeps the plain scaled codes and counts as overflowed. A run of a lane is half a block: lanes 0-15 of the warp hold
+/// one block of the warp's runs, lanes 16-31 the next, so a block's amax is a warp maximum and its flags are votes. The
+/// quotient by the scale is the product by its exact inverse (the same float32 value, rounded once); the decoded
+/// products and those feed only the maths' own operations or the fp8 conversion, so none is contracted.
 /// </summary>
 public readonly struct Fp8FallbackMoment : IStructuredMoment
 {
@@ -87,12 +88,6 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
 
     /// <summary>The votes of the low half warp's lanes.</summary>
     private const uint LowLanes = (1u << HalfWarp) - 1u;
-
-    /// <summary>
-    /// e4m3's largest finite value plus half its ulp (448 + 16, the spec's FallbackFp8.saturation): a larger |x/scale|
-    /// saturates.
-    /// </summary>
-    public const float Saturation = 464.0f;
 
     /// <inheritdoc />
     public bool WarpWide => true;
@@ -146,11 +141,13 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var lowHalf = lane < HalfWarp;
         var low = ops.WarpMax(lowHalf ? bits : 0u);
         var high = ops.WarpMax(lowHalf ? 0u : bits);
-        var a = Interop.IntAsFloat(lowHalf ? low : high);
-        var scale = a / default(E4M3).Max;
+        var amaxBits = lowHalf ? low : high;
+        var e = E8M0Scale.Of(amaxBits, default(E4M3).Max);
+        var scale = E8M0Scale.Scale(e);
+        var inv = E8M0Scale.Inverse(e);
         Lanes q;
-        q.E0 = m.E0 / scale; q.E1 = m.E1 / scale; q.E2 = m.E2 / scale; q.E3 = m.E3 / scale;
-        q.E4 = m.E4 / scale; q.E5 = m.E5 / scale; q.E6 = m.E6 / scale; q.E7 = m.E7 / scale;
+        q.E0 = m.E0 * inv; q.E1 = m.E1 * inv; q.E2 = m.E2 * inv; q.E3 = m.E3 * inv;
+        q.E4 = m.E4 * inv; q.E5 = m.E5 * inv; q.E6 = m.E6 * inv; q.E7 = m.E7 * inv;
         var w = Fp8Format<E4M3>.Encode<TOps>(q);
         // Non-short-circuit | and & throughout the store's flags: no branch per element.
         var nonzero = m.E0 != 0.0f | m.E1 != 0.0f | m.E2 != 0.0f | m.E3 != 0.0f | m.E4 != 0.0f | m.E5 != 0.0f | m.E6 != 0.0f | m.E7 != 0.0f;
@@ -160,7 +157,8 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var halfLanes = lowHalf ? LowLanes : ~LowLanes;
         var zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
         var anyFlushed = (ops.Ballot(flushed) & halfLanes) != 0u;
-        var wide = !zeros & (!(a <= float.MaxValue) | !(a / scale < Saturation) | anyFlushed);
+        // An infinite amax (its scale NaN) or a flushed element; no quotient saturates.
+        var wide = !zeros & (!(Interop.IntAsFloat(amaxBits) <= float.MaxValue) | anyFlushed);
         // The half's block exists when its first element is in the segment; the low half's block comes first.
         var valid = start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
         var needs = ops.Ballot(wide & valid);

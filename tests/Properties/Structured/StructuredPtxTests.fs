@@ -84,7 +84,3 @@ let ``the block kernels of segments of whole runs move every buffer as vectors o
           "UpdateFlat", (fun whole -> KernelBackend.UpdateFlatKernelFor(config, whole, typeof<CudaOps>, typeof<CudaMaths>)) ] do
         let whole, any = scalarLoads (kernelFor true), scalarLoads (kernelFor false)
         Assert.True(whole = 0 && any > 0, sprintf "%s: element-by-element loads whole %d, any %d" name whole any)
-
-[<Fact>]
-let ``the fp8 moment's saturation is the spec's`` () =
-    Assert.Equal(FallbackFp8.saturation Fp8E4M3, Fp8FallbackMoment.Saturation)
