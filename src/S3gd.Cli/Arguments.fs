@@ -104,7 +104,7 @@ type SoakArgs =
             match a with
             | Backend _ -> "the backend: cpu, cuda or ilgpu-cpu (default: the best available, S3GD_BACKEND overrides)."
             | Param_Dtype _ -> "parameter format: fp32 (default) or bf16."
-            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled by powers of two, one E8M0 byte per 128), or fp8e4m3-unscaled for s3gd; adam-mini's first moment: fp32, bf16 or fp8e4m3 (bf16 fallback)."
+            | State_Dtype _ -> "state format: fp32 (default), bf16, fp8e4m3, fp8e5m2 (block-scaled by powers of two, one E8M0 byte per 128), or fp8e4m3-unscaled for s3gd; adam-mini's first moment: fp32, bf16 or fp8e4m3 (a power-of-two scale per 128, bf16 fallback)."
             | Param_Update _ -> "bf16 parameter update: nearest (default), kahan or stochastic (these two need --param-dtype bf16)."
             | Alternate -> "reload the second run alternately onto the CPU and back onto --backend: checkpoints cross backends, and the CPU twin must match bit for bit."
             | Optimizer _ -> "the optimizer by rule name: sgd, rmsprop, adam, adamw (default), s3gd, signum, lion, laprop, ademamix, sim-ademamix, madam, stableadamw, adam-mini, muon, oadamw."

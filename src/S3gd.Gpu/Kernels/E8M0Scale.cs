@@ -34,8 +34,8 @@ public static class E8M0Scale
     /// <summary>float32 bits of 2^-127, a subnormal: E8M0's byte 0 (its exponent field is 0, so it is not byte &lt;&lt; 23).</summary>
     private const uint SmallestBits = 1u << (MantissaBits - 1);
 
-    /// <summary>float32 bits of a quiet NaN.</summary>
-    private const uint NaNBits = 0x7FC00000u;
+    /// <summary>float32 bits of a quiet NaN, sign bit clear: the spec's scale of an fp8 block holding an infinity (FallbackFp8.NaNScaleBits).</summary>
+    private const uint NaNBits = (uint)S3gd.Spec.Formats.FallbackFp8.NaNScaleBits;
 
     /// <summary>
     /// The scale byte of a block whose largest magnitude has the float32 bits <paramref name="absmaxBits"/> (NaN left out,

@@ -38,7 +38,7 @@ public struct ElementwiseRow
     public readonly bool Aligned => ((Param | Grad | State0 | State1 | State2 | Compensation) & 15ul) == 0ul;
 
     /// <summary>Whether the tensor has only whole groups: its length a multiple of <see cref="Lanes.Count"/>, its buffers <see cref="Aligned"/> (<see cref="WholeGroups"/>).</summary>
-    public readonly bool Whole => Length % Lanes.Count == 0 && Aligned;
+    public readonly bool Whole => KernelIndex.Rem(Length, Lanes.Count) == 0 && Aligned;
 }
 
 /// <summary>The elementwise kernel's arguments besides the address space.</summary>

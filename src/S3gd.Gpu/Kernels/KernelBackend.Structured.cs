@@ -125,6 +125,7 @@ public abstract partial class KernelBackend
             var segments = order.Select(s => new StructuredSegment
             {
                 Tensor = l.SegmentTensor[s], Group = l.SegmentGroup[s], Start = l.SegmentStart[s], Count = l.SegmentCount[s],
+                Local = l.GroupLocal[l.SegmentGroup[s]], Offset = l.SegmentStart[s] % rows[l.SegmentTensor[s]].GroupLength,
             }).ToArray();
             var groupEntries = Enumerable.Range(0, l.Groups).Select(q => new StructuredGroup
             {

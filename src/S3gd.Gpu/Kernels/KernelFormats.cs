@@ -336,7 +336,7 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
         q.E0 = ops.Multiply(x.E0, inverse); q.E1 = ops.Multiply(x.E1, inverse); q.E2 = ops.Multiply(x.E2, inverse); q.E3 = ops.Multiply(x.E3, inverse);
         q.E4 = ops.Multiply(x.E4, inverse); q.E5 = ops.Multiply(x.E5, inverse); q.E6 = ops.Multiply(x.E6, inverse); q.E7 = ops.Multiply(x.E7, inverse);
         Fp8Format<TCodec>.StoreCodes(memory, address + (ulong)at, at, end, full, Fp8Format<TCodec>.Encode<TOps>(q));
-        if (at % KernelFormat.ScaleBlock == 0 && at < end) DeviceMemory.At<byte>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock)) = (byte)exponent;
+        if (KernelIndex.Rem(at, KernelFormat.ScaleBlock) == 0 && at < end) DeviceMemory.At<byte>(memory, scales + (ulong)(at / KernelFormat.ScaleBlock)) = (byte)exponent;
     }
 
     /// <summary>The float32 bits of |x| for element <paramref name="index"/> before <paramref name="end"/>; 0 for NaN and past the end.</summary>

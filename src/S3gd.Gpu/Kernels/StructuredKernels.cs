@@ -72,13 +72,12 @@ public static partial class StructuredKernels
         if (segment >= args.Count) return;
         var s = StructuredTable.Segment(memory, args.Entries, segment);
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
-        // The group's index in its tensor (Adam-mini's vmean element): its start over the group length; its mean read first.
-        var local = s.Start / row.GroupLength;
-        var mean = Warp.LaneIdx == 0 ? ReadMean<TRule>(memory, row, local) : 0.0f;
+        // The group's mean (Adam-mini's vmean element) read first.
+        var mean = Warp.LaneIdx == 0 ? ReadMean<TRule>(memory, row, s.Local) : 0.0f;
         var sum = default(M).Add(0.0f, ReduceSegment<TOps, M, TRule, TGrad, TSecond, TRuns>(memory, args.Scalars, row, s));
         var first = 0.0f;
         var second = 0.0f;
-        if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, local, sum, mean, out first, out second);
+        if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, s.Local, sum, mean, out first, out second);
         first = Warp.Shuffle(first, 0);
         second = Warp.Shuffle(second, 0);
         UpdateSegment<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(memory, args, row, s, first, second);
@@ -123,7 +122,7 @@ public static partial class StructuredKernels
         where TRuns : struct, IRunsInFlight
     {
         var pass = new UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>(
-            memory, args.Scalars, row, s.Start, s.Count, Warp.LaneIdx, first, second);
+            memory, args.Scalars, row, s, Warp.LaneIdx, first, second);
         for (var u0 = 0; StructuredWarp.RunAt(u0, 0) < s.Count; u0 += default(TRuns).Count)
             default(TRuns).Turn<UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>, UpdateRun>(memory, ref pass, u0);
         pass.Report(memory, args.Telemetry, s.Tensor);

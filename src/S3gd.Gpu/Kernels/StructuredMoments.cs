@@ -30,8 +30,8 @@ public interface IStructuredMoment
     /// <summary>Whether every lane of the warp stores every run, its segment's end passed or not (the store's reductions and votes span the warp).</summary>
     bool WarpWide { get; }
 
-    /// <summary>Starts lane <paramref name="lane"/>'s segment from element <paramref name="start"/> of a tensor.</summary>
-    void Begin<TOps>(ArrayView<byte> memory, in StructuredRow row, long start, int lane, out MomentSegment s) where TOps : struct, IKernelOps;
+    /// <summary>Starts lane <paramref name="lane"/>'s share of segment <paramref name="segment"/> of a tensor.</summary>
+    void Begin<TOps>(ArrayView<byte> memory, in StructuredRow row, in StructuredSegment segment, int lane, out MomentSegment s) where TOps : struct, IKernelOps;
 
     /// <summary>Loads the run at element <paramref name="at"/> (<paramref name="rel"/> into the segment) of the moment at <paramref name="address"/>.</summary>
     void Load<TOps>(ArrayView<byte> memory, in MomentSegment s, ulong address, long at, long rel, long end, bool full, out Lanes m)
@@ -52,7 +52,7 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Begin<TOps>(ArrayView<byte> memory, in StructuredRow row, long start, int lane, out MomentSegment s) where TOps : struct, IKernelOps =>
+    public void Begin<TOps>(ArrayView<byte> memory, in StructuredRow row, in StructuredSegment segment, int lane, out MomentSegment s) where TOps : struct, IKernelOps =>
         s = default;
 
     /// <inheritdoc />
@@ -70,12 +70,13 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
 
 /// <summary>
 /// Adam-mini's fp8 e4m3 first moment with bf16 fallback (<see cref="MomentFallback"/>, the spec's FallbackFp8): per block
-/// of <see cref="MomentFallback.BlockSize"/> elements a word (its scale, <see cref="MomentFallback.ZerosWord"/> or
-/// <see cref="MomentFallback.SlotWord"/>), per segment one bf16 slot, taken by the segment's first block in element order
-/// that the fp8 scale cannot represent; a later one keeps the plain scaled codes and counts as overflowed. A run of a
-/// lane is half a block: lanes 0-15 of the warp hold one block of the warp's runs, lanes 16-31 the next, so a block's
-/// amax is a warp maximum and its flags are votes. The decoded products and the quotients by the scale feed only the
-/// maths' own operations or the fp8 conversion, so none is contracted.
+/// of <see cref="MomentFallback.BlockSize"/> elements a word (its power-of-two scale, <see cref="E8M0Scale"/>'s as the
+/// elementwise fp8 blocks', <see cref="MomentFallback.ZerosWord"/> or <see cref="MomentFallback.SlotWord"/>), per segment
+/// one bf16 slot, taken by the segment's first block in element order that the fp8 scale cannot represent; a later one
+/// keeps the plain scaled codes and counts as overflowed. A run of a lane is half a block: lanes 0-15 of the warp hold
+/// one block of the warp's runs, lanes 16-31 the next, so a block's amax is a warp maximum and its flags are votes. The
+/// quotient by the scale is the product by its exact inverse (the same float32 value, rounded once); the decoded
+/// products and those feed only the maths' own operations or the fp8 conversion, so none is contracted.
 /// </summary>
 public readonly struct Fp8FallbackMoment : IStructuredMoment
 {
@@ -88,22 +89,17 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
     /// <summary>The votes of the low half warp's lanes.</summary>
     private const uint LowLanes = (1u << HalfWarp) - 1u;
 
-    /// <summary>
-    /// e4m3's largest finite value plus half its ulp (448 + 16, the spec's FallbackFp8.saturation): a larger |x/scale|
-    /// saturates.
-    /// </summary>
-    public const float Saturation = 464.0f;
-
     /// <inheritdoc />
     public bool WarpWide => true;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Begin<TOps>(ArrayView<byte> memory, in StructuredRow row, long start, int lane, out MomentSegment s) where TOps : struct, IKernelOps
+    public void Begin<TOps>(ArrayView<byte> memory, in StructuredRow row, in StructuredSegment segment, int lane, out MomentSegment s) where TOps : struct, IKernelOps
     {
-        // The segment starts a run of whole blocks in its group and its slot (a multiple of the segment size in the group).
-        s.Words = row.MomentWords + (ulong)MomentFallback.WordOf(start, row.GroupLength) * sizeof(float);
-        s.Slot = row.MomentSlots + (ulong)MomentFallback.SlotOf(start, row.GroupLength) * sizeof(ushort);
+        // The segment starts a run of whole blocks in its group and its slot (a multiple of the segment size in the group);
+        // the table's group and offset spare the kernel a 64-bit division.
+        s.Words = row.MomentWords + (ulong)MomentFallback.WordOf(segment.Local, segment.Offset, row.GroupLength) * sizeof(float);
+        s.Slot = row.MomentSlots + (ulong)MomentFallback.SlotOf(segment.Local, segment.Offset, row.GroupLength) * sizeof(ushort);
         default(Bf16Format).Load<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, out s.Old);
         s.Taken = false;
         s.Fallbacks = 0u;
@@ -118,14 +114,18 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var codes = Fp8Format<E4M3>.LoadCodes(memory, address + (ulong)at, at, end, full);
         var word = at < end ? DeviceMemory.At<float>(memory, s.Words + (ulong)(rel / MomentFallback.BlockSize) * sizeof(float)) : MomentFallback.ZerosWord;
         Fp8Format<E4M3>.Decode<TOps>(codes, out var x);
-        m.E0 = Value(x.E0, s.Old.E0, word, at < end);
-        m.E1 = Value(x.E1, s.Old.E1, word, at + 1 < end);
-        m.E2 = Value(x.E2, s.Old.E2, word, at + 2 < end);
-        m.E3 = Value(x.E3, s.Old.E3, word, at + 3 < end);
-        m.E4 = Value(x.E4, s.Old.E4, word, at + 4 < end);
-        m.E5 = Value(x.E5, s.Old.E5, word, at + 5 < end);
-        m.E6 = Value(x.E6, s.Old.E6, word, at + 6 < end);
-        m.E7 = Value(x.E7, s.Old.E7, word, at + 7 < end);
+        // Decided once per run (a run lies in one block), then a select or two per element, no branch.
+        var slot = word == MomentFallback.SlotWord;
+        var scaled = word != MomentFallback.ZerosWord;
+        var n = end - at;
+        m.E0 = Value(x.E0, s.Old.E0, word, slot, scaled, n > 0);
+        m.E1 = Value(x.E1, s.Old.E1, word, slot, scaled, n > 1);
+        m.E2 = Value(x.E2, s.Old.E2, word, slot, scaled, n > 2);
+        m.E3 = Value(x.E3, s.Old.E3, word, slot, scaled, n > 3);
+        m.E4 = Value(x.E4, s.Old.E4, word, slot, scaled, n > 4);
+        m.E5 = Value(x.E5, s.Old.E5, word, slot, scaled, n > 5);
+        m.E6 = Value(x.E6, s.Old.E6, word, slot, scaled, n > 6);
+        m.E7 = Value(x.E7, s.Old.E7, word, slot, scaled, n > 7);
     }
 
     /// <inheritdoc />
@@ -141,53 +141,65 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var lowHalf = lane < HalfWarp;
         var low = ops.WarpMax(lowHalf ? bits : 0u);
         var high = ops.WarpMax(lowHalf ? 0u : bits);
-        var a = Interop.IntAsFloat(lowHalf ? low : high);
-        var scale = a / default(E4M3).Max;
+        var amaxBits = lowHalf ? low : high;
+        var e = E8M0Scale.Of(amaxBits, default(E4M3).Max);
+        var scale = E8M0Scale.Scale(e);
+        var inv = E8M0Scale.Inverse(e);
         Lanes q;
-        q.E0 = m.E0 / scale; q.E1 = m.E1 / scale; q.E2 = m.E2 / scale; q.E3 = m.E3 / scale;
-        q.E4 = m.E4 / scale; q.E5 = m.E5 / scale; q.E6 = m.E6 / scale; q.E7 = m.E7 / scale;
+        q.E0 = m.E0 * inv; q.E1 = m.E1 * inv; q.E2 = m.E2 * inv; q.E3 = m.E3 * inv;
+        q.E4 = m.E4 * inv; q.E5 = m.E5 * inv; q.E6 = m.E6 * inv; q.E7 = m.E7 * inv;
         var w = Fp8Format<E4M3>.Encode<TOps>(q);
-        var nonzero = m.E0 != 0.0f || m.E1 != 0.0f || m.E2 != 0.0f || m.E3 != 0.0f || m.E4 != 0.0f || m.E5 != 0.0f || m.E6 != 0.0f || m.E7 != 0.0f;
-        var flushed = Flushed(m.E0, w.X) || Flushed(m.E1, w.X >> 8) || Flushed(m.E2, w.X >> 16) || Flushed(m.E3, w.X >> 24)
-            || Flushed(m.E4, w.Y) || Flushed(m.E5, w.Y >> 8) || Flushed(m.E6, w.Y >> 16) || Flushed(m.E7, w.Y >> 24);
+        // Non-short-circuit | and & throughout the store's flags: no branch per element.
+        var nonzero = m.E0 != 0.0f | m.E1 != 0.0f | m.E2 != 0.0f | m.E3 != 0.0f | m.E4 != 0.0f | m.E5 != 0.0f | m.E6 != 0.0f | m.E7 != 0.0f;
+        var flushed = Flushed(m.E0, w.X) | Flushed(m.E1, w.X >> 8) | Flushed(m.E2, w.X >> 16) | Flushed(m.E3, w.X >> 24)
+            | Flushed(m.E4, w.Y) | Flushed(m.E5, w.Y >> 8) | Flushed(m.E6, w.Y >> 16) | Flushed(m.E7, w.Y >> 24);
         // Votes of the warp's lanes, read for this lane's half.
         var halfLanes = lowHalf ? LowLanes : ~LowLanes;
         var zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
         var anyFlushed = (ops.Ballot(flushed) & halfLanes) != 0u;
-        var wide = !zeros && (!(a <= float.MaxValue) || !(a / scale < Saturation) || anyFlushed);
+        // An infinite amax (its scale NaN) or a flushed element; no quotient saturates.
+        var wide = !zeros & (!(Interop.IntAsFloat(amaxBits) <= float.MaxValue) | anyFlushed);
         // The half's block exists when its first element is in the segment; the low half's block comes first.
         var valid = start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
-        var needs = ops.Ballot(wide && valid);
-        var takeLow = (needs & 1u) != 0u && !s.Taken;
-        var takeHigh = ((needs >> HalfWarp) & 1u) != 0u && !s.Taken && !takeLow;
-        s.Taken = s.Taken || takeLow || takeHigh;
+        var needs = ops.Ballot(wide & valid);
+        var takeLow = (needs & 1u) != 0u & !s.Taken;
+        var takeHigh = ((needs >> HalfWarp) & 1u) != 0u & !s.Taken & !takeLow;
+        s.Taken = s.Taken | takeLow | takeHigh;
         var mine = lowHalf ? takeLow : takeHigh;
-        var word = scale;
-        if (zeros || (wide && mine))
-        {
-            w.X = 0u;
-            w.Y = 0u;
-            word = zeros ? MomentFallback.ZerosWord : MomentFallback.SlotWord;
-        }
+        // A block of zeros or one taking the slot stores zero codes.
+        var takes = wide & mine;
+        var dropped = zeros | takes;
+        w.X = dropped ? 0u : w.X;
+        w.Y = dropped ? 0u : w.Y;
+        var word = zeros ? MomentFallback.ZerosWord : takes ? MomentFallback.SlotWord : scale;
         // The whole slot is written, elements past a short block as bf16 +0 (their m is 0).
-        if (wide && mine) default(Bf16Format).Store<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, m);
+        if (takes) default(Bf16Format).Store<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, m);
         Fp8Format<E4M3>.StoreCodes(memory, address + (ulong)at, at, end, full, w);
-        if (valid && lane % HalfWarp == 0)
+        if (valid & KernelIndex.Rem(lane, HalfWarp) == 0)
         {
             DeviceMemory.At<float>(memory, s.Words + (ulong)(rel / MomentFallback.BlockSize) * sizeof(float)) = word;
-            if (zeros || wide) s.Fallbacks++;
-            if (wide && !mine) s.Overflows++;
+            if (zeros | wide) s.Fallbacks++;
+            if (wide & !mine) s.Overflows++;
         }
     }
 
     /// <summary>The first of a lane's elements in its block and slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long SlotAt(int lane) => lane % HalfWarp * Lanes.Count;
+    private static long SlotAt(int lane) => KernelIndex.Rem(lane, HalfWarp) * Lanes.Count;
 
-    /// <summary>One element as its block word says: past the end 0, the slot's value, zeros, or the code's value times the scale.</summary>
+    /// <summary>
+    /// One element as its block <paramref name="word"/> says: past the end +0, the slot's value (<paramref name="slot"/>),
+    /// +0 for zeros (not <paramref name="scaled"/>), or the code's value times the scale. Non-short-circuit operators
+    /// and flat selects: no branch.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Value(float decoded, float old, float word, bool inside) =>
-        !inside ? 0.0f : word == MomentFallback.SlotWord ? old : word == MomentFallback.ZerosWord ? 0.0f : decoded * word;
+    private static float Value(float decoded, float old, float word, bool slot, bool scaled, bool inside)
+    {
+        // Past the end and for zeros the product is +0 * word = +0 (word is positive or 0 there).
+        var v = inside & scaled ? decoded : 0.0f;
+        var kept = inside ? old : 0.0f;
+        return slot ? kept : v * word;
+    }
 
     /// <summary>|x| as float bits, 0 for NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -199,5 +211,5 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
 
     /// <summary>Whether a non-zero, non-NaN value's code (in the low byte of <paramref name="code"/>) is ±0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Flushed(float x, uint code) => x != 0.0f && !float.IsNaN(x) && (code & CodeMagnitude) == 0u;
+    private static bool Flushed(float x, uint code) => x != 0.0f & !float.IsNaN(x) & (code & CodeMagnitude) == 0u;
 }

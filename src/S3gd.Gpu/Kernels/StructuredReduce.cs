@@ -49,7 +49,7 @@ public struct ReducePass<TOps, M, TRule, TGrad, TSecond> : IRunPass<ReduceRun>
         end = start + count;
         this.lane = lane;
         // Vector moves need 16-byte aligned bases and a segment starting on a whole run; every run offset keeps it.
-        aligned = ((grad | second) & 15ul) == 0ul && start % Lanes.Count == 0;
+        aligned = ((grad | second) & 15ul) == 0ul && KernelIndex.Rem(start, Lanes.Count) == 0;
         Sum = 0.0f;
     }
 

@@ -137,11 +137,11 @@ public static partial class StructuredKernels
         where TShape : struct, IGroupShape
     {
         var s = StructuredTable.Segment(memory, args.Entries, Grid.IdxX / FlatBlocksPerSegment);
-        var u = Grid.IdxX % FlatBlocksPerSegment * StructuredLayout.SegmentsPerBlock + Group.IdxX / StructuredLayout.WarpSize;
+        var u = KernelIndex.Rem(Grid.IdxX, FlatBlocksPerSegment) * StructuredLayout.SegmentsPerBlock + Group.IdxX / StructuredLayout.WarpSize;
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
         var scalars = args.GroupOut + (ulong)s.Group * 2 * sizeof(float);
         var pass = new UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>(
-            memory, args.Scalars, row, s.Start, s.Count, Warp.LaneIdx, DeviceMemory.At<float>(memory, scalars), DeviceMemory.At<float>(memory, scalars + sizeof(float)));
+            memory, args.Scalars, row, s, Warp.LaneIdx, DeviceMemory.At<float>(memory, scalars), DeviceMemory.At<float>(memory, scalars + sizeof(float)));
         if (default(TShape).Tails)
         {
             pass.Load(memory, u, out var run);

@@ -47,6 +47,10 @@ public struct StructuredSegment
     public long Start;
     /// <summary>Its elements (1 to <see cref="StructuredLayout.Chunk"/>).</summary>
     public long Count;
+    /// <summary>Its group's index among its tensor's groups (Adam-mini: the vmean element), Start / the group length.</summary>
+    public long Local;
+    /// <summary>Its first element within its group, Start % the group length (a multiple of <see cref="StructuredLayout.Chunk"/>).</summary>
+    public long Offset;
 }
 
 /// <summary>One group of a structured plan's device table (<see cref="StructuredLayout"/>).</summary>
@@ -116,6 +120,8 @@ public static class StructuredTable
             Group = (long)DeviceMemory.Word(memory, a, 1),
             Start = (long)DeviceMemory.Word(memory, a, 2),
             Count = (long)DeviceMemory.Word(memory, a, 3),
+            Local = (long)DeviceMemory.Word(memory, a, 4),
+            Offset = (long)DeviceMemory.Word(memory, a, 5),
         };
     }
 

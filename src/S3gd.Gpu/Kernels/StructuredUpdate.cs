@@ -62,11 +62,11 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
     private uint nonFinite;
 
     /// <summary>
-    /// Lane <paramref name="lane"/>'s pass over the segment of <paramref name="count"/> elements from <paramref name="start"/>
-    /// of the tensor of <paramref name="row"/>, whose group's scalars are <paramref name="first"/> and <paramref name="second"/>.
+    /// Lane <paramref name="lane"/>'s pass over segment <paramref name="s"/> of the tensor of <paramref name="row"/>, whose
+    /// group's scalars are <paramref name="first"/> and <paramref name="second"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public UpdatePass(ArrayView<byte> memory, in StructuredScalars sc, in StructuredRow row, long start, long count, int lane, float first, float second)
+    public UpdatePass(ArrayView<byte> memory, in StructuredScalars sc, in StructuredRow row, in StructuredSegment s, int lane, float first, float second)
     {
         k = default;
         SetGroup(sc, row, first, second);
@@ -75,12 +75,12 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         moment = row.Moment;
         this.second = default(TRule).SecondPerElement ? row.Second : 0ul;
         compensation = default(TUpdate).HasCompensation ? row.Compensation : 0ul;
-        this.start = start;
-        end = start + count;
+        start = s.Start;
+        end = s.Start + s.Count;
         this.lane = lane;
         // Vector moves need 16-byte aligned bases and a segment starting on a whole run; every run offset keeps it.
-        aligned = row.Aligned(default(TRule).SecondPerElement) && start % Lanes.Count == 0;
-        default(TMoment).Begin<TOps>(memory, row, start, lane, out segment);
+        aligned = row.Aligned(default(TRule).SecondPerElement) && KernelIndex.Rem(start, Lanes.Count) == 0;
+        default(TMoment).Begin<TOps>(memory, row, s, lane, out segment);
         largest = 0.0f;
         nonFinite = 0u;
     }

@@ -42,12 +42,11 @@ public static partial class StructuredKernels
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
         var warp = Group.IdxX / warpSize;
         var lane = Warp.LaneIdx;
-        var local = s.Start / row.GroupLength;
-        var mean = Group.IdxX == 0 ? ReadMean<TRule>(memory, row, local) : 0.0f;
+        var mean = Group.IdxX == 0 ? ReadMean<TRule>(memory, row, s.Local) : 0.0f;
         var reduce = new ReducePass<TOps, M, TRule, TGrad, TSecond>(args.Scalars, row, s.Start, s.Count, lane);
         // The group's scalars are not known yet: the loads do not read them, SetGroup sets them before the maths.
         var update = new UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>(
-            memory, args.Scalars, row, s.Start, s.Count, lane, 0.0f, 0.0f);
+            memory, args.Scalars, row, s, lane, 0.0f, 0.0f);
         var u0 = warp;
         var u1 = warp + StructuredLayout.SegmentsPerBlock;
         update.Load(memory, u0, out var a);
@@ -61,7 +60,7 @@ public static partial class StructuredKernels
             var sum = default(M).Add(0.0f, TreesSum<M>(trees, s.Count, lane));
             if (lane == 0)
             {
-                GroupScalars<M, TRule>(memory, args.Scalars, row, local, sum, mean, out var first, out var second);
+                GroupScalars<M, TRule>(memory, args.Scalars, row, s.Local, sum, mean, out var first, out var second);
                 scalars[0] = first;
                 scalars[1] = second;
             }

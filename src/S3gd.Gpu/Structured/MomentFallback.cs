@@ -5,7 +5,7 @@ namespace S3gd.Gpu.Structured;
 /// <summary>
 /// Where Adam-mini's fp8 first moment keeps what its blocks need beside the codes (the values are the spec's
 /// <c>FallbackFp8</c>): one float32 word per block of <see cref="BlockSize"/> elements, the blocks cut afresh in each
-/// Adam-mini group (the last one shorter), holding the fp8 scale, or <see cref="ZerosWord"/> for a block of zeros, or
+/// Adam-mini group (the last one shorter), holding the fp8 scale (a power of two), or <see cref="ZerosWord"/> for a block of zeros, or
 /// <see cref="SlotWord"/> for a block kept in bf16 in its segment's slot; and one slot of <see cref="BlockSize"/> bf16
 /// per segment (<see cref="StructuredLayout.Chunk"/> elements of a group), which the first block of the segment (in
 /// element order) that needs the fallback takes. A later one in the same step finds the slot taken: it keeps the plain
@@ -33,13 +33,20 @@ public sealed record MomentFallback(DeviceBuffer Scales, DeviceBuffer Pool)
 
     /// <summary>The block word of element <paramref name="i"/> of a tensor in Adam-mini groups of <paramref name="groupLength"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long WordOf(long i, long groupLength) =>
-        i / groupLength * Ceil(groupLength, BlockSize) + i % groupLength / BlockSize;
+    public static long WordOf(long i, long groupLength) => WordOf(i / groupLength, i % groupLength, groupLength);
+
+    /// <summary>The block word of element <paramref name="offset"/> of group <paramref name="local"/> of a tensor in Adam-mini groups of <paramref name="groupLength"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long WordOf(long local, long offset, long groupLength) => local * Ceil(groupLength, BlockSize) + offset / BlockSize;
 
     /// <summary>Where element <paramref name="i"/>'s value lies in its segment's slot, when its block is kept there.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long SlotOf(long i, long groupLength) =>
-        (i / groupLength * Ceil(groupLength, StructuredLayout.Chunk) + i % groupLength / StructuredLayout.Chunk) * BlockSize + i % groupLength % BlockSize;
+    public static long SlotOf(long i, long groupLength) => SlotOf(i / groupLength, i % groupLength, groupLength);
+
+    /// <summary>Where element <paramref name="offset"/> of group <paramref name="local"/> lies in its segment's slot, when its block is kept there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long SlotOf(long local, long offset, long groupLength) =>
+        (local * Ceil(groupLength, StructuredLayout.Chunk) + offset / StructuredLayout.Chunk) * BlockSize + Kernels.KernelIndex.Rem(offset, BlockSize);
 
     /// <summary>
     /// The first moment's values from its downloaded fp8 <paramref name="codes"/>, block <paramref name="words"/> and slot

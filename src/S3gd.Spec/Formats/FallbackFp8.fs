@@ -1,13 +1,14 @@
 /// Block-scaled fp8 with a bf16 fallback (Adam-mini's first moment): a block of at most B elements is stored as fp8
-/// codes and one float32 scale, amax / max_finite (BlockScaled's scales are powers of two instead), unless that scale cannot represent the block:
+/// codes and one float32 scale, the power of two BlockScaled gives the block (the smallest 2^e, e >= -127, with
+/// amax / 2^e <= max_finite: quotients by it are exact scalings, and none saturates), unless that scale cannot represent the block:
 /// - every element ±0: the block is kept as bf16 zeros, which need no codes;
-/// - a non-finite amax (an infinity: fp8 e4m3fn has none), or a quotient amax/scale that saturates (past the midpoint
-///   between max_finite and the next step: a scale that underflowed to zero, or to a subnormal too coarse for it);
+/// - a non-finite amax (an infinity: fp8 e4m3fn has none; its scale is NaN);
 /// - a non-zero element that the scale flushes to ±0 (the block's range is wider than fp8's, as when one huge value
-///   sits among ordinary ones);
+///   sits among ordinary ones, or the block lies below 2^-127 times fp8's smallest subnormal);
 /// then the block is kept in bf16 (round to nearest even). All arithmetic is float32, as a kernel does it; the amax
-/// ignores NaN (fmaxf): a NaN among finite values stays an fp8 NaN code, a block of NaN and zeros (amax 0, scale 0)
-/// saturates and falls back. Where the storage of a fallback block lives is the
+/// ignores NaN (fmaxf): a NaN among finite values stays an fp8 NaN code, as in a block of NaN and zeros (amax 0, scale 1).
+/// Decoding is code times scale whatever the scale: blocks written before the scales were powers of two (amax /
+/// max_finite) decode as they did. Where the storage of a fallback block lives is the
 /// backend's choice (a slot per segment of Adam-mini's structured step); this module is the values' definition.
 namespace S3gd.Spec.Formats
 
@@ -28,25 +29,30 @@ module FallbackFp8 =
     [<Literal>]
     let BlockSize = BlockScaled.DefaultBlockSize
 
-    /// The largest |x / scale| that rounds to max_finite rather than saturating: max_finite plus half its ulp
-    /// (fp8 e4m3fn: 448 + 16 = 464; e5m2: 57344 + 4096 = 61440).
-    let saturation (format: StorageFormat) : float32 =
-        float32 (StorageFormat.maxFinite format + 0.5 * StorageFormat.ulp format (StorageFormat.maxFinite format))
-
     /// The block's amax in float32, NaN ignored (fmaxf).
     let amax (values: float32[]) = values |> Array.fold (fun a x -> Single.MaxNumber(a, abs x)) 0.0f
 
-    /// The plain block-scaled encoding (codes, scale = amax / max_finite): what a representable block stores, and what a
+    /// The float32 bits of the scale of a block holding an infinity: the quiet NaN with the sign bit clear (a GPU's
+    /// canonical NaN; .NET's Single.NaN has the sign bit set), so that every backend stores the same word.
+    [<Literal>]
+    let NaNScaleBits = 0x7FC00000
+
+    /// The scale of a block of amax <paramref name="a"/>: 2^(BlockScaled.exponentOf), exact in float32 (2^-127 a
+    /// subnormal); NaN for an infinite amax, as E8M0's NaN.
+    let scaleOf (format: StorageFormat) (a: float32) : float32 =
+        if Single.IsFinite a then float32 (Math.ScaleB(1.0, BlockScaled.exponentOf format (float a)))
+        else BitConverter.Int32BitsToSingle NaNScaleBits
+
+    /// The plain block-scaled encoding (codes, the power-of-two scale): what a representable block stores, and what a
     /// backend stores for a fallback block it has no room for.
     let scaled (format: StorageFormat) (values: float32[]) : byte[] * float32 =
-        let scale = amax values / float32 (StorageFormat.maxFinite format)
+        let scale = scaleOf format (amax values)
         values |> Array.map (fun x -> byte (StorageFormat.encode format (float (x / scale)))), scale
 
-    /// Whether the scaled encoding of non-zero-amax values cannot represent them (see the module's comment).
-    let needsFallback (format: StorageFormat) (values: float32[]) (codes: byte[]) (scale: float32) =
-        let a = amax values
+    /// Whether the scaled encoding of values that are not all zeros cannot represent them (see the module's comment).
+    let needsFallback (values: float32[]) (codes: byte[]) =
         let flushed = Array.exists2 (fun (x: float32) (c: byte) -> x <> 0.0f && not (Single.IsNaN x) && c &&& 0x7Fuy = 0uy) values codes
-        not (Single.IsFinite a) || not (a / scale < saturation format) || flushed
+        not (Single.IsFinite(amax values)) || flushed
 
     /// Encodes one block (at most BlockSize elements) of an fp8 format.
     let encode (format: StorageFormat) (values: float32[]) : FallbackBlock =
@@ -58,7 +64,7 @@ module FallbackFp8 =
         if values |> Array.forall (fun x -> x = 0.0f) then Zeros values.Length
         else
             let codes, scale = scaled format values
-            if needsFallback format values codes scale then Wide(values |> Array.map Bf16.encode32) else Scaled(codes, scale)
+            if needsFallback values codes then Wide(values |> Array.map Bf16.encode32) else Scaled(codes, scale)
 
     /// Decodes one block to float32.
     let decode (format: StorageFormat) (block: FallbackBlock) : float32[] =

@@ -40,6 +40,8 @@ let private assertLoadable (config: ElementwiseConfig) (compiled: CudaPtx) =
     // Every float32 product is mul.rn or fma.rn: the JIT contracts only a plain mul.f32 into an fma, so none is left to it
     // (plain additions, Kahan's, have no product to fuse with).
     Assert.True(count @"\bmul\.f32\s" text = 0, sprintf "%s has a float32 product without a rounding modifier" where)
+    // ptxas turns an integer division or remainder into a subroutine call or a float reciprocal (KernelIndex).
+    Assert.True(count @"\b(div|rem)\.[su](32|64)\s" text = 0, sprintf "%s has an integer division or remainder" where)
 
 [<Fact>]
 let ``every elementwise rule compiles to loadable PTX for sm_90 with vector moves`` () =

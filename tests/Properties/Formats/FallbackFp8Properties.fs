@@ -9,7 +9,8 @@ open FsCheck.FSharp
 open FsCheck.Xunit
 open S3gd.Spec.Formats
 
-/// The float32 relative rounding error, 2^-24: the divide by the scale and the multiply back each add one.
+/// The float32 relative rounding error, 2^-24 (the scaling by a power of two is exact; the bound keeps the earlier
+/// margin of one rounding each way).
 let private f32eps = Math.Pow(2.0, -24.0)
 
 /// Blocks of 1-128 elements of one magnitude (2^-40..2^10), none zero: ordinary optimizer-state values.
@@ -25,14 +26,19 @@ let private ordinary =
 let private formats = [ Fp8E4M3; Fp8E5M2 ]
 
 [<Property(MaxTest = 300)>]
-let ``a block that fp8 can hold is scaled by amax over max_finite and decodes within half an ulp of its scale`` () =
+let ``a block that fp8 can hold is scaled by the smallest power of two that brings amax within max_finite and decodes within half an ulp of its scale`` () =
     let prop (values: float32[]) =
         formats
         |> List.forall (fun f ->
             match FallbackFp8.encode f values with
             | Scaled(codes, scale) ->
                 let amax = values |> Array.map abs |> Array.max
-                let expected = amax / float32 (StorageFormat.maxFinite f)
+                let largest = StorageFormat.maxFinite f
+                // The power of two by its definition, found afresh: halve or double from 1 until amax / s lies in (max/2, max].
+                let mutable s = 1.0
+                while float amax / s > largest do s <- s * 2.0
+                while float amax / s <= largest / 2.0 do s <- s / 2.0
+                let expected = float32 s
                 let dec = FallbackFp8.decode f (Scaled(codes, scale))
                 scale = expected && codes = (values |> Array.map (fun x -> byte (StorageFormat.encode f (float (x / expected)))))
                 && Array.forall2 (fun (x: float32) (y: float32) ->
@@ -66,20 +72,28 @@ let ``zeros, infinities, NaN and scales that underflow`` () =
         match FallbackFp8.encode f [| 1.0f; Single.PositiveInfinity |] with
         | Wide codes -> Assert.True(Single.IsPositiveInfinity(Bf16.decode32 codes[1]))
         | other -> failwithf "%A" other
-        // amax 1e-44: the scale underflows to zero, the quotient saturates.
+        // amax 1e-44: the scale stops at 2^-127, and the block scaled by it lies below fp8's subnormals.
         Assert.True((match FallbackFp8.encode f [| 1e-44f; -5e-45f |] with Wide _ -> true | _ -> false))
-        // NaN among finite values is an fp8 NaN code (the amax ignores it); NaN with only zeros falls back.
+        // NaN among finite values is an fp8 NaN code (the amax ignores it), as with only zeros (amax 0, scale 1).
         match FallbackFp8.encode f [| 1.0f; Single.NaN; 0.5f |] with
         | Scaled(codes, _) as block -> Assert.True(Single.IsNaN((FallbackFp8.decode f block)[1]) && codes[0] <> 0uy)
         | other -> failwithf "%A" other
         match FallbackFp8.encode f [| 0.0f; Single.NaN |] with
-        | Wide codes -> Assert.True(Single.IsNaN(Bf16.decode32 codes[1]))
+        | Scaled(_, scale) as block ->
+            let dec = FallbackFp8.decode f block
+            Assert.True(scale = 1.0f && dec[0] = 0.0f && Single.IsNaN dec[1])
         | other -> failwithf "%A" other
+        // A block written with a scale that is not a power of two (before scales were) decodes as code times scale.
+        Assert.Equal<float32[]>([| 448.0f * 0.3f |], FallbackFp8.decode f (Scaled([| byte (StorageFormat.encode f 448.0) |], 0.3f)))
 
 [<Fact>]
-let ``the saturation bound is max_finite plus half its ulp, and bad input is named`` () =
-    Assert.Equal(464.0f, FallbackFp8.saturation Fp8E4M3)
-    Assert.Equal(61440.0f, FallbackFp8.saturation Fp8E5M2)
+let ``the scale is the power of two that brings amax within max_finite, and bad input is named`` () =
+    Assert.Equal(1.0f, FallbackFp8.scaleOf Fp8E4M3 448.0f)
+    Assert.Equal(2.0f, FallbackFp8.scaleOf Fp8E4M3 449.0f)
+    Assert.Equal(0.5f, FallbackFp8.scaleOf Fp8E4M3 224.0f)
+    Assert.Equal(1.0f, FallbackFp8.scaleOf Fp8E4M3 0.0f)
+    Assert.Equal(float32 (Math.ScaleB(1.0, -127)), FallbackFp8.scaleOf Fp8E4M3 1e-44f)
+    Assert.True(Single.IsNaN(FallbackFp8.scaleOf Fp8E5M2 Single.PositiveInfinity))
     let tooLong = Assert.Throws<ArgumentException>(fun () -> FallbackFp8.encode Fp8E4M3 (Array.create 129 1.0f) |> ignore)
     Assert.Contains("129", tooLong.Message)
     Assert.Equal("values", tooLong.ParamName)
