@@ -234,7 +234,9 @@ public static partial class CpuElementwise
                 var x1 = F1.Kept ? Input<F1, TBf16>(F1.Load<TV>(s1, i)) : default;
                 var x2 = F2.Kept ? Input<F2, TBf16>(F2.Load<TV>(s2, i)) : default;
                 ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, Input<FG, TBf16>(FG.Load<TV>(g, i)), ref x0, ref x1, ref x2);
-                FP.Store(p, i, FU.Apply(old, x, ref comp, i, stream, start + i));
+                var updated = FU.Apply(old, x, ref comp, i, stream, start + i);
+                if (FU.Rounds) Bf16Lane.StoreRounded(p, i, updated);
+                else FP.Store(p, i, updated);
                 if (F0.Kept) F0.Store(s0, i, x0);
                 if (F1.Kept) F1.Store(s1, i, x1);
                 if (F2.Kept) F2.Store(s2, i, x2);

@@ -171,6 +171,17 @@ internal readonly struct Bf16Lane : ICpuLane
         if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16(CpuLanes.Wide(x), ref codes);
         else CpuConvert.StoreBf16(CpuLanes.Narrow(x), ref codes);
     }
+    /// <summary>
+    /// Stores a vector of bf16 values (as float32; a NaN quiet) as elements [i, i + lanes): their upper halves, which is
+    /// what <see cref="Store"/>'s rounding gives them (the Kahan and stochastic updates' parameters; they need bf16 ones).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreRounded<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16Upper(CpuLanes.Wide(x), ref codes);
+        else CpuConvert.StoreBf16Upper(CpuLanes.Narrow(x), ref codes);
+    }
 }
 
 /// <summary>Unscaled fp8 codes: e4m3fn where <typeparamref name="TE4M3"/> is on, else e5m2.</summary>
