@@ -38,6 +38,22 @@ public static partial class CpuConvert
         (Avx512F.VL.IsSupported ? Avx512F.VL.ConvertToVector128UInt16(c) : Vector256.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
     }
 
+    /// <summary>Sixteen bf16 values (as float32, a NaN quiet) stored as their codes: the upper halves of their bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreBf16Upper(Vector512<float> x, ref ushort codes)
+    {
+        var c = Vector512.ShiftRightLogical(x.AsUInt32(), 16);
+        (Avx512F.IsSupported ? Avx512F.ConvertToVector256UInt16(c) : Vector512.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
+    }
+
+    /// <summary>Eight bf16 values (as float32, a NaN quiet) stored as their codes: the upper halves of their bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreBf16Upper(Vector256<float> x, ref ushort codes)
+    {
+        var c = Vector256.ShiftRightLogical(x.AsUInt32(), 16);
+        (Avx512F.VL.IsSupported ? Avx512F.VL.ConvertToVector128UInt16(c) : Vector256.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
+    }
+
     /// <summary>Sixteen unscaled fp8 codes (e4m3fn or e5m2) from <paramref name="codes"/> as float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> LoadFp8x16(bool e4m3, ref byte codes)

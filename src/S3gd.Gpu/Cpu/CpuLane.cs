@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using S3gd.Gpu.Maths;
 using S3gd.Spec.Formats;
 
@@ -27,6 +28,18 @@ internal interface ICpuLane
 
     /// <summary>Stores a vector of float32 as elements [i, i + lanes) of a piece's buffer.</summary>
     static abstract void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct;
+
+    /// <summary>Whether the buffer is block-scaled fp8: its stores go to the scratch, encoded a block at a time (<see cref="Close"/>, <see cref="Encode"/>).</summary>
+    static abstract bool Scaled { get; }
+
+    /// <summary>
+    /// Block-scaled: writes the scale byte of the piece's block <paramref name="block"/>, whose values' magnitudes have the
+    /// lanes' largest <paramref name="absmax"/>, and gives the factor that encodes the block (others: 1, nothing written).
+    /// </summary>
+    static abstract float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct;
+
+    /// <summary>Block-scaled: encodes the scratch's elements [i, i + lanes) times their block's factor <paramref name="inverse"/> into the codes (others: nothing).</summary>
+    static abstract void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct;
 }
 
 /// <summary>Where a piece's buffer lies: its first code; for block-scaled fp8, its first block's scale byte and the float32 scratch its stepped values go to.</summary>
@@ -38,7 +51,7 @@ internal readonly ref struct CpuLaneBuffer
     /// <summary>Block-scaled fp8: the scale byte of the piece's first block (a piece starts a block).</summary>
     public readonly ref byte Scales;
 
-    /// <summary>Block-scaled fp8: the piece's float32 values, encoded with their blocks' scales after the step.</summary>
+    /// <summary>Block-scaled fp8: the piece's float32 values, encoded a block at a time with their blocks' new scales.</summary>
     public readonly ref float Values;
 
     /// <summary>A buffer of the given codes, scales and scratch (null references where the buffer has none).</summary>
@@ -67,8 +80,7 @@ internal static class CpuLanes
         if (f is null) return typeof(NoLane);
         if (f.IsFp32) return typeof(Fp32Lane);
         if (f.IsBf16) return typeof(Bf16Lane);
-        var codes = typeof(Fp8Lane<>).MakeGenericType(Flags.Of(f.IsFp8E4M3));
-        return blockScaled ? typeof(ScaledLane<>).MakeGenericType(codes) : codes;
+        return (blockScaled ? typeof(ScaledLane<>) : typeof(Fp8Lane<>)).MakeGenericType(Flags.Of(f.IsFp8E4M3));
     }
 
     /// <summary>Element <paramref name="start"/> of a buffer of format <paramref name="f"/>.</summary>
@@ -99,11 +111,42 @@ internal static class CpuLanes
     /// <summary><typeparamref name="TV"/> as the eight-lane vector it is.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Narrow<TV>(TV x) where TV : struct => Unsafe.BitCast<TV, Vector256<float>>(x);
+
+    /// <summary>
+    /// Each lane's larger of |x| and <paramref name="absmax"/>, NaN left out: AVX's max returns its second operand where
+    /// the first is NaN (as <see cref="CpuConvert.AbsMax"/> takes a block's largest magnitude).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV MaxMagnitude<TV>(TV absmax, TV x) where TV : struct =>
+        IsWide<TV>()
+            ? From<TV>(Avx512F.Max(Vector512.Abs(Wide(x)), Wide(absmax)))
+            : From<TV>(Avx.Max(Vector256.Abs(Narrow(x)), Narrow(absmax)));
+
+    /// <summary>The largest lane of <paramref name="x"/>, whose lanes are no NaN and at least 0 (so any order of max gives it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Largest<TV>(TV x) where TV : struct
+    {
+        var lanes = IsWide<TV>() ? Avx.Max(Wide(x).GetLower(), Wide(x).GetUpper()) : Narrow(x);
+        var four = Sse.Max(lanes.GetLower(), lanes.GetUpper());
+        var two = Sse.Max(four, Sse.MoveHighToLow(four, four));
+        return Sse.MaxScalar(two, Sse.Shuffle(two, two, 1)).ToScalar();
+    }
 }
 
 /// <summary>No buffer: a state slot the configuration does not keep.</summary>
 internal readonly struct NoLane : ICpuLane
 {
+    /// <inheritdoc />
+    public static bool Scaled => false;
+
+    /// <inheritdoc />
+    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
+
+    /// <inheritdoc />
+    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    {
+    }
+
     /// <inheritdoc />
     public static bool Kept => false;
 
@@ -126,6 +169,17 @@ internal readonly struct NoLane : ICpuLane
 internal readonly struct Fp32Lane : ICpuLane
 {
     /// <inheritdoc />
+    public static bool Scaled => false;
+
+    /// <inheritdoc />
+    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
+
+    /// <inheritdoc />
+    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    {
+    }
+
+    /// <inheritdoc />
     public static bool Kept => true;
 
     /// <inheritdoc />
@@ -146,6 +200,17 @@ internal readonly struct Fp32Lane : ICpuLane
 /// <summary>bf16 codes.</summary>
 internal readonly struct Bf16Lane : ICpuLane
 {
+    /// <inheritdoc />
+    public static bool Scaled => false;
+
+    /// <inheritdoc />
+    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
+
+    /// <inheritdoc />
+    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    {
+    }
+
     /// <inheritdoc />
     public static bool Kept => true;
 
@@ -171,12 +236,34 @@ internal readonly struct Bf16Lane : ICpuLane
         if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16(CpuLanes.Wide(x), ref codes);
         else CpuConvert.StoreBf16(CpuLanes.Narrow(x), ref codes);
     }
+    /// <summary>
+    /// Stores a vector of bf16 values (as float32; a NaN quiet) as elements [i, i + lanes): their upper halves, which is
+    /// what <see cref="Store"/>'s rounding gives them (the Kahan and stochastic updates' parameters; they need bf16 ones).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreRounded<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16Upper(CpuLanes.Wide(x), ref codes);
+        else CpuConvert.StoreBf16Upper(CpuLanes.Narrow(x), ref codes);
+    }
 }
 
 /// <summary>Unscaled fp8 codes: e4m3fn where <typeparamref name="TE4M3"/> is on, else e5m2.</summary>
 internal readonly struct Fp8Lane<TE4M3> : ICpuLane
     where TE4M3 : struct, IFlag
 {
+    /// <inheritdoc />
+    public static bool Scaled => false;
+
+    /// <inheritdoc />
+    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
+
+    /// <inheritdoc />
+    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    {
+    }
+
     /// <inheritdoc />
     public static bool Kept => true;
 
@@ -200,46 +287,4 @@ internal readonly struct Fp8Lane<TE4M3> : ICpuLane
         if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(default(TE4M3).IsOn, CpuLanes.Wide(x), ref Unsafe.Add(ref b.Codes, i));
         else CpuConvert.StoreFp8(default(TE4M3).IsOn, CpuLanes.Narrow(x), ref Unsafe.Add(ref b.Codes, i));
     }
-}
-
-/// <summary>
-/// Block-scaled fp8 codes (<typeparamref name="TCodes"/>'s): each vector decoded times its block's scale (lanes never
-/// straddle a block); the stepped values go to the float32 scratch, encoded with their blocks' new scales after the step.
-/// </summary>
-internal readonly struct ScaledLane<TCodes> : ICpuLane
-    where TCodes : struct, ICpuLane
-{
-    /// <inheritdoc />
-    public static bool Kept => true;
-
-    /// <inheritdoc />
-    public static int Size => sizeof(byte);
-
-    /// <inheritdoc />
-    public static bool HoldsBf16 => false;
-
-    /// <inheritdoc />
-    /// <remarks>
-    /// A NaN code keeps its own NaN where the scale is NaN too (a block holding an infinity), as the spans' decode
-    /// (<see cref="CpuConvert.DecodeFp8(bool, ReadOnlySpan{byte}, float, Span{float})"/>, the value the multiply's first operand) gives it: the select makes that
-    /// independent of the order in which the compiler puts the multiply's operands.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct
-    {
-        var scale = Kernels.E8M0Scale.Scale(Unsafe.Add(ref b.Scales, i / Elementwise.ElementwiseLayout.ScaleBlock));
-        var x = TCodes.Load<TV>(b, i);
-        if (CpuLanes.IsWide<TV>())
-        {
-            var w = CpuLanes.Wide(x);
-            return CpuLanes.From<TV>(Vector512.ConditionalSelect(Vector512.Equals(w, w), w * Vector512.Create(scale), w));
-        }
-        var n = CpuLanes.Narrow(x);
-        return CpuLanes.From<TV>(Vector256.ConditionalSelect(Vector256.Equals(n, n), n * Vector256.Create(scale), n));
-    }
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct =>
-        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
 }

@@ -11,11 +11,17 @@ internal interface ICpuLaneUpdate
     /// <paramref name="index"/> the vector's first element's index in the tensor.
     /// </summary>
     static abstract TV Apply<TV>(TV old, TV p, ref byte compensation, int at, uint stream, int index) where TV : struct;
+
+    /// <summary>Whether the parameters it gives are bf16 values already (stored as their upper halves, <see cref="Bf16Lane.StoreRounded"/>).</summary>
+    static abstract bool Rounds { get; }
 }
 
 /// <summary>Round to nearest (the parameter's store rounds).</summary>
 internal readonly struct NearestLaneUpdate : ICpuLaneUpdate
 {
+    /// <inheritdoc />
+    public static bool Rounds => false;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Apply<TV>(TV old, TV p, ref byte compensation, int at, uint stream, int index) where TV : struct => p;
@@ -24,6 +30,9 @@ internal readonly struct NearestLaneUpdate : ICpuLaneUpdate
 /// <summary>Kahan-compensated (<see cref="CpuKahan"/>): the compensation is read and written back.</summary>
 internal readonly struct KahanLaneUpdate : ICpuLaneUpdate
 {
+    /// <inheritdoc />
+    public static bool Rounds => true;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Apply<TV>(TV old, TV p, ref byte compensation, int at, uint stream, int index) where TV : struct
@@ -45,6 +54,9 @@ internal readonly struct KahanLaneUpdate : ICpuLaneUpdate
 /// <summary>Stochastically rounded (<see cref="StochasticRounding"/>).</summary>
 internal readonly struct StochasticLaneUpdate : ICpuLaneUpdate
 {
+    /// <inheritdoc />
+    public static bool Rounds => true;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Apply<TV>(TV old, TV p, ref byte compensation, int at, uint stream, int index) where TV : struct =>

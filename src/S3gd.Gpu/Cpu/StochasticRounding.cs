@@ -91,7 +91,8 @@ public static class StochasticRounding
         var low = Vector512.Create(LowHalf);
         var random = Mix32(Mix32(Vector512.Create(stream) ^ (Vector512.Create((uint)index) + offsets)));
         var truncated = ((x.AsUInt32() + (random & low)) & ~low).AsSingle();
-        return Vector512.ConditionalSelect(Vector512.Equals(x, x), truncated, CpuConvert.RoundBf16(x));
+        // NaN lanes are rare: their rounding to nearest is only computed where there is one.
+        return Vector512.EqualsAll(x, x) ? truncated : Vector512.ConditionalSelect(Vector512.Equals(x, x), truncated, CpuConvert.RoundBf16(x));
     }
 
     /// <summary>Eight lanes of <see cref="Round(Vector512{float}, uint, int)"/>.</summary>
@@ -102,7 +103,8 @@ public static class StochasticRounding
         var low = Vector256.Create(LowHalf);
         var random = Mix32(Mix32(Vector256.Create(stream) ^ (Vector256.Create((uint)index) + offsets)));
         var truncated = ((x.AsUInt32() + (random & low)) & ~low).AsSingle();
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), truncated, CpuConvert.RoundBf16(x));
+        // NaN lanes are rare: their rounding to nearest is only computed where there is one.
+        return Vector256.EqualsAll(x, x) ? truncated : Vector256.ConditionalSelect(Vector256.Equals(x, x), truncated, CpuConvert.RoundBf16(x));
     }
 
     /// <summary><see cref="Mix32(uint)"/> in every one of sixteen lanes.</summary>

@@ -1,0 +1,74 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using S3gd.Gpu.Maths;
+
+namespace S3gd.Gpu.Cpu;
+
+/// <summary>
+/// Block-scaled fp8 codes (e4m3fn where <typeparamref name="TE4M3"/> is on, else e5m2): each vector decoded times its
+/// block's scale (lanes never straddle a block); the stepped values go to the float32 scratch, and each block is encoded
+/// from it with its new scale once its vectors are stepped (<see cref="Close"/>, <see cref="Encode"/>).
+/// </summary>
+internal readonly struct ScaledLane<TE4M3> : ICpuLane
+    where TE4M3 : struct, IFlag
+{
+    /// <inheritdoc />
+    public static bool Kept => true;
+
+    /// <inheritdoc />
+    public static int Size => sizeof(byte);
+
+    /// <inheritdoc />
+    public static bool HoldsBf16 => false;
+
+    /// <inheritdoc />
+    public static bool Scaled => true;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A NaN code keeps its own NaN where the scale is NaN too (a block holding an infinity), as the spans' decode
+    /// (<see cref="CpuConvert.DecodeFp8(bool, ReadOnlySpan{byte}, float, Span{float})"/>, the value the multiply's first operand) gives it: the select makes that
+    /// independent of the order in which the compiler puts the multiply's operands.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Load<TV>(in CpuLaneBuffer b, int i) where TV : struct
+    {
+        var scale = Kernels.E8M0Scale.Scale(Unsafe.Add(ref b.Scales, i / Elementwise.ElementwiseLayout.ScaleBlock));
+        if (CpuLanes.IsWide<TV>())
+        {
+            var w = CpuConvert.LoadFp8x16(default(TE4M3).IsOn, ref Unsafe.Add(ref b.Codes, i));
+            return CpuLanes.From<TV>(Vector512.ConditionalSelect(Vector512.Equals(w, w), w * Vector512.Create(scale), w));
+        }
+        var n = CpuConvert.LoadFp8x8(default(TE4M3).IsOn, ref Unsafe.Add(ref b.Codes, i));
+        return CpuLanes.From<TV>(Vector256.ConditionalSelect(Vector256.Equals(n, n), n * Vector256.Create(scale), n));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct =>
+        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The scale of <see cref="CpuConvert.EncodeFp8Scaled(bool, ReadOnlySpan{float}, int, Span{byte}, Span{byte})"/>: the
+    /// same exponent from the same largest magnitude. Once a block: compiled on its own, leaving the step's inlining to its loop.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct
+    {
+        var largest = default(TE4M3).IsOn ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max;
+        var exponent = Kernels.E8M0Scale.Of(BitConverter.SingleToUInt32Bits(CpuLanes.Largest(absmax)), largest);
+        Unsafe.Add(ref b.Scales, block) = (byte)exponent;
+        return Kernels.E8M0Scale.Inverse(exponent);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The factor multiplies every value, 1 included (x * 1 is x, and a NaN stays a NaN, whose code is the one NaN).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    {
+        ref var values = ref Unsafe.Add(ref b.Values, i);
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(default(TE4M3).IsOn, Vector512.LoadUnsafe(ref values) * Vector512.Create(inverse), ref Unsafe.Add(ref b.Codes, i));
+        else CpuConvert.StoreFp8(default(TE4M3).IsOn, Vector256.LoadUnsafe(ref values) * Vector256.Create(inverse), ref Unsafe.Add(ref b.Codes, i));
+    }
+}
