@@ -207,6 +207,7 @@ type VerifyArgs =
     | [<Unique>] Max_Test of count: int
     | [<Unique>] Seed of seed: uint64
     | Check of text: string
+    | [<Unique>] Shard of part: string
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -215,6 +216,7 @@ type VerifyArgs =
             | Max_Test _ -> "cases per property (default 100)."
             | Seed _ -> "the random seed, to replay a failed run (default: a fresh one, printed)."
             | Check _ -> "run only the checks whose name contains this text (repeatable; each check draws from the seed alone, so a replay of one check fails as in the whole run)."
+            | Shard _ -> "K/N: run every Nth of the selected checks from the Kth (1 <= K <= N); N runs with one --seed and K = 1..N run each check once, side by side, as one run would."
 
 /// Arguments of `s3gd partition`.
 type PartitionArgs =

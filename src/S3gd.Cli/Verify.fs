@@ -33,6 +33,19 @@ let select (backend: Backend) (filters: string list) : Checks.Check list =
     let wanted (c: Checks.Check) = filters.IsEmpty || filters |> List.exists (fun f -> (Checks.name c).Contains(f, StringComparison.OrdinalIgnoreCase))
     all |> List.filter wanted
 
+/// Parses --shard K/N (1 <= K <= N) as (K, N).
+let parseShard (s: string) : int * int =
+    match s.Split('/') with
+    | [| k; n |] ->
+        match Int32.TryParse k, Int32.TryParse n with
+        | (true, k), (true, n) when n >= 1 && k >= 1 && k <= n -> k, n
+        | _ -> failwithf "%s: K/N with 1 <= K <= N" s
+    | _ -> failwithf "%s: K/N with 1 <= K <= N" s
+
+/// Shard K of N of the checks: every Nth from the Kth, so that the N shards hold every check once.
+let shard (k: int, n: int) (checks: Checks.Check list) : Checks.Check list =
+    checks |> List.indexed |> List.filter (fun (i, _) -> i % n = k - 1) |> List.map snd
+
 let private backendName (b: Backend) = b.Kind.Name()
 
 /// Runs the checks on the backend with a progress line; each check's outcome in order.
@@ -47,16 +60,22 @@ let private runAll (config: FsCheck.Config) (backend: Backend) (checks: Checks.C
           progress.Advance(1.0, checks |> List.tryItem (i + 1) |> Option.map Checks.name |> Option.defaultValue "")
           check, outcome ]
 
-/// Runs the checks that apply to the chosen backend (and match `filters`); 0 when all pass, 1 when one fails.
-let run (kind: BackendKind option) (maxTest: int) (seed: uint64 option) (filters: string list) : int =
+/// Runs the checks that apply to the chosen backend (and match `filters`, and fall in shard `part` when given); 0 when
+/// all pass, 1 when one fails.
+let run (kind: BackendKind option) (maxTest: int) (seed: uint64 option) (filters: string list) (part: (int * int) option) : int =
     let selection = BackendChoice.openBackend kind
     use backend = selection.Backend
-    let checks = select backend filters
-    if checks.IsEmpty then
+    let selected = select backend filters
+    if selected.IsEmpty then
         Errors.fail (sprintf "--check %s: no check of the %s backend has such a name" (String.Join(" --check ", filters)) (backendName backend))
+    let checks = part |> Option.map (fun p -> shard p selected) |> Option.defaultValue selected
+    match part with
+    | Some(k, n) when checks.IsEmpty -> Errors.fail (sprintf "--shard %d/%d: no check falls in it (%d checks selected)" k n selected.Length)
+    | _ -> ()
     let seed = seed |> Option.defaultWith Runner.freshSeed
+    let ofShard = part |> Option.map (fun (k, n) -> sprintf " (shard %d of %d)" k n) |> Option.defaultValue ""
     AnsiConsole.MarkupLine(sprintf "Backend [bold]%s[/]: %s (%s)" (backendName backend) (Markup.Escape backend.Device) (Markup.Escape selection.Reason))
-    AnsiConsole.MarkupLine(sprintf "Seed %d, %d cases per property, %d checks" seed maxTest checks.Length)
+    AnsiConsole.MarkupLine(sprintf "Seed %d, %d cases per property, %d checks%s" seed maxTest checks.Length ofShard)
     let outcomes = runAll (Runner.config maxTest (Some seed)) backend checks
     let table = Table().AddColumns("Property", "Format", "Result")
     for check, outcome in outcomes do
@@ -88,4 +107,5 @@ let command (args: ParseResults<VerifyArgs>) : int =
     let kind = args.TryPostProcessResult(VerifyArgs.Backend, parseBackend) |> Option.flatten
     let maxTest =
         args.TryPostProcessResult(Max_Test, fun n -> if n < 1 then failwithf "%d: must be at least 1" n else n) |> Option.defaultValue defaultMaxTest
-    run kind maxTest (args.TryGetResult Seed) (args.GetResults Check)
+    let part = args.TryPostProcessResult(Shard, parseShard)
+    run kind maxTest (args.TryGetResult Seed) (args.GetResults Check) part

@@ -83,6 +83,18 @@ let ``--check narrows the checks to those whose name holds one of the texts`` ()
     Assert.Equal(Suite.forBackend cpu |> List.length, Verify.select cpu [] |> List.length)
 
 [<Fact>]
+let ``--shard K/N: the N shards hold every selected check once, and a bad part is refused`` () =
+    use cpu = new CpuBackend()
+    let all = Verify.select cpu []
+    for n in [ 1; 3; 8 ] do
+        let parts = [ for k in 1..n -> Verify.shard (k, n) all ]
+        Assert.True(parts |> List.forall (fun p -> not p.IsEmpty), sprintf "an empty shard of %d" n)
+        Assert.Equal<string list>(all |> List.map Checks.name |> List.sort, parts |> List.concat |> List.map Checks.name |> List.sort)
+    Assert.Equal((2, 8), Verify.parseShard "2/8")
+    for bad in [ "0/8"; "9/8"; "8"; "a/b"; "1/0"; "1/2/3" ] do
+        Assert.ThrowsAny<exn>(fun () -> Verify.parseShard bad |> ignore) |> ignore
+
+[<Fact>]
 let ``the madam checks pass on the seed that once failed them falsely`` () =
     use cpu = new CpuBackend()
     let checks = Verify.select cpu [ "madam" ]

@@ -76,7 +76,11 @@ let private failures (command: string) (folder: Folder) : Failure list =
         @ unwritable inputs
     | "compare" ->
         [ plain [ "--rule"; "adam"; "--backend"; "tpu"; "--against"; "spec" ] "--backend: unknown backend 'tpu'"; badOption ]
-    | "verify" -> [ plain [ "--backend"; "tpu" ] "--backend: unknown backend 'tpu'"; environment []; badOption ] @ noCuda []
+    | "verify" ->
+        [ plain [ "--backend"; "tpu" ] "--backend: unknown backend 'tpu'"; environment []; badOption
+          plain [ "--backend"; "cpu"; "--shard"; "9/8" ] "--shard: 9/8: K/N with 1 <= K <= N"
+          plain [ "--backend"; "cpu"; "--check"; "encode = spec"; "--shard"; "5/5" ] "--shard 5/5: no check falls in it" ]
+        @ noCuda []
     | "devices" -> [ environment []; badOption ]
     | "soak" | "bench" | "train" ->
         [ plain [ "--backend"; "tpu"; "--out"; out ] "--backend: unknown backend 'tpu'"
