@@ -5,8 +5,8 @@ namespace S3gd.Gpu.Structured;
 /// <summary>
 /// Where Adam-mini's fp8 first moment keeps what its blocks need beside the codes (the values are the spec's
 /// <c>FallbackFp8</c>): one float32 word per block of <see cref="BlockSize"/> elements, the blocks cut afresh in each
-/// Adam-mini group (the last one shorter), holding the fp8 scale (a power of two), or <see cref="ZerosWord"/> for a block of zeros, or
-/// <see cref="SlotWord"/> for a block kept in bf16 in its segment's slot; and one slot of <see cref="BlockSize"/> bf16
+/// Adam-mini group (the last one shorter), holding the fp8 scale (a power of two), or <see cref="ZerosWord"/> for a
+/// block of zeros, or <see cref="SlotWord"/> for a block kept in bf16 in its segment's slot; and one slot of <see cref="BlockSize"/> bf16
 /// per segment (<see cref="StructuredLayout.Chunk"/> elements of a group), which the first block of the segment (in
 /// element order) that needs the fallback takes. A later one in the same step finds the slot taken: it keeps the plain
 /// block-scaled encoding (its smallest elements flush to zero) and is counted as overflowed. The slot costs 256 bytes per
