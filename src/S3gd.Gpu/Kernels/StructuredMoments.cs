@@ -141,8 +141,7 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var lowHalf = lane < HalfWarp;
         var low = ops.WarpMax(lowHalf ? bits : 0u);
         var high = ops.WarpMax(lowHalf ? 0u : bits);
-        var amaxBits = lowHalf ? low : high;
-        var e = E8M0Scale.Of(amaxBits, default(E4M3).Max);
+        var e = E8M0Scale.Of(lowHalf ? low : high, default(E4M3).Max);
         var scale = E8M0Scale.Scale(e);
         var inv = E8M0Scale.Inverse(e);
         Lanes q;
@@ -157,8 +156,8 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var halfLanes = lowHalf ? LowLanes : ~LowLanes;
         var zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
         var anyFlushed = (ops.Ballot(flushed) & halfLanes) != 0u;
-        // An infinite amax (its scale NaN) or a flushed element; no quotient saturates.
-        var wide = !zeros & (!(Interop.IntAsFloat(amaxBits) <= float.MaxValue) | anyFlushed);
+        // An infinite amax (E8M0's NaN scale) or a flushed element; no quotient saturates.
+        var wide = !zeros & (e == E8M0Scale.NaN | anyFlushed);
         // The half's block exists when its first element is in the segment; the low half's block comes first.
         var valid = start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
         var needs = ops.Ballot(wide & valid);
