@@ -111,6 +111,18 @@ public static partial class CpuConvert
     internal static Vector512<float> RoundBf16(Vector512<float> x) => (Bf16Bits(x) & Vector512.Create(Bf16Mask)).AsSingle();
 
     /// <summary>
+    /// <see cref="RoundBf16(Vector256{float})"/> of lanes whose NaNs are quiet with the lower half of their bits zero, as
+    /// arithmetic on bf16 values and non-NaN scalars returns them (x86 quiets the NaN it returns, an operand's or its
+    /// default NaN): such a NaN's bits take no carry and stay, so the NaN case is not needed and the bits are the same.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> RoundBf16OfQuiet(Vector256<float> x) => (Bf16Rounded(x.AsUInt32()) & Vector256.Create(Bf16Mask)).AsSingle();
+
+    /// <summary><see cref="RoundBf16OfQuiet(Vector256{float})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> RoundBf16OfQuiet(Vector512<float> x) => (Bf16Rounded(x.AsUInt32()) & Vector512.Create(Bf16Mask)).AsSingle();
+
+    /// <summary>
     /// <see cref="RoundBf16(Vector256{float})"/> of lanes that hold bf16 values already (decoded bf16 codes): a NaN is
     /// made quiet, every other value stays.
     /// </summary>
@@ -138,25 +150,36 @@ public static partial class CpuConvert
     private static Vector512<uint> Bf16Codes(Vector512<float> x) => Vector512.ShiftRightLogical(Bf16Bits(x), 16);
 
     /// <summary>
-    /// Each lane's bf16 code in its upper half, over bits that the code drops: the float32 bits plus half a bf16 ulp less
-    /// one plus the lowest kept bit (round to nearest even, a carry moving up by itself); a NaN's bits with the quiet bit set.
+    /// Each lane's bf16 code in its upper half, over bits that the code drops (<see cref="Bf16Rounded(Vector256{uint})"/>);
+    /// a NaN's bits with the quiet bit set.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> Bf16Bits(Vector256<float> x)
     {
         var b = x.AsUInt32();
-        var rounded = b + Vector256.Create(Bf16HalfUlp) + (Vector256.ShiftRightLogical(b, 16) & Vector256<uint>.One);
-        return Vector256.ConditionalSelect(~Vector256.Equals(x, x).AsUInt32(), b | Vector256.Create(Bf16QuietBit << 16), rounded);
+        return Vector256.ConditionalSelect(~Vector256.Equals(x, x).AsUInt32(), b | Vector256.Create(Bf16QuietBit << 16), Bf16Rounded(b));
     }
+
+    /// <summary>
+    /// Float32 bits plus half a bf16 ulp less one plus the lowest kept bit: round to nearest even in the upper half, a carry
+    /// moving up by itself (a NaN whose payload fills its upper half would carry into its sign: <see cref="Bf16Bits(Vector256{float})"/> leaves NaNs out).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Bf16Rounded(Vector256<uint> b) =>
+        b + Vector256.Create(Bf16HalfUlp) + (Vector256.ShiftRightLogical(b, 16) & Vector256<uint>.One);
 
     /// <summary><see cref="Bf16Bits(Vector256{float})"/> in sixteen lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> Bf16Bits(Vector512<float> x)
     {
         var b = x.AsUInt32();
-        var rounded = b + Vector512.Create(Bf16HalfUlp) + (Vector512.ShiftRightLogical(b, 16) & Vector512<uint>.One);
-        return Vector512.ConditionalSelect(~Vector512.Equals(x, x).AsUInt32(), b | Vector512.Create(Bf16QuietBit << 16), rounded);
+        return Vector512.ConditionalSelect(~Vector512.Equals(x, x).AsUInt32(), b | Vector512.Create(Bf16QuietBit << 16), Bf16Rounded(b));
     }
+
+    /// <summary><see cref="Bf16Rounded(Vector256{uint})"/> in sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Bf16Rounded(Vector512<uint> b) =>
+        b + Vector512.Create(Bf16HalfUlp) + (Vector512.ShiftRightLogical(b, 16) & Vector512<uint>.One);
 
     /// <summary>
     /// fp8 codes (e4m3fn or e5m2) to float32, each times <paramref name="scale"/> (a block's scale; one float32 multiply;

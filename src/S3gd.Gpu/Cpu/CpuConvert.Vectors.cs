@@ -38,6 +38,22 @@ public static partial class CpuConvert
         (Avx512F.VL.IsSupported ? Avx512F.VL.ConvertToVector128UInt16(c) : Vector256.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
     }
 
+    /// <summary>Sixteen float32 whose NaNs are quiet with the lower half zero stored as bf16 codes (<see cref="RoundBf16OfQuiet(Vector512{float})"/>'s).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreBf16OfQuiet(Vector512<float> x, ref ushort codes)
+    {
+        var c = Vector512.ShiftRightLogical(Bf16Rounded(x.AsUInt32()), 16);
+        (Avx512F.IsSupported ? Avx512F.ConvertToVector256UInt16(c) : Vector512.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
+    }
+
+    /// <summary>Eight float32 whose NaNs are quiet with the lower half zero stored as bf16 codes (<see cref="RoundBf16OfQuiet(Vector256{float})"/>'s).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreBf16OfQuiet(Vector256<float> x, ref ushort codes)
+    {
+        var c = Vector256.ShiftRightLogical(Bf16Rounded(x.AsUInt32()), 16);
+        (Avx512F.VL.IsSupported ? Avx512F.VL.ConvertToVector128UInt16(c) : Vector256.Narrow(c, c).GetLower()).StoreUnsafe(ref codes);
+    }
+
     /// <summary>Sixteen bf16 values (as float32, a NaN quiet) stored as their codes: the upper halves of their bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreBf16Upper(Vector512<float> x, ref ushort codes)

@@ -249,10 +249,10 @@ public static partial class CpuElementwise
                 ElementwiseStep.Element<TV, MV, TPrep, TRule>(sc, ref x, Input<FG, TBf16>(FG.Load<TV>(g, i)), ref x0, ref x1, ref x2);
                 var updated = FU.Apply(old, x, ref comp, i, stream, start + i);
                 if (FU.Rounds) Bf16Lane.StoreRounded(p, i, updated);
-                else FP.Store(p, i, updated);
-                if (F0.Kept) F0.Store(s0, i, x0);
-                if (F1.Kept) F1.Store(s1, i, x1);
-                if (F2.Kept) F2.Store(s2, i, x2);
+                else Output<FP, TBf16>(p, i, updated);
+                if (F0.Kept) Output<F0, TBf16>(s0, i, x0);
+                if (F1.Kept) Output<F1, TBf16>(s1, i, x1);
+                if (F2.Kept) Output<F2, TBf16>(s2, i, x2);
                 if (full == 0) continue;
                 // The previous block's vector in this one's place is encoded with that block's factor; the block's last
                 // vector closes it (its scale written, its factor kept, the magnitudes starting again). Blocks from full on
@@ -305,6 +305,19 @@ public static partial class CpuElementwise
             where F : struct, ICpuLane
             where TBf16 : struct, IFlag =>
             F.HoldsBf16 && default(TBf16).IsOn ? CpuLanes.QuietBf16(x) : default(MV).Load(x);
+
+        /// <summary>
+        /// A stepped vector stored; with bf16 maths (<typeparamref name="TBf16"/> on) a bf16 buffer's values are the maths'
+        /// (loaded, results or broadcast scalars: NaNs quiet with the lower half zero), so its store leaves out the NaN case.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Output<F, TBf16>(in CpuLaneBuffer b, int i, TV x)
+            where F : struct, ICpuLane
+            where TBf16 : struct, IFlag
+        {
+            if (typeof(F) == typeof(Bf16Lane) && default(TBf16).IsOn) Bf16Lane.StoreOfQuiet(b, i, x);
+            else F.Store(b, i, x);
+        }
 
         /// <summary>One element at a time (the tail of a piece).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -236,6 +236,15 @@ internal readonly struct Bf16Lane : ICpuLane
         if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16(CpuLanes.Wide(x), ref codes);
         else CpuConvert.StoreBf16(CpuLanes.Narrow(x), ref codes);
     }
+    /// <summary>Stores a vector of bf16 maths' values (NaNs quiet with the lower half zero) as elements [i, i + lanes), as <see cref="Store"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreOfQuiet<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
+    {
+        ref var codes = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref b.Codes, i * Size));
+        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16OfQuiet(CpuLanes.Wide(x), ref codes);
+        else CpuConvert.StoreBf16OfQuiet(CpuLanes.Narrow(x), ref codes);
+    }
+
     /// <summary>
     /// Stores a vector of bf16 values (as float32; a NaN quiet) as elements [i, i + lanes): their upper halves, which is
     /// what <see cref="Store"/>'s rounding gives them (the Kahan and stochastic updates' parameters; they need bf16 ones).

@@ -148,8 +148,11 @@ public readonly struct VectorMaths : IMaths<Vector256<float>>
 /// <summary>bf16 maths, eight lanes: lane for lane <see cref="Bf16Maths"/>.</summary>
 public readonly struct VectorBf16Maths : IMaths<Vector256<float>>
 {
+    // An operation's result rounded: its operands are loaded values (rounded by Load), results and broadcast scalars, none a
+    // NaN with bits in its lower half, and the NaN an operation returns is quiet with an operand's payload or none (IEEE 754
+    // quiets it; x86 keeps the first NaN operand's payload), so RoundBf16OfQuiet gives the bits RoundBf16 gives.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> R(Vector256<float> x) => CpuConvert.RoundBf16(x);
+    private static Vector256<float> R(Vector256<float> x) => CpuConvert.RoundBf16OfQuiet(x);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -185,7 +188,7 @@ public readonly struct VectorBf16Maths : IMaths<Vector256<float>>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Load(Vector256<float> x) => R(x);
+    public Vector256<float> Load(Vector256<float> x) => CpuConvert.RoundBf16(x);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -195,9 +198,9 @@ public readonly struct VectorBf16Maths : IMaths<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector256<float> WhereLess(Vector256<float> a, Vector256<float> b, Vector256<float> x, Vector256<float> y) => default(VectorMaths).WhereLess(a, b, x, y);
 
-    /// <inheritdoc />
+    /// <summary>A float32 scalar in every lane, a NaN as the default NaN (whose lower half is zero, as <see cref="R"/> needs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Broadcast(float x) => Vector256.Create(x);
+    public Vector256<float> Broadcast(float x) => Vector256.Create(float.IsNaN(x) ? float.NaN : x);
 }
 
 /// <summary>float32 maths, sixteen lanes: lane for lane the scalar operations (FusedMultiplyAdd is fused per lane).</summary>
@@ -262,8 +265,11 @@ public readonly struct WideVectorMaths : IMaths<Vector512<float>>
 /// <summary>bf16 maths, sixteen lanes: lane for lane <see cref="Bf16Maths"/>.</summary>
 public readonly struct WideVectorBf16Maths : IMaths<Vector512<float>>
 {
+    // An operation's result rounded: its operands are loaded values (rounded by Load), results and broadcast scalars, none a
+    // NaN with bits in its lower half, and the NaN an operation returns is quiet with an operand's payload or none (IEEE 754
+    // quiets it; x86 keeps the first NaN operand's payload), so RoundBf16OfQuiet gives the bits RoundBf16 gives.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> R(Vector512<float> x) => CpuConvert.RoundBf16(x);
+    private static Vector512<float> R(Vector512<float> x) => CpuConvert.RoundBf16OfQuiet(x);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -299,7 +305,7 @@ public readonly struct WideVectorBf16Maths : IMaths<Vector512<float>>
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Load(Vector512<float> x) => R(x);
+    public Vector512<float> Load(Vector512<float> x) => CpuConvert.RoundBf16(x);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -309,7 +315,7 @@ public readonly struct WideVectorBf16Maths : IMaths<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Vector512<float> WhereLess(Vector512<float> a, Vector512<float> b, Vector512<float> x, Vector512<float> y) => default(WideVectorMaths).WhereLess(a, b, x, y);
 
-    /// <inheritdoc />
+    /// <summary>A float32 scalar in every lane, a NaN as the default NaN (whose lower half is zero, as <see cref="R"/> needs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Broadcast(float x) => Vector512.Create(x);
+    public Vector512<float> Broadcast(float x) => Vector512.Create(float.IsNaN(x) ? float.NaN : x);
 }

@@ -153,6 +153,12 @@ let private wideLanes (name: string) (vector: Vector512<float32>[] -> Vector512<
 let private threePatterns =
     Gen.zip3 patterns patterns patterns |> Gen.map (fun (a, b, c) -> let n = min a.Length (min b.Length c.Length) in [| a[.. n - 1]; b[.. n - 1]; c[.. n - 1] |])
 
+/// A value as bf16 maths loads it, one at a time, eight lanes and sixteen: the operations' operands are loaded values,
+/// results and broadcast scalars, never raw float32 bits (their rounding relies on it: RoundBf16OfQuiet).
+let private bl (x: float32) = Bf16Maths().Load x
+let private nl (x: Vector256<float32>) = VectorBf16Maths().Load x
+let private wl (x: Vector512<float32>) = WideVectorBf16Maths().Load x
+
 [<Property(MaxTest = maxTest)>]
 let ``float32 and bf16 maths sixteen lanes at a time compute every operation as one value at a time`` () =
     Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
@@ -164,11 +170,11 @@ let ``float32 and bf16 maths sixteen lanes at a time compute every operation as 
         wideLanes "max" (fun v -> WideVectorMaths().Max(v[0], v[1])) (fun s -> ScalarMaths().Max(s[0], s[1])) xs
         wideLanes "sign" (fun v -> WideVectorMaths().Sign(v[0])) (fun s -> ScalarMaths().Sign(s[0])) xs
         wideLanes "zero where zero" (fun v -> WideVectorMaths().ZeroWhereZero(v[0], v[1])) (fun s -> ScalarMaths().ZeroWhereZero(s[0], s[1])) xs
-        wideLanes "bf16 mul" (fun v -> WideVectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
-        wideLanes "bf16 add" (fun v -> WideVectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
-        wideLanes "bf16 div" (fun v -> WideVectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
-        wideLanes "bf16 root" (fun v -> WideVectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
-        wideLanes "bf16 madd" (fun v -> WideVectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
+        wideLanes "bf16 mul" (fun v -> WideVectorBf16Maths().Mul(wl v[0], wl v[1])) (fun s -> Bf16Maths().Mul(bl s[0], bl s[1])) xs
+        wideLanes "bf16 add" (fun v -> WideVectorBf16Maths().Add(wl v[0], wl v[1])) (fun s -> Bf16Maths().Add(bl s[0], bl s[1])) xs
+        wideLanes "bf16 div" (fun v -> WideVectorBf16Maths().Div(wl v[0], wl v[1])) (fun s -> Bf16Maths().Div(bl s[0], bl s[1])) xs
+        wideLanes "bf16 root" (fun v -> WideVectorBf16Maths().Root(wl v[0])) (fun s -> Bf16Maths().Root(bl s[0])) xs
+        wideLanes "bf16 madd" (fun v -> WideVectorBf16Maths().Madd(wl v[0], wl v[1], wl v[2])) (fun s -> Bf16Maths().Madd(bl s[0], bl s[1], bl s[2])) xs
         wideLanes "bf16 max" (fun v -> WideVectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
         wideLanes "bf16 load" (fun v -> WideVectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
         wideLanes "where less" (fun v -> WideVectorMaths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> ScalarMaths().WhereLess(s[0], s[1], s[2], s[1])) xs
@@ -177,16 +183,24 @@ let ``float32 and bf16 maths sixteen lanes at a time compute every operation as 
 [<Property(MaxTest = maxTest)>]
 let ``bf16 maths eight lanes at a time rounds every operation as one value at a time`` () =
     Prop.forAll (Arb.fromGen threePatterns) (fun xs ->
-        lanes "mul" (fun v -> VectorBf16Maths().Mul(v[0], v[1])) (fun s -> Bf16Maths().Mul(s[0], s[1])) xs
-        lanes "add" (fun v -> VectorBf16Maths().Add(v[0], v[1])) (fun s -> Bf16Maths().Add(s[0], s[1])) xs
-        lanes "div" (fun v -> VectorBf16Maths().Div(v[0], v[1])) (fun s -> Bf16Maths().Div(s[0], s[1])) xs
-        lanes "root" (fun v -> VectorBf16Maths().Root(v[0])) (fun s -> Bf16Maths().Root(s[0])) xs
-        lanes "madd" (fun v -> VectorBf16Maths().Madd(v[0], v[1], v[2])) (fun s -> Bf16Maths().Madd(s[0], s[1], s[2])) xs
+        lanes "mul" (fun v -> VectorBf16Maths().Mul(nl v[0], nl v[1])) (fun s -> Bf16Maths().Mul(bl s[0], bl s[1])) xs
+        lanes "add" (fun v -> VectorBf16Maths().Add(nl v[0], nl v[1])) (fun s -> Bf16Maths().Add(bl s[0], bl s[1])) xs
+        lanes "div" (fun v -> VectorBf16Maths().Div(nl v[0], nl v[1])) (fun s -> Bf16Maths().Div(bl s[0], bl s[1])) xs
+        lanes "root" (fun v -> VectorBf16Maths().Root(nl v[0])) (fun s -> Bf16Maths().Root(bl s[0])) xs
+        lanes "madd" (fun v -> VectorBf16Maths().Madd(nl v[0], nl v[1], nl v[2])) (fun s -> Bf16Maths().Madd(bl s[0], bl s[1], bl s[2])) xs
         lanes "max" (fun v -> VectorBf16Maths().Max(v[0], v[1])) (fun s -> Bf16Maths().Max(s[0], s[1])) xs
         lanes "sign" (fun v -> VectorBf16Maths().Sign(v[0])) (fun s -> Bf16Maths().Sign(s[0])) xs
         lanes "load" (fun v -> VectorBf16Maths().Load(v[0])) (fun s -> Bf16Maths().Load(s[0])) xs
         lanes "zero where zero" (fun v -> VectorBf16Maths().ZeroWhereZero(v[0], v[1])) (fun s -> Bf16Maths().ZeroWhereZero(s[0], s[1])) xs
         lanes "where less" (fun v -> VectorBf16Maths().WhereLess(v[0], v[1], v[2], v[1])) (fun s -> Bf16Maths().WhereLess(s[0], s[1], s[2], s[1])) xs)
+
+[<Fact>]
+let ``a NaN scalar broadcast to bf16 maths keeps an operation's result NaN, whatever its payload`` () =
+    for payload in [ 0x7FFFFFFFu; 0xFFFFFFFFu; 0x7FFF8000u; 0x7F800001u; 0xFFC00000u ] do
+        let nan = ofBits payload
+        let one = 1.0f
+        Assert.True(Single.IsNaN(Vector256.GetElement(VectorBf16Maths().Mul(VectorBf16Maths().Broadcast nan, nl (Vector256.Create one)), 0)), sprintf "0x%08x" payload)
+        Assert.True(Single.IsNaN(Vector512.GetElement(WideVectorBf16Maths().Mul(WideVectorBf16Maths().Broadcast nan, wl (Vector512.Create one)), 0)), sprintf "0x%08x" payload)
 
 [<Property(MaxTest = maxTest)>]
 let ``Kahan compensation sixteen or eight lanes at a time is the kernel's kahan_update of each element`` () =
