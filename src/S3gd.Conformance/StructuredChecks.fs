@@ -360,8 +360,9 @@ let telemetryCounts : Checks.Check =
 
 /// Adam-mini's fp8 first moment falls back where the spec says, counted: one tensor of three 4096-element groups (one
 /// segment each), 1e15 among ordinary gradients in block 3 of group 0 (the others of that block would flush to zero: it
-/// takes its segment's slot) and in blocks 2 and 6 of group 1 (2 takes the slot, 6 overflows: plain fp8, its small
-/// elements flushed), and block 4 of group 2 all zero at the first step (a block of zeros). Both steps equal the spec
+/// takes its segment's slot) and in blocks 2, 6 and 16 of group 1 (2 takes the slot, 6 and 16 overflow: plain fp8, their
+/// small elements flushed; a block kernel's warp 0 holds block 16 and warp 1 block 2), and block 4 of group 2 all zero at
+/// the first step (a block of zeros). Both steps equal the spec
 /// within each block's own storage (the second reads the slots back); the block words, telemetry counts and the kept
 /// and flushed elements are checked after the first.
 let fallbackForced : Checks.Check =
@@ -378,6 +379,7 @@ let fallbackForced : Checks.Check =
               g[at 0 3 5] <- huge
               g[at 1 2 9] <- huge
               g[at 1 6 100] <- huge
+              g[at 1 16 50] <- huge
               if step = 1 then for k in 0 .. MomentFallback.BlockSize - 1 do g[at 2 4 k] <- 0.0f
           let inspect step (plan: StructuredPlan) (tensors: StructuredTensor list) =
               let counters = plan.ReadTelemetry()
@@ -390,10 +392,11 @@ let fallbackForced : Checks.Check =
                   expect "group 0 block 3" (word 0 3) (word 0 3 = MomentFallback.SlotWord)
                   expect "group 1 block 2" (word 1 2) (word 1 2 = MomentFallback.SlotWord)
                   expect "group 1 block 6 (overflowed)" (word 1 6) (word 1 6 > 0.0f)
+                  expect "group 1 block 16 (overflowed)" (word 1 16) (word 1 16 > 0.0f)
                   expect "group 2 block 4 (zeros)" (word 2 4) (word 2 4 = MomentFallback.ZerosWord)
                   expect "group 0 block 0" (word 0 0) (word 0 0 > 0.0f)
-                  if counters[0].Fallbacks <> 4L || counters[0].Overflows <> 1L then
-                      failwithf "telemetry: %d fallbacks and %d overflows, expected 4 and 1" counters[0].Fallbacks counters[0].Overflows
+                  if counters[0].Fallbacks <> 5L || counters[0].Overflows <> 2L then
+                      failwithf "telemetry: %d fallbacks and %d overflows, expected 5 and 2" counters[0].Fallbacks counters[0].Overflows
                   let m, _ = decodeMoment backend (config c false) t
                   let kept = [ 0 .. 127 ] |> List.filter (fun k -> k <> 5 && m[at 0 3 k] <> 0.0) |> List.length
                   let flushed = [ 0 .. 127 ] |> List.filter (fun k -> k <> 100 && m[at 1 6 k] = 0.0) |> List.length
