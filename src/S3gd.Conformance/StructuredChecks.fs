@@ -361,8 +361,7 @@ let telemetryCounts : Checks.Check =
 /// Adam-mini's fp8 first moment falls back where the spec says, counted: one tensor of three 4096-element groups (one
 /// segment each), 1e15 among ordinary gradients in block 3 of group 0 (the others of that block would flush to zero: it
 /// takes its segment's slot) and in blocks 2, 6 and 16 of group 1 (2 takes the slot, 6 and 16 overflow: plain fp8, their
-/// small elements flushed; a block kernel's warp 0 holds block 16 and warp 1 block 2), and block 4 of group 2 all zero at
-/// the first step (a block of zeros). Both steps equal the spec
+/// small elements flushed), and block 4 of group 2 all zero at the first step (a block of zeros). Both steps equal the spec
 /// within each block's own storage (the second reads the slots back); the block words, telemetry counts and the kept
 /// and flushed elements are checked after the first.
 let fallbackForced : Checks.Check =
