@@ -35,11 +35,8 @@ let select (backend: Backend) (filters: string list) : Checks.Check list =
 
 /// Parses --shard K/N (1 <= K <= N) as (K, N).
 let parseShard (s: string) : int * int =
-    match s.Split('/') with
-    | [| k; n |] ->
-        match Int32.TryParse k, Int32.TryParse n with
-        | (true, k), (true, n) when n >= 1 && k >= 1 && k <= n -> k, n
-        | _ -> failwithf "%s: K/N with 1 <= K <= N" s
+    match s.Split('/') |> Array.map Int32.TryParse with
+    | [| (true, k); (true, n) |] when k >= 1 && k <= n -> k, n
     | _ -> failwithf "%s: K/N with 1 <= K <= N" s
 
 /// Shard K of N of the checks: every Nth from the Kth, so that the N shards hold every check once.

@@ -453,11 +453,8 @@ public static partial class CpuConvert
                 c = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 2 * Lanes))), c);
                 d = Avx.Max(Vector256.Abs(Vector256.LoadUnsafe(ref v, (nuint)(i + 3 * Lanes))), d);
             }
-            // Halves, quarters, pairs: no NaN is left and the lanes are at least 0, so any order of max gives the largest.
-            var lanes = Avx.Max(Avx.Max(a, b), Avx.Max(c, d));
-            var four = Sse.Max(lanes.GetLower(), lanes.GetUpper());
-            var two = Sse.Max(four, Sse.MoveHighToLow(four, four));
-            absmax = Sse.MaxScalar(two, Sse.Shuffle(two, two, 1)).ToScalar();
+            // No NaN is left and every lane is at least 0, as Largest needs.
+            absmax = CpuLanes.Largest(Avx.Max(Avx.Max(a, b), Avx.Max(c, d)));
         }
         for (; i < x.Length; i++) absmax = float.MaxNumber(absmax, MathF.Abs(x[i]));
         return absmax;

@@ -236,6 +236,7 @@ internal readonly struct Bf16Lane : ICpuLane
         if (CpuLanes.IsWide<TV>()) CpuConvert.StoreBf16(CpuLanes.Wide(x), ref codes);
         else CpuConvert.StoreBf16(CpuLanes.Narrow(x), ref codes);
     }
+
     /// <summary>Stores a vector of bf16 maths' values (NaNs quiet with the lower half zero) as elements [i, i + lanes), as <see cref="Store"/> does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreOfQuiet<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct
