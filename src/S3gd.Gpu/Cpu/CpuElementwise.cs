@@ -215,12 +215,8 @@ public static partial class CpuElementwise
         /// <summary>
         /// The first <paramref name="whole"/> elements of a piece, a vector at a time: each buffer's vector decoded, stepped,
         /// updated and encoded in registers, compiled for the buffers' lanes and the parameter update; block-scaled state
-        /// goes through the scratch, each whole block encoded while the next one is stepped.
+        /// goes through the scratch, its whole blocks encoded after the loop (each block's scale needs all its values).
         /// </summary>
-        /// <remarks>
-        /// The block work is written out here for each slot rather than in a helper: the compiler's inlining budget grows
-        /// with this method's own size, and past it the encoding's conversions would be left as calls.
-        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Vectors<FP, FG, F0, F1, F2, FU, TBf16>(
             in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
@@ -234,11 +230,7 @@ public static partial class CpuElementwise
             where TBf16 : struct, IFlag
         {
             var width = Unsafe.SizeOf<TV>() / sizeof(float);
-            // Block-scaled state: each lane's largest magnitude of the block being stepped, and the factor of the block before
-            // it, whose vectors are encoded beside this block's steps (so the encoding's integer work overlaps the maths).
-            var full = F0.Scaled || F1.Scaled || F2.Scaled ? whole - whole % ElementwiseLayout.ScaleBlock : 0;
-            TV a0 = default, a1 = default, a2 = default;
-            float v0 = 0.0f, v1 = 0.0f, v2 = 0.0f;
+            var full = whole - whole % ElementwiseLayout.ScaleBlock;
             for (var i = 0; i < whole; i += width)
             {
                 var old = FP.Load<TV>(p, i);
@@ -253,47 +245,12 @@ public static partial class CpuElementwise
                 if (F0.Kept) Output<F0, TBf16>(s0, i, x0);
                 if (F1.Kept) Output<F1, TBf16>(s1, i, x1);
                 if (F2.Kept) Output<F2, TBf16>(s2, i, x2);
-                if (full == 0) continue;
-                // The previous block's vector in this one's place is encoded with that block's factor; the block's last
-                // vector closes it (its scale written, its factor kept, the magnitudes starting again). Blocks from full on
-                // (the tensor's last, cut short) are left to the piece's end.
-                var before = i - ElementwiseLayout.ScaleBlock;
-                var encode = before >= 0 && before < full;
-                if (F0.Scaled)
-                {
-                    if (encode) F0.Encode<TV>(s0, before, v0);
-                    a0 = CpuLanes.MaxMagnitude(a0, x0);
-                }
-                if (F1.Scaled)
-                {
-                    if (encode) F1.Encode<TV>(s1, before, v1);
-                    a1 = CpuLanes.MaxMagnitude(a1, x1);
-                }
-                if (F2.Scaled)
-                {
-                    if (encode) F2.Encode<TV>(s2, before, v2);
-                    a2 = CpuLanes.MaxMagnitude(a2, x2);
-                }
-                var next = i + width;
-                if (next > full || next % ElementwiseLayout.ScaleBlock != 0) continue;
-                var block = i / ElementwiseLayout.ScaleBlock;
-                (v0, a0) = (F0.Close(s0, block, a0), default);
-                (v1, a1) = (F1.Close(s1, block, a1), default);
-                (v2, a2) = (F2.Close(s2, block, a2), default);
             }
-            // The last whole block's vectors not encoded beside a later one.
-            var rest = Math.Max(whole - ElementwiseLayout.ScaleBlock, 0);
-            if (F0.Scaled) Finish<F0>(s0, rest, full, v0);
-            if (F1.Scaled) Finish<F1>(s1, rest, full, v1);
-            if (F2.Scaled) Finish<F2>(s2, rest, full, v2);
-        }
-
-        /// <summary>Encodes the scratch's vectors [from, to) of one block with its factor (once a piece: compiled on its own).</summary>
-        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-        private static void Finish<F>(in CpuLaneBuffer b, int from, int to, float inverse)
-            where F : struct, ICpuLane
-        {
-            for (var i = from; i < to; i += Unsafe.SizeOf<TV>() / sizeof(float)) F.Encode<TV>(b, i, inverse);
+            // Whole blocks of block-scaled state, each with its new scale; blocks from full on (the tensor's last, cut
+            // short) are left to the piece's end.
+            if (F0.Scaled) F0.EncodeBlocks(s0, full);
+            if (F1.Scaled) F1.EncodeBlocks(s1, full);
+            if (F2.Scaled) F2.EncodeBlocks(s2, full);
         }
 
         /// <summary>

@@ -29,17 +29,14 @@ internal interface ICpuLane
     /// <summary>Stores a vector of float32 as elements [i, i + lanes) of a piece's buffer.</summary>
     static abstract void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct;
 
-    /// <summary>Whether the buffer is block-scaled fp8: its stores go to the scratch, encoded a block at a time (<see cref="Close"/>, <see cref="Encode"/>).</summary>
+    /// <summary>Whether the buffer is block-scaled fp8: its stores go to the scratch, encoded a block at a time (<see cref="EncodeBlocks"/>).</summary>
     static abstract bool Scaled { get; }
 
     /// <summary>
-    /// Block-scaled: writes the scale byte of the piece's block <paramref name="block"/>, whose values' magnitudes have the
-    /// lanes' largest <paramref name="absmax"/>, and gives the factor that encodes the block (others: 1, nothing written).
+    /// Block-scaled: encodes the scratch's first <paramref name="count"/> elements (whole blocks) into the piece's codes,
+    /// each block with the scale of its largest magnitude, written to its scale byte (others: nothing).
     /// </summary>
-    static abstract float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct;
-
-    /// <summary>Block-scaled: encodes the scratch's elements [i, i + lanes) times their block's factor <paramref name="inverse"/> into the codes (others: nothing).</summary>
-    static abstract void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct;
+    static abstract void EncodeBlocks(in CpuLaneBuffer b, int count);
 }
 
 /// <summary>Where a piece's buffer lies: its first code; for block-scaled fp8, its first block's scale byte and the float32 scratch its stepped values go to.</summary>
@@ -112,16 +109,6 @@ internal static class CpuLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Narrow<TV>(TV x) where TV : struct => Unsafe.BitCast<TV, Vector256<float>>(x);
 
-    /// <summary>
-    /// Each lane's larger of |x| and <paramref name="absmax"/>, NaN left out: AVX's max returns its second operand where
-    /// the first is NaN (as <see cref="CpuConvert.AbsMax"/> takes a block's largest magnitude).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV MaxMagnitude<TV>(TV absmax, TV x) where TV : struct =>
-        IsWide<TV>()
-            ? From<TV>(Avx512F.Max(Vector512.Abs(Wide(x)), Wide(absmax)))
-            : From<TV>(Avx.Max(Vector256.Abs(Narrow(x)), Narrow(absmax)));
-
     /// <summary>The largest lane of <paramref name="x"/>, whose lanes are no NaN and at least 0 (so any order of max gives it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Largest<TV>(TV x) where TV : struct
@@ -140,10 +127,7 @@ internal readonly struct NoLane : ICpuLane
     public static bool Scaled => false;
 
     /// <inheritdoc />
-    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
-
-    /// <inheritdoc />
-    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    public static void EncodeBlocks(in CpuLaneBuffer b, int count)
     {
     }
 
@@ -172,10 +156,7 @@ internal readonly struct Fp32Lane : ICpuLane
     public static bool Scaled => false;
 
     /// <inheritdoc />
-    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
-
-    /// <inheritdoc />
-    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    public static void EncodeBlocks(in CpuLaneBuffer b, int count)
     {
     }
 
@@ -204,10 +185,7 @@ internal readonly struct Bf16Lane : ICpuLane
     public static bool Scaled => false;
 
     /// <inheritdoc />
-    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
-
-    /// <inheritdoc />
-    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    public static void EncodeBlocks(in CpuLaneBuffer b, int count)
     {
     }
 
@@ -267,10 +245,7 @@ internal readonly struct Fp8Lane<TE4M3> : ICpuLane
     public static bool Scaled => false;
 
     /// <inheritdoc />
-    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct => 1.0f;
-
-    /// <inheritdoc />
-    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
+    public static void EncodeBlocks(in CpuLaneBuffer b, int count)
     {
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using S3gd.Gpu.Maths;
 
@@ -6,8 +7,8 @@ namespace S3gd.Gpu.Cpu;
 
 /// <summary>
 /// Block-scaled fp8 codes (e4m3fn where <typeparamref name="TE4M3"/> is on, else e5m2): each vector decoded times its
-/// block's scale (lanes never straddle a block); the stepped values go to the float32 scratch, and each block is encoded
-/// from it with its new scale once its vectors are stepped (<see cref="Close"/>, <see cref="Encode"/>).
+/// block's scale (lanes never straddle a block); the stepped values go to the float32 scratch, and the piece's whole
+/// blocks are encoded from it with their new scales once its vectors are stepped (<see cref="EncodeBlocks"/>).
 /// </summary>
 internal readonly struct ScaledLane<TE4M3> : ICpuLane
     where TE4M3 : struct, IFlag
@@ -49,26 +50,8 @@ internal readonly struct ScaledLane<TE4M3> : ICpuLane
         Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
 
     /// <inheritdoc />
-    /// <remarks>
-    /// The scale of <see cref="CpuConvert.EncodeFp8Scaled(bool, ReadOnlySpan{float}, int, Span{byte}, Span{byte})"/>: the
-    /// same exponent from the same largest magnitude. Once a block: compiled on its own, leaving the step's inlining to its loop.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static float Close<TV>(in CpuLaneBuffer b, int block, TV absmax) where TV : struct
-    {
-        var largest = default(TE4M3).IsOn ? default(Kernels.E4M3).Max : default(Kernels.E5M2).Max;
-        var exponent = Kernels.E8M0Scale.Of(BitConverter.SingleToUInt32Bits(CpuLanes.Largest(absmax)), largest);
-        Unsafe.Add(ref b.Scales, block) = (byte)exponent;
-        return Kernels.E8M0Scale.Inverse(exponent);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>The factor multiplies every value, 1 included (x * 1 is x, and a NaN stays a NaN, whose code is the one NaN).</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Encode<TV>(in CpuLaneBuffer b, int i, float inverse) where TV : struct
-    {
-        ref var values = ref Unsafe.Add(ref b.Values, i);
-        if (CpuLanes.IsWide<TV>()) CpuConvert.StoreFp8(default(TE4M3).IsOn, Vector512.LoadUnsafe(ref values) * Vector512.Create(inverse), ref Unsafe.Add(ref b.Codes, i));
-        else CpuConvert.StoreFp8(default(TE4M3).IsOn, Vector256.LoadUnsafe(ref values) * Vector256.Create(inverse), ref Unsafe.Add(ref b.Codes, i));
-    }
+    /// <remarks>The spans' block-scaled encode (<see cref="CpuConvert.EncodeFp8Scaled(bool, ReadOnlySpan{float}, int, Span{byte}, Span{byte})"/>), which the piece's last block, cut short, takes too.</remarks>
+    public static void EncodeBlocks(in CpuLaneBuffer b, int count) =>
+        CpuConvert.EncodeFp8Scaled(default(TE4M3).IsOn, MemoryMarshal.CreateReadOnlySpan(ref b.Values, count), Elementwise.ElementwiseLayout.ScaleBlock,
+            MemoryMarshal.CreateSpan(ref b.Scales, count / Elementwise.ElementwiseLayout.ScaleBlock), MemoryMarshal.CreateSpan(ref b.Codes, count));
 }
