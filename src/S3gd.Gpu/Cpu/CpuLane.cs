@@ -39,7 +39,7 @@ internal interface ICpuLane
     static abstract void EncodeBlocks(in CpuLaneBuffer b, int count);
 }
 
-/// <summary>Where a piece's buffer lies: its first code; for block-scaled fp8, its first block's scale byte and the float32 scratch its stepped values go to.</summary>
+/// <summary>Where a piece's buffer lies: its first code, the float32 scratch its stepped values go to, and for block-scaled fp8 its first block's scale byte.</summary>
 internal readonly ref struct CpuLaneBuffer
 {
     /// <summary>The piece's first element in the storage.</summary>
@@ -48,7 +48,7 @@ internal readonly ref struct CpuLaneBuffer
     /// <summary>Block-scaled fp8: the scale byte of the piece's first block (a piece starts a block).</summary>
     public readonly ref byte Scales;
 
-    /// <summary>Block-scaled fp8: the piece's float32 values, encoded a block at a time with their blocks' new scales.</summary>
+    /// <summary>The piece's float32 scratch: its stepped values (block-scaled fp8: encoded from it a block at a time with their blocks' new scales).</summary>
     public readonly ref float Values;
 
     /// <summary>A buffer of the given codes, scales and scratch (null references where the buffer has none).</summary>
@@ -59,7 +59,7 @@ internal readonly ref struct CpuLaneBuffer
         Values = ref values;
     }
 
-    /// <summary>An unscaled buffer whose piece starts at <paramref name="codes"/>.</summary>
+    /// <summary>A buffer whose piece starts at <paramref name="codes"/>, without scratch or scales (the gradient; the Kahan compensation).</summary>
     public CpuLaneBuffer(ref byte codes) : this(ref codes, ref Unsafe.NullRef<byte>(), ref Unsafe.NullRef<float>())
     {
     }
@@ -108,6 +108,16 @@ internal static class CpuLanes
     /// <summary><typeparamref name="TV"/> as the eight-lane vector it is.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Narrow<TV>(TV x) where TV : struct => Unsafe.BitCast<TV, Vector256<float>>(x);
+
+    /// <summary>Keeps a stepped vector as elements [i, i + lanes) of a piece's float32 scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Keep<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct =>
+        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
+
+    /// <summary>Elements [i, i + lanes) of a piece's float32 scratch, as <see cref="Keep"/> kept them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Kept<TV>(in CpuLaneBuffer b, int i) where TV : struct =>
+        Unsafe.ReadUnaligned<TV>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)));
 
     /// <summary>The largest lane of <paramref name="x"/>, whose lanes are no NaN and at least 0 (so any order of max gives it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -46,8 +46,7 @@ internal readonly struct ScaledLane<TE4M3> : ICpuLane
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct =>
-        Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref b.Values, i)), x);
+    public static void Store<TV>(in CpuLaneBuffer b, int i, TV x) where TV : struct => CpuLanes.Keep(b, i, x);
 
     /// <inheritdoc />
     /// <remarks>The spans' block-scaled encode (<see cref="CpuConvert.EncodeFp8Scaled(bool, ReadOnlySpan{float}, int, Span{byte}, Span{byte})"/>), which the piece's last block, cut short, takes too.</remarks>
