@@ -28,7 +28,8 @@ public interface ICpuElementwiseStep
 /// The CPU backend's elementwise step: the rule's maths (<see cref="IElementwiseRule"/>, the code the kernels run) over
 /// sixteen Vector512 or eight Vector256 lanes at a time (the tails one element at a time, the same operations), between the same conversions
 /// and block scales as the kernels, so results are equal bit for bit (NaN payloads aside). Parallel over the kernel's chunks.
-/// Each vector is decoded, stepped, updated and encoded in one pass, compiled for the buffers' formats (<see cref="ICpuLane"/>).
+/// Each vector is decoded, stepped, updated and encoded in one pass (or two, through a float32 scratch, for the
+/// configurations one pass compiles badly), compiled for the buffers' formats (<see cref="ICpuLane"/>).
 /// </summary>
 public static partial class CpuElementwise
 {
@@ -75,8 +76,7 @@ public static partial class CpuElementwise
         /// or, with fp8 state or a Kahan or stochastic update, two (<see cref="SplitVectors"/>).
         /// </summary>
         private readonly VectorLoop vectors = typeof(Step<TRule, TPrep, TV, MV, MS>)
-            .GetMethod(c.ParamUpdate != ParamUpdate.Nearest || c.States.Any(f => f is { Storage.IsFp8E4M3: true } or { Storage.IsFp8E5M2: true }) ? nameof(SplitVectors) : nameof(Vectors),
-                System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .GetMethod(Splits(c) ? nameof(SplitVectors) : nameof(Vectors), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(
                 CpuLanes.Of(c.Param), CpuLanes.Of(c.Grad), LaneOf(c, 0), LaneOf(c, 1), LaneOf(c, 2),
                 c.ParamUpdate switch
@@ -92,6 +92,10 @@ public static partial class CpuElementwise
         private delegate void VectorLoop(
             in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
             CpuLaneBuffer p, CpuLaneBuffer g, CpuLaneBuffer s0, CpuLaneBuffer s1, CpuLaneBuffer s2, ref byte comp);
+
+        /// <summary>Whether the configuration's vectors take two loops (<see cref="SplitVectors"/>): fp8 state, or a Kahan or stochastic update.</summary>
+        private static bool Splits(ElementwiseConfig c) =>
+            c.ParamUpdate != ParamUpdate.Nearest || c.States.Any(f => f is { Storage.IsFp8E4M3: true } or { Storage.IsFp8E5M2: true });
 
         /// <summary>A state slot's lane (<see cref="NoLane"/> for a slot the configuration does not keep).</summary>
         private static Type LaneOf(ElementwiseConfig c, int k) => CpuLanes.Of(c.States[k]?.Storage, c.States[k] is { BlockScaled: true });
@@ -123,8 +127,8 @@ public static partial class CpuElementwise
             CpuElementwiseTensor t, int tensor, int start, int count, Scratch w)
         {
             var stream = c.ParamUpdate == ParamUpdate.Stochastic ? StochasticRounding.Stream(sc.Seed, sc.Step, (uint)tensor) : 0u;
-            // The vectors are stepped into the scratch and encoded from it; a block's scale needs every value of the
-            // block: block-scaled state is encoded from the scratch a block at a time.
+            // A block's scale needs every value of the block: block-scaled state is stepped into the scratch and encoded
+            // from it a block at a time. Two loops (SplitVectors) take every buffer through the scratch.
             var whole = Vector256.IsHardwareAccelerated ? count - count % (Unsafe.SizeOf<TV>() / sizeof(float)) : 0;
             if (whole > 0)
             {
@@ -257,9 +261,10 @@ public static partial class CpuElementwise
         /// float32 scratch (<see cref="Steps"/>), then updated and encoded from it (<see cref="Stores"/>).
         /// </summary>
         /// <remarks>
-        /// The compiler stops inlining in a method past a limit (so the loops' bodies are written out, not shared through a
-        /// helper, which costs more of it): with fp8 state or a Kahan or stochastic update, one loop left its stores as calls (AVX2). With bf16 or float32 state and round to nearest, one loop is faster (the
-        /// conversions overlap the maths): AdamW, bf16 state, 0.76 of the copy against 0.49 (16M, 2 cores, AVX2).
+        /// The compiler stops inlining in a method past a limit (so the loops' bodies are written out, not shared through
+        /// a helper, which costs more of it): with fp8 state or a Kahan or stochastic update, one loop left its stores as
+        /// calls (AVX2). With bf16 or float32 state and round to nearest, one loop is faster (the conversions overlap the
+        /// maths): AdamW, bf16 state, 0.76 of the copy against 0.49 (16M, 2 cores, AVX2).
         /// </remarks>
         private static void SplitVectors<FP, FG, F0, F1, F2, FU, TBf16>(
             in ElementwiseScalars<TV, MV> sc, int whole, int start, uint stream,
