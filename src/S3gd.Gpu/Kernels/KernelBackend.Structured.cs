@@ -19,7 +19,6 @@ public abstract partial class KernelBackend
     /// </summary>
     internal static MethodInfo StructuredKernelFor(string name, StructuredConfig config, StructuredLaunch launch, Type ops, Type maths)
     {
-        var second = SecondType(config);
         var runs = launch.Unroll switch
         {
             1 => typeof(OneRun),
@@ -29,9 +28,7 @@ public abstract partial class KernelBackend
         return name switch
         {
             nameof(StructuredKernels.Finalize) => Kernel(typeof(StructuredKernels), name, maths, config.RuleType),
-            _ => Kernel(typeof(StructuredKernels), name, ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad),
-                MomentType(config), second, UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
-                Flags.Of(config.WeightDecay), Flags.Of(config.Telemetry), runs),
+            _ => Kernel(typeof(StructuredKernels), name, [.. UpdateArguments(config, ops, maths), runs]),
         };
     }
 
@@ -43,9 +40,9 @@ public abstract partial class KernelBackend
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.Reduce), ops, maths, config.RuleType, FormatType(config.Grad),
             SecondType(config), Shape(whole));
 
-    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration with a plain first moment, with the given accelerator operations and maths.</summary>
+    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration, with the given accelerator operations and maths.</summary>
     internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
-        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), PlainMomentArguments(config, ops, maths));
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), UpdateArguments(config, ops, maths));
 
     /// <summary>
     /// <see cref="StructuredKernels.UpdateFlat"/> for a configuration with a plain first moment, with the given accelerator
@@ -53,13 +50,13 @@ public abstract partial class KernelBackend
     /// </summary>
     internal static MethodInfo UpdateFlatKernelFor(StructuredConfig config, bool whole, Type ops, Type maths) =>
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.UpdateFlat),
-            [.. PlainMomentArguments(config, ops, maths), Shape(whole)]);
+            [.. UpdateArguments(config, ops, maths), Shape(whole)]);
 
     /// <summary>The segments' shape: whole runs only or any.</summary>
     private static Type Shape(bool whole) => whole ? typeof(WholeGroups) : typeof(AnyGroups);
 
-    /// <summary>The type arguments the plain-moment kernels share: ops, maths, rule, formats, update, decay, telemetry.</summary>
-    private static Type[] PlainMomentArguments(StructuredConfig config, Type ops, Type maths) =>
+    /// <summary>The type arguments the update kernels share: ops, maths, rule, formats, first moment, update, decay, telemetry.</summary>
+    private static Type[] UpdateArguments(StructuredConfig config, Type ops, Type maths) =>
         [ops, maths, config.RuleType, FormatType(config.Param), FormatType(config.Grad), MomentType(config),
             SecondType(config),
             UpdateType(config.HasCompensation ? Elementwise.ParamUpdate.Kahan : Elementwise.ParamUpdate.Nearest),
@@ -80,8 +77,7 @@ public abstract partial class KernelBackend
     private sealed class KernelStructuredPlan : StructuredPlan
     {
         private readonly KernelBackend backend;
-        private readonly MethodInfo reduce, finalize, update, whole;
-        private readonly MethodInfo? wholeBlock;
+        private readonly MethodInfo reduce, finalize, update, whole, wholeBlock;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
         private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
@@ -95,7 +91,7 @@ public abstract partial class KernelBackend
             minBlocks = launch.MinBlocks;
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
-            if (!config.MomentIsFp8) wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
+            wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
             var rows = tensors.Select(t => new StructuredRow
             {
                 Param = backend.AddressOf(t.Param),
@@ -118,7 +114,7 @@ public abstract partial class KernelBackend
                 ? StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths)
                 : UpdateFlatKernelFor(config, wholeRuns, backend.Ops, maths);
             // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
-            bool InBlock(int s) => !config.MomentIsFp8 && l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
+            bool InBlock(int s) => l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
             var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
             var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
             var blockSegments = wholeSegments.Count(InBlock);
@@ -160,12 +156,12 @@ public abstract partial class KernelBackend
             // per segment.
             if (split.Count > 0)
             {
-                Launch(reduce, split, scalars, split.Count, 0);
+                Launch(reduce, split, scalars, split.Count, StructuredKernels.ReduceBlocksPerSm);
                 Launch(finalize, groups, scalars, groups.Count, 0);
                 if (Config.MomentIsFp8) Launch(update, split, scalars, WarpBlocks(split.Count), minBlocks);
                 else Launch(update, split, scalars, split.Count * StructuredKernels.FlatBlocksPerSegment, 0);
             }
-            if (wholeBlockArgs.Count > 0) Launch(wholeBlock!, wholeBlockArgs, scalars, wholeBlockArgs.Count, 0);
+            if (wholeBlockArgs.Count > 0) Launch(wholeBlock, wholeBlockArgs, scalars, wholeBlockArgs.Count, minBlocks);
             if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count), minBlocks);
         }
 
@@ -184,7 +180,8 @@ public abstract partial class KernelBackend
 
         /// <summary>
         /// Launches <paramref name="kernel"/> on <paramref name="blocks"/> thread blocks with a register budget for
-        /// <paramref name="blocksPerSm"/> of them an SM (0: the compiler's choice; the layout's budget is the warp kernels').
+        /// <paramref name="blocksPerSm"/> of them an SM (0: the compiler's choice; the layout's budget is the warp kernels' and
+        /// WholeBlock's, <see cref="StructuredKernels.ReduceBlocksPerSm"/> Reduce's).
         /// </summary>
         private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int blocks, int blocksPerSm) =>
             backend.Launch(kernel, new KernelGrid(blocks, 1, StructuredLayout.Threads, MinBlocksPerSm: blocksPerSm), args with { Scalars = scalars });

@@ -11,7 +11,7 @@ namespace S3gd.Gpu.Kernels;
 /// <see cref="Reduce"/> (a block per segment: the sum of its terms into the partial sums), <see cref="Finalize"/> (a block
 /// per group: its segments' sums added, its two scalars) and the update, <see cref="UpdateFlat"/> (a thread per run) or,
 /// for an fp8 first moment, <see cref="Update"/> (a warp per segment); groups of one segment (whole) take one, the three in
-/// one with the same float32 values: <see cref="Whole"/>, or for long segments of a plain first moment
+/// one with the same float32 values: <see cref="Whole"/>, or for long segments
 /// <see cref="WholeBlock"/>, which holds the runs in registers. Lane l of a segment's warp owns runs of
 /// <see cref="StructuredLayout.Vec"/> consecutive elements (<see cref="StructuredWarp.RunAt"/>); the block kernels give a
 /// run to a warp of their own but add the terms in the same order. Runs move as 16-byte vectors where the buffers and

@@ -13,12 +13,32 @@ public struct MomentSegment
     public ulong Slot;
     /// <summary>The lane's eight slot values as the segment started, before any block could take the slot.</summary>
     public Lanes Old;
-    /// <summary>Whether a block of the segment took the slot this step.</summary>
-    public bool Taken;
+    /// <summary>The block of the segment that takes the slot this step, as the bit of its index in the segment (0: none yet).</summary>
+    public uint Owner;
     /// <summary>The lane's blocks that fell back (zeros or bf16).</summary>
     public uint Fallbacks;
     /// <summary>Of those, the blocks that found the slot taken.</summary>
     public uint Overflows;
+
+    /// <summary>
+    /// Gives the slot to the first of the blocks in <paramref name="needs"/> (bits by index in the segment) unless a block
+    /// has it: called with each run's blocks in element order (a warp's runs), or once with all of them (a block's).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Claim(uint needs) => Owner = Owner != 0u ? Owner : needs & (0u - needs);
+}
+
+/// <summary>A lane's run of an fp8 first moment encoded, before the slot's owner is known (<see cref="IStructuredMoment.Encode"/>).</summary>
+public struct MomentCodes
+{
+    /// <summary>The eight codes, a byte each from the lowest.</summary>
+    public Words2 Codes;
+    /// <summary>The block's power-of-two scale.</summary>
+    public float Scale;
+    /// <summary>Whether the lane's block is all zeros.</summary>
+    public bool Zeros;
+    /// <summary>Whether the lane's block needs the fallback (its scale cannot represent it).</summary>
+    public bool Wide;
 }
 
 /// <summary>
@@ -37,8 +57,14 @@ public interface IStructuredMoment
     void Load<TOps>(ArrayView<byte> memory, in MomentSegment s, ulong address, long at, long rel, long end, bool full, out Lanes m)
         where TOps : struct, IKernelOps;
 
-    /// <summary>Stores the run's new values (the segment runs from <paramref name="start"/> to <paramref name="end"/>).</summary>
-    void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m)
+    /// <summary>
+    /// Encodes the run's new values (the segment runs from <paramref name="start"/> to <paramref name="end"/>); gives the
+    /// blocks of the run that need the segment's slot, as bits by their index in the segment (the same in every lane).
+    /// </summary>
+    uint Encode<TOps>(long rel, long start, long end, int lane, in Lanes m, out MomentCodes c) where TOps : struct, IKernelOps;
+
+    /// <summary>Stores the encoded run, the slot's owner claimed (<see cref="MomentSegment.Claim"/>).</summary>
+    void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m, in MomentCodes c)
         where TOps : struct, IKernelOps;
 }
 
@@ -63,7 +89,15 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m)
+    public uint Encode<TOps>(long rel, long start, long end, int lane, in Lanes m, out MomentCodes c) where TOps : struct, IKernelOps
+    {
+        c = default;
+        return 0u;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m, in MomentCodes c)
         where TOps : struct, IKernelOps =>
         default(TFormat).Store<TOps>(memory, address, 0, at, end, full, m);
 }
@@ -101,7 +135,7 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         s.Words = row.MomentWords + (ulong)MomentFallback.WordOf(segment.Local, segment.Offset, row.GroupLength) * sizeof(float);
         s.Slot = row.MomentSlots + (ulong)MomentFallback.SlotOf(segment.Local, segment.Offset, row.GroupLength) * sizeof(ushort);
         default(Bf16Format).Load<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, out s.Old);
-        s.Taken = false;
+        s.Owner = 0u;
         s.Fallbacks = 0u;
         s.Overflows = 0u;
     }
@@ -130,8 +164,7 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m)
-        where TOps : struct, IKernelOps
+    public uint Encode<TOps>(long rel, long start, long end, int lane, in Lanes m, out MomentCodes c) where TOps : struct, IKernelOps
     {
         TOps ops = default;
         // The half's amax: |m| as float bits (NaN left out, as fmaxf leaves it out) order as unsigned integers, so one
@@ -142,45 +175,56 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var low = ops.WarpMax(lowHalf ? bits : 0u);
         var high = ops.WarpMax(lowHalf ? 0u : bits);
         var e = E8M0Scale.Of(lowHalf ? low : high, default(E4M3).Max);
-        var scale = E8M0Scale.Scale(e);
         var inv = E8M0Scale.Inverse(e);
         Lanes q;
         q.E0 = m.E0 * inv; q.E1 = m.E1 * inv; q.E2 = m.E2 * inv; q.E3 = m.E3 * inv;
         q.E4 = m.E4 * inv; q.E5 = m.E5 * inv; q.E6 = m.E6 * inv; q.E7 = m.E7 * inv;
         var w = Fp8Format<E4M3>.Encode<TOps>(q);
-        // Non-short-circuit | and & throughout the store's flags: no branch per element.
+        // Non-short-circuit | and & throughout the flags: no branch per element.
         var nonzero = m.E0 != 0.0f | m.E1 != 0.0f | m.E2 != 0.0f | m.E3 != 0.0f | m.E4 != 0.0f | m.E5 != 0.0f | m.E6 != 0.0f | m.E7 != 0.0f;
         var flushed = Flushed(m.E0, w.X) | Flushed(m.E1, w.X >> 8) | Flushed(m.E2, w.X >> 16) | Flushed(m.E3, w.X >> 24)
             | Flushed(m.E4, w.Y) | Flushed(m.E5, w.Y >> 8) | Flushed(m.E6, w.Y >> 16) | Flushed(m.E7, w.Y >> 24);
         // Votes of the warp's lanes, read for this lane's half.
         var halfLanes = lowHalf ? LowLanes : ~LowLanes;
-        var zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
-        var anyFlushed = (ops.Ballot(flushed) & halfLanes) != 0u;
+        c.Codes = w;
+        c.Scale = E8M0Scale.Scale(e);
+        c.Zeros = (ops.Ballot(nonzero) & halfLanes) == 0u;
         // An infinite amax (E8M0's NaN scale) or a flushed element; no quotient saturates.
-        var wide = !zeros & (e == E8M0Scale.NaN | anyFlushed);
-        // The half's block exists when its first element is in the segment; the low half's block comes first.
-        var valid = start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
-        var needs = ops.Ballot(wide & valid);
-        var takeLow = (needs & 1u) != 0u & !s.Taken;
-        var takeHigh = ((needs >> HalfWarp) & 1u) != 0u & !s.Taken & !takeLow;
-        s.Taken = s.Taken | takeLow | takeHigh;
-        var mine = lowHalf ? takeLow : takeHigh;
+        c.Wide = !c.Zeros & (e == E8M0Scale.NaN | (ops.Ballot(flushed) & halfLanes) != 0u);
+        // The run's two blocks (the low half's first) at their indices in the segment; a block exists when its first
+        // element is in the segment.
+        var needs = ops.Ballot(c.Wide & Valid(rel, start, end));
+        return ((needs & 1u) | ((needs >> (HalfWarp - 1)) & 2u)) << (int)(rel / MomentFallback.BlockSize - (lowHalf ? 0 : 1));
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store<TOps>(ArrayView<byte> memory, ref MomentSegment s, ulong address, long at, long rel, long start, long end, bool full, int lane, in Lanes m, in MomentCodes c)
+        where TOps : struct, IKernelOps
+    {
+        var block = rel / MomentFallback.BlockSize;
+        var mine = ((s.Owner >> (int)block) & 1u) != 0u;
         // A block of zeros or one taking the slot stores zero codes.
-        var takes = wide & mine;
-        var dropped = zeros | takes;
+        var takes = c.Wide & mine;
+        var dropped = c.Zeros | takes;
+        var w = c.Codes;
         w.X = dropped ? 0u : w.X;
         w.Y = dropped ? 0u : w.Y;
-        var word = zeros ? MomentFallback.ZerosWord : takes ? MomentFallback.SlotWord : scale;
+        var word = c.Zeros ? MomentFallback.ZerosWord : takes ? MomentFallback.SlotWord : c.Scale;
         // The whole slot is written, elements past a short block as bf16 +0 (their m is 0).
         if (takes) default(Bf16Format).Store<TOps>(memory, s.Slot, 0, SlotAt(lane), MomentFallback.BlockSize, true, m);
         Fp8Format<E4M3>.StoreCodes(memory, address + (ulong)at, at, end, full, w);
-        if (valid & KernelIndex.Rem(lane, HalfWarp) == 0)
+        if (Valid(rel, start, end) & KernelIndex.Rem(lane, HalfWarp) == 0)
         {
-            DeviceMemory.At<float>(memory, s.Words + (ulong)(rel / MomentFallback.BlockSize) * sizeof(float)) = word;
-            if (zeros | wide) s.Fallbacks++;
-            if (wide & !mine) s.Overflows++;
+            DeviceMemory.At<float>(memory, s.Words + (ulong)block * sizeof(float)) = word;
+            if (c.Zeros | c.Wide) s.Fallbacks++;
+            if (c.Wide & !mine) s.Overflows++;
         }
     }
+
+    /// <summary>Whether the lane's block (at <paramref name="rel"/> into the segment) exists: its first element is in the segment.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Valid(long rel, long start, long end) => start + rel / MomentFallback.BlockSize * MomentFallback.BlockSize < end;
 
     /// <summary>The first of a lane's elements in its block and slot.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

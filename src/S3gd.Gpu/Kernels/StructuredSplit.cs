@@ -13,6 +13,13 @@ public static partial class StructuredKernels
     /// <summary>Partial sums a finalize block stages in shared memory at a time: a batch per thread (32 KiB).</summary>
     public const int FinalizeTile = StructuredLayout.Threads * FinalizeBatch;
 
+    /// <summary>
+    /// The register budget <see cref="Reduce"/> launches with: five blocks an SM (48 registers a thread; the compiler took
+    /// 54). On the H100, StableAdamW with bf16 parameters, Kahan and bf16 moments took 0.533 ms at 64M against 0.548-0.550
+    /// ms without a budget or with four blocks' 64 registers (six blocks: 0.527; tools/device/README.md).
+    /// </summary>
+    public const int ReduceBlocksPerSm = 5;
+
     /// <summary>Blocks of <see cref="UpdateFlat"/> per segment, a run per thread: two.</summary>
     public const int FlatBlocksPerSegment = StructuredLayout.Chunk / (StructuredLayout.Threads * StructuredLayout.Vec);
 

@@ -18,6 +18,8 @@ public struct UpdateRun
     public Lanes V;
     /// <summary>The bf16 Kahan compensation (zeros without one).</summary>
     public Lanes C;
+    /// <summary>The first moment's new values encoded (an fp8 moment's; empty for the others).</summary>
+    public MomentCodes Codes;
     /// <summary>The run's first element within the tensor.</summary>
     public long At;
     /// <summary>The run's first element within its segment.</summary>
@@ -129,6 +131,7 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         default(TMoment).Load<TOps>(memory, segment, moment, at, rel, end, full, out run.M);
         default(TSecond).Load<TOps>(memory, second, 0, at, end, full, out run.V);
         run.C = default;
+        run.Codes = default;
         if (default(TUpdate).HasCompensation) default(Bf16Format).Load<TOps>(memory, compensation, 0, at, end, full, out run.C);
     }
 
@@ -136,8 +139,22 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Finish(ArrayView<byte> memory, ref UpdateRun run)
     {
-        // A run past the end has nothing to store, unless the moment's store needs every lane of the warp.
-        if (run.At >= end && !default(TMoment).WarpWide) return;
+        segment.Claim(Compute(ref run));
+        Store(memory, ref run);
+    }
+
+    /// <summary>Gives the slot to the first of the segment's blocks in <paramref name="needs"/> (a block kernel's runs, all computed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Claim(uint needs) => segment.Claim(needs);
+
+    /// <summary>
+    /// A loaded run's maths and its first moment's encoding; gives the run's blocks that need the moment's slot (bits by
+    /// index in the segment).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Compute(ref UpdateRun run)
+    {
+        if (Past(run)) return 0u;
         var at = run.At;
         Element(ref run.P.E0, run.G.E0, ref run.M.E0, ref run.V.E0, ref run.C.E0, at < end);
         Element(ref run.P.E1, run.G.E1, ref run.M.E1, ref run.V.E1, ref run.C.E1, at + 1 < end);
@@ -147,11 +164,24 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
         Element(ref run.P.E5, run.G.E5, ref run.M.E5, ref run.V.E5, ref run.C.E5, at + 5 < end);
         Element(ref run.P.E6, run.G.E6, ref run.M.E6, ref run.V.E6, ref run.C.E6, at + 6 < end);
         Element(ref run.P.E7, run.G.E7, ref run.M.E7, ref run.V.E7, ref run.C.E7, at + 7 < end);
+        return default(TMoment).Encode<TOps>(run.Rel, start, end, lane, run.M, out run.Codes);
+    }
+
+    /// <summary>Stores a computed run (the moment's slot claimed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(ArrayView<byte> memory, ref UpdateRun run)
+    {
+        if (Past(run)) return;
+        var at = run.At;
         default(TParam).Store<TOps>(memory, param, 0, at, end, run.Full, run.P);
-        default(TMoment).Store<TOps>(memory, ref segment, moment, at, run.Rel, start, end, run.Full, lane, run.M);
+        default(TMoment).Store<TOps>(memory, ref segment, moment, at, run.Rel, start, end, run.Full, lane, run.M, run.Codes);
         default(TSecond).Store<TOps>(memory, second, 0, at, end, run.Full, run.V);
         if (default(TUpdate).HasCompensation) default(Bf16Format).Store<TOps>(memory, compensation, 0, at, end, run.Full, run.C);
     }
+
+    /// <summary>Whether a run has nothing to compute or store: past the end, unless the moment's store needs every lane of the warp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly bool Past(in UpdateRun run) => run.At >= end && !default(TMoment).WarpWide;
 
     /// <summary>
     /// Adds the warp's counts to tensor <paramref name="tensor"/>'s telemetry counters at <paramref name="telemetry"/>: the

@@ -7,21 +7,21 @@ namespace S3gd.Gpu.Kernels;
 public static partial class StructuredKernels
 {
     /// <summary>
-    /// Whole segments longer than this, four runs of a lane (a plain first moment), take <see cref="WholeBlock"/>. Shorter
+    /// Whole segments longer than this, four runs of a lane, take <see cref="WholeBlock"/>. Shorter
     /// ones take <see cref="Whole"/>: on the H100 its one warp per segment ran GPT-2's 768-element rows faster than four
     /// warps holding their runs in registers (the Adam-mini GPT-2 case at 0.820 of the copy against 0.774).
     /// </summary>
     public const int WholeBlockMinCount = 4 * StructuredLayout.WarpSize * StructuredLayout.Vec;
 
     /// <summary>
-    /// A long whole group (one segment of more than <see cref="WholeBlockMinCount"/> elements, a plain first moment) in one
-    /// thread block, each element read once (<see cref="Whole"/> reads the gradient twice, the second time from a cache that
+    /// A long whole group (one segment of more than <see cref="WholeBlockMinCount"/> elements) in one thread block, each
+    /// element read once (<see cref="Whole"/> reads the gradient twice, the second time from a cache that
     /// other warps' reads have mostly evicted at 64M parameters): warp w loads the lane's runs w and w + 8 of every buffer
     /// (<see cref="StructuredLayout.LaneRuns"/> is twice <see cref="StructuredLayout.SegmentsPerBlock"/>) into registers and
     /// writes their terms' halving trees to shared memory; warp 0 adds each lane's trees in run order (as
     /// <see cref="Whole"/>'s lane does: the same float32 sum), halves over the lanes and makes the group's scalars; then
-    /// every warp updates its runs from its registers. Not for the fp8 moment: its slot goes to the segment's first block
-    /// in element order, which needs the runs in one warp.
+    /// every warp updates its runs from its registers. An fp8 moment's runs are all computed and encoded first, so that its
+    /// slot goes to the segment's first block in element order that needs it (the warps' blocks gathered in shared memory).
     /// </summary>
     public static void WholeBlock<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
@@ -38,6 +38,7 @@ public static partial class StructuredKernels
         const int warpSize = StructuredLayout.WarpSize;
         var trees = SharedMemory.Allocate<float>(StructuredLayout.LaneRuns * warpSize);
         var scalars = SharedMemory.Allocate<float>(2);
+        var claims = SharedMemory.Allocate<uint>(StructuredLayout.SegmentsPerBlock);
         var s = StructuredTable.Segment(memory, args.Entries, Grid.IdxX);
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
         var warp = Group.IdxX / warpSize;
@@ -67,8 +68,24 @@ public static partial class StructuredKernels
         }
         Group.Barrier();
         update.SetGroup(args.Scalars, row, scalars[0], scalars[1]);
-        update.Finish(memory, ref a);
-        update.Finish(memory, ref b);
+        if (default(TMoment).WarpWide)
+        {
+            // The fp8 moment's slot goes to the segment's first block that needs it: each warp's blocks that do, gathered
+            // before any run is stored.
+            var needs = update.Compute(ref a) | update.Compute(ref b);
+            if (lane == 0) claims[warp] = needs;
+            Group.Barrier();
+            var all = 0u;
+            for (var w = 0; w < StructuredLayout.SegmentsPerBlock; w++) all |= claims[w];
+            update.Claim(all);
+            update.Store(memory, ref a);
+            update.Store(memory, ref b);
+        }
+        else
+        {
+            update.Finish(memory, ref a);
+            update.Finish(memory, ref b);
+        }
         update.Report(memory, args.Telemetry, s.Tensor);
     }
 }

@@ -16,22 +16,22 @@ public readonly record struct StructuredLaunch(int Unroll, int MinBlocks = 0)
 
     /// <summary>
     /// The layout a plan of <paramref name="config"/> uses unless told, chosen on the H100 at 64M parameters and on GPT-2's
-    /// shapes (tools/device/README.md) when the layout still shaped every structured kernel: StableAdamW two runs per
-    /// lane, one with a Kahan compensation (whose five buffers' runs otherwise hold 154 registers a thread); Adam-mini
-    /// one run (the warp kernel of GPT-2's 768-element rows then holds fewer registers and more warps an SM), with a
-    /// register budget of 4 blocks an SM for its fp8 moment (0.615/0.607 of the copy against 0.566/0.578). Since the
-    /// split groups and long whole groups of a plain moment took the block kernels, StableAdamW's layout shapes only
-    /// tensors of at most 1024 elements.
+    /// shapes (tools/device/README.md): StableAdamW two runs per lane, one with a Kahan compensation (whose five buffers'
+    /// runs otherwise hold 154 registers a thread); Adam-mini one run (the warp kernel of GPT-2's 768-element rows then
+    /// holds fewer registers and more warps an SM), with a register budget of 3 blocks an SM for its fp8 moment, whose
+    /// long whole groups take the block kernel WholeBlock (0.803/0.733 of the copy against 0.692/0.627 with the
+    /// compiler's 88 registers and 0.693/0.675 with 4 blocks' 64). Since the split groups and long whole groups took
+    /// the block kernels, StableAdamW's layout shapes only tensors of at most 1024 elements.
     /// </summary>
     public static StructuredLaunch For(StructuredConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.Rule == StructuredRule.AdamMini) return new(1, config.MomentIsFp8 ? FourBlocks : 0);
+        if (config.Rule == StructuredRule.AdamMini) return new(1, config.MomentIsFp8 ? ThreeBlocks : 0);
         return new(config.HasCompensation ? 1 : 2);
     }
 
-    /// <summary>A register budget of four blocks of 256 threads an SM (64 registers a thread).</summary>
-    private const int FourBlocks = 4;
+    /// <summary>A register budget of three blocks of 256 threads an SM (80 registers a thread).</summary>
+    private const int ThreeBlocks = 3;
 
     /// <summary>The layouts `s3gd bench --layout tune` tries: every unroll, with the compiler's registers or a budget for 3 or 4 blocks an SM.</summary>
     public static IReadOnlyList<StructuredLaunch> Candidates { get; } =
