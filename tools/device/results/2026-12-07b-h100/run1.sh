@@ -3,7 +3,7 @@
 # wb2, the folder's own build: main with `git revert 8991e6d` (Adam-mini's fp8 moment in WholeBlock again) and an
 # experiment knob for StableAdamW's Reduce register budget (in KernelBackend.Structured.cs, StepInternal's
 # `Launch(reduce, split, scalars, split.Count, 0)` with S3GD_EXP_REDUCE_BLOCKS, parsed as an int, in place of the 0);
-# then verify in 8 shards on wb2 with the time left of BUDGET seconds. Not run: no device call of that session returned.
+# then verify in 8 shards on wb2 with the time left of BUDGET seconds. Ran with BUDGET=200: call1/.
 source "$(dirname "$0")/prelude.sh"
 start=$(date +%s)
 t() { echo "t=$(( $(date +%s) - start ))"; }
