@@ -1,9 +1,9 @@
 namespace S3gd.Gpu.Structured;
 
 /// <summary>
-/// How the structured warp kernels (a warp per segment: whole groups of at most 1024 elements, an fp8 moment's whole
-/// groups of any length and its update of split groups; the block kernels have one shape) are laid out for a launch on a GPU (each layout is its own
-/// kernel specialisation); results never depend on it (the sums' order is fixed by <see cref="StructuredLayout"/>). `s3gd bench --layout tune` measures
+/// How the structured warp kernels (a warp per segment: whole groups of at most 1024 elements and an fp8 moment's update
+/// of split groups) are laid out for a launch on a GPU, with the register budget that also caps the block kernel of long
+/// whole groups (each layout is its own kernel specialisation); results never depend on it (the sums' order is fixed by <see cref="StructuredLayout"/>). `s3gd bench --layout tune` measures
 /// the <see cref="Candidates"/>. (The CUDA C kernels also had streaming cache hints, .cs; ILGPU's inline PTX cannot
 /// write a vector load's four outputs, so the C# kernels move plain vectors.)
 /// </summary>
