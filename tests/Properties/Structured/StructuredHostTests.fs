@@ -141,14 +141,14 @@ let ``a StableAdamW step with a large RMS clips the learning rate by it, by hand
 let ``structured launch layouts parse from their names, reject bad values, and a plan takes one`` () =
     for c in StructuredLaunch.Candidates do
         Assert.Equal(c, StructuredLaunch.Parse c.Name)
-    // Each configuration's default layout is one that tune measures: Adam-mini one run per lane (4 blocks an SM with its
+    // Each configuration's default layout is one that tune measures: Adam-mini one run per lane (3 blocks an SM with its
     // fp8 moment), StableAdamW two (one with a Kahan compensation).
     let mini = StructuredConfig(rule "adam-mini", Map.empty)
     let miniFp8 = StructuredConfig(rule "adam-mini", Map.empty, moment = Fp8E4M3)
     let stable = StructuredConfig(rule "stableadamw", Map.empty)
     let kahan = StructuredConfig(rule "stableadamw", Map [ "kahan_sum", Flag true ], param = Bf16)
     Assert.Equal(StructuredLaunch(1), StructuredLaunch.For mini)
-    Assert.Equal(StructuredLaunch(1, 4), StructuredLaunch.For miniFp8)
+    Assert.Equal(StructuredLaunch(1, 3), StructuredLaunch.For miniFp8)
     Assert.Equal(StructuredLaunch(2), StructuredLaunch.For stable)
     Assert.Equal(StructuredLaunch(1), StructuredLaunch.For kahan)
     for c in [ mini; miniFp8; stable; kahan ] do
