@@ -2,15 +2,17 @@
 """Times PyTorch's optimizer steps on the cases `s3gd bench` runs and prints them beside ours.
 
 Cases: one tensor of 1M, 16M and 64M parameters (M = 2^20) and the GPT-2-small shapes (148 tensors, 124M parameters).
-Optimizers: torch.optim.AdamW(fused=True), the foreach versions of Adam, SGD (momentum) and RMSprop, and plain-PyTorch
-S3GD and Lion steps written with foreach ops. Each step is timed with CUDA events after warm-up, rotating over enough
-sets of tensors that L2 cannot serve them (as `s3gd bench` does); the median is reported with the bytes a step must move,
-GB/s and the ratio to a device-to-device copy of the same bytes measured in the same run.
+Optimizers: torch.optim.AdamW(fused=True), the foreach versions of Adam, SGD (momentum) and RMSprop, plain-PyTorch
+S3GD and Lion steps written with foreach ops, and the S3GD reference's Triton step (bf16 maths, fp8 e4m3 momentum).
+Each step is timed with CUDA events after warm-up, rotating over enough sets of tensors that L2 cannot serve them
+(as `s3gd bench` does); the median is reported with the bytes a step must move, GB/s and the ratio to a device-to-device
+copy of the same bytes measured in the same run.
 
-Usage: python3 bench_torch.py [--ours bench.csv ...] [--sizes 1M,16M,64M] [--iterations 50] [--out DIR]
+Usage: python3 bench_torch.py [--ours bench.csv ...] [--sizes 1M,16M,64M] [--iterations 50] [--only NAME] [--out DIR]
 """
 import argparse
 import csv
+import functools
 import os
 import statistics
 
@@ -59,6 +61,49 @@ def lion_step(params, grads, moms, lr=1e-4, beta1=0.9, beta2=0.99, wd=1e-2):
     torch._foreach_lerp_(moms, grads, 1.0 - beta2)
 
 
+@functools.cache
+def s3gd_triton_kernel():
+    """
+    The S3GD reference's Triton step (WhyPhyLabs/s3gd, smoothed_sign_sgd/triton.py) written out: one program per block
+    of elements, autotuned between its two configurations (128 elements and 4 warps, 1024 and 8), its operations on bf16
+    values, the momentum stored as fp8 e4m3 without a scale (8 bytes a parameter). Built on first use, so that the
+    other cases run where Triton is missing.
+    """
+    import triton
+    import triton.language as tl
+
+    @triton.autotune(configs=[triton.Config({"BLOCK": 128}, num_warps=4), triton.Config({"BLOCK": 1024}, num_warps=8)],
+                     key=["n"], restore_value=["p_ptr", "m_ptr"])
+    @triton.jit
+    def kernel(p_ptr, g_ptr, m_ptr, lr, wd, beta, n, BLOCK: tl.constexpr):
+        offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        mask = offsets < n
+        p = tl.load(p_ptr + offsets, mask=mask)
+        g = tl.load(g_ptr + offsets, mask=mask)
+        m = tl.load(m_ptr + offsets, mask=mask).to(tl.bfloat16)
+        lr_, wd_, beta_ = tl.full((), lr, tl.bfloat16), tl.full((), wd, tl.bfloat16), tl.full((), beta, tl.bfloat16)
+        p = p * (1 - lr_ * wd_)
+        sign = tl.where(g > 0, 1.0, tl.where(g < 0, -1.0, 0.0))
+        m = beta_ * m + (1.0 - beta_) * sign
+        p = p - lr_ * m
+        tl.store(p_ptr + offsets, p, mask=mask)
+        tl.store(m_ptr + offsets, m.to(tl.float8e4nv), mask=mask)
+
+    return lambda p, g, m, lr, wd, beta: kernel[lambda meta: (triton.cdiv(p.numel(), meta["BLOCK"]),)](
+        p, g, m, lr, wd, beta, p.numel())
+
+
+def s3gd_triton(params, grads, lr=1e-4, beta=0.9, wd=1e-2):
+    """The reference's Triton step over bf16 tensors with fp8 momenta: a launch per tensor, as the reference steps."""
+    moms = [torch.zeros(p.numel(), device="cuda", dtype=torch.float8_e4m3fn) for p in params]
+    launch = s3gd_triton_kernel()
+
+    def step():
+        for p, g, m in zip(params, grads, moms):
+            launch(p, g, m, lr, wd, beta)
+    return step
+
+
 class TorchCase:
     """A named optimizer on fp32 or bf16 tensors, with its bytes per parameter and the matching s3gd bench row."""
 
@@ -95,6 +140,7 @@ CASES = [
     TorchCase("S3GD foreach fp32", torch.float32, 20, ("s3gd", "fp32", "fp32"), manual(s3gd_step)),
     TorchCase("S3GD foreach bf16", torch.bfloat16, 10, ("s3gd", "bf16", "bf16"), manual(s3gd_step)),
     TorchCase("Lion foreach fp32", torch.float32, 20, ("lion", "fp32", "fp32"), manual(lion_step)),
+    TorchCase("S3GD Triton bf16/fp8", torch.bfloat16, 8, ("s3gd", "fp8e4m3-unscaled", "bf16"), s3gd_triton),
 ]
 
 
@@ -147,6 +193,7 @@ def main():
     ap.add_argument("--ours", nargs="*", default=[], help="s3gd bench's bench.csv files, to print our times beside PyTorch's")
     ap.add_argument("--sizes", default="1M,16M,64M")
     ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--only", help="run only the optimizers whose names contain this")
     ap.add_argument("--out", help="folder for bench_torch.csv")
     a = ap.parse_args()
     cases = [(show_size(parse_size(s)), [parse_size(s)]) for s in a.sizes.split(",")] + [("gpt2", gpt2_lengths())]
@@ -159,7 +206,7 @@ def main():
     header = f"{'optimizer':<22} {'case':<6} {'ms':>8} {'GB/s':>7} {'copy':>7} {'ratio':>6} | {'s3gd ms':>8} {'ratio':>6} {'speedup':>7}"
     print(header)
     rows = []
-    for case in CASES:
+    for case in [c for c in CASES if not a.only or a.only in c.name]:
         for name, lengths in cases:
             ms, step_bytes, gbps, copy_gbps = measure(case, lengths, a.iterations)
             line = f"{case.name:<22} {name:<6} {ms:8.3f} {gbps:7.0f} {copy_gbps:7.0f} {gbps / copy_gbps:6.3f}"
