@@ -12,6 +12,12 @@ namespace S3gd.Gpu.Cuda;
 /// </summary>
 public readonly struct CudaOps : IKernelOps
 {
+    /// <summary>Lanes of half a warp.</summary>
+    private const int HalfWarpSize = 16;
+
+    /// <summary>The member mask of the low half warp's lanes.</summary>
+    private const uint HalfWarpLanes = (1u << HalfWarpSize) - 1u;
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint EncodeBf16Pair(float first, float second)
@@ -84,6 +90,24 @@ public readonly struct CudaOps : IKernelOps
     {
         CudaAsm.Emit("redux.sync.max.u32 %0, %1, 0xffffffff;", out uint largest, value);
         return largest;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint HalfWarpMax(uint value)
+    {
+        // Each half reduces over its own sixteen lanes: the member mask is the lane's half.
+        var half = HalfWarpLanes << (Warp.LaneIdx & HalfWarpSize);
+        CudaAsm.Emit("redux.sync.max.u32 %0, %1, %2;", out uint largest, value, half);
+        return largest;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float MaxNumber(float a, float b)
+    {
+        CudaAsm.Emit("max.f32 %0, %1, %2;", out float larger, a, b);
+        return larger;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -64,9 +64,21 @@ public readonly struct ManagedOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint WarpMax(uint value)
+    public uint WarpMax(uint value) => LanesMax(value, WarpSize);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint HalfWarpMax(uint value) => LanesMax(value, WarpSize / 2);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float MaxNumber(float a, float b) => float.MaxNumber(a, b);
+
+    /// <summary>The largest <paramref name="value"/> over the aligned group of <paramref name="lanes"/> lanes (a power of two) holding the lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint LanesMax(uint value, int lanes)
     {
-        for (var lane = WarpSize / 2; lane > 0; lane /= 2)
+        for (var lane = lanes / 2; lane > 0; lane /= 2)
         {
             var other = Warp.ShuffleXor(value, lane);
             value = other > value ? other : value;

@@ -34,4 +34,10 @@ public interface IKernelOps
 
     /// <summary>The largest <paramref name="value"/> over the warp's lanes, in every lane (every lane calls it).</summary>
     uint WarpMax(uint value);
+
+    /// <summary>The largest <paramref name="value"/> over the lanes of the lane's half of the warp (0-15 or 16-31), in each of them (every lane calls it).</summary>
+    uint HalfWarpMax(uint value);
+
+    /// <summary>The larger of two floats, a NaN dropped for the other operand (IEEE 754 maximumNumber; NaN only when both are).</summary>
+    float MaxNumber(float a, float b);
 }

@@ -177,6 +177,9 @@ public interface IFp8Codec
 /// <summary>fp8 e4m3fn.</summary>
 public readonly struct E4M3 : IFp8Codec
 {
+    /// <summary>The largest magnitude that rounds to a zero code: 2^-10, half the smallest subnormal 2^-9, a tie that goes to the even zero.</summary>
+    public const float LargestFlushed = 1.0f / 1024.0f;
+
     /// <inheritdoc />
     public float Max => 448.0f;
 

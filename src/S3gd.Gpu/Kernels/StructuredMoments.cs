@@ -108,7 +108,7 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
 /// elementwise fp8 blocks', <see cref="MomentFallback.ZerosWord"/> or <see cref="MomentFallback.SlotWord"/>), per segment
 /// one bf16 slot, taken by the segment's first block in element order that the fp8 scale cannot represent; a later one
 /// keeps the plain scaled codes and counts as overflowed. A run of a lane is half a block: lanes 0-15 of the warp hold
-/// one block of the warp's runs, lanes 16-31 the next, so a block's amax is a warp maximum and its flags are votes. The
+/// one block of the warp's runs, lanes 16-31 the next, so a block's amax is a half warp's maximum and its flags are votes. The
 /// quotient by the scale is the product by its exact inverse (the same float32 value, rounded once); the decoded
 /// products and those feed only the maths' own operations or the fp8 conversion, so none is contracted.
 /// </summary>
@@ -116,9 +116,6 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
 {
     /// <summary>Lanes of a warp whose runs make one block.</summary>
     private const int HalfWarp = MomentFallback.BlockSize / Lanes.Count;
-
-    /// <summary>An fp8 code's magnitude bits (the sign bit dropped).</summary>
-    private const uint CodeMagnitude = 0x7Fu;
 
     /// <summary>The votes of the low half warp's lanes.</summary>
     private const uint LowLanes = (1u << HalfWarp) - 1u;
@@ -167,14 +164,14 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
     public uint Encode<TOps>(long rel, long start, long end, int lane, in Lanes m, out MomentCodes c) where TOps : struct, IKernelOps
     {
         TOps ops = default;
-        // The half's amax: |m| as float bits (NaN left out, as fmaxf leaves it out) order as unsigned integers, so one
-        // warp maximum per half gives it.
-        var bits = Larger(Larger(Larger(Magnitude(m.E0), Magnitude(m.E1)), Larger(Magnitude(m.E2), Magnitude(m.E3))),
-            Larger(Larger(Magnitude(m.E4), Magnitude(m.E5)), Larger(Magnitude(m.E6), Magnitude(m.E7))));
+        // The half's amax: the maximumNumber of the |m| (NaN left out, as fmaxf leaves it out; +0 when all are NaN) as
+        // float bits, which order as unsigned integers, so one maximum over the half warp gives it.
+        var amax = ops.MaxNumber(
+            ops.MaxNumber(ops.MaxNumber(ops.MaxNumber(Math.Abs(m.E0), Math.Abs(m.E1)), ops.MaxNumber(Math.Abs(m.E2), Math.Abs(m.E3))),
+                ops.MaxNumber(ops.MaxNumber(Math.Abs(m.E4), Math.Abs(m.E5)), ops.MaxNumber(Math.Abs(m.E6), Math.Abs(m.E7)))),
+            0.0f);
         var lowHalf = lane < HalfWarp;
-        var low = ops.WarpMax(lowHalf ? bits : 0u);
-        var high = ops.WarpMax(lowHalf ? 0u : bits);
-        var e = E8M0Scale.Of(lowHalf ? low : high, default(E4M3).Max);
+        var e = E8M0Scale.Of(ops.HalfWarpMax(Interop.FloatAsInt(amax)), default(E4M3).Max);
         var inv = E8M0Scale.Inverse(e);
         Lanes q;
         q.E0 = m.E0 * inv; q.E1 = m.E1 * inv; q.E2 = m.E2 * inv; q.E3 = m.E3 * inv;
@@ -182,8 +179,8 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         var w = Fp8Format<E4M3>.Encode<TOps>(q);
         // Non-short-circuit | and & throughout the flags: no branch per element.
         var nonzero = m.E0 != 0.0f | m.E1 != 0.0f | m.E2 != 0.0f | m.E3 != 0.0f | m.E4 != 0.0f | m.E5 != 0.0f | m.E6 != 0.0f | m.E7 != 0.0f;
-        var flushed = Flushed(m.E0, w.X) | Flushed(m.E1, w.X >> 8) | Flushed(m.E2, w.X >> 16) | Flushed(m.E3, w.X >> 24)
-            | Flushed(m.E4, w.Y) | Flushed(m.E5, w.Y >> 8) | Flushed(m.E6, w.Y >> 16) | Flushed(m.E7, w.Y >> 24);
+        var flushed = Flushed(m.E0, q.E0) | Flushed(m.E1, q.E1) | Flushed(m.E2, q.E2) | Flushed(m.E3, q.E3)
+            | Flushed(m.E4, q.E4) | Flushed(m.E5, q.E5) | Flushed(m.E6, q.E6) | Flushed(m.E7, q.E7);
         // Votes of the warp's lanes, read for this lane's half.
         var halfLanes = lowHalf ? LowLanes : ~LowLanes;
         c.Codes = w;
@@ -244,15 +241,10 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         return slot ? kept : v * word;
     }
 
-    /// <summary>|x| as float bits, 0 for NaN.</summary>
+    /// <summary>
+    /// Whether a non-zero, non-NaN value <paramref name="x"/>'s code is ±0: its quotient <paramref name="q"/> by the
+    /// scale rounds to zero in e4m3 (a NaN quotient, of a NaN scale, does not). Two ordered comparisons, no code bits.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Magnitude(float x) => float.IsNaN(x) ? 0u : Interop.FloatAsInt(Math.Abs(x));
-
-    /// <summary>The larger of two unsigned values.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Larger(uint a, uint b) => a > b ? a : b;
-
-    /// <summary>Whether a non-zero, non-NaN value's code (in the low byte of <paramref name="code"/>) is ±0.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Flushed(float x, uint code) => x != 0.0f & !float.IsNaN(x) & (code & CodeMagnitude) == 0u;
+    private static bool Flushed(float x, float q) => Math.Abs(x) > 0.0f & Math.Abs(q) <= E4M3.LargestFlushed;
 }
