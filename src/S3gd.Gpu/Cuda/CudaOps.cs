@@ -104,11 +104,7 @@ public readonly struct CudaOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float MaxNumber(float a, float b)
-    {
-        CudaAsm.Emit("max.f32 %0, %1, %2;", out float larger, a, b);
-        return larger;
-    }
+    public float MaxNumber(float a, float b) => default(CudaMaths).Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HalfToFloat(ushort bits)

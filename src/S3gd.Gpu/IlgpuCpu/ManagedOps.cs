@@ -72,7 +72,7 @@ public readonly struct ManagedOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float MaxNumber(float a, float b) => float.MaxNumber(a, b);
+    public float MaxNumber(float a, float b) => default(Cpu.ScalarMaths).Max(a, b);
 
     /// <summary>The largest <paramref name="value"/> over the aligned group of <paramref name="lanes"/> lanes (a power of two) holding the lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
