@@ -12,11 +12,8 @@ namespace S3gd.Gpu.Cuda;
 /// </summary>
 public readonly struct CudaOps : IKernelOps
 {
-    /// <summary>Lanes of half a warp.</summary>
-    private const int HalfWarpSize = 16;
-
     /// <summary>The member mask of the low half warp's lanes.</summary>
-    private const uint HalfWarpLanes = (1u << HalfWarpSize) - 1u;
+    private const uint HalfWarpLanes = (1u << IKernelOps.HalfWarpSize) - 1u;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -97,7 +94,7 @@ public readonly struct CudaOps : IKernelOps
     public uint HalfWarpMax(uint value)
     {
         // Each half reduces over its own sixteen lanes: the member mask is the lane's half.
-        var half = HalfWarpLanes << (Warp.LaneIdx & HalfWarpSize);
+        var half = HalfWarpLanes << (Warp.LaneIdx & IKernelOps.HalfWarpSize);
         CudaAsm.Emit("redux.sync.max.u32 %0, %1, %2;", out uint largest, value, half);
         return largest;
     }

@@ -68,7 +68,7 @@ public readonly struct ManagedOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint HalfWarpMax(uint value) => LanesMax(value, WarpSize / 2);
+    public uint HalfWarpMax(uint value) => LanesMax(value, IKernelOps.HalfWarpSize);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

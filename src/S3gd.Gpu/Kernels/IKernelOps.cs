@@ -8,6 +8,9 @@ namespace S3gd.Gpu.Kernels;
 /// </summary>
 public interface IKernelOps
 {
+    /// <summary>Lanes of half a warp: the groups of <see cref="HalfWarpMax"/>.</summary>
+    const int HalfWarpSize = 16;
+
     /// <summary>Two float32 values to bf16 codes, round to nearest even: <paramref name="first"/> in the low half.</summary>
     uint EncodeBf16Pair(float first, float second);
 
