@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
+using ILGPU.Util;
 
 namespace S3gd.Gpu.Kernels;
 
@@ -46,20 +47,22 @@ public static class E8M0Scale
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Of(uint absmaxBits, float max)
     {
-        if (absmaxBits >= InfinityBits) return NaN;
-        if (absmaxBits == 0) return One;
         var maxBits = Interop.FloatAsInt(max);
         var carried = (absmaxBits + (MantissaMask - (maxBits & MantissaMask))) >> MantissaBits;
-        var biased = (int)carried - (int)(maxBits >> MantissaBits) + (int)Bias;
-        return (uint)Math.Max(biased, 0);
+        var biased = (uint)Math.Max((int)carried - (int)(maxBits >> MantissaBits) + (int)Bias, 0);
+        // ILGPU's selects, never branches (in a kernel, a branch per block costs more than the steps it would skip).
+        return Utilities.Select(absmaxBits >= InfinityBits, NaN, Utilities.Select(absmaxBits == 0, One, biased));
     }
 
     /// <summary>The scale of a byte, 2^(byte - 127) (exact as float32; byte 0 is the subnormal 2^-127); NaN for 0xFF.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Scale(uint b) =>
-        b == NaN ? Interop.IntAsFloat(NaNBits) : b == 0 ? Interop.IntAsFloat(SmallestBits) : Interop.IntAsFloat(b << MantissaBits);
+    public static float Scale(uint b) => Interop.IntAsFloat(ScaleBits(b));
 
     /// <summary>The inverse of a byte's scale, 2^(127 - byte), the factor that encodes; NaN for 0xFF.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Inverse(uint b) => b == NaN ? Interop.IntAsFloat(NaNBits) : Scale(MaxBiased - b);
+    public static float Inverse(uint b) => Interop.IntAsFloat(Utilities.Select(b == NaN, NaNBits, ScaleBits(MaxBiased - b)));
+
+    /// <summary>The float32 bits of a byte's scale, chosen by ILGPU's selects (no branch).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ScaleBits(uint b) => Utilities.Select(b == NaN, NaNBits, Utilities.Select(b == 0, SmallestBits, b << MantissaBits));
 }

@@ -74,7 +74,9 @@ public static partial class StructuredKernels
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
         // The group's mean (Adam-mini's vmean element) read first.
         var mean = Warp.LaneIdx == 0 ? ReadMean<TRule>(memory, row, s.Local) : 0.0f;
-        var sum = default(M).Add(0.0f, ReduceSegment<TOps, M, TRule, TGrad, TSecond, TRuns>(memory, args.Scalars, row, s));
+        // The reduction holds only its terms' buffers, before the update's state is live: four runs in flight whatever
+        // the update's, so a 768-element row's gradient comes in one round trip, not three (the sum's order is the same).
+        var sum = default(M).Add(0.0f, ReduceSegment<TOps, M, TRule, TGrad, TSecond, FourRuns>(memory, args.Scalars, row, s));
         var first = 0.0f;
         var second = 0.0f;
         if (Warp.LaneIdx == 0) GroupScalars<M, TRule>(memory, args.Scalars, row, s.Local, sum, mean, out first, out second);

@@ -49,9 +49,9 @@ let ``every structured kernel compiles to PTX for sm_90 without calls or local a
               for whole in [ false; true ] do
                   yield sprintf "Reduce whole=%b" whole, KernelBackend.ReduceKernelFor(config, whole, typeof<CudaOps>, typeof<CudaMaths>), 2 * reduceLoads config
               yield nameof StructuredKernels.Finalize, warpKernel (nameof StructuredKernels.Finalize), 0
-              // The warp kernels: a lane's runs in flight, an fp8 moment's slot once.
+              // The warp kernels: a lane's runs in flight (Whole's reduction four whatever the layout), an fp8 moment's slot once.
               yield nameof StructuredKernels.Whole, warpKernel (nameof StructuredKernels.Whole),
-                    launch.Unroll * (reduceLoads config + updateLoads config) + slotLoads config
+                    4 * reduceLoads config + launch.Unroll * updateLoads config + slotLoads config
               if config.MomentIsFp8 then
                   yield nameof StructuredKernels.Update, warpKernel (nameof StructuredKernels.Update), launch.Unroll * updateLoads config + slotLoads config
               else
