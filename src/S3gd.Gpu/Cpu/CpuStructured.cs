@@ -189,12 +189,11 @@ public static class CpuStructured
         var v = perElement ? View(c.SecondMoment, t.SecondMoment, start, count, w.V) : w.V.AsSpan(0, count);
         var old = w.Old.AsSpan(0, count);
         if (telemetry is not null || c.HasCompensation) p.CopyTo(old);
-        var decays = c.WeightDecay && rule.Decays(t.Decays);
         var (first, second) = (groupOut[2 * group], groupOut[2 * group + 1]);
         var whole = RunIsVector ? count - count % Vector256<float>.Count : 0;
         if (whole > 0)
         {
-            var k = rule.UpdateScalars<Vector256<float>, VectorMaths>(sc, decays, first, second);
+            var k = rule.UpdateScalars<Vector256<float>, VectorMaths>(sc, c.WeightDecay, t.Decays, first, second);
             var vp = MemoryMarshal.Cast<float, Vector256<float>>(p[..whole]);
             var vg = MemoryMarshal.Cast<float, Vector256<float>>(g[..whole]);
             var vm = MemoryMarshal.Cast<float, Vector256<float>>(m[..whole]);
@@ -202,7 +201,7 @@ public static class CpuStructured
             for (var i = 0; i < vp.Length; i++) rule.Update(k, ref vp[i], vg[i], ref vm[i], ref vv[i]);
         }
         {
-            var k = rule.UpdateScalars<float, ScalarMaths>(sc, decays, first, second);
+            var k = rule.UpdateScalars<float, ScalarMaths>(sc, c.WeightDecay, t.Decays, first, second);
             for (var i = whole; i < count; i++) rule.Update(k, ref p[i], g[i], ref m[i], ref v[i]);
         }
         var (fallbacks, overflows) = fp8?.Store() ?? (0u, 0u);

@@ -12,9 +12,6 @@ namespace S3gd.Gpu.Cuda;
 /// </summary>
 public readonly struct CudaOps : IKernelOps
 {
-    /// <summary>The member mask of the low half warp's lanes.</summary>
-    private const uint HalfWarpLanes = (1u << IKernelOps.HalfWarpSize) - 1u;
-
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint EncodeBf16Pair(float first, float second)
@@ -93,9 +90,12 @@ public readonly struct CudaOps : IKernelOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint HalfWarpMax(uint value)
     {
-        // Each half reduces over its own sixteen lanes: the member mask is the lane's half.
-        var half = HalfWarpLanes << (Warp.LaneIdx & IKernelOps.HalfWarpSize);
-        CudaAsm.Emit("redux.sync.max.u32 %0, %1, %2;", out uint largest, value, half);
+        // Two reductions over the whole warp, of the low half's values and of the high half's (the other half's as 0, the
+        // least uint); a member mask per half had ptxas loop over the masks, the code around the reduction with it.
+        CudaAsm.Emit(
+            "{ .reg .pred lo; .reg .b32 a, b; setp.lt.u32 lo, %2, %3; selp.b32 a, %1, 0, lo; selp.b32 b, 0, %1, lo; " +
+            "redux.sync.max.u32 a, a, 0xffffffff; redux.sync.max.u32 b, b, 0xffffffff; selp.b32 %0, a, b, lo; }",
+            out uint largest, value, (uint)Warp.LaneIdx, (uint)IKernelOps.HalfWarpSize);
         return largest;
     }
 

@@ -148,7 +148,8 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         // Decided once per run (a run lies in one block), then a select or two per element, no branch.
         var slot = word == MomentFallback.SlotWord;
         var scaled = word != MomentFallback.ZerosWord;
-        var n = end - at;
+        // Elements of the run inside the segment, as 32-bit (the comparisons per element are then one instruction each).
+        var n = (int)Math.Max(Math.Min(end - at, Lanes.Count), 0L);
         m.E0 = Value(x.E0, s.Old.E0, word, slot, scaled, n > 0);
         m.E1 = Value(x.E1, s.Old.E1, word, slot, scaled, n > 1);
         m.E2 = Value(x.E2, s.Old.E2, word, slot, scaled, n > 2);

@@ -92,7 +92,7 @@ public struct UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdat
     public void SetGroup(in StructuredScalars sc, in StructuredRow row, float first, float second)
     {
         TRule rule = default;
-        k = rule.UpdateScalars<float, M>(sc, default(TDecay).IsOn && rule.Decays(row.Decays != 0), first, second);
+        k = rule.UpdateScalars<float, M>(sc, default(TDecay).IsOn, row.Decays != 0, first, second);
     }
 
     /// <inheritdoc />

@@ -14,9 +14,6 @@ public interface IStructuredRule
     /// <summary>Whether the second moment is per element (StableAdamW's exp_avg_sq), not one per group (Adam-mini's vmean).</summary>
     bool SecondPerElement { get; }
 
-    /// <summary>Whether a tensor's parameters decay, when the configuration has weight decay and the tensor is marked <paramref name="tensorDecays"/>.</summary>
-    bool Decays(bool tensorDecays);
-
     /// <summary>The summed term of one element from its gradient g and stored second moment v (Adam-mini ignores v).</summary>
     T Term<T, M>(in StructuredTermScalars<T, M> k, T g, T v)
         where T : struct
@@ -29,8 +26,11 @@ public interface IStructuredRule
     void Group<M>(in StructuredScalars sc, float sum, long groupLength, ref float mean, out float first, out float second)
         where M : struct, IMaths<float>;
 
-    /// <summary>The update's scalars for a segment of a group with the group's two scalars.</summary>
-    StructuredUpdateScalars<T, M> UpdateScalars<T, M>(in StructuredScalars sc, bool decays, float first, float second)
+    /// <summary>
+    /// The update's scalars for a segment of a group with the group's two scalars, in a configuration with weight decay
+    /// (<paramref name="weightDecay"/>) or not, of a tensor marked to decay (<paramref name="tensorDecays"/>) or not.
+    /// </summary>
+    StructuredUpdateScalars<T, M> UpdateScalars<T, M>(in StructuredScalars sc, bool weightDecay, bool tensorDecays, float first, float second)
         where T : struct
         where M : struct, IMaths<T>;
 
@@ -90,7 +90,10 @@ public readonly struct StructuredUpdateScalars<T, M>
         Eps = m.Broadcast(sc.Eps);
     }
 
-    /// <summary>Whether p is multiplied by <see cref="Factor"/> first.</summary>
+    /// <summary>
+    /// Whether p is multiplied by <see cref="Factor"/> first: the configuration's weight decay, the same for every tensor
+    /// (a tensor that does not decay has the factor 1, and p * 1 is p), so a kernel's maths never branch per element.
+    /// </summary>
     public readonly bool Decays;
 
     /// <summary>The decay factor.</summary>
@@ -129,10 +132,6 @@ public readonly struct StableAdamWStep : IStructuredRule
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Decays(bool tensorDecays) => true;
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T Term<T, M>(in StructuredTermScalars<T, M> k, T g, T v)
         where T : struct
         where M : struct, IMaths<T>
@@ -156,10 +155,10 @@ public readonly struct StableAdamWStep : IStructuredRule
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public StructuredUpdateScalars<T, M> UpdateScalars<T, M>(in StructuredScalars sc, bool decays, float first, float second)
+    public StructuredUpdateScalars<T, M> UpdateScalars<T, M>(in StructuredScalars sc, bool weightDecay, bool tensorDecays, float first, float second)
         where T : struct
         where M : struct, IMaths<T> =>
-        new(sc, decays, factor: second, negLr: -first, denom: 1.0f);
+        new(sc, weightDecay, factor: second, negLr: -first, denom: 1.0f);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -187,10 +186,6 @@ public readonly struct AdamMiniStep : IStructuredRule
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Decays(bool tensorDecays) => tensorDecays;
-
-    /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T Term<T, M>(in StructuredTermScalars<T, M> k, T g, T v)
         where T : struct
         where M : struct, IMaths<T> =>
@@ -209,10 +204,10 @@ public readonly struct AdamMiniStep : IStructuredRule
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public StructuredUpdateScalars<T, M> UpdateScalars<T, M>(in StructuredScalars sc, bool decays, float first, float second)
+    public StructuredUpdateScalars<T, M> UpdateScalars<T, M>(in StructuredScalars sc, bool weightDecay, bool tensorDecays, float first, float second)
         where T : struct
         where M : struct, IMaths<T> =>
-        new(sc, decays, factor: sc.Decay, negLr: -sc.StepSize, denom: first);
+        new(sc, weightDecay, factor: tensorDecays ? sc.Decay : 1.0f, negLr: -sc.StepSize, denom: first);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
