@@ -101,6 +101,10 @@ public readonly struct CudaOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(ulong address) => CudaAsm.Emit("prefetch.global.L2 [%0];", address);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float MaxNumber(float a, float b) => default(CudaMaths).Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -72,6 +72,13 @@ public readonly struct ManagedOps : IKernelOps
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(ulong address)
+    {
+        // Nothing to ask for: the CPU accelerator's loads are the host's.
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float MaxNumber(float a, float b) => default(Cpu.ScalarMaths).Max(a, b);
 
     /// <summary>The largest <paramref name="value"/> over the aligned group of <paramref name="lanes"/> lanes (a power of two) holding the lane.</summary>

@@ -18,6 +18,9 @@ public interface IKernelFormat
     /// </summary>
     bool Bf16Exact { get; }
 
+    /// <summary>Bytes an element takes in the buffer (its codes; 0 where nothing is kept).</summary>
+    int Bytes { get; }
+
     /// <summary>Loads elements [at, at + 8) of the buffer at <paramref name="address"/>.</summary>
     void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps;
@@ -50,6 +53,9 @@ public readonly struct Fp32Format : IKernelFormat
 {
     /// <inheritdoc />
     public bool Bf16Exact => false;
+
+    /// <inheritdoc />
+    public int Bytes => 4;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -106,6 +112,9 @@ public readonly struct Bf16Format : IKernelFormat
 {
     /// <inheritdoc />
     public bool Bf16Exact => true;
+
+    /// <inheritdoc />
+    public int Bytes => 2;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -217,6 +226,9 @@ public readonly struct Fp8Format<TCodec> : IKernelFormat
     public bool Bf16Exact => true;
 
     /// <inheritdoc />
+    public int Bytes => 1;
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps
@@ -302,6 +314,9 @@ public readonly struct ScaledFp8Format<TCodec> : IKernelFormat
     public bool Bf16Exact => false;
 
     /// <inheritdoc />
+    public int Bytes => 1;
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps
@@ -352,6 +367,9 @@ public readonly struct NoFormat : IKernelFormat
 {
     /// <inheritdoc />
     public bool Bf16Exact => true;
+
+    /// <inheritdoc />
+    public int Bytes => 0;
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

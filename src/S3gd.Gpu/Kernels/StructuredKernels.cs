@@ -53,7 +53,8 @@ public static partial class StructuredKernels
     /// A whole group (one segment) in one warp: its sum as <see cref="Reduce"/>'s, its scalars as <see cref="Finalize"/>'s
     /// (whose lane 0 adds the one partial sum to 0, and the other lanes' zeros to that: the same float32 value, written out
     /// here as 0 + sum), then <see cref="Update"/>'s update; the gradient (and StableAdamW's v) is read twice, the second
-    /// time from the cache.
+    /// time from the cache. Where the moment <see cref="IStructuredMoment.Prefetches"/>, the update's other buffers are
+    /// asked for first, so they arrive while the reduction waits for the gradient.
     /// </summary>
     public static void Whole<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TRuns>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
@@ -72,6 +73,7 @@ public static partial class StructuredKernels
         if (segment >= args.Count) return;
         var s = StructuredTable.Segment(memory, args.Entries, segment);
         var row = StructuredTable.Row(memory, args.Rows, s.Tensor);
+        PrefetchUpdate<TOps, TRule, TParam, TMoment, TSecond, TUpdate>(row, s);
         // The group's mean (Adam-mini's vmean element) read first.
         var mean = Warp.LaneIdx == 0 ? ReadMean<TRule>(memory, row, s.Local) : 0.0f;
         // The reduction holds only its terms' buffers, before the update's state is live: four runs in flight whatever
@@ -88,6 +90,46 @@ public static partial class StructuredKernels
     /// <summary>The launch's entry (segment or group) of this thread's warp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long WarpEntry() => (long)Grid.IdxX * StructuredLayout.SegmentsPerBlock + Group.IdxX / StructuredLayout.WarpSize;
+
+    /// <summary>
+    /// Asks for the lane's runs of the update's buffers but the gradient (the reduction reads it) before the reduction, so
+    /// the update's loads find them in the SM's cache instead of waiting a round trip each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchUpdate<TOps, TRule, TParam, TMoment, TSecond, TUpdate>(in StructuredRow row, in StructuredSegment s)
+        where TOps : struct, IKernelOps
+        where TRule : struct, IStructuredRule
+        where TParam : struct, IKernelFormat
+        where TMoment : struct, IStructuredMoment
+        where TSecond : struct, IKernelFormat
+        where TUpdate : struct, IKernelParamUpdate
+    {
+        if (!default(TMoment).Prefetches) return;
+        for (var u = 0; StructuredWarp.RunAt(u, 0) < s.Count; u++)
+        {
+            var rel = StructuredWarp.RunAt(u, Warp.LaneIdx);
+            if (rel >= s.Count) break;
+            var at = s.Start + rel;
+            PrefetchRun<TOps>(row.Param, at, default(TParam).Bytes, rel == 0);
+            default(TMoment).Prefetch<TOps>(row, s, row.Moment, at, rel);
+            if (default(TRule).SecondPerElement) PrefetchRun<TOps>(row.Second, at, default(TSecond).Bytes, rel == 0);
+            if (default(TUpdate).HasCompensation) PrefetchRun<TOps>(row.Compensation, at, default(Bf16Format).Bytes, rel == 0);
+        }
+    }
+
+    /// <summary>Bytes of a cache line, the unit a prefetch fetches.</summary>
+    private const ulong CacheLine = 128;
+
+    /// <summary>
+    /// Asks for the lines of a run at element <paramref name="at"/> of a buffer of <paramref name="bytes"/>-byte elements:
+    /// only where the run holds a line's first byte, or is the segment's <paramref name="first"/>, so each line once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchRun<TOps>(ulong buffer, long at, int bytes, bool first) where TOps : struct, IKernelOps
+    {
+        var a = buffer + (ulong)(at * bytes);
+        if ((a & (CacheLine - 1)) < (ulong)(bytes * Lanes.Count) | first) default(TOps).Prefetch(a);
+    }
 
     /// <summary>The segment's sum of terms in lane 0 (the other lanes hold partial sums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -47,6 +47,14 @@ public struct MomentCodes
 /// </summary>
 public interface IStructuredMoment
 {
+    /// <summary>
+    /// Whether the warp kernel <see cref="StructuredKernels.Whole"/> asks for the update's buffers before its reduction
+    /// (a tuning choice, measured on the H100 on GPT-2's shapes, tools/device/README.md: the fp8 moment's update, whose
+    /// encode leaves its loads' latency exposed, gains 2%; the plain moments' update runs near the copy's rate and loses 6%
+    /// to the extra requests).
+    /// </summary>
+    bool Prefetches { get; }
+
     /// <summary>Whether every lane of the warp stores every run, its segment's end passed or not (the store's reductions and votes span the warp).</summary>
     bool WarpWide { get; }
 
@@ -56,6 +64,9 @@ public interface IStructuredMoment
     /// <summary>Loads the run at element <paramref name="at"/> (<paramref name="rel"/> into the segment) of the moment at <paramref name="address"/>.</summary>
     void Load<TOps>(ArrayView<byte> memory, in MomentSegment s, ulong address, long at, long rel, long end, bool full, out Lanes m)
         where TOps : struct, IKernelOps;
+
+    /// <summary>Asks for the run at element <paramref name="at"/> (<paramref name="rel"/> into segment <paramref name="segment"/>) of the moment at <paramref name="address"/> before its load.</summary>
+    void Prefetch<TOps>(in StructuredRow row, in StructuredSegment segment, ulong address, long at, long rel) where TOps : struct, IKernelOps;
 
     /// <summary>
     /// Encodes the run's new values (the segment runs from <paramref name="start"/> to <paramref name="end"/>); gives the
@@ -74,6 +85,9 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
     where TFormat : struct, IKernelFormat
 {
     /// <inheritdoc />
+    public bool Prefetches => false;
+
+    /// <inheritdoc />
     public bool WarpWide => false;
 
     /// <inheritdoc />
@@ -86,6 +100,11 @@ public readonly struct PlainMoment<TFormat> : IStructuredMoment
     public void Load<TOps>(ArrayView<byte> memory, in MomentSegment s, ulong address, long at, long rel, long end, bool full, out Lanes m)
         where TOps : struct, IKernelOps =>
         default(TFormat).Load<TOps>(memory, address, 0, at, end, full, out m);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch<TOps>(in StructuredRow row, in StructuredSegment segment, ulong address, long at, long rel) where TOps : struct, IKernelOps =>
+        StructuredKernels.PrefetchRun<TOps>(address, at, default(TFormat).Bytes, rel == 0);
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -119,6 +138,9 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
 
     /// <summary>The votes of the low half warp's lanes.</summary>
     private const uint LowLanes = (1u << HalfWarp) - 1u;
+
+    /// <inheritdoc />
+    public bool Prefetches => true;
 
     /// <inheritdoc />
     public bool WarpWide => true;
@@ -158,6 +180,15 @@ public readonly struct Fp8FallbackMoment : IStructuredMoment
         m.E5 = Value(x.E5, s.Old.E5, word, slot, scaled, n > 5);
         m.E6 = Value(x.E6, s.Old.E6, word, slot, scaled, n > 6);
         m.E7 = Value(x.E7, s.Old.E7, word, slot, scaled, n > 7);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Prefetch<TOps>(in StructuredRow row, in StructuredSegment segment, ulong address, long at, long rel) where TOps : struct, IKernelOps
+    {
+        StructuredKernels.PrefetchRun<TOps>(address, at, sizeof(byte), rel == 0);
+        // The segment's block words (at most 8 for a warp kernel's segment) from its first lane.
+        if (rel == 0) default(TOps).Prefetch(row.MomentWords + (ulong)MomentFallback.WordOf(segment.Local, segment.Offset, row.GroupLength) * sizeof(float));
     }
 
     /// <inheritdoc />
