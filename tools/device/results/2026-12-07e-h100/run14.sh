@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Session script 14 (2026-12-07, fifth session), prepared and NOT RUN (the session's device time ran out). In one call:
+# main (the folder's build, `dotnet fsi build.fsx device-prep`) against exp10 (mean-after-reduction.diff: where Whole
+# prefetches, Adam-mini's mean is asked for with the update's buffers and read after the reduction: held across it, it
+# was spilled, and the spill's store waited for the load before the gradient's loads went out, 4.6% of Whole's stall
+# samples) and exp11 (whole-four-blocks.diff: Whole at a budget of 4 blocks an SM, 64 registers and 32 warps, WholeBlock
+# kept at 3): (1) Adam-mini's fp8 moment two runs each; (2) ptxas registers and spills of main's and exp10's Whole at
+# 80 and 64 registers; (3) exp10's CUDA checks of the structured steps with the time left of BUDGET seconds.
+# Put each worktree's S3gd.*.dll and s3gd.dll in artifacts/device/exp10/ and exp11/. Run: cd artifacts/device && BUDGET=200 bash run14.sh
+source "$(dirname "$0")/prelude.sh"
+start=$(date +%s)
+t() { echo "t=$(( $(date +%s) - start ))"; }
+log="$out/bench.log"
+nvidia-smi -L > "$log" 2>&1
+for x in exp10 exp11; do d="$(mktemp -d)"; cp -r "$work/." "$d/"; cp "$work/$x/"* "$d/"; chmod +x "$d/s3gd"; eval "$x=$d"; done
+echo "main=$work exp10=$exp10 exp11=$exp11" >> "$log"
+b() { local bin=$1; shift; echo "== $bin $* $(t)" >> "$log"; timeout 40 "$bin/s3gd" bench --backend cuda --sizes 64M --iterations 30 "$@" --out "$(mktemp -d)" 2>&1 | grep -v "^bench:\|^wrote\|^backend" >> "$log"; }
+mini="--rule adam-mini --state-dtype fp8e4m3"
+for k in 1 2; do b "$work" $mini; b "$exp10" $mini; b "$exp11" $mini; done
+for bin in "$work" "$exp10"; do
+  d="$(mktemp -d)"; S3GD_PTX_DIR="$d" timeout 40 "$bin/s3gd" bench --backend cuda --sizes 1M --no-gpt2 --iterations 2 $mini --out "$(mktemp -d)" > /dev/null 2>&1
+  for f in "$d"/*.ptx; do
+    grep -q "\.entry Kernel_Whole(" "$f" || continue
+    for r in 80 64; do echo "ptxas $bin Whole $r: $(/usr/local/cuda/bin/ptxas -v -arch=sm_90 -maxrregcount=$r "$f" -o /dev/null 2>&1 | grep -E 'Used|spill' | tr '\n' ' ')" >> "$log"; done
+  done
+done
+left=$(( ${BUDGET:-200} - ($(date +%s) - start) ))
+seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
+echo "== verify exp10, seed $seed, $left s left $(t)" >> "$log"
+timeout "$left" "$exp10/s3gd" verify --backend cuda --seed "$seed" --max-test 2 --check adam-mini --check "structured CPU twin" --check forced > "$out/verify.log" 2>&1
+tail -3 "$out/verify.log" >> "$log"
+echo "done $(t)" >> "$log"
