@@ -41,7 +41,7 @@ public interface IKernelOps
     /// <summary>The largest <paramref name="value"/> over the lanes of the lane's half of the warp (0-15 or 16-31), in each of them (every lane calls it).</summary>
     uint HalfWarpMax(uint value);
 
-    /// <summary>Asks for the cache line at device <paramref name="address"/> before a load needs it (no effect on any result).</summary>
+    /// <summary>Asks for the cache line at device <paramref name="address"/> (into L2 on CUDA) before a load needs it; no effect on any result.</summary>
     void Prefetch(ulong address);
 
     /// <summary>The larger of two floats, a NaN dropped for the other operand (IEEE 754 maximumNumber; NaN only when both are).</summary>

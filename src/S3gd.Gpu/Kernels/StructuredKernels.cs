@@ -93,7 +93,8 @@ public static partial class StructuredKernels
 
     /// <summary>
     /// Asks for the lane's runs of the update's buffers but the gradient (the reduction reads it) before the reduction, so
-    /// the update's loads find them in the SM's cache instead of waiting a round trip each.
+    /// the update's loads find them in L2 instead of waiting for memory, a round trip each (where the moment
+    /// <see cref="IStructuredMoment.Prefetches"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchUpdate<TOps, TRule, TParam, TMoment, TSecond, TUpdate>(in StructuredRow row, in StructuredSegment s)
