@@ -4,19 +4,23 @@
 # prefetches, Adam-mini's mean is asked for with the update's buffers and read after the reduction: held across it, it
 # was spilled, and the spill's store waited for the load before the gradient's loads went out, 4.6% of Whole's stall
 # samples) and exp11 (whole-four-blocks.diff: Whole at a budget of 4 blocks an SM, 64 registers and 32 warps, WholeBlock
-# kept at 3): (1) Adam-mini's fp8 moment two runs each; (2) ptxas registers and spills of main's and exp10's Whole at
-# 80 and 64 registers; (3) exp10's CUDA checks of the structured steps with the time left of BUDGET seconds.
-# Put each worktree's S3gd.*.dll and s3gd.dll in artifacts/device/exp10/ and exp11/. Run: cd artifacts/device && BUDGET=200 bash run14.sh
+# kept at 3) and exp12 (entries-with-rows.diff: each launch entry holds its segment and its tensor's row, so a kernel
+# reads both in one round trip instead of the row after the segment, 7.7% of Whole's stall samples): (1) Adam-mini's fp8
+# moment two runs each, Adam-mini fp32 on main and exp12; (2) ptxas registers and spills of main's and exp10's Whole at
+# 80 and 64 registers; (3) exp10's and exp12's CUDA checks of the structured steps, side by side with one seed, with the
+# time left of BUDGET seconds.
+# Put each worktree's S3gd.*.dll and s3gd.dll in artifacts/device/exp10/, exp11/ and exp12/. Run: cd artifacts/device && BUDGET=260 bash run14.sh
 source "$(dirname "$0")/prelude.sh"
 start=$(date +%s)
 t() { echo "t=$(( $(date +%s) - start ))"; }
 log="$out/bench.log"
 nvidia-smi -L > "$log" 2>&1
-for x in exp10 exp11; do d="$(mktemp -d)"; cp -r "$work/." "$d/"; cp "$work/$x/"* "$d/"; chmod +x "$d/s3gd"; eval "$x=$d"; done
-echo "main=$work exp10=$exp10 exp11=$exp11" >> "$log"
+for x in exp10 exp11 exp12; do d="$(mktemp -d)"; cp -r "$work/." "$d/"; cp "$work/$x/"* "$d/"; chmod +x "$d/s3gd"; eval "$x=$d"; done
+echo "main=$work exp10=$exp10 exp11=$exp11 exp12=$exp12" >> "$log"
 b() { local bin=$1; shift; echo "== $bin $* $(t)" >> "$log"; timeout 40 "$bin/s3gd" bench --backend cuda --sizes 64M --iterations 30 "$@" --out "$(mktemp -d)" 2>&1 | grep -v "^bench:\|^wrote\|^backend" >> "$log"; }
 mini="--rule adam-mini --state-dtype fp8e4m3"
-for k in 1 2; do b "$work" $mini; b "$exp10" $mini; b "$exp11" $mini; done
+for k in 1 2; do b "$work" $mini; b "$exp10" $mini; b "$exp11" $mini; b "$exp12" $mini; done
+b "$work" --rule adam-mini; b "$exp12" --rule adam-mini
 for bin in "$work" "$exp10"; do
   d="$(mktemp -d)"; S3GD_PTX_DIR="$d" timeout 40 "$bin/s3gd" bench --backend cuda --sizes 1M --no-gpt2 --iterations 2 $mini --out "$(mktemp -d)" > /dev/null 2>&1
   for f in "$d"/*.ptx; do
@@ -24,9 +28,12 @@ for bin in "$work" "$exp10"; do
     for r in 80 64; do echo "ptxas $bin Whole $r: $(/usr/local/cuda/bin/ptxas -v -arch=sm_90 -maxrregcount=$r "$f" -o /dev/null 2>&1 | grep -E 'Used|spill' | tr '\n' ' ')" >> "$log"; done
   done
 done
-left=$(( ${BUDGET:-200} - ($(date +%s) - start) ))
+left=$(( ${BUDGET:-260} - ($(date +%s) - start) ))
 seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
-echo "== verify exp10, seed $seed, $left s left $(t)" >> "$log"
-timeout "$left" "$exp10/s3gd" verify --backend cuda --seed "$seed" --max-test 2 --check adam-mini --check "structured CPU twin" --check forced > "$out/verify.log" 2>&1
-tail -3 "$out/verify.log" >> "$log"
+echo "== verify exp10 and exp12 side by side, seed $seed, $left s left $(t)" >> "$log"
+for x in exp10 exp12; do
+  timeout "$left" "${!x}/s3gd" verify --backend cuda --seed "$seed" --max-test 2 --check adam-mini --check "structured CPU twin" --check forced --check stableadamw > "$out/verify-$x.log" 2>&1 &
+done
+wait
+for x in exp10 exp12; do echo "== verify $x"; tail -3 "$out/verify-$x.log"; done >> "$log"
 echo "done $(t)" >> "$log"
