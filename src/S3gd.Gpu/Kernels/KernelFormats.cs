@@ -62,7 +62,7 @@ public readonly struct Fp32Format : IKernelFormat
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps
     {
-        var a = address + (ulong)at * 4;
+        var a = address + (ulong)at * (ulong)Bytes;
         if (full)
         {
             var u = DeviceMemory.At16(memory, a);
@@ -86,7 +86,7 @@ public readonly struct Fp32Format : IKernelFormat
     public void Store<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, in Lanes x)
         where TOps : struct, IKernelOps
     {
-        var a = address + (ulong)at * 4;
+        var a = address + (ulong)at * (ulong)Bytes;
         if (full)
         {
             Words4 u, v;
@@ -121,7 +121,7 @@ public readonly struct Bf16Format : IKernelFormat
     public void Load<TOps>(ArrayView<byte> memory, ulong address, ulong scales, long at, long end, bool full, out Lanes x)
         where TOps : struct, IKernelOps
     {
-        var a = address + (ulong)at * 2;
+        var a = address + (ulong)at * (ulong)Bytes;
         if (full)
         {
             var w = DeviceMemory.At16(memory, a);
@@ -145,7 +145,7 @@ public readonly struct Bf16Format : IKernelFormat
         where TOps : struct, IKernelOps
     {
         TOps ops = default;
-        var a = address + (ulong)at * 2;
+        var a = address + (ulong)at * (ulong)Bytes;
         Words4 w;
         w.X = ops.EncodeBf16Pair(x.E0, x.E1);
         w.Y = ops.EncodeBf16Pair(x.E2, x.E3);
