@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# NOT RUN: no machine came in four tries; run18.sh is this script cut to the device time that was left.
 # Session script 17 (2026-12-07, sixth session). run16.sh found GPT-2's 3072-element rows (mlp.c_fc) in WholeBlock at
 # 2.07 TB/s of DRAM traffic against Whole's 2.79 on the 768-element rows: a block of 8 warps holds 16 runs of 256
 # elements, and a 3072-element row fills 12 of them. exp14 (WholeBlockMinCount 1024 -> 3072: rows of up to 3072 take
