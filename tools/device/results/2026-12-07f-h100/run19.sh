@@ -22,7 +22,7 @@ metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,launch
 for pair in "main:$work" "exp15:$exp15"; do
   echo "== ncu ${pair%%:*} $(t)" >> "$log"
   timeout 60 ncu --clock-control none --cache-control none --csv --metrics "$metrics" --launch-skip 12 --launch-count 6 \
-    "${pair#*:}/s3gd" bench --backend cuda --sizes , --iterations 3 $mini --out "$(mktemp -d)" 2>> "$log" | grep '^"' | cut -d, -f1,2,13- >> "$log"
+    "${pair#*:}/s3gd" bench --backend cuda --sizes , --iterations 3 $mini --out "$(mktemp -d)" 2>> "$log" | grep '^"' | cut -d, -f1,5,12- >> "$log"
 done
 left=$(( ${BUDGET:-240} - ($(date +%s) - start) ))
 seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
