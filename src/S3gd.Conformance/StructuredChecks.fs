@@ -53,18 +53,18 @@ let private halfWholeRuns (g: Gen<int>) =
     Gen.oneof [ g; g |> Gen.map (fun n -> max vec (n / vec * vec)) ]
 
 /// A tensor: StableAdamW any length; Adam-mini a block length (1, small, either side of the GPU's one-warp and one-block
-/// whole kernels' boundary at 1024, around the segment, up to whole) times a count.
+/// whole kernels' boundary at 1024, their six- and eight-warp blocks' at 3072, around the segment, up to whole) times a count.
 let tensorCase (rule: string) : Gen<TensorCase> =
     gen {
         let! decays = Gen.frequency [ 3, Gen.constant true; 1, Gen.constant false ]
         if rule = "stableadamw" then
             let! n =
-                Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 2500; 4095; 4096; 4097; 8192; 8193 ]
+                Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 2500; 3072; 3073; 4095; 4096; 4097; 8192; 8193 ]
                                 2, halfWholeRuns (Gen.choose (300, 150000)) ]
             return { Length = n; Block = n; Decays = decays }
         else
             let! block =
-                Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 1025; 2500; 4095; 4096; 4097; 8192; 8193 ]
+                Gen.frequency [ 1, Gen.constant 1; 2, Gen.choose (2, 300); 2, Gen.elements [ 768; 1025; 2500; 3072; 3073; 4095; 4096; 4097; 8192; 8193 ]
                                 1, halfWholeRuns (Gen.choose (8194, 60000)) ]
             let! blocks = Gen.choose (1, max 1 (min 40 (150000 / block)))
             return { Length = block * blocks; Block = block; Decays = decays }

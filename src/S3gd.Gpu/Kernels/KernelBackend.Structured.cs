@@ -40,9 +40,12 @@ public abstract partial class KernelBackend
         Kernel(typeof(StructuredKernels), nameof(StructuredKernels.Reduce), ops, maths, config.RuleType, FormatType(config.Grad),
             SecondType(config), Shape(whole));
 
-    /// <summary><see cref="StructuredKernels.WholeBlock"/> for a configuration, with the given accelerator operations and maths.</summary>
-    internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths) =>
-        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), UpdateArguments(config, ops, maths));
+    /// <summary>
+    /// <see cref="StructuredKernels.WholeBlock"/> for a configuration in blocks of <paramref name="warps"/> warps
+    /// (<see cref="EightWarps"/> or <see cref="SixWarps"/>), with the given accelerator operations and maths.
+    /// </summary>
+    internal static MethodInfo WholeBlockKernelFor(StructuredConfig config, Type ops, Type maths, Type warps) =>
+        Kernel(typeof(StructuredKernels), nameof(StructuredKernels.WholeBlock), [.. UpdateArguments(config, ops, maths), warps]);
 
     /// <summary>
     /// <see cref="StructuredKernels.UpdateFlat"/> for a configuration with a plain first moment, with the given accelerator
@@ -77,10 +80,10 @@ public abstract partial class KernelBackend
     private sealed class KernelStructuredPlan : StructuredPlan
     {
         private readonly KernelBackend backend;
-        private readonly MethodInfo reduce, finalize, update, whole, wholeBlock;
+        private readonly MethodInfo reduce, finalize, update, whole, wholeBlock, wholeBlockSix;
         private readonly DeviceBuffer table;
         private readonly DeviceBuffer? telemetry;
-        private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs;
+        private readonly StructuredArgs split, groups, wholeArgs, wholeBlockArgs, wholeBlockSixArgs;
         private readonly int minBlocks;
 
         public KernelStructuredPlan(KernelBackend backend, StructuredConfig config, IReadOnlyList<StructuredTensor> tensors, StructuredLaunch launch)
@@ -91,7 +94,8 @@ public abstract partial class KernelBackend
             minBlocks = launch.MinBlocks;
             finalize = StructuredKernelFor(nameof(StructuredKernels.Finalize), config, launch, backend.Ops, maths);
             whole = StructuredKernelFor(nameof(StructuredKernels.Whole), config, launch, backend.Ops, maths);
-            wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths);
+            wholeBlock = WholeBlockKernelFor(config, backend.Ops, maths, typeof(EightWarps));
+            wholeBlockSix = WholeBlockKernelFor(config, backend.Ops, maths, typeof(SixWarps));
             var rows = tensors.Select(t => new StructuredRow
             {
                 Param = backend.AddressOf(t.Param),
@@ -113,11 +117,14 @@ public abstract partial class KernelBackend
             update = config.MomentIsFp8
                 ? StructuredKernelFor(nameof(StructuredKernels.Update), config, launch, backend.Ops, maths)
                 : UpdateFlatKernelFor(config, wholeRuns, backend.Ops, maths);
-            // The whole segments by kernel, WholeBlock's first (their order is free: each is its own group).
-            bool InBlock(int s) => l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount;
-            var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(s => InBlock(s) ? 0 : 1).ToArray();
+            // The whole segments by kernel, WholeBlock's eight-warp blocks first, then its six-warp blocks, then the warps
+            // (their order is free: each is its own group).
+            int KernelOf(int s) =>
+                l.SegmentCount[s] > StructuredKernels.SixWarpMaxCount ? 0 : l.SegmentCount[s] > StructuredKernels.WholeBlockMinCount ? 1 : 2;
+            var wholeSegments = Enumerable.Range(l.SplitSegments, l.Segments - l.SplitSegments).OrderBy(KernelOf).ToArray();
             var order = Enumerable.Range(0, l.SplitSegments).Concat(wholeSegments).ToArray();
-            var blockSegments = wholeSegments.Count(InBlock);
+            var blockSegments = wholeSegments.Count(s => KernelOf(s) == 0);
+            var sixSegments = wholeSegments.Count(s => KernelOf(s) == 1);
             var segments = order.Select(s => new StructuredSegment
             {
                 Tensor = l.SegmentTensor[s], Group = l.SegmentGroup[s], Start = l.SegmentStart[s], Count = l.SegmentCount[s],
@@ -143,9 +150,10 @@ public abstract partial class KernelBackend
             groups = split with { Entries = addresses[2], Count = l.SplitGroups };
             var segmentBytes = (ulong)Marshal.SizeOf<StructuredSegment>();
             wholeBlockArgs = split with { Entries = addresses[1] + (ulong)l.SplitSegments * segmentBytes, Count = blockSegments };
+            wholeBlockSixArgs = split with { Entries = wholeBlockArgs.Entries + (ulong)blockSegments * segmentBytes, Count = sixSegments };
             wholeArgs = split with
             {
-                Entries = wholeBlockArgs.Entries + (ulong)blockSegments * segmentBytes, Count = wholeSegments.Length - blockSegments,
+                Entries = wholeBlockSixArgs.Entries + (ulong)sixSegments * segmentBytes, Count = wholeSegments.Length - blockSegments - sixSegments,
             };
         }
 
@@ -162,6 +170,9 @@ public abstract partial class KernelBackend
                 else Launch(update, split, scalars, split.Count * StructuredKernels.FlatBlocksPerSegment, 0);
             }
             if (wholeBlockArgs.Count > 0) Launch(wholeBlock, wholeBlockArgs, scalars, wholeBlockArgs.Count, minBlocks);
+            if (wholeBlockSixArgs.Count > 0)
+                Launch(wholeBlockSix, wholeBlockSixArgs, scalars, wholeBlockSixArgs.Count, minBlocks * StructuredLayout.SegmentsPerBlock / SixWarps.Warps,
+                    SixWarps.Warps * StructuredLayout.WarpSize);
             if (wholeArgs.Count > 0) Launch(whole, wholeArgs, scalars, WarpBlocks(wholeArgs.Count), minBlocks);
         }
 
@@ -179,12 +190,13 @@ public abstract partial class KernelBackend
         }
 
         /// <summary>
-        /// Launches <paramref name="kernel"/> on <paramref name="blocks"/> thread blocks with a register budget for
-        /// <paramref name="blocksPerSm"/> of them an SM (0: the compiler's choice; the layout's budget is the warp kernels' and
-        /// WholeBlock's, <see cref="StructuredKernels.ReduceBlocksPerSm"/> Reduce's).
+        /// Launches <paramref name="kernel"/> on <paramref name="blocks"/> thread blocks of <paramref name="threads"/> with a
+        /// register budget for <paramref name="blocksPerSm"/> of them an SM (0: the compiler's choice; the layout's budget is
+        /// the warp kernels' and WholeBlock's, six-warp blocks taking as many more as keeps a thread's registers,
+        /// <see cref="StructuredKernels.ReduceBlocksPerSm"/> Reduce's).
         /// </summary>
-        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int blocks, int blocksPerSm) =>
-            backend.Launch(kernel, new KernelGrid(blocks, 1, StructuredLayout.Threads, MinBlocksPerSm: blocksPerSm), args with { Scalars = scalars });
+        private void Launch(MethodInfo kernel, StructuredArgs args, StructuredScalars scalars, int blocks, int blocksPerSm, int threads = StructuredLayout.Threads) =>
+            backend.Launch(kernel, new KernelGrid(blocks, 1, threads, MinBlocksPerSm: blocksPerSm), args with { Scalars = scalars });
 
         /// <summary>Thread blocks for a warp per entry.</summary>
         private static int WarpBlocks(int entries) => (entries + StructuredLayout.SegmentsPerBlock - 1) / StructuredLayout.SegmentsPerBlock;

@@ -12,13 +12,13 @@ namespace S3gd.Gpu.Kernels;
 /// per group: its segments' sums added, its two scalars) and the update, <see cref="UpdateFlat"/> (a thread per run) or,
 /// for an fp8 first moment, <see cref="Update"/> (a warp per segment); groups of one segment (whole) take one, the three in
 /// one with the same float32 values: <see cref="Whole"/>, or for long segments
-/// <see cref="WholeBlock"/>, which holds the runs in registers. Lane l of a segment's warp owns runs of
+/// <see cref="WholeBlock"/>, which holds the runs in registers in blocks of six or eight warps (<see cref="IBlockWarps"/>). Lane l of a segment's warp owns runs of
 /// <see cref="StructuredLayout.Vec"/> consecutive elements (<see cref="StructuredWarp.RunAt"/>); the block kernels give a
 /// run to a warp of their own but add the terms in the same order. Runs move as 16-byte vectors where the buffers and
 /// the segment are aligned; a warp kernel's lane keeps several in flight (<see cref="IRunsInFlight"/>). Every sum's
 /// float32 order is fixed by the layout alone, so the CPU twin (<c>Cpu.CpuStructured</c>) gives the same bits.
 /// Specialised by type: the accelerator's operations, the maths, the rule, each buffer's format, the parameter update,
-/// weight decay, telemetry and the runs in flight.
+/// weight decay, telemetry and the runs in flight (or the block's warps).
 /// </summary>
 public static partial class StructuredKernels
 {

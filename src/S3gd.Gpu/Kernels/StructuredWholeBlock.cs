@@ -14,16 +14,24 @@ public static partial class StructuredKernels
     public const int WholeBlockMinCount = 4 * StructuredLayout.WarpSize * StructuredLayout.Vec;
 
     /// <summary>
-    /// A long whole group (one segment of more than <see cref="WholeBlockMinCount"/> elements) in one thread block, each
-    /// element read once (<see cref="Whole"/> reads the gradient twice, the second time from a cache that
-    /// other warps' reads have mostly evicted at 64M parameters): warp w loads the lane's runs w and w + 8 of every buffer
-    /// (<see cref="StructuredLayout.LaneRuns"/> is twice <see cref="StructuredLayout.SegmentsPerBlock"/>) into registers and
+    /// Whole segments of at most this many elements (two runs of each of six warps' lanes) take <see cref="WholeBlock"/>
+    /// with <see cref="SixWarps"/>, longer ones with <see cref="EightWarps"/>. GPT-2's 3072-element rows (mlp.c_fc) filled
+    /// 12 of an eight-warp block's 16 runs: at the same registers, an SM held three such blocks, 9216 elements, where four
+    /// six-warp blocks hold 12288, as three eight-warp blocks of the 64M case's 4096-element rows do.
+    /// </summary>
+    public const int SixWarpMaxCount = 2 * SixWarps.Warps * StructuredLayout.WarpSize * StructuredLayout.Vec;
+
+    /// <summary>
+    /// A long whole group (one segment of more than <see cref="WholeBlockMinCount"/> elements) in one thread block of
+    /// <typeparamref name="TWarps"/> warps, each element read once (<see cref="Whole"/> reads the gradient twice, the second
+    /// time from a cache that other warps' reads have mostly evicted at 64M parameters): warp w of W loads the lane's runs w
+    /// and w + W of every buffer (the segment's at most 2W runs) into registers and
     /// writes their terms' halving trees to shared memory; warp 0 adds each lane's trees in run order (as
     /// <see cref="Whole"/>'s lane does: the same float32 sum), halves over the lanes and makes the group's scalars; then
     /// every warp updates its runs from its registers. An fp8 moment's runs are all computed and encoded first, so that its
     /// slot goes to the segment's first block in element order that needs it (the warps' blocks gathered in shared memory).
     /// </summary>
-    public static void WholeBlock<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>(ArrayView<byte> memory, StructuredArgs args)
+    public static void WholeBlock<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry, TWarps>(ArrayView<byte> memory, StructuredArgs args)
         where TOps : struct, IKernelOps
         where M : struct, IMaths<float>
         where TRule : struct, IStructuredRule
@@ -34,6 +42,7 @@ public static partial class StructuredKernels
         where TUpdate : struct, IKernelParamUpdate
         where TDecay : struct, IFlag
         where TTelemetry : struct, IFlag
+        where TWarps : struct, IBlockWarps
     {
         const int warpSize = StructuredLayout.WarpSize;
         var trees = SharedMemory.Allocate<float>(StructuredLayout.LaneRuns * warpSize);
@@ -49,7 +58,7 @@ public static partial class StructuredKernels
         var update = new UpdatePass<TOps, M, TRule, TParam, TGrad, TMoment, TSecond, TUpdate, TDecay, TTelemetry>(
             memory, args.Scalars, row, s, lane, 0.0f, 0.0f);
         var u0 = warp;
-        var u1 = warp + StructuredLayout.SegmentsPerBlock;
+        var u1 = warp + default(TWarps).Count;
         update.Load(memory, u0, out var a);
         update.Load(memory, u1, out var b);
         trees[u0 * warpSize + lane] = reduce.Tree(a.G, a.V, a.At);
@@ -76,7 +85,7 @@ public static partial class StructuredKernels
             if (lane == 0) claims[warp] = needs;
             Group.Barrier();
             var all = 0u;
-            for (var w = 0; w < StructuredLayout.SegmentsPerBlock; w++) all |= claims[w];
+            for (var w = 0; w < default(TWarps).Count; w++) all |= claims[w];
             update.Claim(all);
             update.Store(memory, ref a);
             update.Store(memory, ref b);
@@ -88,4 +97,28 @@ public static partial class StructuredKernels
         }
         update.Report(memory, args.Telemetry, s.Tensor);
     }
+}
+
+/// <summary>The warps of a <see cref="StructuredKernels.WholeBlock"/> thread block, each holding two runs of its lanes.</summary>
+public interface IBlockWarps
+{
+    /// <summary>Warps a block.</summary>
+    int Count { get; }
+}
+
+/// <summary>Eight warps (<see cref="StructuredLayout.Threads"/> threads): segments of up to <see cref="StructuredLayout.Chunk"/> elements.</summary>
+public readonly struct EightWarps : IBlockWarps
+{
+    /// <inheritdoc />
+    public int Count => StructuredLayout.SegmentsPerBlock;
+}
+
+/// <summary>Six warps: segments of up to <see cref="StructuredKernels.SixWarpMaxCount"/> elements.</summary>
+public readonly struct SixWarps : IBlockWarps
+{
+    /// <summary>Warps a block, as a constant.</summary>
+    public const int Warps = 6;
+
+    /// <inheritdoc />
+    public int Count => Warps;
 }

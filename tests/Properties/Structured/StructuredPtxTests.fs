@@ -58,7 +58,8 @@ let ``every structured kernel compiles to PTX for sm_90 without calls or local a
                   // A plain first moment: the update a thread per run, and the block's whole kernel (two runs a warp).
                   for whole in [ false; true ] do
                       yield sprintf "UpdateFlat whole=%b" whole, KernelBackend.UpdateFlatKernelFor(config, whole, typeof<CudaOps>, typeof<CudaMaths>), updateLoads config
-                  yield "WholeBlock", KernelBackend.WholeBlockKernelFor(config, typeof<CudaOps>, typeof<CudaMaths>), 2 * updateLoads config ]
+                  for warps in [ typeof<EightWarps>; typeof<SixWarps> ] do
+                      yield sprintf "WholeBlock %s" warps.Name, KernelBackend.WholeBlockKernelFor(config, typeof<CudaOps>, typeof<CudaMaths>, warps), 2 * updateLoads config ]
         for name, kernel, loads in all do
             let what = sprintf "%s %O %O" name config launch
             let compiled = compiler.Compile(kernel)
