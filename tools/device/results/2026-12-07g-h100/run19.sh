@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session script 19 (2026-12-07, sixth session), prepared and NOT RUN (the session's device time ran out). main against
+# Session script 19 (2026-12-07, prepared in the sixth session, run in the seventh: tools/device/README.md). main against
 # exp15 (wholeblock-six-warps.diff: whole segments of 1025-3072 elements take WholeBlock in blocks of six warps, 192
 # threads, four an SM at the same 80 registers; GPT-2's 3072-element rows filled 12 of an eight-warp block's 16 runs, and
 # run16.sh found that kernel at 2.07 TB/s of DRAM traffic against Whole's 2.79): (1) Adam-mini fp8 two runs each,
