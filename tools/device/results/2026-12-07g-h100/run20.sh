@@ -2,7 +2,7 @@
 # Session script 20 (2026-12-07, seventh session): issue 12's narrow cases on main after the six-warp WholeBlock merge
 # (each `s3gd bench --backend cuda --sizes 64M --iterations 30 <case>`, 64M and GPT-2, default layouts; S3GD bf16/fp8
 # three times for its spread), then `verify.sh` at --max-test 2 (every check, 8 shards, one seed; Muon and OAdamW compared
-# against the spec). Run: cd artifacts/device && cp <this> . && bash run20.sh
+# against the spec). Run: cp <this> artifacts/device && cd artifacts/device && VERIFY_LIMIT=330 bash run20.sh
 source "$(dirname "$0")/prelude.sh"
 start=$(date +%s)
 log="$out/bench.log"
