@@ -17,7 +17,8 @@ public static partial class StructuredKernels
     /// Whole segments of at most this many elements (two runs of each of six warps' lanes) take <see cref="WholeBlock"/>
     /// with <see cref="SixWarps"/>, longer ones with <see cref="EightWarps"/>. GPT-2's 3072-element rows (mlp.c_fc) filled
     /// 12 of an eight-warp block's 16 runs: at the same registers, an SM held three such blocks, 9216 elements, where four
-    /// six-warp blocks hold 12288, as three eight-warp blocks of the 64M case's 4096-element rows do.
+    /// six-warp blocks hold 12288, as three eight-warp blocks of the 64M case's 4096-element rows do (on the H100 the
+    /// kernel moved 2.74 TB/s on those rows against 2.07; the Adam-mini fp8 GPT-2 step 0.90 of the copy against 0.845).
     /// </summary>
     public const int SixWarpMaxCount = 2 * SixWarps.Warps * StructuredLayout.WarpSize * StructuredLayout.Vec;
 
